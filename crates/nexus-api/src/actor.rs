@@ -1,0 +1,22 @@
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+/// The principal a request acts as, for `createdBy` / `modifiedBy`. An
+/// authentication layer inserts it into the request extensions; without one
+/// changes are recorded as made by `system`.
+pub struct CurrentActor(pub nexus_core::Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let actor = parts
+            .extensions
+            .get::<nexus_core::Actor>()
+            .cloned()
+            .unwrap_or_else(nexus_core::Actor::system);
+        Ok(CurrentActor(actor))
+    }
+}

@@ -1,0 +1,116 @@
+//! The Nexus REST API v1: one router per resource, merged in `app`, with the
+//! OpenAPI document generated from the same route table.
+
+mod actor;
+mod json;
+mod list;
+mod problem;
+mod routes;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use nexus_service::Nexus;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Nexus API",
+        description = "The identity hub that keeps Auth0 tenants in step with the user directory."
+    ),
+    tags(
+        (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Health")
+    ),
+    // The OData function shares `/v1/users/{userId}` with GET user, so it is
+    // routed there and documented here.
+    paths(routes::users::find_user_by_connection)
+)]
+struct ApiDoc;
+
+/// The route table, with the OpenAPI document describing it.
+fn routes() -> OpenApiRouter<Nexus> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::health::router())
+        .merge(routes::users::router())
+        .merge(routes::custom_upns::router())
+        .merge(routes::identities::router())
+        .merge(routes::idp_tenants::router())
+        .merge(routes::organizations::router())
+}
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The whole HTTP application.
+pub fn app(nexus: Nexus) -> Router {
+    let (router, api) = routes().split_for_parts();
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            problem::ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the request failed unexpectedly; nothing was committed",
+            )
+            .into_response()
+        }))
+        .layer(middleware::from_fn(observe))
+        .with_state(nexus)
+}
+
+/// One span and one log line per request; the path is kept for problem
+/// responses' `instance`.
+async fn observe(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", %method, %path);
+    let started = Instant::now();
+    let response = problem::REQUEST_PATH
+        .scope(path, next.run(request))
+        .instrument(span.clone())
+        .await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = format!("{latency_ms:.2}"),
+            "request"
+        )
+    });
+    response
+}
+
+async fn route_not_found(request: Request) -> problem::ApiError {
+    problem::ApiError::route_not_found(request.uri().path())
+}
+
+async fn method_not_allowed(request: Request) -> problem::ApiError {
+    problem::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!(
+            "{} is not allowed on '{}'",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}

@@ -1,0 +1,139 @@
+//! RFC 9457 problem responses: every error Nexus answers with, in one type.
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use nexus_core::ValidationErrors;
+use nexus_service::ServiceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The path of the request being answered, for the problem's `instance`.
+    pub(crate) static REQUEST_PATH: String;
+}
+
+/// `application/problem+json` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request path.
+    pub instance: String,
+    /// Validation failures by JSON field (400 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub(crate) status: StatusCode,
+    kind: &'static str,
+    title: &'static str,
+    pub(crate) detail: String,
+    pub(crate) errors: Option<ValidationErrors>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            kind,
+            title,
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+
+    pub fn validation(errors: ValidationErrors) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "validation",
+            title: "The request is invalid",
+            detail: errors.to_string(),
+            errors: Some(errors),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The request is malformed",
+            detail,
+        )
+    }
+
+    pub fn route_not_found(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "route-not-found",
+            "No such route",
+            format!("no route matches '{path}'"),
+        )
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound { .. } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                error.to_string(),
+            ),
+            ServiceError::Conflict(detail) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+            }
+            ServiceError::Validation(errors) => ApiError::validation(errors),
+            ServiceError::Store(cause) => {
+                tracing::error!(error = %cause, "storage failure");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "the directory store is unavailable; nothing was changed, retry later",
+                )
+            }
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        ApiError::validation(errors)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let instance = REQUEST_PATH.try_with(Clone::clone).unwrap_or_default();
+        let problem = Problem {
+            problem_type: format!("urn:nexus:problem:{}", self.kind),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            instance,
+            errors: self.errors.map(|e| e.fields().clone()),
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem serializes");
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,26 @@
+//! One module per resource, each with its own `router()`.
+
+pub mod custom_upns;
+pub mod health;
+pub mod identities;
+pub mod idp_tenants;
+pub mod organizations;
+pub mod users;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::problem::ApiError;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// 201 with the new resource and where it lives.
+pub(crate) fn created<T: Serialize>(location: String, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

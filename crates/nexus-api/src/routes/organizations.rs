@@ -1,0 +1,104 @@
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
+use nexus_service::{organizations, Nexus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{created, ApiResult};
+use crate::actor::CurrentActor;
+use crate::json::ApiJson;
+use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::problem::Problem;
+
+pub fn router() -> OpenApiRouter<Nexus> {
+    OpenApiRouter::new()
+        .routes(routes!(create_organization, list_organizations))
+        .routes(routes!(get_organization, update_organization))
+        .routes(routes!(update_organization_mfa))
+}
+
+/// Creates an organization (CreateOrganization).
+#[utoipa::path(post, path = "/v1/organizations", tag = "Organizations", request_body = CreateOrganizationBody,
+    responses(
+        (status = 201, body = Organization),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_organization(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiJson(body): ApiJson<CreateOrganizationBody>,
+) -> ApiResult<Response> {
+    let organization = organizations::create(&nexus, &actor, body).await?;
+    Ok(created(
+        format!("/v1/organizations/{}", organization.id),
+        organization,
+    ))
+}
+
+/// Lists organizations.
+#[utoipa::path(get, path = "/v1/organizations", tag = "Organizations", params(ListOptionsDoc),
+    responses(
+        (status = 200, body = Envelope<Organization>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_organizations(
+    State(nexus): State<Nexus>,
+    options: ListOptions,
+) -> ApiResult<Json<Envelope<Organization>>> {
+    let params = options.params(&nexus_store::organizations::LIST)?;
+    Ok(Json(organizations::list(&nexus, &params).await?.into()))
+}
+
+/// Gets an organization.
+#[utoipa::path(get, path = "/v1/organizations/{organizationId}", tag = "Organizations",
+    params(("organizationId" = i32, Path)),
+    responses(
+        (status = 200, body = Organization),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_organization(
+    State(nexus): State<Nexus>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(organizations::get(&nexus, &id).await?))
+}
+
+/// Updates an organization's contacts, names and flags; absent or null fields
+/// are left as they are.
+#[utoipa::path(patch, path = "/v1/organizations/{organizationId}", tag = "Organizations",
+    params(("organizationId" = i32, Path)), request_body = UpdateOrganizationBody,
+    responses(
+        (status = 200, body = Organization),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_organization(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateOrganizationBody>,
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(
+        organizations::update(&nexus, &actor, &id, body).await?,
+    ))
+}
+
+/// The same update at its documented public path (UpdateOrganizationMfa).
+#[utoipa::path(patch, path = "/v1/organizations/{organizationId}/mfa", tag = "Organizations",
+    params(("organizationId" = i32, Path)), request_body = UpdateOrganizationBody,
+    responses(
+        (status = 200, body = Organization),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_organization_mfa(
+    state: State<Nexus>,
+    actor: CurrentActor,
+    id: Path<String>,
+    body: ApiJson<UpdateOrganizationBody>,
+) -> ApiResult<Json<Organization>> {
+    update_organization(state, actor, id, body).await
+}

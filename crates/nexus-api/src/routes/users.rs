@@ -1,0 +1,223 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use nexus_core::user::{CreateUserBody, PatchUserBody, User};
+use nexus_core::ValidationErrors;
+use nexus_service::{users, Nexus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{created, ApiResult};
+use crate::actor::CurrentActor;
+use crate::json::ApiJson;
+use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::problem::{ApiError, Problem};
+
+pub fn router() -> OpenApiRouter<Nexus> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(get_user, patch_user, delete_user))
+}
+
+/// Creates a user (CreateUser): member of its organization and, with
+/// `idpMetadata`, linked to its existing account in the IdP tenant.
+#[utoipa::path(post, path = "/v1/users", tag = "Users", request_body = CreateUserBody,
+    responses(
+        (status = 201, body = User),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_user(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiJson(body): ApiJson<CreateUserBody>,
+) -> ApiResult<Response> {
+    let user = users::create(&nexus, &actor, body).await?;
+    Ok(created(format!("/v1/users/{}", user.id), user))
+}
+
+/// Lists users.
+#[utoipa::path(get, path = "/v1/users", tag = "Users", params(ListOptionsDoc),
+    responses(
+        (status = 200, body = Envelope<User>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_users(
+    State(nexus): State<Nexus>,
+    options: ListOptions,
+) -> ApiResult<Json<Envelope<User>>> {
+    let params = options.params(&nexus_store::users::LIST)?;
+    Ok(Json(users::list(&nexus, &params).await?.into()))
+}
+
+/// Gets a user with its UPNs, identities, attributes, roles and memberships.
+#[utoipa::path(get, path = "/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
+    responses(
+        (status = 200, body = User),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_user(
+    State(nexus): State<Nexus>,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<User>> {
+    // The OData function shares the `{userId}` segment (see find_user_by_connection).
+    if let Some(arguments) = user_id.strip_prefix(FIND_BY_CONNECTION) {
+        let (connection, azo_user_id) = parse_find_arguments(arguments)?;
+        return find_user_by_connection(State(nexus), connection, azo_user_id).await;
+    }
+    Ok(Json(users::get(&nexus, &user_id).await?))
+}
+
+/// Updates the given properties of a user (PatchUser); absent or null fields
+/// are left as they are.
+#[utoipa::path(patch, path = "/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
+    request_body = PatchUserBody,
+    responses(
+        (status = 200, body = User),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_user(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    Path(user_id): Path<String>,
+    ApiJson(body): ApiJson<PatchUserBody>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(users::update(&nexus, &actor, &user_id, body).await?))
+}
+
+/// Deletes a user with its UPNs, identities, groups, attributes and memberships.
+#[utoipa::path(delete, path = "/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_user(
+    State(nexus): State<Nexus>,
+    Path(user_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    users::delete(&nexus, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+const FIND_BY_CONNECTION: &str = "FindUserByConnection";
+
+/// Finds the user holding an Auth0 account (FindUserByConnection). Values are
+/// OData string literals: single-quoted, a quote inside doubled.
+#[utoipa::path(get, path = "/v1/users/FindUserByConnection(azoConnectionId='{azoConnectionId}',azoUserId='{azoUserId}')",
+    tag = "Users", operation_id = "FindUserByConnection",
+    params(
+        ("azoConnectionId" = String, Path, description = "Auth0 connection id or name"),
+        ("azoUserId" = String, Path, description = "Auth0 user id"),
+    ),
+    responses(
+        (status = 200, body = User),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Accounts of several users match", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn find_user_by_connection(
+    State(nexus): State<Nexus>,
+    connection: String,
+    azo_user_id: String,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        users::find_by_connection(&nexus, &connection, &azo_user_id).await?,
+    ))
+}
+
+/// Parses `(azoConnectionId='…',azoUserId='…')`, in either order.
+fn parse_find_arguments(text: &str) -> Result<(String, String), ApiError> {
+    let invalid = |why: &str| {
+        ApiError::validation(ValidationErrors::single(
+            FIND_BY_CONNECTION,
+            format!("{why}; expected FindUserByConnection(azoConnectionId='…',azoUserId='…')"),
+        ))
+    };
+    let inner = text
+        .trim()
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .ok_or_else(|| invalid("the arguments must be in parentheses"))?;
+    let mut rest = inner.trim_start();
+    let (mut connection, mut user) = (None, None);
+    while !rest.is_empty() {
+        let (name, after) = rest
+            .split_once('=')
+            .ok_or_else(|| invalid("an argument has no '='"))?;
+        let (value, after) = odata_string(after.trim_start())
+            .ok_or_else(|| invalid("a value is not a quoted string"))?;
+        match name.trim() {
+            "azoConnectionId" if connection.is_none() => connection = Some(value),
+            "azoUserId" if user.is_none() => user = Some(value),
+            other => return Err(invalid(&format!("unexpected argument '{other}'"))),
+        }
+        rest = after.trim_start();
+        if let Some(next) = rest.strip_prefix(',') {
+            rest = next.trim_start();
+        } else if !rest.is_empty() {
+            return Err(invalid("arguments must be separated by ','"));
+        }
+    }
+    match (connection, user) {
+        (Some(c), Some(u)) if !c.is_empty() && !u.is_empty() => Ok((c, u)),
+        _ => Err(invalid(
+            "both azoConnectionId and azoUserId are required and non-empty",
+        )),
+    }
+}
+
+/// Reads a leading `'…'` literal (`''` is a quote); returns it and the rest.
+fn odata_string(text: &str) -> Option<(String, &str)> {
+    let mut chars = text.strip_prefix('\'')?.char_indices().peekable();
+    let body = &text[1..];
+    let mut value = String::new();
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            if chars.peek().is_some_and(|&(_, next)| next == '\'') {
+                chars.next();
+                value.push('\'');
+            } else {
+                return Some((value, &body[i + 1..]));
+            }
+        } else {
+            value.push(c);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_orders_and_escapes() {
+        let parsed =
+            parse_find_arguments("(azoConnectionId='Username-Password',azoUserId='auth0|1')")
+                .unwrap();
+        assert_eq!(
+            parsed,
+            ("Username-Password".to_owned(), "auth0|1".to_owned())
+        );
+        let parsed =
+            parse_find_arguments("( azoUserId = 'o''brien' , azoConnectionId='c' )").unwrap();
+        assert_eq!(parsed, ("c".to_owned(), "o'brien".to_owned()));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "",
+            "(azoConnectionId='c')",
+            "(azoConnectionId='c',azoUserId=u)",
+            "(azoConnectionId='c',azoUserId='u',x='y')",
+            "(azoConnectionId='c' azoUserId='u')",
+            "(azoConnectionId='c',azoUserId='u'",
+            "(azoConnectionId='',azoUserId='u')",
+        ] {
+            assert!(parse_find_arguments(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,259 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::validation::{Check, Len};
+use crate::values::{DnsName, HttpUrl};
+use crate::{Timestamp, ValidationErrors};
+
+/// An Auth0 tenant Nexus knows. Management API credentials are write-only.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdpTenant {
+    pub id: i32,
+    /// Nexus's unique name for the tenant, e.g. `us-1`.
+    pub name: String,
+    /// The Auth0 tenant name, e.g. `eci-us-prod`.
+    pub azo_tenant_name: String,
+    /// The tenant's Auth0 domain.
+    pub fqdn: String,
+    /// The tenant's custom login domain.
+    pub login_domain: Option<String>,
+    /// Whether Management API credentials are stored (they are never returned).
+    pub has_management_credentials: bool,
+    pub created: Timestamp,
+    pub created_by: String,
+    pub modified: Timestamp,
+    pub modified_by: String,
+}
+
+/// A value that must never be shown: `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl utoipa::PartialSchema for Secret {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Password,
+            )))
+            .write_only(Some(true))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Secret {}
+
+const NAME_LEN: Len = Len::between(1, 50);
+const AZO_TENANT_NAME_LEN: Len = Len::between(1, 100);
+const CLIENT_ID_LEN: Len = Len::between(1, 128);
+const CLIENT_SECRET_LEN: Len = Len::between(1, 512);
+
+/// Body of `POST` and `PATCH /v1/idp_tenants[/{idpTenantId}]`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdpTenantBody {
+    /// Unique; not all digits (paths resolve digits as the numeric id).
+    #[schema(min_length = 1, max_length = 50, example = "us-1")]
+    pub name: Option<String>,
+    #[schema(min_length = 1, max_length = 100, example = "eci-us-prod")]
+    pub azo_tenant_name: Option<String>,
+    /// The tenant's Auth0 domain (a DNS name).
+    #[schema(example = "eci-us-prod.us.auth0.com")]
+    pub fqdn: Option<String>,
+    /// The tenant's custom login domain (a DNS name).
+    #[schema(example = "login.us.example.com")]
+    pub login_domain: Option<String>,
+    /// Client id of a machine-to-machine application authorised for the
+    /// Management API. Write-only; give it together with the secret.
+    #[schema(min_length = 1, max_length = 128)]
+    pub management_client_id: Option<String>,
+    /// Write-only.
+    #[schema(min_length = 1, max_length = 512)]
+    pub management_client_secret: Option<Secret>,
+    /// Management API audience; defaults to `https://{fqdn}/api/v2/`.
+    pub management_audience: Option<String>,
+}
+
+/// Management API credentials of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagementCredentials {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIdpTenant {
+    pub name: String,
+    pub azo_tenant_name: String,
+    pub fqdn: DnsName,
+    pub login_domain: Option<DnsName>,
+    pub credentials: Option<ManagementCredentials>,
+}
+
+/// Checked changes: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct IdpTenantChanges {
+    pub name: Option<String>,
+    pub azo_tenant_name: Option<String>,
+    pub fqdn: Option<DnsName>,
+    pub login_domain: Option<DnsName>,
+    pub credentials: Option<ManagementCredentials>,
+    pub management_audience: Option<String>,
+}
+
+impl IdpTenantBody {
+    pub fn into_new(self) -> Result<NewIdpTenant, ValidationErrors> {
+        let mut check = Check::new();
+        check.required("name", self.name.as_ref());
+        check.required("azoTenantName", self.azo_tenant_name.as_ref());
+        check.required("fqdn", self.fqdn.as_ref());
+        let changes = self.parse(&mut check);
+        if changes.management_audience.is_some() && changes.credentials.is_none() {
+            check.fail(
+                "managementAudience",
+                "is only accepted together with managementClientId and managementClientSecret",
+            );
+        }
+        check.finish_with(|| NewIdpTenant {
+            name: changes.name.expect("checked"),
+            azo_tenant_name: changes.azo_tenant_name.expect("checked"),
+            fqdn: changes.fqdn.expect("checked"),
+            login_domain: changes.login_domain,
+            credentials: changes.credentials,
+        })
+    }
+
+    pub fn into_changes(self) -> Result<IdpTenantChanges, ValidationErrors> {
+        let mut check = Check::new();
+        let changes = self.parse(&mut check);
+        check.finish_with(|| changes)
+    }
+
+    fn parse(self, check: &mut Check) -> IdpTenantChanges {
+        let name = check.text("name", self.name, NAME_LEN);
+        if name
+            .as_deref()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            check.fail(
+                "name",
+                "must not consist of digits only (digits address a tenant by its numeric id)",
+            );
+        }
+        let azo_tenant_name =
+            check.text("azoTenantName", self.azo_tenant_name, AZO_TENANT_NAME_LEN);
+        let fqdn = check.parse("fqdn", self.fqdn, DnsName::parse);
+        let login_domain = check.parse("loginDomain", self.login_domain, DnsName::parse);
+        let client_id = check.text(
+            "managementClientId",
+            self.management_client_id,
+            CLIENT_ID_LEN,
+        );
+        let client_secret = self.management_client_secret.and_then(|secret| {
+            match crate::validation::check_text(secret.expose(), CLIENT_SECRET_LEN) {
+                Ok(()) => Some(secret),
+                Err(message) => {
+                    check.fail("managementClientSecret", message);
+                    None
+                }
+            }
+        });
+        let management_audience =
+            check.parse("managementAudience", self.management_audience, |a| {
+                HttpUrl::parse(a, 250).map(HttpUrl::into_inner)
+            });
+        let credentials = match (client_id, client_secret) {
+            (Some(client_id), Some(client_secret)) => Some(ManagementCredentials {
+                client_id,
+                client_secret,
+                audience: management_audience.clone(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                check.fail(
+                    "managementClientSecret",
+                    "is required with managementClientId",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                check.fail(
+                    "managementClientId",
+                    "is required with managementClientSecret",
+                );
+                None
+            }
+        };
+        IdpTenantChanges {
+            name,
+            azo_tenant_name,
+            fqdn,
+            login_domain,
+            credentials,
+            management_audience,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> IdpTenantBody {
+        IdpTenantBody {
+            name: Some("us-1".into()),
+            azo_tenant_name: Some("eci-us-prod".into()),
+            fqdn: Some("eci-us-prod.us.auth0.com".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn minimal_tenant() {
+        let tenant = body().into_new().unwrap();
+        assert_eq!(tenant.fqdn.as_str(), "eci-us-prod.us.auth0.com");
+        assert!(tenant.credentials.is_none());
+    }
+
+    #[test]
+    fn credentials_come_in_pairs() {
+        let mut b = body();
+        b.management_client_id = Some("abc".into());
+        let errors = b.into_new().unwrap_err();
+        assert_eq!(
+            errors.fields()["managementClientSecret"],
+            ["is required with managementClientId"]
+        );
+    }
+
+    #[test]
+    fn numeric_names_are_rejected() {
+        let mut b = body();
+        b.name = Some("42".into());
+        assert!(b.into_new().unwrap_err().fields().contains_key("name"));
+    }
+
+    #[test]
+    fn secret_is_not_printed() {
+        let secret = Secret::new("hunter2".into());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,41 @@
+//! Nexus domain: the records Nexus keeps, the values they are made of, and the
+//! rules those values obey. Nothing here does I/O.
+
+pub mod custom_upn;
+pub mod identity;
+pub mod idp_tenant;
+pub mod list_query;
+pub mod organization;
+pub mod time;
+pub mod user;
+pub mod validation;
+pub mod values;
+
+pub use time::Timestamp;
+pub use validation::ValidationErrors;
+
+/// Who performed a change; recorded as `createdBy` / `modifiedBy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    /// The principal recorded for changes made without an authenticated caller
+    /// (start-up tasks, and every request until authentication lands).
+    pub fn system() -> Self {
+        Actor("system".to_owned())
+    }
+}
+
+/// Audit stamps carried by every record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    pub created: Timestamp,
+    pub created_by: String,
+    pub modified: Timestamp,
+    pub modified_by: String,
+}
+
+/// Generates the text id of a user, custom UPN or role (DESIGN §2: UUIDv7 text).
+pub fn new_text_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,205 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::validation::{Check, Len};
+use crate::values::OrganizationType;
+use crate::{Timestamp, ValidationErrors};
+
+/// An organization (the `organization` object of the seed 002 user). The
+/// collections other than those Nexus keeps are empty arrays.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: i32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub organization_type: OrganizationType,
+    pub aliases: Vec<serde_json::Value>,
+    pub contact: Option<String>,
+    pub created: Timestamp,
+    pub domains: Vec<serde_json::Value>,
+    /// Members are listed by `GET /v1/organizations/{organizationId}/members`.
+    pub members: Vec<serde_json::Value>,
+    pub is_active: bool,
+    pub modified: Timestamp,
+    pub products: Vec<serde_json::Value>,
+    pub created_by: String,
+    pub modified_by: String,
+    pub display_name: String,
+    pub applications: Vec<serde_json::Value>,
+    pub crm_account_id: String,
+    pub is_mfa_required: bool,
+    pub is_self_service: bool,
+    pub subscriptions: Vec<serde_json::Value>,
+    pub technical_contact: Option<String>,
+    pub is_enabled_for_preview_features: bool,
+    pub is_domain_verification_required: bool,
+}
+
+/// A user's membership of an organization (an item of the user's `memberOf`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub id: String,
+    /// Not expanded here: always null.
+    pub user: Option<serde_json::Value>,
+    /// Membership role names, e.g. `organization-admin`.
+    pub roles: Vec<String>,
+    pub user_id: String,
+    pub created: Timestamp,
+    pub is_guest: bool,
+    pub modified: Timestamp,
+    pub created_by: String,
+    pub modified_by: String,
+    /// Whether MFA applies to this member: the organization requires it or the
+    /// membership does.
+    pub is_mfa_required: bool,
+    pub organization_id: i32,
+    pub organization_name: String,
+    /// The membership's own MFA flag.
+    pub is_membership_mfa_required: bool,
+    pub organization_display_name: String,
+}
+
+const TEXT_250: Len = Len::between(1, 250); // reference: CreateOrganization 1-250
+const CONTACT: Len = Len::at_most(250);
+
+/// Body of `POST /v1/organizations` (CreateOrganization).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOrganizationBody {
+    /// Unique (case-insensitively); not all digits.
+    #[schema(min_length = 1, max_length = 250, example = "welcome-woods")]
+    pub name: Option<String>,
+    #[schema(min_length = 1, max_length = 250, example = "Welcome Woods Inc.")]
+    pub display_name: Option<String>,
+    #[schema(min_length = 1, max_length = 250)]
+    pub crm_account_id: Option<String>,
+    #[serde(rename = "type")]
+    pub organization_type: Option<String>,
+    #[schema(max_length = 250)]
+    pub contact: Option<String>,
+    #[schema(max_length = 250)]
+    pub technical_contact: Option<String>,
+    pub is_mfa_required: Option<bool>,
+    pub is_self_service: Option<bool>,
+    pub is_enabled_for_preview_features: Option<bool>,
+}
+
+/// Body of `PATCH /v1/organizations/{organizationId}` (UpdateOrganizationMfa).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateOrganizationBody {
+    #[schema(max_length = 250)]
+    pub contact: Option<String>,
+    #[schema(max_length = 250)]
+    pub technical_contact: Option<String>,
+    #[schema(min_length = 1, max_length = 250)]
+    pub display_name: Option<String>,
+    #[schema(min_length = 1, max_length = 250)]
+    pub crm_account_id: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_mfa_required: Option<bool>,
+    pub is_enabled_for_preview_features: Option<bool>,
+    /// Turns off domain verification at account creation; should almost never be used.
+    pub is_domain_verification_required: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub display_name: String,
+    pub crm_account_id: String,
+    pub organization_type: OrganizationType,
+    pub contact: Option<String>,
+    pub technical_contact: Option<String>,
+    pub is_mfa_required: bool,
+    pub is_self_service: bool,
+    pub is_enabled_for_preview_features: bool,
+}
+
+/// Checked changes: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrganizationChanges {
+    pub contact: Option<String>,
+    pub technical_contact: Option<String>,
+    pub display_name: Option<String>,
+    pub crm_account_id: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_mfa_required: Option<bool>,
+    pub is_enabled_for_preview_features: Option<bool>,
+    pub is_domain_verification_required: Option<bool>,
+}
+
+impl CreateOrganizationBody {
+    pub fn into_new(self) -> Result<NewOrganization, ValidationErrors> {
+        let mut check = Check::new();
+        let name = check.required_text("name", self.name, TEXT_250);
+        if name
+            .as_deref()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            check.fail("name", "must not consist of digits only (digits address an organization by its numeric id)");
+        }
+        let display_name = check.required_text("displayName", self.display_name, TEXT_250);
+        let crm_account_id = check.required_text("crmAccountId", self.crm_account_id, TEXT_250);
+        let organization_type = check.required("type", self.organization_type);
+        let organization_type = check.parse("type", organization_type, OrganizationType::parse);
+        let contact = check.text("contact", self.contact, CONTACT);
+        let technical_contact = check.text("technicalContact", self.technical_contact, CONTACT);
+        check.finish_with(|| NewOrganization {
+            name: name.expect("checked"),
+            display_name: display_name.expect("checked"),
+            crm_account_id: crm_account_id.expect("checked"),
+            organization_type: organization_type.expect("checked"),
+            contact,
+            technical_contact,
+            is_mfa_required: self.is_mfa_required.unwrap_or(false),
+            is_self_service: self.is_self_service.unwrap_or(false),
+            is_enabled_for_preview_features: self.is_enabled_for_preview_features.unwrap_or(false),
+        })
+    }
+}
+
+impl UpdateOrganizationBody {
+    pub fn into_changes(self) -> Result<OrganizationChanges, ValidationErrors> {
+        let mut check = Check::new();
+        let changes = OrganizationChanges {
+            contact: check.text("contact", self.contact, CONTACT),
+            technical_contact: check.text("technicalContact", self.technical_contact, CONTACT),
+            display_name: check.text("displayName", self.display_name, TEXT_250),
+            crm_account_id: check.text("crmAccountId", self.crm_account_id, TEXT_250),
+            is_active: self.is_active,
+            is_mfa_required: self.is_mfa_required,
+            is_enabled_for_preview_features: self.is_enabled_for_preview_features,
+            is_domain_verification_required: self.is_domain_verification_required,
+        };
+        check.finish_with(|| changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_reports_every_missing_field() {
+        let errors = CreateOrganizationBody::default().into_new().unwrap_err();
+        let fields: Vec<_> = errors.fields().keys().cloned().collect();
+        assert_eq!(fields, ["crmAccountId", "displayName", "name", "type"]);
+    }
+
+    #[test]
+    fn contact_edge() {
+        let ok = UpdateOrganizationBody {
+            contact: Some("c".repeat(250)),
+            ..Default::default()
+        };
+        assert!(ok.into_changes().is_ok());
+        let bad = UpdateOrganizationBody {
+            contact: Some("c".repeat(251)),
+            ..Default::default()
+        };
+        assert!(bad.into_changes().is_err());
+    }
+}

@@ -1,0 +1,624 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::custom_upn::CustomUpn;
+use crate::identity::{Identity, AZO_CONNECTION_ID_LEN, AZO_USER_ID_LEN};
+use crate::organization::{Membership, Organization};
+use crate::validation::{Check, Len};
+use crate::values::{AuthenticationMethod, EmailAddress, HttpUrl, PhoneNumber};
+use crate::{Timestamp, ValidationErrors};
+
+/// A person in the directory: the `user` object of the seed 002 response, every
+/// key spelled as there.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub user_type: Option<String>,
+    /// The owning user, one level deep (its own `owner` is null and its
+    /// collections are empty).
+    #[schema(no_recursion)]
+    pub owner: Option<Box<User>>,
+    pub roles: Vec<UserRole>,
+    pub created: Timestamp,
+    pub owner_id: Option<String>,
+    pub picture: Option<String>,
+    pub is_active: bool,
+    pub language: Option<String>,
+    pub member_of: Vec<Membership>,
+    pub modified: Timestamp,
+    pub nickname: Option<String>,
+    pub username: Option<String>,
+    pub created_by: String,
+    pub given_name: Option<String>,
+    pub attributes: Vec<Attribute>,
+    pub custom_upns: Vec<CustomUpn>,
+    pub family_name: Option<String>,
+    pub identities: Vec<Identity>,
+    pub modified_by: String,
+    pub display_name: String,
+    pub phone_number: Option<String>,
+    pub email_address: Option<String>,
+    pub organization: Option<Organization>,
+    pub is_mfa_disabled: bool,
+    /// Empty until subscriptions exist in Nexus.
+    pub subscriptions: Vec<serde_json::Value>,
+    #[serde(rename = "email-verified")]
+    pub email_verified: bool,
+    pub organization_id: Option<i32>,
+    pub mfa_enrollment_status: Option<String>,
+    pub authentication_method: AuthenticationMethod,
+    pub recovery_email_address: Option<String>,
+    /// Empty until application deployments exist in Nexus.
+    pub application_deployments: Vec<serde_json::Value>,
+    #[serde(rename = "email-verify-sent-date")]
+    pub email_verify_sent_date: Option<Timestamp>,
+    /// `Verified`, `Pending` (a verification email was sent) or `Unverified`.
+    #[serde(rename = "email-verification-status-type")]
+    pub email_verification_status_type: String,
+}
+
+/// A role the user holds.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRole {
+    pub id: String,
+    pub name: String,
+    pub expires: Option<Timestamp>,
+    pub description: Option<String>,
+}
+
+/// An attribute asserted by the IdP at login.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Attribute {
+    pub id: i32,
+    pub name: String,
+    pub value: String,
+    pub user_id: String,
+    pub expires: Option<Timestamp>,
+}
+
+/// The scalar part of a user, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub user_type: Option<String>,
+    pub owner_id: Option<String>,
+    pub organization_id: Option<i32>,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub nickname: Option<String>,
+    pub username: Option<String>,
+    pub picture: Option<String>,
+    pub language: Option<String>,
+    pub email_address: Option<String>,
+    pub email_verified: bool,
+    pub email_verify_sent_date: Option<Timestamp>,
+    pub phone_number: Option<String>,
+    pub phone_verified: bool,
+    pub recovery_email_address: Option<String>,
+    pub is_active: bool,
+    pub is_mfa_disabled: bool,
+    pub mfa_enrollment_status: Option<String>,
+    pub authentication_method: AuthenticationMethod,
+    pub created: Timestamp,
+    pub created_by: String,
+    pub modified: Timestamp,
+    pub modified_by: String,
+}
+
+/// The embedded collections of a user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserCollections {
+    pub roles: Vec<UserRole>,
+    pub member_of: Vec<Membership>,
+    pub attributes: Vec<Attribute>,
+    pub custom_upns: Vec<CustomUpn>,
+    pub identities: Vec<Identity>,
+    pub organization: Option<Organization>,
+}
+
+impl User {
+    pub fn assemble(
+        record: UserRecord,
+        collections: UserCollections,
+        owner: Option<UserRecord>,
+    ) -> User {
+        let owner = owner.map(|o| Box::new(User::assemble(o, UserCollections::default(), None)));
+        let status = match (record.email_verified, record.email_verify_sent_date) {
+            (true, _) => "Verified",
+            (false, Some(_)) => "Pending",
+            (false, None) => "Unverified",
+        };
+        User {
+            id: record.id,
+            user_type: record.user_type,
+            owner,
+            roles: collections.roles,
+            created: record.created,
+            owner_id: record.owner_id,
+            picture: record.picture,
+            is_active: record.is_active,
+            language: record.language,
+            member_of: collections.member_of,
+            modified: record.modified,
+            nickname: record.nickname,
+            username: record.username,
+            created_by: record.created_by,
+            given_name: record.given_name,
+            attributes: collections.attributes,
+            custom_upns: collections.custom_upns,
+            family_name: record.family_name,
+            identities: collections.identities,
+            modified_by: record.modified_by,
+            display_name: record.display_name,
+            phone_number: record.phone_number,
+            email_address: record.email_address,
+            organization: collections.organization,
+            is_mfa_disabled: record.is_mfa_disabled,
+            subscriptions: Vec::new(),
+            email_verified: record.email_verified,
+            organization_id: record.organization_id,
+            mfa_enrollment_status: record.mfa_enrollment_status,
+            authentication_method: record.authentication_method,
+            recovery_email_address: record.recovery_email_address,
+            application_deployments: Vec::new(),
+            email_verify_sent_date: record.email_verify_sent_date,
+            email_verification_status_type: status.to_owned(),
+        }
+    }
+}
+
+// Limits: the reference's CreateUser/PatchUser/UpdateMeProfile where they state
+// one; Auth0's user limits (seed 004) or a stated Nexus cap where they do not.
+const CREATE_DISPLAY_NAME: Len = Len::between(1, 250); // CreateUser: 1-250
+const PATCH_DISPLAY_NAME: Len = Len::between(1, 200); // PatchUser: max 200
+const PERSON_NAME: Len = Len::at_most(100); // PatchUser: max 100
+const NICKNAME: Len = Len::at_most(100); // UpdateMeProfile: max 100
+const PICTURE_MAX: usize = 250; // UpdateMeProfile: max 250
+const USERNAME: Len = Len::between(1, 128); // seed 004: 1-128
+const LANGUAGE: Len = Len::between(1, 35);
+const USER_TYPE: Len = Len::between(1, 50);
+const MFA_STATUS: Len = Len::between(1, 50);
+const TENANT_REF: Len = Len::between(1, 200); // CreateUser: idpTenantId 1-200
+const ORGANIZATION_REF: Len = Len::between(1, 250);
+const USER_ID: Len = Len::between(1, 40);
+
+/// Links a new user to an account that already exists in the Auth0 tenant.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdpMetadata {
+    #[schema(min_length = 1, max_length = 250)]
+    pub azo_user_id: Option<String>,
+    #[schema(min_length = 1, max_length = 50)]
+    pub azo_connection_id: Option<String>,
+}
+
+/// Password options of CreateUser; applied when Nexus creates the Auth0 account.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordCredential {
+    pub client_id: Option<String>,
+    pub password: Option<crate::idp_tenant::Secret>,
+    pub azo_database_name: Option<String>,
+    pub generate_temp_password: Option<bool>,
+    pub create_linked_email_user: Option<bool>,
+    pub send_email_verification: Option<bool>,
+    pub send_mfa_enrollment_email: Option<bool>,
+    pub send_forgot_password_email: Option<bool>,
+}
+
+/// Body of `POST /v1/users` (CreateUser).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUserBody {
+    pub authentication_method: Option<String>,
+    #[schema(min_length = 1, max_length = 250, example = "Justin Buchanan")]
+    pub display_name: Option<String>,
+    /// The IdP tenant: numeric id, name, Auth0 tenant name or login domain.
+    #[schema(min_length = 1, max_length = 200, example = "us-1")]
+    pub idp_tenant_id: Option<String>,
+    /// The organization the user belongs to (numeric id or name); the user
+    /// becomes a member of it.
+    #[schema(min_length = 1, max_length = 250)]
+    pub organization: Option<String>,
+    /// How to read `organization`: `Id` or `Name`; by default a number is an id.
+    pub organization_id_type: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 50)]
+    pub user_type: Option<String>,
+    /// Role ids to assign.
+    pub roles: Option<Vec<String>>,
+    #[schema(min_length = 1, max_length = 40)]
+    pub owner_id: Option<String>,
+    #[schema(max_length = 250, format = "uri")]
+    pub picture: Option<String>,
+    #[schema(min_length = 1, max_length = 35)]
+    pub language: Option<String>,
+    #[schema(max_length = 100)]
+    pub nickname: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
+    pub username: Option<String>,
+    #[schema(max_length = 100)]
+    pub given_name: Option<String>,
+    #[schema(max_length = 100)]
+    pub family_name: Option<String>,
+    /// Gives the membership the `organization-admin` role.
+    pub make_admin: Option<bool>,
+    pub idp_metadata: Option<IdpMetadata>,
+    /// E.164.
+    #[schema(example = "+14155550123")]
+    pub phone_number: Option<String>,
+    pub phone_number_verified: Option<bool>,
+    /// Application deployments to add the user to.
+    pub applications: Option<Vec<String>>,
+    #[schema(max_length = 250, format = Email, example = "justin@example.com")]
+    pub email_address: Option<String>,
+    pub email_verified: Option<bool>,
+    pub is_mfa_disabled: Option<bool>,
+    #[schema(min_length = 1, max_length = 50)]
+    pub mfa_enrollment_status: Option<String>,
+    #[schema(max_length = 250, format = Email)]
+    pub recovery_email_address: Option<String>,
+    pub password_credential: Option<PasswordCredential>,
+}
+
+/// How `CreateUserBody::organization` names the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganizationRef {
+    Id(i32),
+    Name(String),
+    /// Digits: the id if such an organization exists, else the name.
+    IdOrName(i32, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub authentication_method: AuthenticationMethod,
+    pub display_name: String,
+    pub idp_tenant: String,
+    pub organization: OrganizationRef,
+    pub make_admin: bool,
+    pub link: Option<(String, String)>,
+    pub user_type: Option<String>,
+    pub owner_id: Option<String>,
+    pub picture: Option<String>,
+    pub language: Option<String>,
+    pub nickname: Option<String>,
+    pub username: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub phone_number: Option<PhoneNumber>,
+    pub phone_verified: bool,
+    pub email_address: Option<EmailAddress>,
+    pub email_verified: bool,
+    pub is_mfa_disabled: bool,
+    pub mfa_enrollment_status: Option<String>,
+    pub recovery_email_address: Option<EmailAddress>,
+}
+
+impl CreateUserBody {
+    pub fn into_new(self) -> Result<NewUser, ValidationErrors> {
+        let mut check = Check::new();
+        let method = check.required("authenticationMethod", self.authentication_method);
+        let authentication_method =
+            check.parse("authenticationMethod", method, AuthenticationMethod::parse);
+        let display_name =
+            check.required_text("displayName", self.display_name, CREATE_DISPLAY_NAME);
+        let idp_tenant = check.required_text("idpTenantId", self.idp_tenant_id, TENANT_REF);
+        let organization = check.required_text("organization", self.organization, ORGANIZATION_REF);
+        let organization =
+            organization.and_then(|o| organization_ref(&mut check, o, self.organization_id_type));
+        if self.roles.as_ref().is_some_and(|r| !r.is_empty()) {
+            check.fail("roles", "assigning roles at creation is not supported yet; use PUT /v1/users/{userId}/roles");
+        }
+        if self.applications.as_ref().is_some_and(|a| !a.is_empty()) {
+            check.fail(
+                "applications",
+                "application deployments are not supported yet",
+            );
+        }
+        let link = self.idp_metadata.and_then(|m| {
+            let user = check.required_text("idpMetadata.azoUserId", m.azo_user_id, AZO_USER_ID_LEN);
+            let connection = check.required_text(
+                "idpMetadata.azoConnectionId",
+                m.azo_connection_id,
+                AZO_CONNECTION_ID_LEN,
+            );
+            user.zip(connection)
+        });
+        let profile = Profile::check(
+            &mut check,
+            ProfileInput {
+                given_name: self.given_name,
+                family_name: self.family_name,
+                nickname: self.nickname,
+                picture: self.picture,
+                language: self.language,
+                username: self.username,
+                phone_number: self.phone_number,
+                mfa_enrollment_status: self.mfa_enrollment_status,
+                recovery_email_address: self.recovery_email_address,
+            },
+        );
+        let email_address = check.parse("emailAddress", self.email_address, EmailAddress::parse);
+        let user_type = check.text("type", self.user_type, USER_TYPE);
+        let owner_id = check.text("ownerId", self.owner_id, USER_ID);
+        check.finish_with(|| NewUser {
+            authentication_method: authentication_method.expect("checked"),
+            display_name: display_name.expect("checked"),
+            idp_tenant: idp_tenant.expect("checked"),
+            organization: organization.expect("checked"),
+            make_admin: self.make_admin.unwrap_or(false),
+            link,
+            user_type,
+            owner_id,
+            picture: profile.picture,
+            language: profile.language,
+            nickname: profile.nickname,
+            username: profile.username,
+            given_name: profile.given_name,
+            family_name: profile.family_name,
+            phone_number: profile.phone_number,
+            phone_verified: self.phone_number_verified.unwrap_or(false),
+            email_address,
+            email_verified: self.email_verified.unwrap_or(false),
+            is_mfa_disabled: self.is_mfa_disabled.unwrap_or(false),
+            mfa_enrollment_status: profile.mfa_enrollment_status,
+            recovery_email_address: profile.recovery_email_address,
+        })
+    }
+}
+
+fn organization_ref(
+    check: &mut Check,
+    value: String,
+    id_type: Option<String>,
+) -> Option<OrganizationRef> {
+    let as_id = |check: &mut Check, v: &str| match v.parse::<i32>() {
+        Ok(id) => Some(id),
+        Err(_) => {
+            check.fail(
+                "organization",
+                "must be a numeric organization id when organizationIdType is Id",
+            );
+            None
+        }
+    };
+    match id_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("id") => as_id(check, &value).map(OrganizationRef::Id),
+        Some("name") => Some(OrganizationRef::Name(value)),
+        None => Some(match value.parse::<i32>() {
+            Ok(id) => OrganizationRef::IdOrName(id, value),
+            Err(_) => OrganizationRef::Name(value),
+        }),
+        Some(_) => {
+            check.fail("organizationIdType", "must be one of Id, Name");
+            None
+        }
+    }
+}
+
+/// Body of `PATCH /v1/users/{userId}` (PatchUser): absent or null fields are left as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchUserBody {
+    #[schema(min_length = 1, max_length = 200)]
+    pub display_name: Option<String>,
+    #[schema(max_length = 100)]
+    pub given_name: Option<String>,
+    #[schema(max_length = 100)]
+    pub family_name: Option<String>,
+    #[schema(max_length = 100)]
+    pub nickname: Option<String>,
+    #[schema(max_length = 250, format = "uri")]
+    pub picture: Option<String>,
+    #[schema(min_length = 1, max_length = 35)]
+    pub language: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
+    pub username: Option<String>,
+    /// Password changes are made in Auth0 (not yet available: rejected).
+    pub password: Option<crate::idp_tenant::Secret>,
+    #[schema(example = "+14155550123")]
+    pub phone_number: Option<String>,
+    /// An administrator's block; a blocked user is not active.
+    pub is_blocked: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub email_verify_sent_date: Option<String>,
+    pub is_mfa_disabled: Option<bool>,
+    #[schema(min_length = 1, max_length = 50)]
+    pub mfa_enrollment_status: Option<String>,
+    #[schema(max_length = 250, format = Email)]
+    pub recovery_email_address: Option<String>,
+}
+
+/// Checked user changes: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub language: Option<String>,
+    pub username: Option<String>,
+    pub phone_number: Option<PhoneNumber>,
+    pub is_active: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub email_verify_sent_date: Option<Timestamp>,
+    pub is_mfa_disabled: Option<bool>,
+    pub mfa_enrollment_status: Option<String>,
+    pub recovery_email_address: Option<EmailAddress>,
+}
+
+impl PatchUserBody {
+    pub fn into_changes(self) -> Result<UserChanges, ValidationErrors> {
+        let mut check = Check::new();
+        if self.password.is_some() {
+            check.fail(
+                "password",
+                "cannot be changed through Nexus until the Auth0 integration is available",
+            );
+        }
+        let display_name = check.text("displayName", self.display_name, PATCH_DISPLAY_NAME);
+        let email_verify_sent_date = check.parse(
+            "emailVerifySentDate",
+            self.email_verify_sent_date,
+            Timestamp::parse,
+        );
+        let profile = Profile::check(
+            &mut check,
+            ProfileInput {
+                given_name: self.given_name,
+                family_name: self.family_name,
+                nickname: self.nickname,
+                picture: self.picture,
+                language: self.language,
+                username: self.username,
+                phone_number: self.phone_number,
+                mfa_enrollment_status: self.mfa_enrollment_status,
+                recovery_email_address: self.recovery_email_address,
+            },
+        );
+        check.finish_with(|| UserChanges {
+            display_name,
+            given_name: profile.given_name,
+            family_name: profile.family_name,
+            nickname: profile.nickname,
+            picture: profile.picture,
+            language: profile.language,
+            username: profile.username,
+            phone_number: profile.phone_number,
+            is_active: self.is_blocked.map(|blocked| !blocked),
+            email_verified: self.email_verified,
+            email_verify_sent_date,
+            is_mfa_disabled: self.is_mfa_disabled,
+            mfa_enrollment_status: profile.mfa_enrollment_status,
+            recovery_email_address: profile.recovery_email_address,
+        })
+    }
+}
+
+/// The profile fields create and patch share, with one set of rules.
+struct ProfileInput {
+    given_name: Option<String>,
+    family_name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    language: Option<String>,
+    username: Option<String>,
+    phone_number: Option<String>,
+    mfa_enrollment_status: Option<String>,
+    recovery_email_address: Option<String>,
+}
+
+struct Profile {
+    given_name: Option<String>,
+    family_name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    language: Option<String>,
+    username: Option<String>,
+    phone_number: Option<PhoneNumber>,
+    mfa_enrollment_status: Option<String>,
+    recovery_email_address: Option<EmailAddress>,
+}
+
+impl Profile {
+    fn check(check: &mut Check, input: ProfileInput) -> Profile {
+        Profile {
+            given_name: check.text("givenName", input.given_name, PERSON_NAME),
+            family_name: check.text("familyName", input.family_name, PERSON_NAME),
+            nickname: check.text("nickname", input.nickname, NICKNAME),
+            picture: check.parse("picture", input.picture, |p| {
+                HttpUrl::parse(p, PICTURE_MAX).map(HttpUrl::into_inner)
+            }),
+            language: check.text("language", input.language, LANGUAGE),
+            username: check.text("username", input.username, USERNAME),
+            phone_number: check.parse("phoneNumber", input.phone_number, PhoneNumber::parse),
+            mfa_enrollment_status: check.text(
+                "mfaEnrollmentStatus",
+                input.mfa_enrollment_status,
+                MFA_STATUS,
+            ),
+            recovery_email_address: check.parse(
+                "recoveryEmailAddress",
+                input.recovery_email_address,
+                EmailAddress::parse,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> CreateUserBody {
+        CreateUserBody {
+            authentication_method: Some("Database".into()),
+            display_name: Some("Justin Buchanan".into()),
+            idp_tenant_id: Some("us-1".into()),
+            organization: Some("acme".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn minimal_create() {
+        let user = minimal().into_new().unwrap();
+        assert_eq!(user.organization, OrganizationRef::Name("acme".into()));
+        assert!(user.link.is_none());
+    }
+
+    #[test]
+    fn numeric_organization_is_id_or_name() {
+        let mut body = minimal();
+        body.organization = Some("12".into());
+        assert_eq!(
+            body.into_new().unwrap().organization,
+            OrganizationRef::IdOrName(12, "12".into())
+        );
+    }
+
+    #[test]
+    fn display_name_limits_differ_between_create_and_patch() {
+        let mut body = minimal();
+        body.display_name = Some("d".repeat(250));
+        assert!(body.into_new().is_ok());
+        let patch = PatchUserBody {
+            display_name: Some("d".repeat(201)),
+            ..Default::default()
+        };
+        assert_eq!(
+            patch.into_changes().unwrap_err().fields()["displayName"],
+            ["must be at most 200 characters long"]
+        );
+    }
+
+    #[test]
+    fn idp_metadata_needs_both_ids() {
+        let mut body = minimal();
+        body.idp_metadata = Some(IdpMetadata {
+            azo_user_id: Some("auth0|1".into()),
+            azo_connection_id: None,
+        });
+        let errors = body.into_new().unwrap_err();
+        assert_eq!(
+            errors.fields()["idpMetadata.azoConnectionId"],
+            ["is required"]
+        );
+    }
+
+    #[test]
+    fn blocked_means_inactive() {
+        let patch = PatchUserBody {
+            is_blocked: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(patch.into_changes().unwrap().is_active, Some(false));
+    }
+}

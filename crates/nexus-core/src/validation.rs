@@ -1,0 +1,207 @@
+use std::collections::BTreeMap;
+
+/// Field-level validation failures, keyed by the JSON field name as the client
+/// sent it (nested fields as `parent.child`). Rendered as the `errors` member of
+/// a 400 problem response.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ValidationErrors(BTreeMap<String, Vec<String>>);
+
+impl ValidationErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.0
+    }
+
+    pub fn into_result(self) -> Result<(), ValidationErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl std::fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for (field, messages) in &self.0 {
+            for message in messages {
+                if !first {
+                    f.write_str("; ")?;
+                }
+                first = false;
+                write!(f, "{field}: {message}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Inclusive length bounds in characters (Unicode scalar values, as JSON
+/// Schema's `minLength`/`maxLength` count).
+#[derive(Debug, Clone, Copy)]
+pub struct Len {
+    pub min: usize,
+    pub max: usize,
+}
+
+impl Len {
+    pub const fn between(min: usize, max: usize) -> Self {
+        Len { min, max }
+    }
+    pub const fn at_most(max: usize) -> Self {
+        Len { min: 0, max }
+    }
+}
+
+/// Collects the errors of one request body while its fields are checked, so
+/// that a client learns every bad field at once.
+#[derive(Debug, Default)]
+pub struct Check {
+    errors: ValidationErrors,
+}
+
+impl Check {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.add(field, message);
+    }
+
+    /// A field that must be present (and not null).
+    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.fail(field, "is required");
+        }
+        value
+    }
+
+    /// Checks the length bounds and content of an optional text value.
+    pub fn text(&mut self, field: &str, value: Option<String>, len: Len) -> Option<String> {
+        let value = value?;
+        match check_text(&value, len) {
+            Ok(()) => Some(value),
+            Err(message) => {
+                self.fail(field, message);
+                None
+            }
+        }
+    }
+
+    /// A text value that must be present.
+    pub fn required_text(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        len: Len,
+    ) -> Option<String> {
+        let value = self.required(field, value)?;
+        self.text(field, Some(value), len)
+    }
+
+    /// Parses an optional value with its type's constructor.
+    pub fn parse<T>(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = value?;
+        match parse(&value) {
+            Ok(parsed) => Some(parsed),
+            Err(message) => {
+                self.fail(field, message);
+                None
+            }
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), ValidationErrors> {
+        self.errors.into_result()
+    }
+
+    /// Ends the check, handing back `value` when no field failed.
+    pub fn finish_with<T>(self, value: impl FnOnce() -> T) -> Result<T, ValidationErrors> {
+        self.errors.into_result().map(|()| value())
+    }
+}
+
+/// Length bounds, plus no control characters (they have no place in names and
+/// identifiers and break logs and legacy systems downstream).
+pub fn check_text(value: &str, len: Len) -> Result<(), String> {
+    let count = value.chars().count();
+    if count < len.min {
+        return Err(if len.min == 1 {
+            "must not be empty".to_owned()
+        } else {
+            format!("must be at least {} characters long", len.min)
+        });
+    }
+    if count > len.max {
+        return Err(format!("must be at most {} characters long", len.max));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(check_text(&"é".repeat(5), Len::between(1, 5)).is_ok());
+        assert_eq!(
+            check_text(&"é".repeat(6), Len::between(1, 5)).unwrap_err(),
+            "must be at most 5 characters long"
+        );
+    }
+
+    #[test]
+    fn empty_is_rejected_when_min_is_one() {
+        assert_eq!(
+            check_text("", Len::between(1, 5)).unwrap_err(),
+            "must not be empty"
+        );
+    }
+
+    #[test]
+    fn collects_every_failure() {
+        let mut check = Check::new();
+        check.required::<String>("a", None);
+        check.required_text("b", Some(String::new()), Len::between(1, 3));
+        check.text("c", Some("ok".into()), Len::at_most(3));
+        let errors = check.finish().unwrap_err();
+        assert_eq!(errors.fields().keys().collect::<Vec<_>>(), ["a", "b"]);
+    }
+}

@@ -1,0 +1,85 @@
+use nexus_core::identity::{Identity, LinkBody, NewIdentity};
+use nexus_core::Actor;
+use nexus_store::{commit, identities, ListParams, Page, StoreError};
+
+use crate::idp_tenants::resolve;
+use crate::users::require_user;
+use crate::{Nexus, Result, ServiceError};
+
+const RESOURCE: &str = "identity";
+
+/// LinkUserToTenant (seed 001): an idempotent upsert keyed by (user, tenant).
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn link(
+    nexus: &Nexus,
+    actor: &Actor,
+    user_id: &str,
+    tenant: &str,
+    body: LinkBody,
+) -> Result<Identity> {
+    let new = body.into_new()?;
+    // PostgreSQL arbitrates `ON CONFLICT` on one constraint only: a request
+    // racing an identical one may see the other unique index fire first. Once
+    // the winner has committed, the retry finds its row and is a no-op.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match try_link(nexus, actor, user_id, tenant, &new).await {
+            Err(ServiceError::Conflict(_)) if attempts < 3 => continue,
+            result => return result,
+        }
+    }
+}
+
+async fn try_link(
+    nexus: &Nexus,
+    actor: &Actor,
+    user_id: &str,
+    tenant: &str,
+    new: &NewIdentity,
+) -> Result<Identity> {
+    let mut tx = nexus.store().begin().await?;
+    require_user(&mut tx, user_id).await?;
+    let tenant = resolve(&mut tx, tenant).await?;
+    let identity = match identities::upsert(&mut tx, user_id, tenant.id, new, actor).await {
+        Err(StoreError::MissingReference) => {
+            return Err(ServiceError::not_found("IdP tenant", tenant.name))
+        }
+        other => other?,
+    };
+    commit(tx).await?;
+    Ok(identity)
+}
+
+#[tracing::instrument(skip(nexus, params))]
+pub async fn list(nexus: &Nexus, user_id: &str, params: &ListParams) -> Result<Page<Identity>> {
+    let mut tx = nexus.store().begin_read().await?;
+    require_user(&mut tx, user_id).await?;
+    Ok(identities::list(&mut tx, user_id, params).await?)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn get(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<Identity> {
+    let mut tx = nexus.store().begin_read().await?;
+    require_user(&mut tx, user_id).await?;
+    let tenant = resolve(&mut tx, tenant).await?;
+    identities::get(&mut tx, user_id, tenant.id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, format!("{user_id}@{}", tenant.name)))
+}
+
+/// Unlinks the user from the tenant; the identity's groups go with it.
+#[tracing::instrument(skip(nexus))]
+pub async fn unlink(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<()> {
+    let mut tx = nexus.store().begin().await?;
+    require_user(&mut tx, user_id).await?;
+    let tenant = resolve(&mut tx, tenant).await?;
+    if !identities::delete(&mut tx, user_id, tenant.id).await? {
+        return Err(ServiceError::not_found(
+            RESOURCE,
+            format!("{user_id}@{}", tenant.name),
+        ));
+    }
+    commit(tx).await?;
+    Ok(())
+}

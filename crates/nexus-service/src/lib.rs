@@ -1,0 +1,75 @@
+//! Nexus use cases: one function per API operation. Each owns its transaction:
+//! it checks what it needs, writes, and commits, or fails with a `ServiceError`
+//! that says what the caller did wrong.
+
+pub mod custom_upns;
+pub mod identities;
+pub mod idp_tenants;
+pub mod organizations;
+pub mod users;
+
+use nexus_core::ValidationErrors;
+use nexus_store::{Store, StoreError};
+
+/// What the operations work with. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Nexus {
+    store: Store,
+}
+
+impl Nexus {
+    pub fn new(store: Store) -> Self {
+        Nexus { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A resource named in the request path does not exist.
+    #[error("{resource} '{id}' was not found")]
+    NotFound { resource: &'static str, id: String },
+    /// The change would break a uniqueness rule or depends on a state the
+    /// resource is not in.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request is invalid: {0}")]
+    Validation(ValidationErrors),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl ServiceError {
+    pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
+        ServiceError::NotFound {
+            resource,
+            id: id.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(message) => ServiceError::Conflict(message.to_owned()),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ServiceError {
+    fn from(errors: ValidationErrors) -> Self {
+        ServiceError::Validation(errors)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Parses a numeric path id; one that is not a number cannot name a resource.
+fn numeric_id(resource: &'static str, id: &str) -> Result<i32> {
+    id.parse()
+        .map_err(|_| ServiceError::not_found(resource, id))
+}

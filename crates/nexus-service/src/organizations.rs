@@ -1,0 +1,53 @@
+use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
+use nexus_core::Actor;
+use nexus_store::{commit, organizations, ListParams, Page};
+
+use crate::{numeric_id, Nexus, Result, ServiceError};
+
+const RESOURCE: &str = "organization";
+
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    nexus: &Nexus,
+    actor: &Actor,
+    body: CreateOrganizationBody,
+) -> Result<Organization> {
+    let new = body.into_new()?;
+    let mut tx = nexus.store().begin().await?;
+    let organization = organizations::insert(&mut tx, &new, actor).await?;
+    commit(tx).await?;
+    Ok(organization)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn get(nexus: &Nexus, id: &str) -> Result<Organization> {
+    let numeric = numeric_id(RESOURCE, id)?;
+    let mut tx = nexus.store().begin_read().await?;
+    organizations::get(&mut tx, numeric)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<Organization>> {
+    let mut tx = nexus.store().begin_read().await?;
+    Ok(organizations::list(&mut tx, params).await?)
+}
+
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn update(
+    nexus: &Nexus,
+    actor: &Actor,
+    id: &str,
+    body: UpdateOrganizationBody,
+) -> Result<Organization> {
+    let numeric = numeric_id(RESOURCE, id)?;
+    let changes = body.into_changes()?;
+    let mut tx = nexus.store().begin().await?;
+    let current = organizations::get(&mut tx, numeric)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    let updated = organizations::update(&mut tx, &current, &changes, actor).await?;
+    commit(tx).await?;
+    Ok(updated)
+}

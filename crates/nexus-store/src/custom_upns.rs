@@ -1,0 +1,172 @@
+use nexus_core::custom_upn::{CustomUpn, CustomUpnChanges, NewCustomUpn};
+use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
+use nexus_core::{new_text_id, Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::list::{fetch_page, ListParams, Page};
+use crate::rows::{placeholders, RowExt};
+use crate::{Conn, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "clientUpnKey",
+            column: "client_upn_key",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "customUpnValue",
+            column: "custom_upn_value",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "created",
+            column: "created",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+        Field {
+            name: "modified",
+            column: "modified",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+    ],
+    search: &["clientUpnKey", "customUpnValue"],
+    id_field: "id",
+};
+
+const COLUMNS: &str =
+    "id, user_id, client_upn_key, custom_upn_value, created, created_by, modified, modified_by";
+
+fn from_row(row: &AnyRow) -> Result<CustomUpn, StoreError> {
+    Ok(CustomUpn {
+        id: row.text("id")?,
+        user_id: row.text("user_id")?,
+        created: row.timestamp("created")?,
+        modified: row.timestamp("modified")?,
+        created_by: row.text("created_by")?,
+        modified_by: row.text("modified_by")?,
+        client_upn_key: row.opt_text("client_upn_key")?,
+        custom_upn_value: row.text("custom_upn_value")?,
+    })
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    user_id: &str,
+    new: &NewCustomUpn,
+    actor: &Actor,
+) -> Result<CustomUpn, StoreError> {
+    let now = Timestamp::now().to_text();
+    let sql = format!(
+        "INSERT INTO custom_upns (id, user_id, client_upn_key, custom_upn_value, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $6) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new_text_id())
+        .bind(user_id)
+        .bind(new.client_upn_key.as_ref().map(|k| k.as_str()))
+        .bind(new.custom_upn_value.as_str())
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(
+    conn: &mut Conn,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<CustomUpn>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM custom_upns WHERE id = $1 AND user_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    user_id: &str,
+    params: &ListParams,
+) -> Result<Page<CustomUpn>, StoreError> {
+    let scope = [("user_id", Literal::Text(user_id.to_owned()))];
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "custom_upns", &scope, params).await?;
+    let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(Page { items, total })
+}
+
+/// The UPNs of each of `user_ids`, oldest first.
+pub async fn for_users(conn: &mut Conn, user_ids: &[String]) -> Result<Vec<CustomUpn>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM custom_upns WHERE user_id IN ({}) ORDER BY created, id",
+        placeholders(1, user_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in user_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+/// Applies the changes that differ from `current`; writes nothing when none do.
+pub async fn update(
+    conn: &mut Conn,
+    current: &CustomUpn,
+    changes: &CustomUpnChanges,
+    actor: &Actor,
+) -> Result<CustomUpn, StoreError> {
+    let key = changes
+        .client_upn_key
+        .as_ref()
+        .map(|k| k.as_str().to_owned())
+        .or_else(|| current.client_upn_key.clone());
+    let value = changes.custom_upn_value.as_ref().map_or_else(
+        || current.custom_upn_value.clone(),
+        |v| v.as_str().to_owned(),
+    );
+    if key == current.client_upn_key && value == current.custom_upn_value {
+        return Ok(current.clone());
+    }
+    let sql = format!(
+        "UPDATE custom_upns SET client_upn_key = $3, custom_upn_value = $4, modified = $5, modified_by = $6 \
+         WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&current.id)
+        .bind(&current.user_id)
+        .bind(&key)
+        .bind(&value)
+        .bind(Timestamp::now().to_text())
+        .bind(&actor.0)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or(StoreError::MissingReference)
+}
+
+pub async fn delete(conn: &mut Conn, user_id: &str, id: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM custom_upns WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}

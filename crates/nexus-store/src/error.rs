@@ -1,0 +1,111 @@
+/// What a store operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the schema refused the write; the text says which,
+    /// in words fit for an API client.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A referenced row does not exist (it may have been deleted meanwhile).
+    #[error("a referenced record does not exist")]
+    MissingReference,
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A unique index and what its violation means. PostgreSQL names the
+/// constraint; SQLite names the index only for expression indexes and
+/// otherwise lists `table.column`s, so each rule carries both spellings.
+struct UniqueRule {
+    name: &'static str,
+    sqlite_columns: Option<&'static str>,
+    message: &'static str,
+}
+
+const UNIQUE_RULES: &[UniqueRule] = &[
+    UniqueRule {
+        name: "ux_custom_upns_user_key",
+        sqlite_columns: None,
+        message: "the user already has a custom UPN for this clientUpnKey",
+    },
+    UniqueRule {
+        name: "ux_custom_upns_key_value",
+        sqlite_columns: None,
+        message:
+            "this customUpnValue is already used by another custom UPN with the same clientUpnKey",
+    },
+    UniqueRule {
+        name: "ux_identities_user_tenant",
+        sqlite_columns: Some("identities.user_id, identities.idp_tenant_id"),
+        message: "the user is already linked to this IdP tenant",
+    },
+    UniqueRule {
+        name: "ux_identities_tenant_azo_user",
+        sqlite_columns: Some("identities.idp_tenant_id, identities.azo_user_id"),
+        message: "this azoUserId is already linked to another user in this IdP tenant",
+    },
+    UniqueRule {
+        name: "ux_idp_tenants_name",
+        sqlite_columns: None,
+        message: "an IdP tenant with this name already exists",
+    },
+    UniqueRule {
+        name: "ux_idp_tenants_azo_tenant_name",
+        sqlite_columns: None,
+        message: "an IdP tenant with this azoTenantName already exists",
+    },
+    UniqueRule {
+        name: "ux_idp_tenants_fqdn",
+        sqlite_columns: None,
+        message: "an IdP tenant with this fqdn already exists",
+    },
+    UniqueRule {
+        name: "ux_idp_tenants_login_domain",
+        sqlite_columns: None,
+        message: "an IdP tenant with this loginDomain already exists",
+    },
+    UniqueRule {
+        name: "ux_organizations_name",
+        sqlite_columns: None,
+        message: "an organization with this name already exists",
+    },
+    UniqueRule {
+        name: "ux_users_email_address",
+        sqlite_columns: None,
+        message: "a user with this emailAddress already exists",
+    },
+    UniqueRule {
+        name: "ux_memberships_organization_user",
+        sqlite_columns: Some("memberships.organization_id, memberships.user_id"),
+        message: "the user is already a member of this organization",
+    },
+];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let Some(db) = error.as_database_error() {
+            if db.is_unique_violation() {
+                let message = db.message();
+                let rule = UNIQUE_RULES.iter().find(|rule| match db.constraint() {
+                    Some(constraint) => constraint == rule.name,
+                    None => {
+                        message.contains(&format!("index '{}'", rule.name))
+                            || rule.sqlite_columns.is_some_and(|c| message.ends_with(c))
+                    }
+                });
+                if let Some(rule) = rule {
+                    return StoreError::Conflict(rule.message);
+                }
+            }
+            if db.is_foreign_key_violation() {
+                return StoreError::MissingReference;
+            }
+        }
+        StoreError::Database(error)
+    }
+}

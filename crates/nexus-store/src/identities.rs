@@ -1,0 +1,260 @@
+use std::collections::HashMap;
+
+use nexus_core::identity::{Group, Identity, NewIdentity};
+use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
+use nexus_core::{Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::list::{fetch_page, ListParams, Page};
+use crate::rows::{placeholders, RowExt};
+use crate::{Conn, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "i.id",
+            kind: FieldKind::Integer,
+            sortable: true,
+        },
+        Field {
+            name: "strategy",
+            column: "i.strategy",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "azoUserId",
+            column: "i.azo_user_id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "azoConnectionId",
+            column: "i.azo_connection_id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "idpTenantId",
+            column: "i.idp_tenant_id",
+            kind: FieldKind::Integer,
+            sortable: true,
+        },
+        Field {
+            name: "idpTenantName",
+            column: "t.name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+    ],
+    search: &["azoUserId", "azoConnectionId", "idpTenantName"],
+    id_field: "id",
+};
+
+const COLUMNS: &str =
+    "i.id, i.user_id, i.strategy, i.azo_user_id, i.idp_tenant_id, i.azo_connection_id, \
+    t.login_domain, t.azo_tenant_name, t.fqdn, t.name AS tenant_name";
+const FROM: &str = "identities i JOIN idp_tenants t ON t.id = i.idp_tenant_id";
+
+/// An identity and the user it belongs to.
+struct Row {
+    user_id: String,
+    identity: Identity,
+}
+
+fn from_row(row: &AnyRow) -> Result<Row, StoreError> {
+    Ok(Row {
+        user_id: row.text("user_id")?,
+        identity: Identity {
+            id: row.int("id")?,
+            groups: Vec::new(),
+            strategy: row.text("strategy")?,
+            azo_user_id: row.text("azo_user_id")?,
+            idp_tenant_id: row.int("idp_tenant_id")?,
+            login_domain: row.opt_text("login_domain")?,
+            azo_tenant_name: row.text("azo_tenant_name")?,
+            idp_tenant_fqdn: row.text("fqdn")?,
+            idp_tenant_name: row.text("tenant_name")?,
+            azo_connection_id: row.text("azo_connection_id")?,
+        },
+    })
+}
+
+/// Links the user to the tenant, or updates the existing link with the given
+/// values. A link that already has them is left untouched.
+pub async fn upsert(
+    conn: &mut Conn,
+    user_id: &str,
+    tenant_id: i32,
+    new: &NewIdentity,
+    actor: &Actor,
+) -> Result<Identity, StoreError> {
+    let now = Timestamp::now().to_text();
+    sqlx::query(
+        "INSERT INTO identities (user_id, idp_tenant_id, strategy, azo_user_id, azo_connection_id, \
+         created, created_by, modified, modified_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7) \
+         ON CONFLICT (user_id, idp_tenant_id) DO UPDATE SET strategy = excluded.strategy, \
+         azo_user_id = excluded.azo_user_id, azo_connection_id = excluded.azo_connection_id, \
+         modified = excluded.modified, modified_by = excluded.modified_by \
+         WHERE identities.strategy <> excluded.strategy OR identities.azo_user_id <> excluded.azo_user_id \
+         OR identities.azo_connection_id <> excluded.azo_connection_id",
+    )
+    .bind(user_id)
+    .bind(tenant_id)
+    .bind(&new.strategy)
+    .bind(&new.azo_user_id)
+    .bind(&new.azo_connection_id)
+    .bind(&now)
+    .bind(&actor.0)
+    .execute(&mut *conn)
+    .await?;
+    get(conn, user_id, tenant_id)
+        .await?
+        .ok_or(StoreError::MissingReference)
+}
+
+/// The user's identity in the tenant, with its groups.
+pub async fn get(
+    conn: &mut Conn,
+    user_id: &str,
+    tenant_id: i32,
+) -> Result<Option<Identity>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE i.user_id = $1 AND i.idp_tenant_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut identity = from_row(&row)?.identity;
+    identity.groups = groups(conn, &[identity.id])
+        .await?
+        .remove(&identity.id)
+        .unwrap_or_default();
+    Ok(Some(identity))
+}
+
+/// The user that holds the identity in `tenant_id` with this Auth0 user id.
+pub async fn owner_in_tenant(
+    conn: &mut Conn,
+    tenant_id: i32,
+    azo_user_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let row =
+        sqlx::query("SELECT user_id FROM identities WHERE idp_tenant_id = $1 AND azo_user_id = $2")
+            .bind(tenant_id)
+            .bind(azo_user_id)
+            .fetch_optional(conn)
+            .await?;
+    row.map(|r| r.text("user_id")).transpose()
+}
+
+/// The distinct users with an identity on this connection and Auth0 user id.
+pub async fn users_by_connection(
+    conn: &mut Conn,
+    connection: &str,
+    azo_user_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT user_id FROM identities WHERE azo_connection_id = $1 AND azo_user_id = $2 ORDER BY user_id",
+    )
+    .bind(connection)
+    .bind(azo_user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| r.text("user_id")).collect()
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    user_id: &str,
+    params: &ListParams,
+) -> Result<Page<Identity>, StoreError> {
+    let scope = [("i.user_id", Literal::Text(user_id.to_owned()))];
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
+    let mut items: Vec<Identity> = rows
+        .iter()
+        .map(|r| from_row(r).map(|r| r.identity))
+        .collect::<Result<_, _>>()?;
+    attach_groups(conn, &mut items).await?;
+    Ok(Page { items, total })
+}
+
+/// The identities (with groups) of each of `user_ids`, keyed by user id.
+pub async fn for_users(
+    conn: &mut Conn,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<Identity>>, StoreError> {
+    let mut by_user: HashMap<String, Vec<Identity>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(by_user);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE i.user_id IN ({}) ORDER BY i.id",
+        placeholders(1, user_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in user_ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut all: Vec<Row> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let ids: Vec<i32> = all.iter().map(|r| r.identity.id).collect();
+    let mut groups = groups(conn, &ids).await?;
+    for row in all.drain(..) {
+        let mut identity = row.identity;
+        identity.groups = groups.remove(&identity.id).unwrap_or_default();
+        by_user.entry(row.user_id).or_default().push(identity);
+    }
+    Ok(by_user)
+}
+
+async fn attach_groups(conn: &mut Conn, identities: &mut [Identity]) -> Result<(), StoreError> {
+    let ids: Vec<i32> = identities.iter().map(|i| i.id).collect();
+    let mut groups = groups(conn, &ids).await?;
+    for identity in identities {
+        identity.groups = groups.remove(&identity.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// The groups of each identity, by name.
+async fn groups(
+    conn: &mut Conn,
+    identity_ids: &[i32],
+) -> Result<HashMap<i32, Vec<Group>>, StoreError> {
+    let mut by_identity: HashMap<i32, Vec<Group>> = HashMap::new();
+    if identity_ids.is_empty() {
+        return Ok(by_identity);
+    }
+    let sql = format!(
+        "SELECT id, identity_id, group_name, expires FROM identity_groups WHERE identity_id IN ({}) \
+         ORDER BY group_name",
+        placeholders(1, identity_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in identity_ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(conn).await? {
+        let identity_id = row.int("identity_id")?;
+        by_identity.entry(identity_id).or_default().push(Group {
+            id: row.int("id")?,
+            expires: row.opt_timestamp("expires")?,
+            group_name: row.text("group_name")?,
+            identity_id,
+            user_identity_id: identity_id,
+        });
+    }
+    Ok(by_identity)
+}
+
+pub async fn delete(conn: &mut Conn, user_id: &str, tenant_id: i32) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND idp_tenant_id = $2")
+        .bind(user_id)
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}

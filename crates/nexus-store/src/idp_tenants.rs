@@ -1,0 +1,224 @@
+use nexus_core::idp_tenant::{
+    IdpTenant, IdpTenantChanges, ManagementCredentials, NewIdpTenant, Secret,
+};
+use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::{Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::list::{fetch_page, ListParams, Page};
+use crate::rows::RowExt;
+use crate::{Conn, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "id",
+            kind: FieldKind::Integer,
+            sortable: true,
+        },
+        Field {
+            name: "name",
+            column: "name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "azoTenantName",
+            column: "azo_tenant_name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "fqdn",
+            column: "fqdn",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "loginDomain",
+            column: "login_domain",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "created",
+            column: "created",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+    ],
+    search: &["name", "azoTenantName", "fqdn", "loginDomain"],
+    id_field: "id",
+};
+
+const COLUMNS: &str = "id, name, azo_tenant_name, fqdn, login_domain, \
+    (CASE WHEN management_client_id IS NULL THEN 0 ELSE 1 END) AS has_credentials, \
+    created, created_by, modified, modified_by";
+
+fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
+    Ok(IdpTenant {
+        id: row.int("id")?,
+        name: row.text("name")?,
+        azo_tenant_name: row.text("azo_tenant_name")?,
+        fqdn: row.text("fqdn")?,
+        login_domain: row.opt_text("login_domain")?,
+        has_management_credentials: row.flag("has_credentials")?,
+        created: row.timestamp("created")?,
+        created_by: row.text("created_by")?,
+        modified: row.timestamp("modified")?,
+        modified_by: row.text("modified_by")?,
+    })
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    new: &NewIdpTenant,
+    actor: &Actor,
+) -> Result<IdpTenant, StoreError> {
+    let now = Timestamp::now().to_text();
+    let credentials = new.credentials.as_ref();
+    let sql = format!(
+        "INSERT INTO idp_tenants (name, azo_tenant_name, fqdn, login_domain, management_client_id, \
+         management_client_secret, management_audience, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $9) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&new.name)
+        .bind(&new.azo_tenant_name)
+        .bind(new.fqdn.as_str())
+        .bind(new.login_domain.as_ref().map(|d| d.as_str()))
+        .bind(credentials.map(|c| c.client_id.as_str()))
+        .bind(credentials.map(|c| c.client_secret.expose()))
+        .bind(credentials.and_then(|c| c.audience.as_deref()))
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<IdpTenant>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM idp_tenants WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Finds a tenant by what a path may name it by: the numeric id, else the
+/// name, the Auth0 tenant name or the login domain (first match in that order;
+/// names compare case-insensitively).
+pub async fn resolve(conn: &mut Conn, reference: &str) -> Result<Option<IdpTenant>, StoreError> {
+    if let Ok(id) = reference.parse::<i32>() {
+        return get(conn, id).await;
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM idp_tenants \
+         WHERE lower(name) = lower($1) OR lower(azo_tenant_name) = lower($1) OR lower(login_domain) = lower($1) \
+         ORDER BY CASE WHEN lower(name) = lower($1) THEN 0 \
+                       WHEN lower(azo_tenant_name) = lower($1) THEN 1 ELSE 2 END \
+         LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(reference)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The tenant's Management API credentials, if it has any.
+pub async fn credentials(
+    conn: &mut Conn,
+    id: i32,
+) -> Result<Option<ManagementCredentials>, StoreError> {
+    let row = sqlx::query(
+        "SELECT management_client_id, management_client_secret, management_audience \
+         FROM idp_tenants WHERE id = $1 AND management_client_id IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(ManagementCredentials {
+            client_id: row.text("management_client_id")?,
+            client_secret: Secret::new(row.text("management_client_secret")?),
+            audience: row.opt_text("management_audience")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<IdpTenant>, StoreError> {
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "idp_tenants", &[], params).await?;
+    let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(Page { items, total })
+}
+
+pub async fn update(
+    conn: &mut Conn,
+    current: &IdpTenant,
+    changes: &IdpTenantChanges,
+    actor: &Actor,
+) -> Result<IdpTenant, StoreError> {
+    let touches_credentials =
+        changes.credentials.is_some() || changes.management_audience.is_some();
+    let merged = IdpTenant {
+        name: changes.name.clone().unwrap_or_else(|| current.name.clone()),
+        azo_tenant_name: changes
+            .azo_tenant_name
+            .clone()
+            .unwrap_or_else(|| current.azo_tenant_name.clone()),
+        fqdn: changes
+            .fqdn
+            .as_ref()
+            .map_or_else(|| current.fqdn.clone(), |d| d.as_str().to_owned()),
+        login_domain: changes
+            .login_domain
+            .as_ref()
+            .map(|d| d.as_str().to_owned())
+            .or_else(|| current.login_domain.clone()),
+        has_management_credentials: current.has_management_credentials
+            || changes.credentials.is_some(),
+        ..current.clone()
+    };
+    if &merged == current && !touches_credentials {
+        return Ok(merged);
+    }
+    let credentials = changes.credentials.as_ref();
+    let sql = format!(
+        "UPDATE idp_tenants SET name = $2, azo_tenant_name = $3, fqdn = $4, login_domain = $5, \
+         management_client_id = COALESCE($6, management_client_id), \
+         management_client_secret = COALESCE($7, management_client_secret), \
+         management_audience = COALESCE($8, management_audience), \
+         modified = $9, modified_by = $10 WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(current.id)
+        .bind(&merged.name)
+        .bind(&merged.azo_tenant_name)
+        .bind(&merged.fqdn)
+        .bind(&merged.login_domain)
+        .bind(credentials.map(|c| c.client_id.as_str()))
+        .bind(credentials.map(|c| c.client_secret.expose()))
+        .bind(changes.management_audience.as_deref())
+        .bind(Timestamp::now().to_text())
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}
+
+pub async fn delete(conn: &mut Conn, id: i32) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM idp_tenants WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub async fn has_identities(conn: &mut Conn, id: i32) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 AS one FROM identities WHERE idp_tenant_id = $1 LIMIT 1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}

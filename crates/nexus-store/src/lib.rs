@@ -1,0 +1,210 @@
+//! Nexus storage. One `Store` over SQLite or PostgreSQL, chosen by the URL
+//! scheme; one module of SQL per aggregate. Query texts use `$n` placeholders,
+//! which both backends accept through sqlx's `Any` driver, so a query is
+//! written once unless the dialects really differ.
+
+mod error;
+mod list;
+mod rows;
+
+pub mod custom_upns;
+pub mod identities;
+pub mod idp_tenants;
+pub mod memberships;
+pub mod organizations;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+pub use error::StoreError;
+pub use list::{ListParams, Page};
+
+/// A connection to run queries on: a pooled connection or an open transaction.
+pub type Conn = AnyConnection;
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::Config(format!(
+                "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://…"
+            ))),
+        }
+    }
+}
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl Store {
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url(url);
+                let connect = AnyConnectOptions::from_str(&url)?;
+                // SQLite has one writer at a time: funnel writes through one
+                // connection so they queue in the pool instead of failing with
+                // SQLITE_BUSY when two transactions race to upgrade their locks.
+                let write = sqlite_pool(1, &options)
+                    .connect_with(connect.clone())
+                    .await?;
+                let read = sqlite_pool(options.max_connections, &options)
+                    .connect_with(connect)
+                    .await?;
+                Ok(Store {
+                    backend,
+                    read,
+                    write,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect(url)
+                    .await?;
+                Ok(Store {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.read.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    /// A transaction for a change. Commit it; dropping it rolls back.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// A transaction that only reads, so that what it reads is consistent.
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
+        Ok(self.read.begin().await?)
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Commits a change.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
+
+fn sqlite_pool(max_connections: u32, options: &StoreOptions) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // FULL: a commit is on disk before Nexus answers 2xx (DESIGN §5).
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+}
+
+/// `sqlite://nexus.db` creates the file when it is absent, unless the URL
+/// names its own `mode`.
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_by_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://nexus.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(Backend::from_url("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_files_are_created() {
+        assert_eq!(
+            sqlite_url("sqlite://nexus.db"),
+            "sqlite://nexus.db?mode=rwc"
+        );
+        assert_eq!(sqlite_url("sqlite://x.db?mode=ro"), "sqlite://x.db?mode=ro");
+    }
+}

@@ -1,0 +1,222 @@
+use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::organization::{NewOrganization, Organization, OrganizationChanges};
+use nexus_core::values::OrganizationType;
+use nexus_core::{Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::list::{fetch_page, ListParams, Page};
+use crate::rows::{flag, placeholders, RowExt};
+use crate::{Conn, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "id",
+            kind: FieldKind::Integer,
+            sortable: true,
+        },
+        Field {
+            name: "name",
+            column: "name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "displayName",
+            column: "display_name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "type",
+            column: "organization_type",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "crmAccountId",
+            column: "crm_account_id",
+            kind: FieldKind::Text,
+            sortable: false,
+        },
+        Field {
+            name: "isActive",
+            column: "is_active",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "isMfaRequired",
+            column: "is_mfa_required",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "created",
+            column: "created",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+        Field {
+            name: "modified",
+            column: "modified",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+    ],
+    search: &["name", "displayName", "crmAccountId"],
+    id_field: "id",
+};
+
+const COLUMNS: &str = "id, name, display_name, organization_type, crm_account_id, contact, \
+    technical_contact, is_active, is_mfa_required, is_self_service, is_enabled_for_preview_features, \
+    is_domain_verification_required, created, created_by, modified, modified_by";
+
+pub(crate) fn from_row(row: &AnyRow) -> Result<Organization, StoreError> {
+    let organization_type = OrganizationType::parse(&row.text("organization_type")?)
+        .map_err(|e| StoreError::Corrupt(format!("organization_type {e}")))?;
+    Ok(Organization {
+        id: row.int("id")?,
+        name: row.text("name")?,
+        organization_type,
+        aliases: Vec::new(),
+        contact: row.opt_text("contact")?,
+        created: row.timestamp("created")?,
+        domains: Vec::new(),
+        members: Vec::new(),
+        is_active: row.flag("is_active")?,
+        modified: row.timestamp("modified")?,
+        products: Vec::new(),
+        created_by: row.text("created_by")?,
+        modified_by: row.text("modified_by")?,
+        display_name: row.text("display_name")?,
+        applications: Vec::new(),
+        crm_account_id: row.text("crm_account_id")?,
+        is_mfa_required: row.flag("is_mfa_required")?,
+        is_self_service: row.flag("is_self_service")?,
+        subscriptions: Vec::new(),
+        technical_contact: row.opt_text("technical_contact")?,
+        is_enabled_for_preview_features: row.flag("is_enabled_for_preview_features")?,
+        is_domain_verification_required: row.flag("is_domain_verification_required")?,
+    })
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    new: &NewOrganization,
+    actor: &Actor,
+) -> Result<Organization, StoreError> {
+    let now = Timestamp::now().to_text();
+    let sql = format!(
+        "INSERT INTO organizations (name, display_name, organization_type, crm_account_id, contact, \
+         technical_contact, is_mfa_required, is_self_service, is_enabled_for_preview_features, \
+         created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&new.name)
+        .bind(&new.display_name)
+        .bind(new.organization_type.as_str())
+        .bind(&new.crm_account_id)
+        .bind(&new.contact)
+        .bind(&new.technical_contact)
+        .bind(flag(new.is_mfa_required))
+        .bind(flag(new.is_self_service))
+        .bind(flag(new.is_enabled_for_preview_features))
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<Organization>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organization>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM organizations WHERE lower(name) = lower($1)");
+    let row = sqlx::query(&sql).bind(name).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_many(conn: &mut Conn, ids: &[i32]) -> Result<Vec<Organization>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM organizations WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organization>, StoreError> {
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "organizations", &[], params).await?;
+    let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(Page { items, total })
+}
+
+/// Applies the changes that differ from `current`; writes nothing when none do.
+pub async fn update(
+    conn: &mut Conn,
+    current: &Organization,
+    changes: &OrganizationChanges,
+    actor: &Actor,
+) -> Result<Organization, StoreError> {
+    let merged = Organization {
+        contact: changes.contact.clone().or_else(|| current.contact.clone()),
+        technical_contact: changes
+            .technical_contact
+            .clone()
+            .or_else(|| current.technical_contact.clone()),
+        display_name: changes
+            .display_name
+            .clone()
+            .unwrap_or_else(|| current.display_name.clone()),
+        crm_account_id: changes
+            .crm_account_id
+            .clone()
+            .unwrap_or_else(|| current.crm_account_id.clone()),
+        is_active: changes.is_active.unwrap_or(current.is_active),
+        is_mfa_required: changes.is_mfa_required.unwrap_or(current.is_mfa_required),
+        is_enabled_for_preview_features: changes
+            .is_enabled_for_preview_features
+            .unwrap_or(current.is_enabled_for_preview_features),
+        is_domain_verification_required: changes
+            .is_domain_verification_required
+            .unwrap_or(current.is_domain_verification_required),
+        ..current.clone()
+    };
+    if &merged == current {
+        return Ok(merged);
+    }
+    let sql = format!(
+        "UPDATE organizations SET contact = $2, technical_contact = $3, display_name = $4, \
+         crm_account_id = $5, is_active = $6, is_mfa_required = $7, \
+         is_enabled_for_preview_features = $8, is_domain_verification_required = $9, \
+         modified = $10, modified_by = $11 WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(current.id)
+        .bind(&merged.contact)
+        .bind(&merged.technical_contact)
+        .bind(&merged.display_name)
+        .bind(&merged.crm_account_id)
+        .bind(flag(merged.is_active))
+        .bind(flag(merged.is_mfa_required))
+        .bind(flag(merged.is_enabled_for_preview_features))
+        .bind(flag(merged.is_domain_verification_required))
+        .bind(Timestamp::now().to_text())
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}

@@ -1,0 +1,428 @@
+use std::collections::HashMap;
+
+use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::user::{Attribute, NewUser, User, UserChanges, UserCollections, UserRecord};
+use nexus_core::values::AuthenticationMethod;
+use nexus_core::{Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::list::{fetch_page, ListParams, Page};
+use crate::rows::{flag, placeholders, RowExt};
+use crate::{custom_upns, identities, memberships, organizations, Conn, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "displayName",
+            column: "display_name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "givenName",
+            column: "given_name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "familyName",
+            column: "family_name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "emailAddress",
+            column: "email_address",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "username",
+            column: "username",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "nickname",
+            column: "nickname",
+            kind: FieldKind::Text,
+            sortable: false,
+        },
+        Field {
+            name: "phoneNumber",
+            column: "phone_number",
+            kind: FieldKind::Text,
+            sortable: false,
+        },
+        Field {
+            name: "type",
+            column: "user_type",
+            kind: FieldKind::Text,
+            sortable: false,
+        },
+        Field {
+            name: "ownerId",
+            column: "owner_id",
+            kind: FieldKind::Text,
+            sortable: false,
+        },
+        Field {
+            name: "organizationId",
+            column: "organization_id",
+            kind: FieldKind::Integer,
+            sortable: false,
+        },
+        Field {
+            name: "isActive",
+            column: "is_active",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "isMfaDisabled",
+            column: "is_mfa_disabled",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "email-verified",
+            column: "email_verified",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "authenticationMethod",
+            column: "authentication_method",
+            kind: FieldKind::Text,
+            sortable: false,
+        },
+        Field {
+            name: "created",
+            column: "created",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+        Field {
+            name: "modified",
+            column: "modified",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+    ],
+    search: &[
+        "displayName",
+        "emailAddress",
+        "username",
+        "givenName",
+        "familyName",
+    ],
+    id_field: "id",
+};
+
+const COLUMNS: &str =
+    "id, user_type, owner_id, organization_id, display_name, given_name, family_name, \
+    nickname, username, picture, language, email_address, email_verified, email_verify_sent_date, \
+    phone_number, phone_verified, recovery_email_address, is_active, is_mfa_disabled, \
+    mfa_enrollment_status, authentication_method, created, created_by, modified, modified_by";
+
+fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
+    let method = row.text("authentication_method")?;
+    let authentication_method = AuthenticationMethod::parse(&method)
+        .map_err(|e| StoreError::Corrupt(format!("authentication_method {e}")))?;
+    Ok(UserRecord {
+        id: row.text("id")?,
+        user_type: row.opt_text("user_type")?,
+        owner_id: row.opt_text("owner_id")?,
+        organization_id: row.opt_int("organization_id")?,
+        display_name: row.text("display_name")?,
+        given_name: row.opt_text("given_name")?,
+        family_name: row.opt_text("family_name")?,
+        nickname: row.opt_text("nickname")?,
+        username: row.opt_text("username")?,
+        picture: row.opt_text("picture")?,
+        language: row.opt_text("language")?,
+        email_address: row.opt_text("email_address")?,
+        email_verified: row.flag("email_verified")?,
+        email_verify_sent_date: row.opt_timestamp("email_verify_sent_date")?,
+        phone_number: row.opt_text("phone_number")?,
+        phone_verified: row.flag("phone_verified")?,
+        recovery_email_address: row.opt_text("recovery_email_address")?,
+        is_active: row.flag("is_active")?,
+        is_mfa_disabled: row.flag("is_mfa_disabled")?,
+        mfa_enrollment_status: row.opt_text("mfa_enrollment_status")?,
+        authentication_method,
+        created: row.timestamp("created")?,
+        created_by: row.text("created_by")?,
+        modified: row.timestamp("modified")?,
+        modified_by: row.text("modified_by")?,
+    })
+}
+
+/// Stores a new user (its organization already resolved) under `id`.
+pub async fn insert(
+    conn: &mut Conn,
+    id: &str,
+    new: &NewUser,
+    organization_id: i32,
+    actor: &Actor,
+) -> Result<UserRecord, StoreError> {
+    let now = Timestamp::now().to_text();
+    let sql = format!(
+        "INSERT INTO users (id, user_type, owner_id, organization_id, display_name, given_name, family_name, \
+         nickname, username, picture, language, email_address, email_verified, phone_number, phone_verified, \
+         recovery_email_address, is_mfa_disabled, mfa_enrollment_status, authentication_method, \
+         created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         $20, $21, $20, $21) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(&new.user_type)
+        .bind(&new.owner_id)
+        .bind(organization_id)
+        .bind(&new.display_name)
+        .bind(&new.given_name)
+        .bind(&new.family_name)
+        .bind(&new.nickname)
+        .bind(&new.username)
+        .bind(&new.picture)
+        .bind(&new.language)
+        .bind(new.email_address.as_ref().map(|e| e.as_str()))
+        .bind(flag(new.email_verified))
+        .bind(new.phone_number.as_ref().map(|p| p.as_str()))
+        .bind(flag(new.phone_verified))
+        .bind(new.recovery_email_address.as_ref().map(|e| e.as_str()))
+        .bind(flag(new.is_mfa_disabled))
+        .bind(&new.mfa_enrollment_status)
+        .bind(new.authentication_method.as_str())
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get_record(conn: &mut Conn, id: &str) -> Result<Option<UserRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn exists(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+async fn get_records(conn: &mut Conn, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+/// The full user, with every embedded collection.
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>, StoreError> {
+    let Some(record) = get_record(conn, id).await? else {
+        return Ok(None);
+    };
+    Ok(assemble(conn, vec![record]).await?.pop())
+}
+
+pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, StoreError> {
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "users", &[], params).await?;
+    let records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page {
+        items: assemble(conn, records).await?,
+        total,
+    })
+}
+
+/// Loads the collections of all `records` with one query per collection,
+/// however many users there are.
+pub async fn assemble(conn: &mut Conn, records: Vec<UserRecord>) -> Result<Vec<User>, StoreError> {
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let mut upns: HashMap<String, Vec<_>> = HashMap::new();
+    for upn in custom_upns::for_users(conn, &ids).await? {
+        upns.entry(upn.user_id.clone()).or_default().push(upn);
+    }
+    let mut identities = identities::for_users(conn, &ids).await?;
+    let mut attributes = attributes_for_users(conn, &ids).await?;
+    let mut memberships = memberships::for_users(conn, &ids).await?;
+
+    let mut organization_ids: Vec<i32> = records.iter().filter_map(|r| r.organization_id).collect();
+    organization_ids.sort_unstable();
+    organization_ids.dedup();
+    let organizations: HashMap<i32, _> = organizations::get_many(conn, &organization_ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+
+    let mut owner_ids: Vec<String> = records.iter().filter_map(|r| r.owner_id.clone()).collect();
+    owner_ids.sort_unstable();
+    owner_ids.dedup();
+    let owners: HashMap<String, UserRecord> = get_records(conn, &owner_ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            let collections = UserCollections {
+                roles: Vec::new(),
+                member_of: memberships.remove(&record.id).unwrap_or_default(),
+                attributes: attributes.remove(&record.id).unwrap_or_default(),
+                custom_upns: upns.remove(&record.id).unwrap_or_default(),
+                identities: identities.remove(&record.id).unwrap_or_default(),
+                organization: record
+                    .organization_id
+                    .and_then(|id| organizations.get(&id).cloned()),
+            };
+            let owner = record
+                .owner_id
+                .as_ref()
+                .and_then(|id| owners.get(id).cloned());
+            User::assemble(record, collections, owner)
+        })
+        .collect())
+}
+
+async fn attributes_for_users(
+    conn: &mut Conn,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<Attribute>>, StoreError> {
+    let mut by_user: HashMap<String, Vec<Attribute>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_user);
+    }
+    let sql = format!(
+        "SELECT id, user_id, name, value, expires FROM user_attributes WHERE user_id IN ({}) ORDER BY name",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    for row in query.fetch_all(conn).await? {
+        let attribute = Attribute {
+            id: row.int("id")?,
+            name: row.text("name")?,
+            value: row.text("value")?,
+            user_id: row.text("user_id")?,
+            expires: row.opt_timestamp("expires")?,
+        };
+        by_user
+            .entry(attribute.user_id.clone())
+            .or_default()
+            .push(attribute);
+    }
+    Ok(by_user)
+}
+
+/// Applies the changes that differ from `current`; writes nothing when none do.
+pub async fn update(
+    conn: &mut Conn,
+    current: &UserRecord,
+    changes: &UserChanges,
+    actor: &Actor,
+) -> Result<UserRecord, StoreError> {
+    fn pick<T: Clone>(change: &Option<T>, current: &T) -> T {
+        change.clone().unwrap_or_else(|| current.clone())
+    }
+    fn pick_opt<T: Clone>(change: &Option<T>, current: &Option<T>) -> Option<T> {
+        change.clone().or_else(|| current.clone())
+    }
+    let merged = UserRecord {
+        display_name: pick(&changes.display_name, &current.display_name),
+        given_name: pick_opt(&changes.given_name, &current.given_name),
+        family_name: pick_opt(&changes.family_name, &current.family_name),
+        nickname: pick_opt(&changes.nickname, &current.nickname),
+        picture: pick_opt(&changes.picture, &current.picture),
+        language: pick_opt(&changes.language, &current.language),
+        username: pick_opt(&changes.username, &current.username),
+        phone_number: changes
+            .phone_number
+            .as_ref()
+            .map(|p| p.as_str().to_owned())
+            .or_else(|| current.phone_number.clone()),
+        is_active: pick(&changes.is_active, &current.is_active),
+        email_verified: pick(&changes.email_verified, &current.email_verified),
+        email_verify_sent_date: pick_opt(
+            &changes.email_verify_sent_date,
+            &current.email_verify_sent_date,
+        ),
+        is_mfa_disabled: pick(&changes.is_mfa_disabled, &current.is_mfa_disabled),
+        mfa_enrollment_status: pick_opt(
+            &changes.mfa_enrollment_status,
+            &current.mfa_enrollment_status,
+        ),
+        recovery_email_address: changes
+            .recovery_email_address
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .or_else(|| current.recovery_email_address.clone()),
+        ..current.clone()
+    };
+    if &merged == current {
+        return Ok(merged);
+    }
+    let sql = format!(
+        "UPDATE users SET display_name = $2, given_name = $3, family_name = $4, nickname = $5, picture = $6, \
+         language = $7, username = $8, phone_number = $9, is_active = $10, email_verified = $11, \
+         email_verify_sent_date = $12, is_mfa_disabled = $13, mfa_enrollment_status = $14, \
+         recovery_email_address = $15, modified = $16, modified_by = $17 WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&merged.id)
+        .bind(&merged.display_name)
+        .bind(&merged.given_name)
+        .bind(&merged.family_name)
+        .bind(&merged.nickname)
+        .bind(&merged.picture)
+        .bind(&merged.language)
+        .bind(&merged.username)
+        .bind(&merged.phone_number)
+        .bind(flag(merged.is_active))
+        .bind(flag(merged.email_verified))
+        .bind(merged.email_verify_sent_date.map(|t| t.to_text()))
+        .bind(flag(merged.is_mfa_disabled))
+        .bind(&merged.mfa_enrollment_status)
+        .bind(&merged.recovery_email_address)
+        .bind(Timestamp::now().to_text())
+        .bind(&actor.0)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or(StoreError::MissingReference)
+}
+
+/// Deletes the user; its UPNs, identities (with their groups), attributes and
+/// memberships go with it (ON DELETE CASCADE).
+pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}

@@ -1,0 +1,117 @@
+//! The `nexus` server: configuration, wiring and lifecycle. The binary is a
+//! thin CLI over this, and the tests start the very same server.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use nexus_service::Nexus;
+use nexus_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Where the server keeps its data and where it listens.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://PATH` (created if absent) or `postgres://…`.
+    pub database_url: String,
+    pub listen: SocketAddr,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://nexus.db".to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Connects to the database and brings its schema up to date.
+pub async fn open_store(database_url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(database_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact(database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await.context("server task")??;
+        Ok(())
+    }
+
+    /// Waits until the server stops by itself.
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.task).await.context("server task")??;
+        Ok(())
+    }
+}
+
+/// Opens the store, binds the listener and serves until `stop`.
+pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
+    let store = open_store(&config.database_url).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    start_with(store, listener).await
+}
+
+pub async fn start_with(store: Store, listener: TcpListener) -> anyhow::Result<RunningServer> {
+    let addr = listener.local_addr()?;
+    let app = nexus_api::app(Nexus::new(store.clone()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        store.close().await;
+        result
+    });
+    tracing::info!(%addr, "nexus is listening");
+    Ok(RunningServer {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Hides the password of a database URL for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("sqlite://nexus.db"), "sqlite://nexus.db");
+    }
+}
