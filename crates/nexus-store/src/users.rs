@@ -426,3 +426,53 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
         .await?;
     Ok(result.rows_affected() > 0)
 }
+
+/// Inserts many users at once (seeding, imports, benchmarks): multi-row
+/// statements of a few hundred rows, in the caller's transaction.
+pub async fn insert_many(conn: &mut Conn, records: &[UserRecord]) -> Result<(), StoreError> {
+    const COLUMNS_PER_ROW: usize = 25;
+    // Stays well under SQLite's 32766 and PostgreSQL's 65535 bound parameters.
+    const ROWS_PER_STATEMENT: usize = 400;
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "({})",
+                    placeholders(i * COLUMNS_PER_ROW + 1, COLUMNS_PER_ROW)
+                )
+            })
+            .collect();
+        let sql = format!("INSERT INTO users ({COLUMNS}) VALUES {}", rows.join(", "));
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(&r.id)
+                .bind(&r.user_type)
+                .bind(&r.owner_id)
+                .bind(r.organization_id)
+                .bind(&r.display_name)
+                .bind(&r.given_name)
+                .bind(&r.family_name)
+                .bind(&r.nickname)
+                .bind(&r.username)
+                .bind(&r.picture)
+                .bind(&r.language)
+                .bind(&r.email_address)
+                .bind(flag(r.email_verified))
+                .bind(r.email_verify_sent_date.map(|t| t.to_text()))
+                .bind(&r.phone_number)
+                .bind(flag(r.phone_verified))
+                .bind(&r.recovery_email_address)
+                .bind(flag(r.is_active))
+                .bind(flag(r.is_mfa_disabled))
+                .bind(&r.mfa_enrollment_status)
+                .bind(r.authentication_method.as_str())
+                .bind(r.created.to_text())
+                .bind(&r.created_by)
+                .bind(r.modified.to_text())
+                .bind(&r.modified_by);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

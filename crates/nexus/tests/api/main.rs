@@ -1,0 +1,14 @@
+//! Black-box tests over real HTTP against `nexus` on loopback, each on SQLite
+//! and on PostgreSQL.
+
+mod support;
+
+mod concurrency;
+mod custom_upns;
+mod errors;
+mod identities;
+mod idp_tenants;
+mod openapi;
+mod organizations;
+mod paging;
+mod users;

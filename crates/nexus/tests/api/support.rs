@@ -1,0 +1,293 @@
+//! A real `nexus` server on loopback over a fresh database, and an HTTP client.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nexus::RunningServer;
+use nexus_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::net::TcpListener;
+
+/// Runs a test body once on SQLite and once on PostgreSQL (the latter when
+/// `NEXUS_TEST_POSTGRES_URL` is set; CI sets it).
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(crate::support::TestApp::sqlite().await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match crate::support::TestApp::postgres().await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("NEXUS_TEST_POSTGRES_URL is not set: PostgreSQL case not run"),
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use both_backends;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    server: Option<RunningServer>,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+/// A response: status, content type and JSON body (Null when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+        Self::start(&url, Some(dir), None).await
+    }
+
+    pub async fn postgres() -> Option<TestApp> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!(
+            "nexus_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let url = with_database(&admin_url, &name);
+        Some(Self::start(&url, None, Some((admin_url, name))).await)
+    }
+
+    async fn start(
+        url: &str,
+        dir: Option<tempfile::TempDir>,
+        postgres: Option<(String, String)>,
+    ) -> TestApp {
+        let store = nexus::open_store(url).await.expect("open store");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let server = nexus::start_with(store.clone(), listener)
+            .await
+            .expect("start server");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            client: reqwest::Client::new(),
+            store,
+            server: Some(server),
+            _dir: dir,
+            postgres,
+        }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.expect("body read");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "body is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(&body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(&body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(&body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Sends a body as given, with the given content type.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
+    // Fixtures -----------------------------------------------------------
+
+    pub async fn tenant(&self, name: &str) -> Value {
+        let reply = self
+            .post(
+                "/v1/idp_tenants",
+                serde_json::json!({
+                    "name": name,
+                    "azoTenantName": format!("eci-{name}-prod"),
+                    "fqdn": format!("eci-{name}-prod.us.auth0.com"),
+                    "loginDomain": format!("login.{name}.example.com"),
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    pub async fn organization(&self, name: &str) -> Value {
+        let reply = self
+            .post(
+                "/v1/organizations",
+                serde_json::json!({"name": name, "displayName": format!("{name} Inc."), "crmAccountId": "crm-1", "type": "Customer"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    /// A user in a fresh organization of a fresh tenant; returns its id.
+    pub async fn user(&self) -> String {
+        let suffix = uuid::Uuid::now_v7().simple().to_string();
+        let tenant = self.tenant(&format!("t{}", &suffix[20..])).await;
+        let organization = self.organization(&format!("org-{suffix}")).await;
+        let reply = self
+            .post(
+                "/v1/users",
+                serde_json::json!({
+                    "authenticationMethod": "Database",
+                    "displayName": "Justin Buchanan",
+                    "idpTenantId": tenant["name"],
+                    "organization": organization["name"],
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"].as_str().expect("user id").to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let server = self.server.take();
+        let postgres = self.postgres.take();
+        let store = self.store.clone();
+        // Stop the server and drop the test database on a runtime of our own:
+        // the test's runtime is shutting down.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Some(server) = server {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server.stop())
+                        .await;
+                }
+                store.close().await;
+                if let Some((admin_url, name)) = postgres {
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut admin)
+                                .await;
+                    }
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{database}?{query}"),
+        None => format!("{host_part}/{database}"),
+    }
+}
+
+/// The keys of a JSON object, sorted.
+pub fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Asserts a problem response: status, content type, and `instance` = path.
+pub fn assert_problem(reply: &Reply, status: u16, instance: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.body["status"], status);
+    assert_eq!(reply.body["instance"], instance);
+    assert!(reply.body["type"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("urn:nexus:problem:")));
+    assert!(reply.body["title"].is_string() && reply.body["detail"].is_string());
+}
