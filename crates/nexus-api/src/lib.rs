@@ -4,6 +4,7 @@
 mod actor;
 mod json;
 mod list;
+mod path;
 mod problem;
 mod routes;
 
@@ -35,9 +36,48 @@ pub use problem::Problem;
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
-    paths(routes::users::find_user_by_connection)
+    paths(routes::users::find_user_by_connection),
+    modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
+
+/// The schemes the seeds name ("Bearer and ApplicationToken", or "Basic").
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "Basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("An API key as keyId:secret"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "Bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from a trusted Auth0 tenant"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "ApplicationToken",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "ApplicationToken",
+                "The calling application's API key, sent with a Bearer token",
+            ))),
+        );
+    }
+}
 
 /// The route table, with the OpenAPI document describing it.
 fn routes() -> OpenApiRouter<Nexus> {

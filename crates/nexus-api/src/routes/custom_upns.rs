@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -11,6 +11,7 @@ use super::{created, ApiResult};
 use crate::actor::CurrentActor;
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::path::ApiPath;
 use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<Nexus> {
@@ -31,7 +32,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 async fn create_custom_upn(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     ApiJson(body): ApiJson<CustomUpnBody>,
 ) -> ApiResult<Response> {
     let upn = custom_upns::create(&nexus, &actor, &user_id, body).await?;
@@ -51,7 +52,7 @@ async fn create_custom_upn(
     ))]
 async fn list_custom_upns(
     State(nexus): State<Nexus>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<CustomUpn>>> {
     let params = options.params(&nexus_store::custom_upns::LIST)?;
@@ -69,7 +70,7 @@ async fn list_custom_upns(
     ))]
 async fn get_custom_upn(
     State(nexus): State<Nexus>,
-    Path((user_id, upn_id)): Path<(String, String)>,
+    ApiPath((user_id, upn_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<CustomUpn>> {
     Ok(Json(custom_upns::get(&nexus, &user_id, &upn_id).await?))
 }
@@ -87,7 +88,7 @@ async fn get_custom_upn(
 async fn patch_custom_upn(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    Path((user_id, upn_id)): Path<(String, String)>,
+    ApiPath((user_id, upn_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<CustomUpnBody>,
 ) -> ApiResult<Json<CustomUpn>> {
     Ok(Json(
@@ -104,7 +105,7 @@ async fn patch_custom_upn(
     ))]
 async fn delete_custom_upn(
     State(nexus): State<Nexus>,
-    Path((user_id, upn_id)): Path<(String, String)>,
+    ApiPath((user_id, upn_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     custom_upns::delete(&nexus, &user_id, &upn_id).await?;
     Ok(StatusCode::NO_CONTENT)

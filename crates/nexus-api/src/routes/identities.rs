@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use nexus_core::identity::{Identity, LinkBody};
@@ -10,6 +10,7 @@ use super::ApiResult;
 use crate::actor::CurrentActor;
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::path::ApiPath;
 use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<Nexus> {
@@ -37,7 +38,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 async fn link_user_to_tenant(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    Path((user_id, tenant)): Path<(String, String)>,
+    ApiPath((user_id, tenant)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> ApiResult<Json<Identity>> {
     Ok(Json(
@@ -55,7 +56,7 @@ async fn link_user_to_tenant(
     ))]
 async fn list_identities(
     State(nexus): State<Nexus>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Identity>>> {
     let params = options.params(&nexus_store::identities::LIST)?;
@@ -73,7 +74,7 @@ async fn list_identities(
     ))]
 async fn get_identity(
     State(nexus): State<Nexus>,
-    Path((user_id, tenant)): Path<(String, String)>,
+    ApiPath((user_id, tenant)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Identity>> {
     Ok(Json(identities::get(&nexus, &user_id, &tenant).await?))
 }
@@ -87,7 +88,7 @@ async fn get_identity(
     ))]
 async fn unlink_user_from_tenant(
     State(nexus): State<Nexus>,
-    Path((user_id, tenant)): Path<(String, String)>,
+    ApiPath((user_id, tenant)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     identities::unlink(&nexus, &user_id, &tenant).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -11,6 +11,7 @@ use super::{created, ApiResult};
 use crate::actor::CurrentActor;
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::path::ApiPath;
 use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<Nexus> {
@@ -62,7 +63,7 @@ async fn list_idp_tenants(
     ))]
 async fn get_idp_tenant(
     State(nexus): State<Nexus>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
 ) -> ApiResult<Json<IdpTenant>> {
     Ok(Json(idp_tenants::get(&nexus, &tenant).await?))
 }
@@ -80,7 +81,7 @@ async fn get_idp_tenant(
 async fn update_idp_tenant(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
     ApiJson(body): ApiJson<IdpTenantBody>,
 ) -> ApiResult<Json<IdpTenant>> {
     Ok(Json(
@@ -98,7 +99,7 @@ async fn update_idp_tenant(
     ))]
 async fn delete_idp_tenant(
     State(nexus): State<Nexus>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     idp_tenants::delete(&nexus, &tenant).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
@@ -10,6 +10,7 @@ use super::{created, ApiResult};
 use crate::actor::CurrentActor;
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::path::ApiPath;
 use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<Nexus> {
@@ -61,7 +62,7 @@ async fn list_organizations(
     ))]
 async fn get_organization(
     State(nexus): State<Nexus>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Organization>> {
     Ok(Json(organizations::get(&nexus, &id).await?))
 }
@@ -78,7 +79,7 @@ async fn get_organization(
 async fn update_organization(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateOrganizationBody>,
 ) -> ApiResult<Json<Organization>> {
     Ok(Json(
@@ -97,7 +98,7 @@ async fn update_organization(
 async fn update_organization_mfa(
     state: State<Nexus>,
     actor: CurrentActor,
-    id: Path<String>,
+    id: ApiPath<String>,
     body: ApiJson<UpdateOrganizationBody>,
 ) -> ApiResult<Json<Organization>> {
     update_organization(state, actor, id, body).await

@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -12,6 +12,7 @@ use super::{created, ApiResult};
 use crate::actor::CurrentActor;
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::path::ApiPath;
 use crate::problem::{ApiError, Problem};
 
 pub fn router() -> OpenApiRouter<Nexus> {
@@ -59,7 +60,7 @@ async fn list_users(
     ))]
 async fn get_user(
     State(nexus): State<Nexus>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
 ) -> ApiResult<Json<User>> {
     // The OData function shares the `{userId}` segment (see find_user_by_connection).
     if let Some(arguments) = user_id.strip_prefix(FIND_BY_CONNECTION) {
@@ -81,7 +82,7 @@ async fn get_user(
 async fn patch_user(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     ApiJson(body): ApiJson<PatchUserBody>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(users::update(&nexus, &actor, &user_id, body).await?))
@@ -95,7 +96,7 @@ async fn patch_user(
     ))]
 async fn delete_user(
     State(nexus): State<Nexus>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     users::delete(&nexus, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -74,6 +74,9 @@ async fn unknown_routes_and_methods(app: TestApp) {
         .request(Method::PUT, "/v1/users", Some(&json!({})))
         .await;
     assert_problem(&reply, 405, "/v1/users");
+    // A path segment that is not UTF-8 once decoded is a bad request, not a crash.
+    let reply = app.get("/v1/users/%FF%FE").await;
+    assert_problem(&reply, 400, "/v1/users/%FF%FE");
 }
 
 async fn health_and_readiness(app: TestApp) {

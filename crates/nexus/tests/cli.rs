@@ -1,0 +1,142 @@
+//! The `nexus` binary as an operator runs it: defaults, migrate, shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn nexus(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
+    command
+        .current_dir(dir)
+        .env_remove("NEXUS_DATABASE_URL")
+        .env_remove("NEXUS_LISTEN")
+        .env("NEXUS_LOG", "info");
+    command
+}
+
+fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ =
+                stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            if reply.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nexus did not become ready on port {port}");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "nexus did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_defaults_to_sqlite_file_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = nexus(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    assert!(
+        dir.path().join("nexus.db").exists(),
+        "the default database is ./nexus.db, created on start"
+    );
+    let status = terminate(&mut child);
+    assert!(status.success(), "exit status {status}");
+    let log: Vec<String> = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    let request_line = log
+        .iter()
+        .find(|l| l.contains("/readyz") && l.contains("status=200"));
+    assert!(
+        request_line.is_some_and(|l| l.contains("GET") && l.contains("latency_ms")),
+        "{log:#?}"
+    );
+    assert!(log.iter().any(|l| l.contains("shutting down")), "{log:#?}");
+}
+
+#[test]
+fn migrate_creates_the_schema_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = nexus(dir.path())
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = nexus(dir.path())
+        .args(["migrate"])
+        .env("NEXUS_DATABASE_URL", "mysql://nowhere/x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = nexus(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("NEXUS_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    terminate(&mut child);
+    let lines: Vec<String> = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(value["level"].is_string());
+    }
+    let request = lines
+        .iter()
+        .find(|l| l.contains("/readyz"))
+        .expect("a request line");
+    let value: serde_json::Value = serde_json::from_str(request).unwrap();
+    assert_eq!(value["fields"]["status"], 200);
+}
