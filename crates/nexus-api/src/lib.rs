@@ -32,7 +32,7 @@ pub use problem::Problem;
     ),
     tags(
         (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -88,6 +88,9 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::identities::router())
         .merge(routes::idp_tenants::router())
         .merge(routes::organizations::router())
+        .merge(routes::members::router())
+        .merge(routes::roles::router())
+        .merge(routes::sync::router())
 }
 
 /// The OpenAPI document served at `/openapi.json`.

@@ -6,6 +6,8 @@ pub mod identity;
 pub mod idp_tenant;
 pub mod list_query;
 pub mod organization;
+pub mod role;
+pub mod sync;
 pub mod time;
 pub mod user;
 pub mod validation;

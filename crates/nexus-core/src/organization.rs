@@ -41,8 +41,10 @@ pub struct Organization {
 #[serde(rename_all = "camelCase")]
 pub struct Membership {
     pub id: String,
-    /// Not expanded here: always null.
-    pub user: Option<serde_json::Value>,
+    /// The member, when one membership is fetched on its own; null in lists
+    /// and inside a user's `memberOf`.
+    #[schema(no_recursion)]
+    pub user: Option<Box<crate::user::User>>,
     /// Membership role names, e.g. `organization-admin`.
     pub roles: Vec<String>,
     pub user_id: String,
@@ -175,6 +177,45 @@ impl UpdateOrganizationBody {
             is_domain_verification_required: self.is_domain_verification_required,
         };
         check.finish_with(|| changes)
+    }
+}
+
+/// Body of `POST /v1/organizations/{organizationId}/members` (AddOrganizationMember).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMemberBody {
+    #[schema(min_length = 1, max_length = 40)]
+    pub user_id: Option<String>,
+    /// Whether MFA is required of this member.
+    pub is_mfa_required: Option<bool>,
+    pub is_guest: Option<bool>,
+    /// Gives the membership the `organization-admin` role.
+    pub make_admin: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub user_id: String,
+    pub is_mfa_required: bool,
+    pub is_guest: bool,
+    pub make_admin: bool,
+}
+
+/// The membership roles Nexus knows (RemoveOrganizationMemberRole: "currently
+/// only organization-admin is supported").
+pub const MEMBERSHIP_ROLES: &[&str] = &["organization-admin"];
+
+impl AddMemberBody {
+    pub fn into_new(self) -> Result<NewMember, ValidationErrors> {
+        let mut check = Check::new();
+        let user_id = check.required_text("userId", self.user_id, Len::between(1, 40));
+        let is_mfa_required = check.required("isMfaRequired", self.is_mfa_required);
+        check.finish_with(|| NewMember {
+            user_id: user_id.expect("checked"),
+            is_mfa_required: is_mfa_required.expect("checked"),
+            is_guest: self.is_guest.unwrap_or(false),
+            make_admin: self.make_admin.unwrap_or(false),
+        })
     }
 }
 

@@ -5,7 +5,10 @@
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
+pub mod members;
 pub mod organizations;
+pub mod roles;
+pub mod sync;
 pub mod users;
 
 use nexus_core::ValidationErrors;

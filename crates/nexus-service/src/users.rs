@@ -1,5 +1,5 @@
 use nexus_core::identity::NewIdentity;
-use nexus_core::organization::Organization;
+use nexus_core::organization::{NewMember, Organization};
 use nexus_core::user::{CreateUserBody, OrganizationRef, PatchUserBody, User};
 use nexus_core::validation::Check;
 use nexus_core::{new_text_id, Actor};
@@ -53,10 +53,13 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: CreateUserBody) -> Resul
 
     let id = new_text_id();
     users::insert(&mut tx, &id, &new, organization.id, actor).await?;
-    let membership = memberships::insert(&mut tx, organization.id, &id, false, actor).await?;
-    if new.make_admin {
-        memberships::add_role(&mut tx, &membership, memberships::ORGANIZATION_ADMIN, actor).await?;
-    }
+    let member = NewMember {
+        user_id: id.clone(),
+        is_mfa_required: false,
+        is_guest: false,
+        make_admin: new.make_admin,
+    };
+    memberships::insert(&mut tx, organization.id, &member, actor).await?;
     if let Some((azo_user_id, azo_connection_id)) = &new.link {
         let identity = NewIdentity {
             strategy: new.authentication_method.default_strategy().to_owned(),

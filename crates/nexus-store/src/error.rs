@@ -84,6 +84,18 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         sqlite_columns: Some("memberships.organization_id, memberships.user_id"),
         message: "the user is already a member of this organization",
     },
+    UniqueRule {
+        name: "ux_roles_audience_name",
+        sqlite_columns: None,
+        message: "a role with this name already exists for this audience",
+    },
+    UniqueRule {
+        name: "ux_role_connection_maps_role_connection_group",
+        sqlite_columns: Some(
+            "role_connection_maps.role_id, role_connection_maps.azo_connection_id, role_connection_maps.group_name",
+        ),
+        message: "the role already has a connection map for this connection and group",
+    },
 ];
 
 impl From<sqlx::Error> for StoreError {

@@ -12,9 +12,13 @@ pub mod identities;
 pub mod idp_tenants;
 pub mod memberships;
 pub mod organizations;
+pub mod roles;
+pub mod sync;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -67,6 +71,7 @@ pub struct Store {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    write_transactions: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -94,6 +99,7 @@ impl Store {
                     backend,
                     read,
                     write,
+                    write_transactions: Arc::default(),
                 })
             }
             Backend::Postgres => {
@@ -106,6 +112,7 @@ impl Store {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    write_transactions: Arc::default(),
                 })
             }
         }
@@ -134,7 +141,13 @@ impl Store {
 
     /// A transaction for a change. Commit it; dropping it rolls back.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        self.write_transactions.fetch_add(1, Ordering::Relaxed);
         Ok(self.write.begin().await?)
+    }
+
+    /// How many write transactions have begun since the store was opened.
+    pub fn write_transactions(&self) -> u64 {
+        self.write_transactions.load(Ordering::Relaxed)
     }
 
     /// A transaction that only reads, so that what it reads is consistent.

@@ -1,36 +1,104 @@
 use std::collections::HashMap;
 
-use nexus_core::organization::Membership;
+use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
+use nexus_core::organization::{Membership, NewMember};
 use nexus_core::{new_text_id, Actor, Timestamp};
+use sqlx::any::AnyRow;
 
+use crate::list::{bind_all, fetch_page, ListParams, Page};
 use crate::rows::{flag, placeholders, RowExt};
 use crate::{Conn, StoreError};
 
 /// The built-in membership role that makes a member an organization admin.
 pub const ORGANIZATION_ADMIN: &str = "organization-admin";
 
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "m.id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "userId",
+            column: "m.user_id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "isGuest",
+            column: "m.is_guest",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "isMembershipMfaRequired",
+            column: "m.is_mfa_required",
+            kind: FieldKind::Boolean,
+            sortable: false,
+        },
+        Field {
+            name: "created",
+            column: "m.created",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+    ],
+    search: &["userId"],
+    id_field: "id",
+};
+
+const COLUMNS: &str = "m.id, m.user_id, m.organization_id, m.is_guest, m.is_mfa_required, m.created, m.created_by, \
+    m.modified, m.modified_by, o.name AS organization_name, o.display_name AS organization_display_name, \
+    o.is_mfa_required AS organization_mfa_required";
+const FROM: &str = "memberships m JOIN organizations o ON o.id = m.organization_id";
+
+fn from_row(row: &AnyRow) -> Result<Membership, StoreError> {
+    let own_mfa = row.flag("is_mfa_required")?;
+    Ok(Membership {
+        id: row.text("id")?,
+        user: None,
+        roles: Vec::new(),
+        user_id: row.text("user_id")?,
+        created: row.timestamp("created")?,
+        is_guest: row.flag("is_guest")?,
+        modified: row.timestamp("modified")?,
+        created_by: row.text("created_by")?,
+        modified_by: row.text("modified_by")?,
+        is_mfa_required: own_mfa || row.flag("organization_mfa_required")?,
+        organization_id: row.int("organization_id")?,
+        organization_name: row.text("organization_name")?,
+        is_membership_mfa_required: own_mfa,
+        organization_display_name: row.text("organization_display_name")?,
+    })
+}
+
 /// Makes the user a member of the organization; returns the membership id.
 pub async fn insert(
     conn: &mut Conn,
     organization_id: i32,
-    user_id: &str,
-    is_mfa_required: bool,
+    new: &NewMember,
     actor: &Actor,
 ) -> Result<String, StoreError> {
     let id = new_text_id();
     let now = Timestamp::now().to_text();
     sqlx::query(
         "INSERT INTO memberships (id, organization_id, user_id, is_guest, is_mfa_required, \
-         created, created_by, modified, modified_by) VALUES ($1, $2, $3, 0, $4, $5, $6, $5, $6)",
+         created, created_by, modified, modified_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7)",
     )
     .bind(&id)
     .bind(organization_id)
-    .bind(user_id)
-    .bind(flag(is_mfa_required))
+    .bind(&new.user_id)
+    .bind(flag(new.is_guest))
+    .bind(flag(new.is_mfa_required))
     .bind(&now)
     .bind(&actor.0)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    if new.make_admin {
+        add_role(conn, &id, ORGANIZATION_ADMIN, actor).await?;
+    }
     Ok(id)
 }
 
@@ -53,8 +121,86 @@ pub async fn add_role(
     Ok(())
 }
 
-/// The memberships of each of `user_ids`, keyed by user id. Expired membership
-/// roles are left out.
+/// Removes the named membership roles (all when `names` is empty).
+pub async fn remove_roles(
+    conn: &mut Conn,
+    membership_id: &str,
+    names: &[String],
+) -> Result<(), StoreError> {
+    if names.is_empty() {
+        sqlx::query("DELETE FROM membership_roles WHERE membership_id = $1")
+            .bind(membership_id)
+            .execute(conn)
+            .await?;
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM membership_roles WHERE membership_id = $1 AND role_name IN ({})",
+        placeholders(2, names.len())
+    );
+    let mut query = sqlx::query(&sql).bind(membership_id);
+    for name in names {
+        query = query.bind(name);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// The user's membership of the organization.
+pub async fn get(
+    conn: &mut Conn,
+    organization_id: i32,
+    user_id: &str,
+) -> Result<Option<Membership>, StoreError> {
+    let binds = [
+        Literal::Integer(organization_id.into()),
+        Literal::Text(user_id.to_owned()),
+    ];
+    Ok(
+        select(conn, "m.organization_id = $1 AND m.user_id = $2", &binds)
+            .await?
+            .pop(),
+    )
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    organization_id: i32,
+    params: &ListParams,
+) -> Result<Page<Membership>, StoreError> {
+    let scope = [(
+        "m.organization_id",
+        Literal::Integer(organization_id.into()),
+    )];
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
+    let mut items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    attach_roles(conn, &mut items).await?;
+    Ok(Page { items, total })
+}
+
+/// Ends a membership; the user's primary organization, if it was this one, is cleared.
+pub async fn delete(
+    conn: &mut Conn,
+    organization_id: i32,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
+        .bind(organization_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    if result.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE users SET organization_id = NULL WHERE id = $1 AND organization_id = $2")
+        .bind(user_id)
+        .bind(organization_id)
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+/// The memberships of each of `user_ids`, keyed by user id.
 pub async fn for_users(
     conn: &mut Conn,
     user_ids: &[String],
@@ -63,31 +209,51 @@ pub async fn for_users(
     if user_ids.is_empty() {
         return Ok(by_user);
     }
-    let list = placeholders(1, user_ids.len());
+    let binds: Vec<Literal> = user_ids
+        .iter()
+        .map(|id| Literal::Text(id.clone()))
+        .collect();
+    let condition = format!("m.user_id IN ({})", placeholders(1, user_ids.len()));
+    for membership in select(conn, &condition, &binds).await? {
+        by_user
+            .entry(membership.user_id.clone())
+            .or_default()
+            .push(membership);
+    }
+    Ok(by_user)
+}
+
+async fn select(
+    conn: &mut Conn,
+    condition: &str,
+    binds: &[Literal],
+) -> Result<Vec<Membership>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {condition} ORDER BY m.created, m.id");
+    let rows = bind_all(sqlx::query(&sql), binds)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut memberships = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    attach_roles(conn, &mut memberships).await?;
+    Ok(memberships)
+}
+
+/// Fills in each membership's unexpired role names.
+async fn attach_roles(conn: &mut Conn, memberships: &mut [Membership]) -> Result<(), StoreError> {
+    if memberships.is_empty() {
+        return Ok(());
+    }
     let sql = format!(
-        "SELECT m.id, m.user_id, m.organization_id, m.is_guest, m.is_mfa_required, m.created, m.created_by, \
-         m.modified, m.modified_by, o.name AS organization_name, o.display_name AS organization_display_name, \
-         o.is_mfa_required AS organization_mfa_required \
-         FROM memberships m JOIN organizations o ON o.id = m.organization_id \
-         WHERE m.user_id IN ({list}) ORDER BY m.created, m.id"
+        "SELECT membership_id, role_name FROM membership_roles WHERE membership_id IN ({}) \
+         AND (expires IS NULL OR expires > ${}) ORDER BY role_name",
+        placeholders(1, memberships.len()),
+        memberships.len() + 1
     );
     let mut query = sqlx::query(&sql);
-    for id in user_ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-
-    let roles_sql = format!(
-        "SELECT r.membership_id, r.role_name FROM membership_roles r JOIN memberships m ON m.id = r.membership_id \
-         WHERE m.user_id IN ({list}) AND (r.expires IS NULL OR r.expires > ${}) ORDER BY r.role_name",
-        user_ids.len() + 1
-    );
-    let mut roles_query = sqlx::query(&roles_sql);
-    for id in user_ids {
-        roles_query = roles_query.bind(id);
+    for membership in memberships.iter() {
+        query = query.bind(&membership.id);
     }
     let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-    for row in roles_query
+    for row in query
         .bind(Timestamp::now().to_text())
         .fetch_all(conn)
         .await?
@@ -97,30 +263,8 @@ pub async fn for_users(
             .or_default()
             .push(row.text("role_name")?);
     }
-
-    for row in rows {
-        let id = row.text("id")?;
-        let own_mfa = row.flag("is_mfa_required")?;
-        let membership = Membership {
-            roles: roles.remove(&id).unwrap_or_default(),
-            id,
-            user: None,
-            user_id: row.text("user_id")?,
-            created: row.timestamp("created")?,
-            is_guest: row.flag("is_guest")?,
-            modified: row.timestamp("modified")?,
-            created_by: row.text("created_by")?,
-            modified_by: row.text("modified_by")?,
-            is_mfa_required: own_mfa || row.flag("organization_mfa_required")?,
-            organization_id: row.int("organization_id")?,
-            organization_name: row.text("organization_name")?,
-            is_membership_mfa_required: own_mfa,
-            organization_display_name: row.text("organization_display_name")?,
-        };
-        by_user
-            .entry(membership.user_id.clone())
-            .or_default()
-            .push(membership);
+    for membership in memberships {
+        membership.roles = roles.remove(&membership.id).unwrap_or_default();
     }
-    Ok(by_user)
+    Ok(())
 }

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, placeholders, RowExt};
-use crate::{custom_upns, identities, memberships, organizations, Conn, StoreError};
+use crate::{custom_upns, identities, memberships, organizations, roles, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -265,6 +265,7 @@ pub async fn assemble(conn: &mut Conn, records: Vec<UserRecord>) -> Result<Vec<U
     let mut identities = identities::for_users(conn, &ids).await?;
     let mut attributes = attributes_for_users(conn, &ids).await?;
     let mut memberships = memberships::for_users(conn, &ids).await?;
+    let mut roles = roles::effective_for_users(conn, &ids, None).await?;
 
     let mut organization_ids: Vec<i32> = records.iter().filter_map(|r| r.organization_id).collect();
     organization_ids.sort_unstable();
@@ -288,7 +289,7 @@ pub async fn assemble(conn: &mut Conn, records: Vec<UserRecord>) -> Result<Vec<U
         .into_iter()
         .map(|record| {
             let collections = UserCollections {
-                roles: Vec::new(),
+                roles: roles.remove(&record.id).unwrap_or_default(),
                 member_of: memberships.remove(&record.id).unwrap_or_default(),
                 attributes: attributes.remove(&record.id).unwrap_or_default(),
                 custom_upns: upns.remove(&record.id).unwrap_or_default(),

@@ -4,7 +4,10 @@ pub mod custom_upns;
 pub mod health;
 pub mod identities;
 pub mod idp_tenants;
+pub mod members;
 pub mod organizations;
+pub mod roles;
+pub mod sync;
 pub mod users;
 
 use axum::http::{header, HeaderValue, StatusCode};

@@ -38,6 +38,23 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/organizations/{organizationId}"),
     ("PATCH", "/v1/organizations/{organizationId}"),
     ("PATCH", "/v1/organizations/{organizationId}/mfa"),
+    ("POST", "/v1/organizations/{organizationId}/members"),
+    ("GET", "/v1/organizations/{organizationId}/members"),
+    ("GET", "/v1/organizations/{organizationId}/members/{userId}"),
+    ("DELETE", "/v1/organizations/{organizationId}/members/{userId}"),
+    ("DELETE", "/v1/organizations/{organizationId}/members/{userId}/roles"),
+    ("POST", "/v1/roles"),
+    ("GET", "/v1/roles"),
+    ("GET", "/v1/roles/{roleId}"),
+    ("PATCH", "/v1/roles/{roleId}"),
+    ("DELETE", "/v1/roles/{roleId}"),
+    ("PUT", "/v1/users/{userId}/roles"),
+    ("DELETE", "/v1/users/{userId}/roles/{roleId}"),
+    ("POST", "/v1/roles/{roleId}/connection-maps"),
+    ("GET", "/v1/roles/{roleId}/connection-maps"),
+    ("GET", "/v1/roles/{roleId}/connection-maps/{mapId}"),
+    ("DELETE", "/v1/roles/{roleId}/connection-maps/{mapId}"),
+    ("PUT", "/v1/users/{userId}/$sync"),
 ];
 
 async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
@@ -75,6 +92,8 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             .replace("{upnId}", "x")
             .replace("{idpTenantId}", "t")
             .replace("{organizationId}", "1")
+            .replace("{roleId}", "r")
+            .replace("{mapId}", "1")
             .replace("{azoConnectionId}", "c")
             .replace("{azoUserId}", "a");
         let method = Method::from_bytes(method.as_bytes()).unwrap();

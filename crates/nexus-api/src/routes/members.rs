@@ -1,0 +1,130 @@
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use nexus_core::organization::{AddMemberBody, Membership};
+use nexus_service::{members, Nexus};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{created, ApiResult};
+use crate::actor::CurrentActor;
+use crate::json::ApiJson;
+use crate::list::{Envelope, ListOptions, ListOptionsDoc};
+use crate::path::ApiPath;
+use crate::problem::{ApiError, Problem};
+
+pub fn router() -> OpenApiRouter<Nexus> {
+    OpenApiRouter::new()
+        .routes(routes!(add_member, list_members))
+        .routes(routes!(get_member, remove_member))
+        .routes(routes!(remove_member_roles))
+}
+
+/// Makes a user a member of the organization (AddOrganizationMember).
+#[utoipa::path(post, path = "/v1/organizations/{organizationId}/members", tag = "Organizations",
+    params(("organizationId" = i32, Path)), request_body = AddMemberBody,
+    responses(
+        (status = 201, body = Membership),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn add_member(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiPath(organization): ApiPath<String>,
+    ApiJson(body): ApiJson<AddMemberBody>,
+) -> ApiResult<Response> {
+    let membership = members::add(&nexus, &actor, &organization, body).await?;
+    let location = format!(
+        "/v1/organizations/{organization}/members/{}",
+        membership.user_id
+    );
+    Ok(created(location, membership))
+}
+
+/// Lists the organization's members (GetOrganizationMembers).
+#[utoipa::path(get, path = "/v1/organizations/{organizationId}/members", tag = "Organizations",
+    params(("organizationId" = i32, Path), ListOptionsDoc),
+    responses(
+        (status = 200, body = Envelope<Membership>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_members(
+    State(nexus): State<Nexus>,
+    ApiPath(organization): ApiPath<String>,
+    options: ListOptions,
+) -> ApiResult<Json<Envelope<Membership>>> {
+    let params = options.params(&nexus_store::memberships::LIST)?;
+    Ok(Json(
+        members::list(&nexus, &organization, &params).await?.into(),
+    ))
+}
+
+/// Gets one membership with the member embedded (GetOrganizationMember).
+#[utoipa::path(get, path = "/v1/organizations/{organizationId}/members/{userId}", tag = "Organizations",
+    params(("organizationId" = i32, Path), ("userId" = String, Path)),
+    responses(
+        (status = 200, body = Membership),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_member(
+    State(nexus): State<Nexus>,
+    ApiPath((organization, user_id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Membership>> {
+    Ok(Json(members::get(&nexus, &organization, &user_id).await?))
+}
+
+/// Ends the membership. If it was the user's primary organization, the user's
+/// `organization` becomes null.
+#[utoipa::path(delete, path = "/v1/organizations/{organizationId}/members/{userId}", tag = "Organizations",
+    params(("organizationId" = i32, Path), ("userId" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_member(
+    State(nexus): State<Nexus>,
+    ApiPath((organization, user_id)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    members::remove(&nexus, &organization, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RolesQuery {
+    /// Comma-separated membership roles to remove; all when absent. Only
+    /// `organization-admin` is supported.
+    roles: Option<String>,
+}
+
+/// Removes membership roles (RemoveOrganizationMemberRole).
+#[utoipa::path(delete, path = "/v1/organizations/{organizationId}/members/{userId}/roles", tag = "Organizations",
+    params(("organizationId" = i32, Path), ("userId" = String, Path), RolesQuery),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_member_roles(
+    State(nexus): State<Nexus>,
+    ApiPath((organization, user_id)): ApiPath<(String, String)>,
+    query: Result<Query<RolesQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<StatusCode> {
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
+    let roles: Vec<String> = query
+        .roles
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    members::remove_roles(&nexus, &organization, &user_id, &roles).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,305 @@
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::validation::{check_text, Check, Len};
+use crate::{Timestamp, ValidationErrors};
+
+/// A role: permissions on one API (`audience`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    /// The API the role applies to, e.g. `https://api.example.com`.
+    pub audience: String,
+    pub description: Option<String>,
+    pub permissions: Vec<RolePermission>,
+    pub created: Timestamp,
+    pub created_by: String,
+    pub modified: Timestamp,
+    pub modified_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolePermission {
+    /// Lowercase dotted, e.g. `user.read`.
+    pub code: String,
+    pub role_id: String,
+    pub permission_id: i32,
+}
+
+/// Grants a role to every user whose identity on `azoConnectionId` carries the
+/// IdP group `groupName`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionMap {
+    pub id: i32,
+    pub name: Option<String>,
+    pub role_id: String,
+    pub group_name: String,
+    pub azo_connection_id: String,
+    pub created: Timestamp,
+    pub created_by: String,
+}
+
+pub const ROLE_NAME: Len = Len::between(1, 100);
+const AUDIENCE: Len = Len::between(1, 250);
+const DESCRIPTION: Len = Len::at_most(1000);
+const MAX_PERMISSIONS: usize = 200;
+pub const GROUP_NAME: Len = Len::between(1, 250);
+
+/// Body of `POST` and `PATCH /v1/roles[/{roleId}]`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleBody {
+    /// Unique within the audience (case-insensitively).
+    #[schema(min_length = 1, max_length = 100, example = "billing-admins")]
+    pub name: Option<String>,
+    /// CreateRole's developer role: the name becomes `{productName}-developers`.
+    #[schema(min_length = 1, max_length = 89)]
+    pub product_name: Option<String>,
+    #[schema(min_length = 1, max_length = 250, example = "https://api.example.com")]
+    pub audience: Option<String>,
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// Lowercase dotted permission codes; replaces the role's permissions.
+    #[schema(example = json!(["user.read", "user.write"]))]
+    pub permissions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRole {
+    pub name: String,
+    pub audience: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleChanges {
+    pub name: Option<String>,
+    pub audience: Option<String>,
+    pub description: Option<String>,
+    pub permissions: Option<Vec<String>>,
+}
+
+impl RoleBody {
+    pub fn into_new(self) -> Result<NewRole, ValidationErrors> {
+        let mut check = Check::new();
+        if self.name.is_none() && self.product_name.is_none() {
+            check.fail("name", "is required (or productName)");
+        }
+        check.required("audience", self.audience.as_ref());
+        let changes = self.parse(&mut check);
+        check.finish_with(|| NewRole {
+            name: changes.name.expect("checked"),
+            audience: changes.audience.expect("checked"),
+            description: changes.description,
+            permissions: changes.permissions.unwrap_or_default(),
+        })
+    }
+
+    pub fn into_changes(self) -> Result<RoleChanges, ValidationErrors> {
+        let mut check = Check::new();
+        let changes = self.parse(&mut check);
+        check.finish_with(|| changes)
+    }
+
+    fn parse(self, check: &mut Check) -> RoleChanges {
+        let product = self.product_name.map(|p| format!("{p}-developers"));
+        if self.name.is_some() && product.is_some() {
+            check.fail("productName", "give name or productName, not both");
+        }
+        let name_field = if self.name.is_some() {
+            "name"
+        } else {
+            "productName"
+        };
+        let name = check.text(name_field, self.name.or(product), ROLE_NAME);
+        let audience = check.text("audience", self.audience, AUDIENCE);
+        if audience
+            .as_deref()
+            .is_some_and(|a| a.chars().any(char::is_whitespace))
+        {
+            check.fail("audience", "must not contain whitespace");
+        }
+        let description = check.text("description", self.description, DESCRIPTION);
+        let permissions = self
+            .permissions
+            .and_then(|codes| permission_codes(check, codes));
+        RoleChanges {
+            name,
+            audience,
+            description,
+            permissions,
+        }
+    }
+}
+
+/// Checks, de-duplicates and sorts permission codes.
+fn permission_codes(check: &mut Check, codes: Vec<String>) -> Option<Vec<String>> {
+    static CODE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$").expect("valid regex"));
+    if codes.len() > MAX_PERMISSIONS {
+        check.fail(
+            "permissions",
+            format!("must have at most {MAX_PERMISSIONS} items"),
+        );
+        return None;
+    }
+    let bad: Vec<&String> = codes
+        .iter()
+        .filter(|c| c.len() > 100 || !CODE.is_match(c))
+        .collect();
+    if !bad.is_empty() {
+        let list: Vec<&str> = bad.iter().map(|c| c.as_str()).collect();
+        check.fail(
+            "permissions",
+            format!("must be lowercase dotted codes such as user.read (at most 100 characters); invalid: {}", list.join(", ")),
+        );
+        return None;
+    }
+    let mut codes = codes;
+    codes.sort();
+    codes.dedup();
+    Some(codes)
+}
+
+/// Body of `POST /v1/roles/{roleId}/connection-maps`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionMapBody {
+    #[schema(max_length = 250)]
+    pub name: Option<String>,
+    /// The IdP group whose members hold the role.
+    #[schema(min_length = 1, max_length = 250, example = "Domain Admins")]
+    pub group_name: Option<String>,
+    /// The Auth0 connection id or name the group comes from.
+    #[schema(min_length = 1, max_length = 50, example = "corp-ad")]
+    pub azo_connection_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConnectionMap {
+    pub name: Option<String>,
+    pub group_name: String,
+    pub azo_connection_id: String,
+}
+
+impl ConnectionMapBody {
+    pub fn into_new(self) -> Result<NewConnectionMap, ValidationErrors> {
+        let mut check = Check::new();
+        let name = check.text("name", self.name, Len::at_most(250));
+        let group_name = check.required_text("groupName", self.group_name, GROUP_NAME);
+        let connection = check.required_text(
+            "azoConnectionId",
+            self.azo_connection_id,
+            crate::identity::AZO_CONNECTION_ID_LEN,
+        );
+        check.finish_with(|| NewConnectionMap {
+            name,
+            group_name: group_name.expect("checked"),
+            azo_connection_id: connection.expect("checked"),
+        })
+    }
+}
+
+/// Body of `PUT /v1/users/{userId}/roles` (AddUserRole).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserRolesBody {
+    /// Role ids to give the user; roles it holds already get the new expiry.
+    pub value: Option<Vec<String>>,
+    /// When the assignments end; never when absent.
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleAssignment {
+    pub role_ids: Vec<String>,
+    pub expires: Option<Timestamp>,
+}
+
+impl UserRolesBody {
+    pub fn into_assignment(self) -> Result<RoleAssignment, ValidationErrors> {
+        let mut check = Check::new();
+        let value = check.required("value", self.value);
+        if let Some(ids) = &value {
+            if ids.is_empty() || ids.len() > 100 {
+                check.fail("value", "must list 1 to 100 role ids");
+            } else if ids
+                .iter()
+                .any(|id| check_text(id, Len::between(1, 40)).is_err())
+            {
+                check.fail("value", "role ids are 1 to 40 characters long");
+            }
+        }
+        let expires = check.parse("expires", self.expires, Timestamp::parse);
+        check.finish_with(|| {
+            let mut role_ids = value.expect("checked");
+            role_ids.sort();
+            role_ids.dedup();
+            RoleAssignment { role_ids, expires }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_name_makes_a_developer_role() {
+        let body = RoleBody {
+            product_name: Some("Billing".into()),
+            audience: Some("https://api.example.com".into()),
+            ..Default::default()
+        };
+        assert_eq!(body.into_new().unwrap().name, "Billing-developers");
+    }
+
+    #[test]
+    fn permission_codes_are_checked_and_deduplicated() {
+        let body = RoleBody {
+            name: Some("r".into()),
+            audience: Some("https://api.example.com".into()),
+            permissions: Some(vec![
+                "user.write".into(),
+                "user.read".into(),
+                "user.read".into(),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(
+            body.into_new().unwrap().permissions,
+            ["user.read", "user.write"]
+        );
+        let bad = RoleBody {
+            permissions: Some(vec!["User.Read".into(), "a..b".into()]),
+            ..Default::default()
+        };
+        let errors = bad.into_changes().unwrap_err();
+        assert!(errors.fields()["permissions"][0].contains("User.Read, a..b"));
+    }
+
+    #[test]
+    fn assignments_need_role_ids() {
+        assert!(UserRolesBody::default().into_assignment().is_err());
+        let body = UserRolesBody {
+            value: Some(vec![]),
+            expires: None,
+        };
+        assert!(body.into_assignment().is_err());
+        let body = UserRolesBody {
+            value: Some(vec!["b".into(), "a".into(), "b".into()]),
+            expires: Some("2030-01-01T00:00:00Z".into()),
+        };
+        let assignment = body.into_assignment().unwrap();
+        assert_eq!(assignment.role_ids, ["a", "b"]);
+        assert!(assignment.expires.is_some());
+    }
+}

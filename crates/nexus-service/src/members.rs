@@ -1,0 +1,111 @@
+use nexus_core::organization::{AddMemberBody, Membership, MEMBERSHIP_ROLES};
+use nexus_core::{Actor, ValidationErrors};
+use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page};
+
+use crate::{numeric_id, Nexus, Result, ServiceError};
+
+const ORGANIZATION: &str = "organization";
+const MEMBER: &str = "member";
+
+async fn require_organization(conn: &mut Conn, id: &str) -> Result<i32> {
+    let numeric = numeric_id(ORGANIZATION, id)?;
+    match organizations::get(conn, numeric).await? {
+        Some(organization) => Ok(organization.id),
+        None => Err(ServiceError::not_found(ORGANIZATION, id)),
+    }
+}
+
+/// AddOrganizationMember.
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn add(
+    nexus: &Nexus,
+    actor: &Actor,
+    organization: &str,
+    body: AddMemberBody,
+) -> Result<Membership> {
+    let new = body.into_new()?;
+    let mut tx = nexus.store().begin().await?;
+    let organization_id = require_organization(&mut tx, organization).await?;
+    if !users::exists(&mut tx, &new.user_id).await? {
+        return Err(ValidationErrors::single(
+            "userId",
+            format!("no user has the id '{}'", new.user_id),
+        )
+        .into());
+    }
+    memberships::insert(&mut tx, organization_id, &new, actor).await?;
+    let membership = memberships::get(&mut tx, organization_id, &new.user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MEMBER, &new.user_id))?;
+    commit(tx).await?;
+    Ok(membership)
+}
+
+#[tracing::instrument(skip(nexus, params))]
+pub async fn list(
+    nexus: &Nexus,
+    organization: &str,
+    params: &ListParams,
+) -> Result<Page<Membership>> {
+    let mut tx = nexus.store().begin_read().await?;
+    let organization_id = require_organization(&mut tx, organization).await?;
+    Ok(memberships::list(&mut tx, organization_id, params).await?)
+}
+
+/// GetOrganizationMember: the membership with the full user embedded.
+#[tracing::instrument(skip(nexus))]
+pub async fn get(nexus: &Nexus, organization: &str, user_id: &str) -> Result<Membership> {
+    let mut tx = nexus.store().begin_read().await?;
+    let organization_id = require_organization(&mut tx, organization).await?;
+    let mut membership = memberships::get(&mut tx, organization_id, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
+    membership.user = users::get(&mut tx, user_id).await?.map(Box::new);
+    Ok(membership)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn remove(nexus: &Nexus, organization: &str, user_id: &str) -> Result<()> {
+    let mut tx = nexus.store().begin().await?;
+    let organization_id = require_organization(&mut tx, organization).await?;
+    if !memberships::delete(&mut tx, organization_id, user_id).await? {
+        return Err(ServiceError::not_found(MEMBER, user_id));
+    }
+    commit(tx).await?;
+    Ok(())
+}
+
+/// RemoveOrganizationMemberRole: removes the named membership roles, or all
+/// of them when none is named.
+#[tracing::instrument(skip(nexus))]
+pub async fn remove_roles(
+    nexus: &Nexus,
+    organization: &str,
+    user_id: &str,
+    roles: &[String],
+) -> Result<()> {
+    let unknown: Vec<&str> = roles
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !MEMBERSHIP_ROLES.contains(r))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ValidationErrors::single(
+            "roles",
+            format!(
+                "unsupported membership role {}; supported: {}",
+                unknown.join(", "),
+                MEMBERSHIP_ROLES.join(", ")
+            ),
+        )
+        .into());
+    }
+    let mut tx = nexus.store().begin().await?;
+    let organization_id = require_organization(&mut tx, organization).await?;
+    let membership = memberships::get(&mut tx, organization_id, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
+    memberships::remove_roles(&mut tx, &membership.id, roles).await?;
+    commit(tx).await?;
+    Ok(())
+}

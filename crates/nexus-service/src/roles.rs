@@ -1,0 +1,147 @@
+use nexus_core::role::{ConnectionMap, ConnectionMapBody, Role, RoleBody, UserRolesBody};
+use nexus_core::{Actor, ValidationErrors};
+use nexus_store::{commit, roles, Conn, ListParams, Page};
+
+use crate::users::require_user;
+use crate::{numeric_id, Nexus, Result, ServiceError};
+
+const RESOURCE: &str = "role";
+const MAP: &str = "connection map";
+
+async fn require_role(conn: &mut Conn, id: &str) -> Result<Role> {
+    roles::get(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(nexus: &Nexus, actor: &Actor, body: RoleBody) -> Result<Role> {
+    let new = body.into_new()?;
+    let mut tx = nexus.store().begin().await?;
+    let role = roles::insert(&mut tx, &new, actor).await?;
+    commit(tx).await?;
+    Ok(role)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn get(nexus: &Nexus, id: &str) -> Result<Role> {
+    let mut tx = nexus.store().begin_read().await?;
+    require_role(&mut tx, id).await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<Role>> {
+    let mut tx = nexus.store().begin_read().await?;
+    Ok(roles::list(&mut tx, params).await?)
+}
+
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn update(nexus: &Nexus, actor: &Actor, id: &str, body: RoleBody) -> Result<Role> {
+    let changes = body.into_changes()?;
+    let mut tx = nexus.store().begin().await?;
+    let current = require_role(&mut tx, id).await?;
+    let updated = roles::update(&mut tx, &current, &changes, actor).await?;
+    commit(tx).await?;
+    Ok(updated)
+}
+
+/// Deletes the role; its assignments and connection maps go with it.
+#[tracing::instrument(skip(nexus))]
+pub async fn delete(nexus: &Nexus, id: &str) -> Result<()> {
+    let mut tx = nexus.store().begin().await?;
+    if !roles::delete(&mut tx, id).await? {
+        return Err(ServiceError::not_found(RESOURCE, id));
+    }
+    commit(tx).await?;
+    Ok(())
+}
+
+/// AddUserRole: gives the user every listed role (all must exist).
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn assign(
+    nexus: &Nexus,
+    actor: &Actor,
+    user_id: &str,
+    body: UserRolesBody,
+) -> Result<()> {
+    let assignment = body.into_assignment()?;
+    let mut tx = nexus.store().begin().await?;
+    require_user(&mut tx, user_id).await?;
+    let missing = roles::missing(&mut tx, &assignment.role_ids).await?;
+    if !missing.is_empty() {
+        return Err(ValidationErrors::single(
+            "value",
+            format!("no role has the id {}", missing.join(", ")),
+        )
+        .into());
+    }
+    roles::assign(
+        &mut tx,
+        user_id,
+        &assignment.role_ids,
+        assignment.expires,
+        actor,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn unassign(nexus: &Nexus, user_id: &str, role_id: &str) -> Result<()> {
+    let mut tx = nexus.store().begin().await?;
+    require_user(&mut tx, user_id).await?;
+    if !roles::unassign(&mut tx, user_id, role_id).await? {
+        return Err(ServiceError::not_found("role assignment", role_id));
+    }
+    commit(tx).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn create_map(
+    nexus: &Nexus,
+    actor: &Actor,
+    role_id: &str,
+    body: ConnectionMapBody,
+) -> Result<ConnectionMap> {
+    let new = body.into_new()?;
+    let mut tx = nexus.store().begin().await?;
+    require_role(&mut tx, role_id).await?;
+    let map = roles::insert_map(&mut tx, role_id, &new, actor).await?;
+    commit(tx).await?;
+    Ok(map)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn get_map(nexus: &Nexus, role_id: &str, map_id: &str) -> Result<ConnectionMap> {
+    let id = numeric_id(MAP, map_id)?;
+    let mut tx = nexus.store().begin_read().await?;
+    require_role(&mut tx, role_id).await?;
+    roles::get_map(&mut tx, role_id, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MAP, map_id))
+}
+
+#[tracing::instrument(skip(nexus, params))]
+pub async fn list_maps(
+    nexus: &Nexus,
+    role_id: &str,
+    params: &ListParams,
+) -> Result<Page<ConnectionMap>> {
+    let mut tx = nexus.store().begin_read().await?;
+    require_role(&mut tx, role_id).await?;
+    Ok(roles::list_maps(&mut tx, role_id, params).await?)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn delete_map(nexus: &Nexus, role_id: &str, map_id: &str) -> Result<()> {
+    let id = numeric_id(MAP, map_id)?;
+    let mut tx = nexus.store().begin().await?;
+    require_role(&mut tx, role_id).await?;
+    if !roles::delete_map(&mut tx, role_id, id).await? {
+        return Err(ServiceError::not_found(MAP, map_id));
+    }
+    commit(tx).await?;
+    Ok(())
+}

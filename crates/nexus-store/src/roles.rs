@@ -1,0 +1,473 @@
+use std::collections::HashMap;
+
+use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
+use nexus_core::role::{
+    ConnectionMap, NewConnectionMap, NewRole, Role, RoleChanges, RolePermission,
+};
+use nexus_core::user::UserRole;
+use nexus_core::{new_text_id, Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::list::{fetch_page, ListParams, Page};
+use crate::rows::{placeholders, RowExt};
+use crate::{Conn, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "name",
+            column: "name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "audience",
+            column: "audience",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "created",
+            column: "created",
+            kind: FieldKind::Timestamp,
+            sortable: true,
+        },
+    ],
+    search: &["name", "audience"],
+    id_field: "id",
+};
+
+pub static MAP_LIST: ListSpec = ListSpec {
+    fields: &[
+        Field {
+            name: "id",
+            column: "id",
+            kind: FieldKind::Integer,
+            sortable: true,
+        },
+        Field {
+            name: "name",
+            column: "name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "groupName",
+            column: "group_name",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+        Field {
+            name: "azoConnectionId",
+            column: "azo_connection_id",
+            kind: FieldKind::Text,
+            sortable: true,
+        },
+    ],
+    search: &["name", "groupName", "azoConnectionId"],
+    id_field: "id",
+};
+
+const COLUMNS: &str = "id, name, audience, description, created, created_by, modified, modified_by";
+const MAP_COLUMNS: &str = "id, role_id, name, group_name, azo_connection_id, created, created_by";
+
+fn from_row(row: &AnyRow) -> Result<Role, StoreError> {
+    Ok(Role {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        audience: row.text("audience")?,
+        description: row.opt_text("description")?,
+        permissions: Vec::new(),
+        created: row.timestamp("created")?,
+        created_by: row.text("created_by")?,
+        modified: row.timestamp("modified")?,
+        modified_by: row.text("modified_by")?,
+    })
+}
+
+fn map_from_row(row: &AnyRow) -> Result<ConnectionMap, StoreError> {
+    Ok(ConnectionMap {
+        id: row.int("id")?,
+        name: row.opt_text("name")?,
+        role_id: row.text("role_id")?,
+        group_name: row.text("group_name")?,
+        azo_connection_id: row.text("azo_connection_id")?,
+        created: row.timestamp("created")?,
+        created_by: row.text("created_by")?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, new: &NewRole, actor: &Actor) -> Result<Role, StoreError> {
+    let now = Timestamp::now().to_text();
+    let sql = format!(
+        "INSERT INTO roles (id, name, audience, description, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $6) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new_text_id())
+        .bind(&new.name)
+        .bind(&new.audience)
+        .bind(&new.description)
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut role = from_row(&row)?;
+    set_permissions(conn, &role.id, &new.permissions).await?;
+    role.permissions = permissions(conn, &[role.id.clone()])
+        .await?
+        .remove(&role.id)
+        .unwrap_or_default();
+    Ok(role)
+}
+
+/// Replaces the role's permissions, keeping the ids of those that stay.
+async fn set_permissions(
+    conn: &mut Conn,
+    role_id: &str,
+    codes: &[String],
+) -> Result<(), StoreError> {
+    let current: Vec<String> = sqlx::query("SELECT code FROM role_permissions WHERE role_id = $1")
+        .bind(role_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.text("code"))
+        .collect::<Result<_, _>>()?;
+    for gone in current.iter().filter(|c| !codes.contains(c)) {
+        sqlx::query("DELETE FROM role_permissions WHERE role_id = $1 AND code = $2")
+            .bind(role_id)
+            .bind(gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for new in codes.iter().filter(|c| !current.contains(c)) {
+        sqlx::query("INSERT INTO role_permissions (role_id, code) VALUES ($1, $2)")
+            .bind(role_id)
+            .bind(new)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn permissions(
+    conn: &mut Conn,
+    role_ids: &[String],
+) -> Result<HashMap<String, Vec<RolePermission>>, StoreError> {
+    let mut by_role: HashMap<String, Vec<RolePermission>> = HashMap::new();
+    if role_ids.is_empty() {
+        return Ok(by_role);
+    }
+    let sql = format!(
+        "SELECT id, role_id, code FROM role_permissions WHERE role_id IN ({}) ORDER BY code",
+        placeholders(1, role_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in role_ids {
+        query = query.bind(id);
+    }
+    for row in query.fetch_all(conn).await? {
+        let permission = RolePermission {
+            code: row.text("code")?,
+            role_id: row.text("role_id")?,
+            permission_id: row.int("id")?,
+        };
+        by_role
+            .entry(permission.role_id.clone())
+            .or_default()
+            .push(permission);
+    }
+    Ok(by_role)
+}
+
+async fn with_permissions(conn: &mut Conn, mut roles: Vec<Role>) -> Result<Vec<Role>, StoreError> {
+    let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+    let mut permissions = permissions(conn, &ids).await?;
+    for role in &mut roles {
+        role.permissions = permissions.remove(&role.id).unwrap_or_default();
+    }
+    Ok(roles)
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Role>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM roles WHERE id = $1");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(with_permissions(conn, vec![from_row(&row)?]).await?.pop())
+}
+
+/// Which of `ids` name no role.
+pub async fn missing(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id FROM roles WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let found: Vec<String> = query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| r.text("id"))
+        .collect::<Result<_, _>>()?;
+    Ok(ids
+        .iter()
+        .filter(|id| !found.contains(id))
+        .cloned()
+        .collect())
+}
+
+pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Role>, StoreError> {
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "roles", &[], params).await?;
+    let roles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page {
+        items: with_permissions(conn, roles).await?,
+        total,
+    })
+}
+
+pub async fn update(
+    conn: &mut Conn,
+    current: &Role,
+    changes: &RoleChanges,
+    actor: &Actor,
+) -> Result<Role, StoreError> {
+    let name = changes.name.clone().unwrap_or_else(|| current.name.clone());
+    let audience = changes
+        .audience
+        .clone()
+        .unwrap_or_else(|| current.audience.clone());
+    let description = changes
+        .description
+        .clone()
+        .or_else(|| current.description.clone());
+    let codes: Vec<String> = current.permissions.iter().map(|p| p.code.clone()).collect();
+    let permissions_change = changes.permissions.as_ref().filter(|p| **p != codes);
+    if name == current.name
+        && audience == current.audience
+        && description == current.description
+        && permissions_change.is_none()
+    {
+        return Ok(current.clone());
+    }
+    sqlx::query(
+        "UPDATE roles SET name = $2, audience = $3, description = $4, modified = $5, modified_by = $6 WHERE id = $1",
+    )
+    .bind(&current.id)
+    .bind(&name)
+    .bind(&audience)
+    .bind(&description)
+    .bind(Timestamp::now().to_text())
+    .bind(&actor.0)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(codes) = permissions_change {
+        set_permissions(conn, &current.id, codes).await?;
+    }
+    get(conn, &current.id)
+        .await?
+        .ok_or(StoreError::MissingReference)
+}
+
+/// Deletes the role with its permissions, assignments and connection maps.
+pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM roles WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Gives the user each role, or moves an existing assignment's expiry.
+pub async fn assign(
+    conn: &mut Conn,
+    user_id: &str,
+    role_ids: &[String],
+    expires: Option<nexus_core::Timestamp>,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let now = Timestamp::now().to_text();
+    let expires = expires.map(|t| t.to_text());
+    for role_id in role_ids {
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role_id, expires, created, created_by, modified, modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $4, $5) ON CONFLICT (user_id, role_id) DO UPDATE SET \
+             expires = excluded.expires, modified = excluded.modified, modified_by = excluded.modified_by \
+             WHERE user_roles.expires IS DISTINCT FROM excluded.expires",
+        )
+        .bind(user_id)
+        .bind(role_id)
+        .bind(&expires)
+        .bind(&now)
+        .bind(&actor.0)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn unassign(conn: &mut Conn, user_id: &str, role_id: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2")
+        .bind(user_id)
+        .bind(role_id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// The unexpired roles each user holds — assigned directly, through a
+/// connection map matching one of its identities' groups, or through a
+/// membership role of the same name — for one audience or for all, without
+/// duplicates (the longest-lasting expiry wins), by name.
+pub async fn effective_for_users(
+    conn: &mut Conn,
+    user_ids: &[String],
+    audience: Option<&str>,
+) -> Result<HashMap<String, Vec<UserRole>>, StoreError> {
+    let mut by_user: HashMap<String, Vec<UserRole>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(by_user);
+    }
+    let n = user_ids.len();
+    let users = placeholders(1, n);
+    let now = format!("${}", n + 1);
+    let audience_filter = if audience.is_some() {
+        format!(" AND r.audience = ${}", n + 2)
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT ur.user_id, r.id, r.name, r.description, ur.expires FROM user_roles ur \
+           JOIN roles r ON r.id = ur.role_id \
+           WHERE ur.user_id IN ({users}) AND (ur.expires IS NULL OR ur.expires > {now}){audience_filter} \
+         UNION ALL \
+         SELECT i.user_id, r.id, r.name, r.description, g.expires FROM identities i \
+           JOIN identity_groups g ON g.identity_id = i.id \
+           JOIN role_connection_maps m ON m.group_name = g.group_name \
+             AND (m.azo_connection_id = i.azo_connection_id OR m.azo_connection_id = i.azo_connection_name) \
+           JOIN roles r ON r.id = m.role_id \
+           WHERE i.user_id IN ({users}) AND (g.expires IS NULL OR g.expires > {now}){audience_filter} \
+         UNION ALL \
+         SELECT ms.user_id, r.id, r.name, r.description, mr.expires FROM memberships ms \
+           JOIN membership_roles mr ON mr.membership_id = ms.id \
+           JOIN roles r ON lower(r.name) = lower(mr.role_name) \
+           WHERE ms.user_id IN ({users}) AND (mr.expires IS NULL OR mr.expires > {now}){audience_filter}"
+    );
+    let mut query = sqlx::query(&sql);
+    for id in user_ids {
+        query = query.bind(id);
+    }
+    query = query.bind(Timestamp::now().to_text());
+    if let Some(audience) = audience {
+        query = query.bind(audience);
+    }
+    for row in query.fetch_all(conn).await? {
+        let user_id = row.text("user_id")?;
+        let role = UserRole {
+            id: row.text("id")?,
+            name: row.text("name")?,
+            expires: row.opt_timestamp("expires")?,
+            description: row.opt_text("description")?,
+        };
+        let roles = by_user.entry(user_id).or_default();
+        match roles.iter_mut().find(|r| r.id == role.id) {
+            // None (never expires) outlasts any date.
+            Some(held) => {
+                if held.expires.is_some() && (role.expires.is_none() || role.expires > held.expires)
+                {
+                    held.expires = role.expires;
+                }
+            }
+            None => roles.push(role),
+        }
+    }
+    for roles in by_user.values_mut() {
+        roles.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    }
+    Ok(by_user)
+}
+
+pub async fn insert_map(
+    conn: &mut Conn,
+    role_id: &str,
+    new: &NewConnectionMap,
+    actor: &Actor,
+) -> Result<ConnectionMap, StoreError> {
+    let now = Timestamp::now().to_text();
+    let sql = format!(
+        "INSERT INTO role_connection_maps (role_id, name, group_name, azo_connection_id, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $6) RETURNING {MAP_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(role_id)
+        .bind(&new.name)
+        .bind(&new.group_name)
+        .bind(&new.azo_connection_id)
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    map_from_row(&row)
+}
+
+pub async fn get_map(
+    conn: &mut Conn,
+    role_id: &str,
+    id: i32,
+) -> Result<Option<ConnectionMap>, StoreError> {
+    let sql =
+        format!("SELECT {MAP_COLUMNS} FROM role_connection_maps WHERE id = $1 AND role_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(role_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(map_from_row).transpose()
+}
+
+pub async fn list_maps(
+    conn: &mut Conn,
+    role_id: &str,
+    params: &ListParams,
+) -> Result<Page<ConnectionMap>, StoreError> {
+    let scope = [("role_id", Literal::Text(role_id.to_owned()))];
+    let (rows, total) = fetch_page(
+        conn,
+        &MAP_LIST,
+        MAP_COLUMNS,
+        "role_connection_maps",
+        &scope,
+        params,
+    )
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(map_from_row).collect::<Result<_, _>>()?,
+        total,
+    })
+}
+
+pub async fn delete_map(conn: &mut Conn, role_id: &str, id: i32) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM role_connection_maps WHERE id = $1 AND role_id = $2")
+        .bind(id)
+        .bind(role_id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
