@@ -1,0 +1,337 @@
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::roles::role;
+use crate::support::{assert_problem, both_backends, keys, TestApp};
+
+both_backends!(
+    sync_records_groups_and_attributes_and_resolves_roles,
+    repeat_sync_writes_nothing,
+    expired_roles_are_not_returned,
+    inactive_users_are_not_authenticated,
+    unknown_user_or_connection_is_404,
+    request_validation,
+    concurrent_syncs_leave_one_group_set,
+);
+
+const API: &str = "https://api.example.com";
+
+/// A user (admin of its organization) linked on connection `corp-ad`, with a
+/// UPN for client key `rdp`; returns the user id.
+async fn linked_user(app: &TestApp) -> String {
+    app.tenant("corp").await;
+    app.organization("acme").await;
+    let created = app
+        .post(
+            "/v1/users",
+            json!({
+                "authenticationMethod": "Ad", "displayName": "Justin Buchanan", "givenName": "Justin",
+                "familyName": "Buchanan", "idpTenantId": "corp", "organization": "acme", "makeAdmin": true,
+                "idpMetadata": {"azoUserId": "ad|justin", "azoConnectionId": "corp-ad"},
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let user = created.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/v1/users/{user}/custom-upns"),
+        json!({"clientUpnKey": "rdp", "customUpnValue": "jbuchanan@corp.example.com"}),
+    )
+    .await;
+    user
+}
+
+fn sync_body(groups: &[&str], attributes: &[(&str, &str)]) -> Value {
+    json!({
+        "audience": API,
+        "attributes": attributes.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+        "connection": {"connectionId": "corp-ad", "groups": groups},
+        "clientUpnKey": "rdp",
+    })
+}
+
+fn names(values: &Value, key: &str) -> Vec<String> {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn sync_records_groups_and_attributes_and_resolves_roles(app: TestApp) {
+    let user = linked_user(&app).await;
+    let direct = role(&app, "direct", API, &["user.read"]).await;
+    let mapped = role(&app, "mapped", API, &[]).await;
+    role(&app, "organization-admin", API, &[]).await;
+    let elsewhere = role(&app, "elsewhere", "https://other.example.com", &[]).await;
+    let other_map = role(&app, "other-connection", API, &[]).await;
+    app.put(
+        &format!("/v1/users/{user}/roles"),
+        json!({"value": [direct["id"], elsewhere["id"]]}),
+    )
+    .await;
+    for (role, connection) in [(&mapped, "corp-ad"), (&other_map, "another-connection")] {
+        let path = format!("/v1/roles/{}/connection-maps", role["id"].as_str().unwrap());
+        let reply = app
+            .post(
+                &path,
+                json!({"groupName": "Admins", "azoConnectionId": connection}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+
+    let path = format!("/v1/users/{user}/$sync");
+    let first = app
+        .put(
+            &path,
+            sync_body(
+                &["Admins", "Staff"],
+                &[("department", "eng"), ("title", "dev")],
+            ),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let info = &first.body;
+    assert_eq!(
+        keys(info),
+        [
+            "displayName",
+            "familyName",
+            "givenName",
+            "isAuthenticated",
+            "roles",
+            "upn",
+            "user",
+            "userId"
+        ]
+    );
+    assert_eq!(info["userId"], user.as_str());
+    assert_eq!(info["isAuthenticated"], true);
+    assert_eq!(
+        (
+            &info["givenName"],
+            &info["familyName"],
+            &info["displayName"]
+        ),
+        (
+            &json!("Justin"),
+            &json!("Buchanan"),
+            &json!("Justin Buchanan")
+        )
+    );
+    assert_eq!(info["upn"], "jbuchanan@corp.example.com");
+    // Direct, through the group map, and through the membership role; not the
+    // other audience's role nor the other connection's map.
+    assert_eq!(
+        names(&info["roles"], "name"),
+        ["direct", "mapped", "organization-admin"]
+    );
+    assert_eq!(
+        keys(&info["roles"][0]),
+        ["description", "expires", "id", "name"]
+    );
+    let identity = &info["user"]["identities"][0];
+    assert_eq!(names(&identity["groups"], "groupName"), ["Admins", "Staff"]);
+    assert_eq!(identity["groups"][0]["identityId"], identity["id"]);
+    let attributes: Vec<(String, String)> = info["user"]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_owned(),
+                a["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attributes,
+        [
+            ("department".to_owned(), "eng".to_owned()),
+            ("title".to_owned(), "dev".to_owned())
+        ]
+    );
+
+    // Another login: Admins is gone, Contractors is new, Staff keeps its id;
+    // the asserted attribute changes and the other one stays.
+    let staff_id = identity["groups"][1]["id"].clone();
+    let second = app
+        .put(
+            &path,
+            sync_body(&["Staff", "Contractors"], &[("department", "ops")]),
+        )
+        .await
+        .body;
+    let groups = &second["user"]["identities"][0]["groups"];
+    assert_eq!(names(groups, "groupName"), ["Contractors", "Staff"]);
+    assert_eq!(groups[1]["id"], staff_id);
+    assert_eq!(
+        names(&second["roles"], "name"),
+        ["direct", "organization-admin"],
+        "the map no longer applies"
+    );
+    let attributes = &second["user"]["attributes"];
+    assert_eq!(names(attributes, "value"), ["ops", "dev"]);
+
+    // No client key, or one the user has no UPN for: no upn.
+    let mut body = sync_body(&["Staff", "Contractors"], &[]);
+    body["clientUpnKey"] = json!("vdi");
+    assert_eq!(app.put(&path, body.clone()).await.body["upn"], Value::Null);
+    body["clientUpnKey"] = Value::Null;
+    assert_eq!(app.put(&path, body).await.body["upn"], Value::Null);
+}
+
+async fn repeat_sync_writes_nothing(app: TestApp) {
+    let user = linked_user(&app).await;
+    let path = format!("/v1/users/{user}/$sync");
+    let body = sync_body(&["Staff"], &[("department", "eng")]);
+    let first = app.put(&path, body.clone()).await.body;
+    let writes = app.store.write_transactions();
+    let again = app.put(&path, body.clone()).await.body;
+    assert_eq!(
+        app.store.write_transactions(),
+        writes,
+        "an unchanged login starts no write transaction"
+    );
+    assert_eq!(again, first);
+    // A change is written.
+    app.put(&path, sync_body(&["Staff"], &[("department", "ops")]))
+        .await;
+    assert_eq!(app.store.write_transactions(), writes + 1);
+}
+
+async fn expired_roles_are_not_returned(app: TestApp) {
+    let user = linked_user(&app).await;
+    let past = role(&app, "past", API, &[]).await;
+    let future = role(&app, "future", API, &[]).await;
+    role(&app, "organization-admin", API, &[]).await;
+    app.put(
+        &format!("/v1/users/{user}/roles"),
+        json!({"value": [past["id"]], "expires": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
+    app.put(
+        &format!("/v1/users/{user}/roles"),
+        json!({"value": [future["id"]], "expires": "2999-01-01T00:00:00Z"}),
+    )
+    .await;
+    let path = format!("/v1/users/{user}/$sync");
+    let info = app.put(&path, sync_body(&[], &[])).await.body;
+    assert_eq!(
+        names(&info["roles"], "name"),
+        ["future", "organization-admin"]
+    );
+    assert_eq!(info["roles"][0]["expires"], "2999-01-01T00:00:00.000000Z");
+    // An organization admin whose admin role was taken away is no longer one.
+    let organization = info["user"]["organizationId"].clone();
+    app.delete(&format!(
+        "/v1/organizations/{organization}/members/{user}/roles?roles=organization-admin"
+    ))
+    .await;
+    let info = app.put(&path, sync_body(&[], &[])).await.body;
+    assert_eq!(names(&info["roles"], "name"), ["future"]);
+}
+
+async fn inactive_users_are_not_authenticated(app: TestApp) {
+    let user = linked_user(&app).await;
+    app.patch(&format!("/v1/users/{user}"), json!({"isBlocked": true}))
+        .await;
+    let info = app
+        .put(
+            &format!("/v1/users/{user}/$sync"),
+            sync_body(&["Staff"], &[]),
+        )
+        .await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.body["isAuthenticated"], false);
+    assert_eq!(info.body["user"]["isActive"], false);
+}
+
+async fn unknown_user_or_connection_is_404(app: TestApp) {
+    let user = linked_user(&app).await;
+    assert_problem(
+        &app.put("/v1/users/ghost/$sync", sync_body(&[], &[])).await,
+        404,
+        "/v1/users/ghost/$sync",
+    );
+    let mut body = sync_body(&[], &[]);
+    body["connection"]["connectionId"] = json!("google-oauth2");
+    let path = format!("/v1/users/{user}/$sync");
+    let reply = app.put(&path, body).await;
+    assert_problem(&reply, 404, &path);
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("google-oauth2"));
+}
+
+async fn request_validation(app: TestApp) {
+    let user = linked_user(&app).await;
+    let path = format!("/v1/users/{user}/$sync");
+    let missing = app.put(&path, json!({})).await;
+    assert_problem(&missing, 400, &path);
+    assert_eq!(
+        keys(&missing.body["errors"]),
+        ["attributes", "audience", "connection"]
+    );
+    let mut body = sync_body(&["ok", ""], &[("k", "1"), ("k", "2")]);
+    body["audience"] = json!("");
+    body["clientUpnKey"] = json!("k".repeat(256));
+    let reply = app.put(&path, body).await;
+    assert_eq!(
+        keys(&reply.body["errors"]),
+        [
+            "attributes[1].key",
+            "audience",
+            "clientUpnKey",
+            "connection.groups[1]"
+        ]
+    );
+    let mut edge = sync_body(&[], &[]);
+    edge["clientUpnKey"] = json!("k".repeat(255));
+    assert_eq!(app.put(&path, edge).await.status, StatusCode::OK);
+    // Nothing of the rejected requests was stored.
+    let stored = app.get(&format!("/v1/users/{user}")).await.body;
+    assert_eq!(stored["attributes"], json!([]));
+    assert_eq!(stored["identities"][0]["groups"], json!([]));
+}
+
+async fn concurrent_syncs_leave_one_group_set(app: TestApp) {
+    let user = linked_user(&app).await;
+    let path = format!("/v1/users/{user}/$sync");
+    // Large, overlapping sets make each sync's delete-and-insert long enough
+    // for unserialized syncs to interleave; several rounds give them the chance.
+    let sets: Vec<Vec<String>> = (0..20)
+        .map(|i| {
+            (0..40)
+                .map(|g| format!("group-{}", (i * 7 + g) % 97))
+                .collect()
+        })
+        .collect();
+    let candidates: Vec<BTreeSet<String>> =
+        sets.iter().map(|s| s.iter().cloned().collect()).collect();
+    for _round in 0..3 {
+        let replies = join_all(sets.iter().map(|set| {
+            let groups: Vec<&str> = set.iter().map(String::as_str).collect();
+            app.put(&path, sync_body(&groups, &[]))
+        }))
+        .await;
+        let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        let stored: BTreeSet<String> = names(
+            &app.get(&format!("/v1/users/{user}")).await.body["identities"][0]["groups"],
+            "groupName",
+        )
+        .into_iter()
+        .collect();
+        assert!(
+            candidates.contains(&stored),
+            "{stored:?} is a mix of the asserted sets"
+        );
+    }
+}

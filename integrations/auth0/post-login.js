@@ -1,0 +1,127 @@
+/**
+ * Auth0 post-login Action for Nexus (Auth0 Actions, Node 18+).
+ *
+ * On every login it calls Nexus `PUT /v1/users/{nexus_user_id}/$sync` with the
+ * connection, the IdP groups and selected profile attributes, then puts the
+ * user's roles for the requested API and the custom UPN for the application
+ * into the tokens. It denies the login when Nexus says the user is inactive.
+ *
+ * Secrets (Actions → this Action → Secrets):
+ *   NEXUS_URL              base URL of Nexus, e.g. https://nexus.example.com (required)
+ *   NEXUS_API_KEY_ID       API key id, sent as HTTP Basic credentials with …
+ *   NEXUS_API_KEY_SECRET   … the key's secret (the key needs only `user.sync`)
+ *   NEXUS_TIMEOUT_MS       request timeout, default 5000 (Auth0 aborts a login after 20 s in all)
+ *   NEXUS_FAIL_OPEN        "true": when Nexus cannot be reached or fails, let the login
+ *                          through without Nexus claims; otherwise (default) deny it
+ *   NEXUS_DEFAULT_AUDIENCE audience to resolve roles for when the login asks for no API
+ *   NEXUS_CLAIM_NAMESPACE  prefix of the roles claim, default https://nexus.example.com/
+ *   NEXUS_ATTRIBUTES       comma-separated event.user fields sent as attributes,
+ *                          default "email,name,given_name,family_name"
+ *   NEXUS_GROUPS_FIELD     event.user field holding the IdP groups, default "groups"
+ */
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_NAMESPACE = "https://nexus.example.com/";
+const DEFAULT_ATTRIBUTES = "email,name,given_name,family_name";
+
+/** A failure to get an answer from Nexus (as opposed to an answer that says no). */
+class NexusUnavailable extends Error {}
+
+exports.onExecutePostLogin = async (event, api) => {
+  const secrets = event.secrets || {};
+  const failOpen = String(secrets.NEXUS_FAIL_OPEN || "").toLowerCase() === "true";
+
+  const userId = event.user && event.user.app_metadata && event.user.app_metadata.nexus_user_id;
+  if (!userId) {
+    api.access.deny("This account is not provisioned in the identity directory.");
+    return;
+  }
+  const audience =
+    (event.resource_server && event.resource_server.identifier) ||
+    (event.request && event.request.query && event.request.query.audience) ||
+    secrets.NEXUS_DEFAULT_AUDIENCE;
+
+  let info;
+  try {
+    info = await sync(secrets, userId, syncBody(event, secrets, audience));
+  } catch (error) {
+    if (error instanceof NexusUnavailable) {
+      console.log(`nexus: ${error.message}; ${failOpen ? "failing open" : "denying the login"}`);
+      if (!failOpen) {
+        api.access.deny("The identity directory is unavailable; try again shortly.");
+      }
+      return;
+    }
+    console.log(`nexus: ${error.message}; denying the login`);
+    api.access.deny(error.message);
+    return;
+  }
+
+  if (!info.isAuthenticated) {
+    api.access.deny("This account is disabled.");
+    return;
+  }
+  const namespace = secrets.NEXUS_CLAIM_NAMESPACE || DEFAULT_NAMESPACE;
+  const roles = (info.roles || []).map((role) => role.name);
+  api.idToken.setCustomClaim(`${namespace}roles`, roles);
+  api.accessToken.setCustomClaim(`${namespace}roles`, roles);
+  if (info.upn) {
+    api.idToken.setCustomClaim("upn", info.upn);
+  }
+};
+
+function syncBody(event, secrets, audience) {
+  const user = event.user || {};
+  const fields = (secrets.NEXUS_ATTRIBUTES || DEFAULT_ATTRIBUTES)
+    .split(",")
+    .map((field) => field.trim())
+    .filter(Boolean);
+  const attributes = fields
+    .filter((field) => user[field] !== undefined && user[field] !== null && user[field] !== "")
+    .map((field) => ({ key: field, value: String(user[field]) }));
+  const rawGroups = user[secrets.NEXUS_GROUPS_FIELD || "groups"];
+  const groups = Array.isArray(rawGroups) ? rawGroups.map(String) : rawGroups ? [String(rawGroups)] : [];
+  const clientUpnKey = (event.client && event.client.metadata && event.client.metadata.app_upn_key) || null;
+  return {
+    audience: audience || "",
+    attributes,
+    connection: { connectionId: event.connection && event.connection.id, groups },
+    clientUpnKey,
+  };
+}
+
+async function sync(secrets, userId, body) {
+  if (!secrets.NEXUS_URL) {
+    throw new NexusUnavailable("NEXUS_URL is not set");
+  }
+  const timeout = Number(secrets.NEXUS_TIMEOUT_MS) > 0 ? Number(secrets.NEXUS_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+  const headers = { "content-type": "application/json", accept: "application/json" };
+  if (secrets.NEXUS_API_KEY_ID && secrets.NEXUS_API_KEY_SECRET) {
+    const credentials = Buffer.from(`${secrets.NEXUS_API_KEY_ID}:${secrets.NEXUS_API_KEY_SECRET}`).toString("base64");
+    headers.authorization = `Basic ${credentials}`;
+  }
+  const url = `${secrets.NEXUS_URL.replace(/\/+$/, "")}/v1/users/${encodeURIComponent(userId)}/$sync`;
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "PUT",
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeout),
+    });
+  } catch (error) {
+    const why = error && error.name === "TimeoutError" ? `no answer within ${timeout} ms` : String(error);
+    throw new NexusUnavailable(`$sync failed: ${why}`);
+  }
+  if (response.status === 404) {
+    throw new Error("This account is not linked in the identity directory for this connection.");
+  }
+  if (response.status === 400) {
+    const problem = await response.json().catch(() => ({}));
+    throw new Error(`The identity directory refused the login data: ${problem.detail || "bad request"}`);
+  }
+  if (!response.ok) {
+    throw new NexusUnavailable(`$sync answered ${response.status}`);
+  }
+  return response.json();
+}

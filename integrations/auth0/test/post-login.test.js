@@ -1,0 +1,222 @@
+// Tests of the post-login Action against a real `nexus serve` on loopback,
+// with hand-built Auth0 `event` and `api` objects that record what the Action
+// does. NEXUS_BIN names the server binary (scripts/test builds it).
+const { test, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+
+const { onExecutePostLogin } = require("../post-login.js");
+
+const AUDIENCE = "https://api.example.com";
+const CONNECTION_ID = "con_corpAD0001";
+const NEXUS_BIN = process.env.NEXUS_BIN || path.resolve(__dirname, "../../../target/debug/nexus");
+
+let server;
+let baseUrl;
+let dataDir;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url) {
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("nexus did not become ready");
+}
+
+async function call(method, urlPath, body) {
+  const response = await fetch(`${baseUrl}${urlPath}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  assert.ok(response.ok, `${method} ${urlPath} → ${response.status} ${text}`);
+  return json;
+}
+
+/** A Nexus user linked on CONNECTION_ID with a role and a UPN; returns its id. */
+async function seedUser(name) {
+  const user = await call("POST", "/v1/users", {
+    authenticationMethod: "Ad",
+    displayName: name,
+    idpTenantId: "corp",
+    organization: "acme",
+    idpMetadata: { azoUserId: `ad|${name}`, azoConnectionId: CONNECTION_ID },
+  });
+  await call("PUT", `/v1/users/${user.id}/roles`, { value: [roleId] });
+  await call("POST", `/v1/users/${user.id}/custom-upns`, {
+    clientUpnKey: "rdp",
+    customUpnValue: `${name}@corp.example.com`,
+  });
+  return user.id;
+}
+
+let roleId;
+
+before(async () => {
+  assert.ok(fs.existsSync(NEXUS_BIN), `the nexus binary is missing at ${NEXUS_BIN}: run cargo build -p nexus`);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-action-"));
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = spawn(NEXUS_BIN, ["serve"], {
+    env: {
+      ...process.env,
+      NEXUS_DATABASE_URL: `sqlite://${path.join(dataDir, "nexus.db")}`,
+      NEXUS_LISTEN: `127.0.0.1:${port}`,
+      NEXUS_LOG: "warn",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitReady(baseUrl);
+  await call("POST", "/v1/idp_tenants", { name: "corp", azoTenantName: "eci-corp", fqdn: "eci-corp.us.auth0.com" });
+  await call("POST", "/v1/organizations", { name: "acme", displayName: "Acme", crmAccountId: "1", type: "Customer" });
+  roleId = (await call("POST", "/v1/roles", { name: "reader", audience: AUDIENCE, permissions: ["user.read"] })).id;
+  const mapped = await call("POST", "/v1/roles", { name: "ad-admin", audience: AUDIENCE });
+  await call("POST", `/v1/roles/${mapped.id}/connection-maps`, { groupName: "Domain Admins", azoConnectionId: CONNECTION_ID });
+});
+
+after(() => {
+  if (server) server.kill("SIGTERM");
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** An `api` object that records what the Action asks of Auth0. */
+function recorder() {
+  const record = { idToken: {}, accessToken: {}, denied: null };
+  const api = {
+    idToken: { setCustomClaim: (name, value) => (record.idToken[name] = value) },
+    accessToken: { setCustomClaim: (name, value) => (record.accessToken[name] = value) },
+    access: { deny: (reason) => (record.denied = reason) },
+  };
+  return { api, record };
+}
+
+function event(userId, overrides = {}) {
+  return {
+    secrets: { NEXUS_URL: baseUrl, NEXUS_TIMEOUT_MS: "3000", ...(overrides.secrets || {}) },
+    user: {
+      user_id: "ad|someone",
+      email: "someone@corp.example.com",
+      name: "Some One",
+      groups: ["Domain Admins", "Staff"],
+      app_metadata: userId ? { nexus_user_id: userId } : {},
+      ...(overrides.user || {}),
+    },
+    connection: { id: CONNECTION_ID, name: "corp-ad", strategy: "ad" },
+    client: { client_id: "app1", name: "Legacy RDP", metadata: { app_upn_key: "rdp" } },
+    resource_server: { identifier: AUDIENCE },
+    request: { query: {} },
+  };
+}
+
+test("sets the roles and upn claims and records groups and attributes", async () => {
+  const userId = await seedUser("alice");
+  const { api, record } = recorder();
+  await onExecutePostLogin(event(userId), api);
+  assert.equal(record.denied, null);
+  const claim = "https://nexus.example.com/roles";
+  assert.deepEqual(record.idToken[claim], ["ad-admin", "reader"]);
+  assert.deepEqual(record.accessToken[claim], ["ad-admin", "reader"]);
+  assert.equal(record.idToken.upn, "alice@corp.example.com");
+  assert.equal(record.accessToken.upn, undefined, "upn is an ID-token claim only");
+
+  const user = await call("GET", `/v1/users/${userId}`);
+  const groups = user.identities[0].groups.map((g) => g.groupName);
+  assert.deepEqual(groups, ["Domain Admins", "Staff"]);
+  const attributes = Object.fromEntries(user.attributes.map((a) => [a.name, a.value]));
+  assert.deepEqual(attributes, { email: "someone@corp.example.com", name: "Some One" });
+});
+
+test("no upn claim for an application without a UPN key, custom namespace honoured", async () => {
+  const userId = await seedUser("bob");
+  const { api, record } = recorder();
+  const e = event(userId, { secrets: { NEXUS_CLAIM_NAMESPACE: "https://acme.example/" } });
+  e.client.metadata = {};
+  e.user.groups = ["Staff"];
+  await onExecutePostLogin(e, api);
+  assert.equal(record.denied, null);
+  assert.deepEqual(record.idToken["https://acme.example/roles"], ["reader"]);
+  assert.equal(record.idToken.upn, undefined);
+});
+
+test("denies an inactive user", async () => {
+  const userId = await seedUser("carol");
+  await call("PATCH", `/v1/users/${userId}`, { isBlocked: true });
+  const { api, record } = recorder();
+  await onExecutePostLogin(event(userId), api);
+  assert.match(record.denied, /disabled/);
+  assert.deepEqual(record.idToken, {});
+});
+
+test("denies a login Nexus does not know", async () => {
+  const { api, record } = recorder();
+  await onExecutePostLogin(event(null), api);
+  assert.match(record.denied, /not provisioned/);
+  const unknown = recorder();
+  await onExecutePostLogin(event("no-such-user"), unknown.api);
+  assert.match(unknown.record.denied, /not linked/);
+});
+
+/** A server that accepts connections and never answers. */
+async function silentServer() {
+  const sockets = [];
+  const silent = net.createServer((socket) => sockets.push(socket));
+  await new Promise((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${silent.address().port}`,
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    },
+  };
+}
+
+test("times out well before Auth0's limit and fails closed by default", async () => {
+  const silent = await silentServer();
+  try {
+    const { api, record } = recorder();
+    const started = Date.now();
+    await onExecutePostLogin(event("someone", { secrets: { NEXUS_URL: silent.url, NEXUS_TIMEOUT_MS: "300" } }), api);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 250 && elapsed < 5000, `took ${elapsed} ms`);
+    assert.match(record.denied, /unavailable/);
+  } finally {
+    silent.close();
+  }
+});
+
+test("fails open when configured to", async () => {
+  const silent = await silentServer();
+  try {
+    const { api, record } = recorder();
+    const secrets = { NEXUS_URL: silent.url, NEXUS_TIMEOUT_MS: "300", NEXUS_FAIL_OPEN: "true" };
+    await onExecutePostLogin(event("someone", { secrets }), api);
+    assert.equal(record.denied, null);
+    assert.deepEqual(record.idToken, {});
+    assert.deepEqual(record.accessToken, {});
+  } finally {
+    silent.close();
+  }
+});
