@@ -2,6 +2,7 @@
 //! OpenAPI document generated from the same route table.
 
 mod actor;
+pub mod auth;
 mod json;
 mod list;
 mod path;
@@ -32,7 +33,7 @@ pub use problem::Problem;
     ),
     tags(
         (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -91,17 +92,69 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::members::router())
         .merge(routes::roles::router())
         .merge(routes::sync::router())
+        .merge(routes::api_keys::router())
+        .merge(routes::sts_clients::router())
 }
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    let mut api = routes().split_for_parts().1;
+    document_access(&mut api);
+    api
+}
+
+/// Each protected operation gets its security requirements (the seeds' "Bearer
+/// and ApplicationToken", or "Basic") and its permission, from `auth::ROUTES`.
+fn document_access(api: &mut utoipa::openapi::OpenApi) {
+    use axum::http::Method;
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    use utoipa::openapi::security::SecurityRequirement;
+    for (path, item) in api.paths.paths.iter_mut() {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            // The OData function is served by GET /v1/users/{userId}.
+            let routed = if path.starts_with("/v1/users/FindUserByConnection(") {
+                "/v1/users/{userId}"
+            } else {
+                path
+            };
+            if let Some(auth::Access::Requires(permission)) = auth::access(&method, routed) {
+                operation.security = Some(vec![
+                    SecurityRequirement::new("Bearer", Vec::<String>::new())
+                        .add("ApplicationToken", Vec::<String>::new()),
+                    SecurityRequirement::new("Basic", Vec::<String>::new()),
+                ]);
+                let extension = ExtensionsBuilder::new()
+                    .add("x-nexus-permission", permission)
+                    .build();
+                match &mut operation.extensions {
+                    Some(existing) => existing.merge(extension),
+                    None => operation.extensions = Some(extension),
+                }
+                let note = format!("\n\nRequires the `{permission}` permission.");
+                operation.description =
+                    Some(operation.description.take().unwrap_or_default() + &note);
+            }
+        }
+    }
 }
 
 /// The whole HTTP application.
 pub fn app(nexus: Nexus) -> Router {
-    let (router, api) = routes().split_for_parts();
+    let (router, mut api) = routes().split_for_parts();
+    document_access(&mut api);
     router
+        .route_layer(middleware::from_fn_with_state(
+            nexus.clone(),
+            auth::authorize,
+        ))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -38,6 +38,7 @@ pub struct ApiError {
     title: &'static str,
     pub(crate) detail: String,
     pub(crate) errors: Option<ValidationErrors>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -53,6 +54,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             errors: None,
+            retry_after: None,
         }
     }
 
@@ -63,7 +65,13 @@ impl ApiError {
             title: "The request is invalid",
             detail: errors.to_string(),
             errors: Some(errors),
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -130,10 +138,20 @@ impl IntoResponse for ApiError {
         };
         let body = serde_json::to_vec(&problem).expect("a problem serializes");
         let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="nexus", Bearer realm="nexus""#),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -18,6 +18,9 @@ pub struct IdpTenant {
     pub fqdn: String,
     /// The tenant's custom login domain.
     pub login_domain: Option<String>,
+    /// Where the tenant's Auth0 endpoints are when not at `https://{fqdn}`
+    /// (a local Auth0 simulator); null in production.
+    pub base_url: Option<String>,
     /// Whether Management API credentials are stored (they are never returned).
     pub has_management_credentials: bool,
     pub created: Timestamp,
@@ -89,6 +92,11 @@ pub struct IdpTenantBody {
     pub management_client_secret: Option<Secret>,
     /// Management API audience; defaults to `https://{fqdn}/api/v2/`.
     pub management_audience: Option<String>,
+    /// Base URL of the tenant's Auth0 endpoints (token, JWKS, Management API)
+    /// when they are not at `https://{fqdn}`: for a local Auth0 simulator.
+    /// Plain http is accepted for loopback hosts only.
+    #[schema(example = "http://127.0.0.1:4010")]
+    pub base_url: Option<String>,
 }
 
 /// Management API credentials of a tenant.
@@ -106,6 +114,7 @@ pub struct NewIdpTenant {
     pub fqdn: DnsName,
     pub login_domain: Option<DnsName>,
     pub credentials: Option<ManagementCredentials>,
+    pub base_url: Option<String>,
 }
 
 /// Checked changes: `None` leaves a field as it is.
@@ -117,6 +126,7 @@ pub struct IdpTenantChanges {
     pub login_domain: Option<DnsName>,
     pub credentials: Option<ManagementCredentials>,
     pub management_audience: Option<String>,
+    pub base_url: Option<String>,
 }
 
 impl IdpTenantBody {
@@ -138,6 +148,7 @@ impl IdpTenantBody {
             fqdn: changes.fqdn.expect("checked"),
             login_domain: changes.login_domain,
             credentials: changes.credentials,
+            base_url: changes.base_url,
         })
     }
 
@@ -202,6 +213,7 @@ impl IdpTenantBody {
                 None
             }
         };
+        let base_url = check.parse("baseUrl", self.base_url, parse_base_url);
         IdpTenantChanges {
             name,
             azo_tenant_name,
@@ -209,8 +221,20 @@ impl IdpTenantBody {
             login_domain,
             credentials,
             management_audience,
+            base_url,
         }
     }
+}
+
+/// An absolute URL without a trailing slash; https, or http on loopback.
+fn parse_base_url(value: &str) -> Result<String, String> {
+    let url = HttpUrl::parse(value, 250)?;
+    let parsed = url::Url::parse(url.as_str()).map_err(|e| e.to_string())?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if parsed.scheme() == "http" && !loopback {
+        return Err("must use https (plain http only for a loopback host)".to_owned());
+    }
+    Ok(url.into_inner().trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -249,6 +273,16 @@ mod tests {
         let mut b = body();
         b.name = Some("42".into());
         assert!(b.into_new().unwrap_err().fields().contains_key("name"));
+    }
+
+    #[test]
+    fn base_url_is_https_or_loopback_http() {
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:4010/").unwrap(),
+            "http://127.0.0.1:4010"
+        );
+        assert!(parse_base_url("https://sim.example.com").is_ok());
+        assert!(parse_base_url("http://sim.example.com").is_err());
     }
 
     #[test]

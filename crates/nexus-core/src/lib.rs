@@ -1,6 +1,7 @@
 //! Nexus domain: the records Nexus keeps, the values they are made of, and the
 //! rules those values obey. Nothing here does I/O.
 
+pub mod auth;
 pub mod custom_upn;
 pub mod identity;
 pub mod idp_tenant;

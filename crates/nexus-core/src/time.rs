@@ -26,6 +26,14 @@ impl Timestamp {
             .map_err(|e| format!("must be an RFC 3339 date-time ({e})"))
     }
 
+    pub fn plus_days(&self, days: i64) -> Self {
+        Timestamp(self.0 + chrono::Duration::days(days))
+    }
+
+    pub fn plus_seconds(&self, seconds: i64) -> Self {
+        Timestamp(self.0 + chrono::Duration::seconds(seconds))
+    }
+
     pub fn to_text(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }

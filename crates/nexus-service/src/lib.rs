@@ -2,12 +2,15 @@
 //! it checks what it needs, writes, and commits, or fails with a `ServiceError`
 //! that says what the caller did wrong.
 
+pub mod api_keys;
+pub mod auth;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
 pub mod members;
 pub mod organizations;
 pub mod roles;
+pub mod sts_clients;
 pub mod sync;
 pub mod users;
 
@@ -15,18 +18,26 @@ use nexus_core::ValidationErrors;
 use nexus_store::{Store, StoreError};
 
 /// What the operations work with. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Nexus {
     store: Store,
+    authenticator: auth::Authenticator,
 }
 
 impl Nexus {
-    pub fn new(store: Store) -> Self {
-        Nexus { store }
+    pub fn new(store: Store, auth: auth::AuthConfig) -> Self {
+        Nexus {
+            authenticator: auth::Authenticator::new(store.clone(), auth),
+            store,
+        }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn authenticator(&self) -> &auth::Authenticator {
+        &self.authenticator
     }
 }
 

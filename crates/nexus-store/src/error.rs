@@ -96,6 +96,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         ),
         message: "the role already has a connection map for this connection and group",
     },
+    UniqueRule {
+        name: "sts_clients_pkey",
+        sqlite_columns: Some("sts_clients.client_id"),
+        message: "an STS client mapping for this clientId already exists",
+    },
 ];
 
 impl From<sqlx::Error> for StoreError {

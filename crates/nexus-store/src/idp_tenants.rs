@@ -52,7 +52,7 @@ pub static LIST: ListSpec = ListSpec {
     id_field: "id",
 };
 
-const COLUMNS: &str = "id, name, azo_tenant_name, fqdn, login_domain, \
+const COLUMNS: &str = "id, name, azo_tenant_name, fqdn, login_domain, base_url, \
     (CASE WHEN management_client_id IS NULL THEN 0 ELSE 1 END) AS has_credentials, \
     created, created_by, modified, modified_by";
 
@@ -63,6 +63,7 @@ fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
         azo_tenant_name: row.text("azo_tenant_name")?,
         fqdn: row.text("fqdn")?,
         login_domain: row.opt_text("login_domain")?,
+        base_url: row.opt_text("base_url")?,
         has_management_credentials: row.flag("has_credentials")?,
         created: row.timestamp("created")?,
         created_by: row.text("created_by")?,
@@ -80,8 +81,8 @@ pub async fn insert(
     let credentials = new.credentials.as_ref();
     let sql = format!(
         "INSERT INTO idp_tenants (name, azo_tenant_name, fqdn, login_domain, management_client_id, \
-         management_client_secret, management_audience, created, created_by, modified, modified_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $9) RETURNING {COLUMNS}"
+         management_client_secret, management_audience, base_url, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9, $8, $9) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&new.name)
@@ -93,6 +94,7 @@ pub async fn insert(
         .bind(credentials.and_then(|c| c.audience.as_deref()))
         .bind(&now)
         .bind(&actor.0)
+        .bind(&new.base_url)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -176,6 +178,10 @@ pub async fn update(
             .as_ref()
             .map(|d| d.as_str().to_owned())
             .or_else(|| current.login_domain.clone()),
+        base_url: changes
+            .base_url
+            .clone()
+            .or_else(|| current.base_url.clone()),
         has_management_credentials: current.has_management_credentials
             || changes.credentials.is_some(),
         ..current.clone()
@@ -189,7 +195,7 @@ pub async fn update(
          management_client_id = COALESCE($6, management_client_id), \
          management_client_secret = COALESCE($7, management_client_secret), \
          management_audience = COALESCE($8, management_audience), \
-         modified = $9, modified_by = $10 WHERE id = $1 RETURNING {COLUMNS}"
+         modified = $9, modified_by = $10, base_url = $11 WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(current.id)
@@ -202,9 +208,21 @@ pub async fn update(
         .bind(changes.management_audience.as_deref())
         .bind(Timestamp::now().to_text())
         .bind(&actor.0)
+        .bind(&merged.base_url)
         .fetch_one(conn)
         .await?;
     from_row(&row)
+}
+
+/// The tenant that issues tokens with this `iss`: `https://{fqdn}/`,
+/// `https://{loginDomain}/` or `{baseUrl}/`.
+pub async fn by_issuer(conn: &mut Conn, issuer: &str) -> Result<Option<IdpTenant>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM idp_tenants WHERE 'https://' || fqdn || '/' = $1 \
+         OR 'https://' || login_domain || '/' = $1 OR base_url || '/' = $1 ORDER BY id LIMIT 1"
+    );
+    let row = sqlx::query(&sql).bind(issuer).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn delete(conn: &mut Conn, id: i32) -> Result<bool, StoreError> {

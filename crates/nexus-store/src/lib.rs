@@ -7,12 +7,14 @@ mod error;
 mod list;
 mod rows;
 
+pub mod api_keys;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
 pub mod memberships;
 pub mod organizations;
 pub mod roles;
+pub mod sts_clients;
 pub mod sync;
 pub mod users;
 

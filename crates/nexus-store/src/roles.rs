@@ -295,6 +295,19 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     Ok(result.rows_affected() > 0)
 }
 
+/// The permission codes of the given roles together.
+pub async fn permission_codes(
+    conn: &mut Conn,
+    role_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    Ok(permissions(conn, role_ids)
+        .await?
+        .into_values()
+        .flatten()
+        .map(|p| p.code)
+        .collect())
+}
+
 /// Gives the user each role, or moves an existing assignment's expiry.
 pub async fn assign(
     conn: &mut Conn,

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use nexus_service::auth::AuthConfig;
 use nexus_service::Nexus;
 use nexus_store::Store;
 use tokio::net::TcpListener;
@@ -16,6 +17,9 @@ pub struct Config {
     /// `sqlite://PATH` (created if absent) or `postgres://…`.
     pub database_url: String,
     pub listen: SocketAddr,
+    pub auth: AuthConfig,
+    /// `keyId:secret` of an admin key to create at start if it does not exist.
+    pub bootstrap_api_key: Option<String>,
 }
 
 impl Default for Config {
@@ -23,6 +27,8 @@ impl Default for Config {
         Config {
             database_url: "sqlite://nexus.db".to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auth: AuthConfig::default(),
+            bootstrap_api_key: None,
         }
     }
 }
@@ -63,15 +69,29 @@ impl RunningServer {
 /// Opens the store, binds the listener and serves until `stop`.
 pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     let store = open_store(&config.database_url).await?;
+    if let Some(credential) = &config.bootstrap_api_key {
+        let nexus = Nexus::new(store.clone(), config.auth.clone());
+        let created = nexus_service::api_keys::bootstrap(&nexus, credential)
+            .await
+            .map_err(|e| anyhow::anyhow!("NEXUS_BOOTSTRAP_API_KEY: {e}"))?;
+        if created {
+            tracing::info!("created the bootstrap API key");
+        }
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    start_with(store, listener).await
+    start_with(store, config.auth.clone(), listener).await
 }
 
-pub async fn start_with(store: Store, listener: TcpListener) -> anyhow::Result<RunningServer> {
+pub async fn start_with(
+    store: Store,
+    auth: AuthConfig,
+    listener: TcpListener,
+) -> anyhow::Result<RunningServer> {
+    let nexus = Nexus::new(store.clone(), auth);
     let addr = listener.local_addr()?;
-    let app = nexus_api::app(Nexus::new(store.clone()));
+    let app = nexus_api::app(nexus).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)

@@ -2,6 +2,10 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use nexus_core::auth::ApiKeyBody;
+use nexus_core::Actor;
+use nexus_service::auth::AuthConfig;
+use nexus_service::Nexus;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -26,11 +30,44 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "NEXUS_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// The audience of Auth0 access tokens for Nexus; Bearer tokens are
+        /// refused without one.
+        #[arg(long, env = "NEXUS_API_AUDIENCE")]
+        api_audience: Option<String>,
+        /// `keyId:secret` of an admin API key (`read write`) created at start
+        /// if no key has that id.
+        #[arg(long, env = "NEXUS_BOOTSTRAP_API_KEY", hide_env_values = true)]
+        bootstrap_api_key: Option<String>,
+        /// Failed authentications allowed per client address and minute.
+        #[arg(long, env = "NEXUS_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+        auth_failures_per_minute: u32,
+    },
+    /// Manage API keys offline.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
     },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
         database: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print its credential (`keyId:secret`) once.
+    Create {
+        #[command(flatten)]
+        database: Database,
+        /// Space-delimited permissions, e.g. "read write" or "user.sync".
+        #[arg(long)]
+        permissions: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// RFC 3339; one year from now by default.
+        #[arg(long)]
+        expires_at: Option<String>,
     },
 }
 
@@ -64,16 +101,58 @@ async fn main() -> anyhow::Result<()> {
             .init(),
     }
     match cli.command {
-        Command::Serve { database, listen } => {
+        Command::Serve {
+            database,
+            listen,
+            api_audience,
+            bootstrap_api_key,
+            auth_failures_per_minute,
+        } => {
+            let auth = AuthConfig {
+                api_audience,
+                failures_per_minute: auth_failures_per_minute,
+                ..AuthConfig::default()
+            };
             let config = nexus::Config {
                 database_url: database.database_url,
                 listen,
+                auth,
+                bootstrap_api_key,
             };
             let server = nexus::start(&config).await?;
             shutdown_signal().await;
             tracing::info!("shutting down: finishing requests in flight");
             server.stop().await?;
             tracing::info!("stopped");
+        }
+        Command::ApiKey {
+            command:
+                ApiKeyCommand::Create {
+                    database,
+                    permissions,
+                    description,
+                    expires_at,
+                },
+        } => {
+            let store = nexus::open_store(&database.database_url).await?;
+            let nexus = Nexus::new(store.clone(), AuthConfig::default());
+            let body = ApiKeyBody {
+                description,
+                permissions: Some(permissions),
+                role_id: None,
+                expires_at,
+            };
+            let created = nexus_service::api_keys::create(&nexus, &Actor("cli".to_owned()), body)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.close().await;
+            println!("{}", created.credential);
+            eprintln!(
+                "API key {} created with permissions \"{}\", expiring {}. The secret is shown only now.",
+                created.key.id,
+                created.key.permissions,
+                created.key.expires_at.to_text()
+            );
         }
         Command::Migrate { database } => {
             nexus::open_store(&database.database_url)

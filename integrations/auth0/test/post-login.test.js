@@ -18,6 +18,10 @@ const NEXUS_BIN = process.env.NEXUS_BIN || path.resolve(__dirname, "../../../tar
 let server;
 let baseUrl;
 let dataDir;
+// The bootstrap administrator key, for setting up data; the Action gets a key
+// of its own that holds only `user.sync`.
+const ADMIN = "bootstrap-admin:admin-secret-for-the-action-tests";
+let syncKey;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -45,9 +49,11 @@ async function waitReady(url) {
 }
 
 async function call(method, urlPath, body) {
+  const headers = { authorization: `Basic ${Buffer.from(ADMIN).toString("base64")}` };
+  if (body) headers["content-type"] = "application/json";
   const response = await fetch(`${baseUrl}${urlPath}`, {
     method,
-    headers: body ? { "content-type": "application/json" } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
@@ -86,12 +92,15 @@ before(async () => {
       NEXUS_DATABASE_URL: `sqlite://${path.join(dataDir, "nexus.db")}`,
       NEXUS_LISTEN: `127.0.0.1:${port}`,
       NEXUS_LOG: "warn",
+      NEXUS_BOOTSTRAP_API_KEY: ADMIN,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
   await waitReady(baseUrl);
   await call("POST", "/v1/idp_tenants", { name: "corp", azoTenantName: "eci-corp", fqdn: "eci-corp.us.auth0.com" });
   await call("POST", "/v1/organizations", { name: "acme", displayName: "Acme", crmAccountId: "1", type: "Customer" });
+  syncKey = await call("POST", "/v1/api-keys", { description: "post-login Action", permissions: "user.sync" });
+  assert.equal(syncKey.permissions, "user.sync");
   roleId = (await call("POST", "/v1/roles", { name: "reader", audience: AUDIENCE, permissions: ["user.read"] })).id;
   const mapped = await call("POST", "/v1/roles", { name: "ad-admin", audience: AUDIENCE });
   await call("POST", `/v1/roles/${mapped.id}/connection-maps`, { groupName: "Domain Admins", azoConnectionId: CONNECTION_ID });
@@ -115,7 +124,13 @@ function recorder() {
 
 function event(userId, overrides = {}) {
   return {
-    secrets: { NEXUS_URL: baseUrl, NEXUS_TIMEOUT_MS: "3000", ...(overrides.secrets || {}) },
+    secrets: {
+      NEXUS_URL: baseUrl,
+      NEXUS_TIMEOUT_MS: "3000",
+      NEXUS_API_KEY_ID: syncKey.id,
+      NEXUS_API_KEY_SECRET: syncKey.secret,
+      ...(overrides.secrets || {}),
+    },
     user: {
       user_id: "ad|someone",
       email: "someone@corp.example.com",
@@ -177,6 +192,18 @@ test("denies a login Nexus does not know", async () => {
   const unknown = recorder();
   await onExecutePostLogin(event("no-such-user"), unknown.api);
   assert.match(unknown.record.denied, /not linked/);
+});
+
+test("a key without user.sync cannot sync: the login fails closed", async () => {
+  const userId = await seedUser("dave");
+  const readOnly = await call("POST", "/v1/api-keys", { permissions: "read" });
+  const { api, record } = recorder();
+  const secrets = { NEXUS_API_KEY_ID: readOnly.id, NEXUS_API_KEY_SECRET: readOnly.secret };
+  await onExecutePostLogin(event(userId, { secrets }), api);
+  assert.match(record.denied, /unavailable/);
+  const unauthenticated = recorder();
+  await onExecutePostLogin(event(userId, { secrets: { NEXUS_API_KEY_ID: "", NEXUS_API_KEY_SECRET: "" } }), unauthenticated.api);
+  assert.match(unauthenticated.record.denied, /unavailable/);
 });
 
 /** A server that accepts connections and never answers. */

@@ -1,5 +1,6 @@
 //! One module per resource, each with its own `router()`.
 
+pub mod api_keys;
 pub mod custom_upns;
 pub mod health;
 pub mod identities;
@@ -7,6 +8,7 @@ pub mod idp_tenants;
 pub mod members;
 pub mod organizations;
 pub mod roles;
+pub mod sts_clients;
 pub mod sync;
 pub mod users;
 

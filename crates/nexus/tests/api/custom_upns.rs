@@ -36,7 +36,12 @@ async fn create_get_list_patch_delete(app: TestApp) {
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(keys(&created.body), UPN_KEYS);
     assert_eq!(created.body["userId"], user.as_str());
-    assert_eq!(created.body["createdBy"], "system");
+    assert_eq!(
+        created.body["createdBy"],
+        app.admin_id.as_str(),
+        "the caller is recorded"
+    );
+    assert_eq!(created.body["modifiedBy"], app.admin_id.as_str());
     assert_eq!(created.body["clientUpnKey"], "rdp");
     let id = created.body["id"].as_str().unwrap().to_owned();
     assert!(id.len() <= 40);

@@ -9,8 +9,9 @@ both_backends!(
     patch_and_lookup
 );
 
-const TENANT_KEYS: [&str; 10] = [
+const TENANT_KEYS: [&str; 11] = [
     "azoTenantName",
+    "baseUrl",
     "created",
     "createdBy",
     "fqdn",

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod auth;
 mod concurrency;
 mod custom_upns;
 mod errors;

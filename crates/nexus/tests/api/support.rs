@@ -2,7 +2,12 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use base64::Engine;
 use nexus::RunningServer;
+use nexus_core::auth::{NewApiKey, Permissions};
+use nexus_core::{Actor, Timestamp};
+use nexus_service::auth::AuthConfig;
+use nexus_service::Nexus;
 use nexus_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -33,10 +38,19 @@ macro_rules! both_backends {
 }
 pub(crate) use both_backends;
 
+/// The audience of access tokens for the test servers.
+pub const API_AUDIENCE: &str = "https://nexus.test/api";
+
 pub struct TestApp {
     pub base: String,
+    /// Sends the admin key (`read write user.sync`) with every request.
     pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anonymous: reqwest::Client,
+    /// The id of the admin key: the `createdBy` of what the tests create.
+    pub admin_id: String,
     pub store: Store,
+    pub nexus: Nexus,
     server: Option<RunningServer>,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
@@ -45,15 +59,20 @@ pub struct TestApp {
 /// A response: status, content type and JSON body (Null when empty).
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub content_type: String,
     pub body: Value,
 }
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
+        Self::sqlite_with(test_auth()).await
+    }
+
+    pub async fn sqlite_with(auth: AuthConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-        Self::start(&url, Some(dir), None).await
+        Self::start(&url, auth, Some(dir), None).await
     }
 
     pub async fn postgres() -> Option<TestApp> {
@@ -75,29 +94,73 @@ impl TestApp {
             .expect("create test database");
         admin.close().await.ok();
         let url = with_database(&admin_url, &name);
-        Some(Self::start(&url, None, Some((admin_url, name))).await)
+        Some(Self::start(&url, test_auth(), None, Some((admin_url, name))).await)
     }
 
     async fn start(
         url: &str,
+        auth: AuthConfig,
         dir: Option<tempfile::TempDir>,
         postgres: Option<(String, String)>,
     ) -> TestApp {
         let store = nexus::open_store(url).await.expect("open store");
+        let nexus = Nexus::new(store.clone(), auth.clone());
+        let admin = create_key(
+            &nexus,
+            "read write user.sync",
+            Timestamp::now().plus_days(1),
+        )
+        .await;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let server = nexus::start_with(store.clone(), listener)
+        let server = nexus::start_with(store.clone(), auth, listener)
             .await
             .expect("start server");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            basic(&admin).parse().expect("header"),
+        );
         TestApp {
             base: format!("http://{}", server.addr),
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .expect("client"),
+            anonymous: reqwest::Client::new(),
+            admin_id: admin.split(':').next().expect("key id").to_owned(),
             store,
+            nexus,
             server: Some(server),
             _dir: dir,
             postgres,
         }
+    }
+
+    /// A request without the admin key, with the given headers.
+    pub async fn request_as(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self
+            .anonymous
+            .request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
+    /// A key with these permissions; returns its `keyId:secret`.
+    pub async fn key(&self, permissions: &str) -> String {
+        create_key(&self.nexus, permissions, Timestamp::now().plus_days(1)).await
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
@@ -110,6 +173,7 @@ impl TestApp {
 
     pub async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status();
+        let headers = response.headers().clone();
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -129,6 +193,7 @@ impl TestApp {
         };
         Reply {
             status,
+            headers,
             content_type,
             body,
         }
@@ -251,6 +316,45 @@ impl Drop for TestApp {
     }
 }
 
+/// Test servers accept tokens for `API_AUDIENCE` and do not throttle (the
+/// throttling test sets its own limit).
+pub fn test_auth() -> AuthConfig {
+    AuthConfig {
+        api_audience: Some(API_AUDIENCE.to_owned()),
+        failures_per_minute: 100_000,
+        ..AuthConfig::default()
+    }
+}
+
+/// Creates a key straight in the store (any expiry, even a past one).
+pub async fn create_key(nexus: &Nexus, permissions: &str, expires_at: Timestamp) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let id = format!(
+        "test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let secret = format!("secret-{}", uuid::Uuid::now_v7().simple());
+    let new = NewApiKey {
+        description: Some("test key".to_owned()),
+        permissions: Permissions::parse(permissions).expect("permissions"),
+        role_id: None,
+        expires_at,
+    };
+    nexus_service::api_keys::create_with(nexus, &Actor::system(), &id, &secret, &new)
+        .await
+        .expect("create key");
+    format!("{id}:{secret}")
+}
+
+/// `Basic base64(keyId:secret)`.
+pub fn basic(credential: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credential)
+    )
+}
+
 /// The same server URL with another database name.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -266,6 +370,20 @@ fn with_database(url: &str, database: &str) -> String {
         Some(query) => format!("{host_part}/{database}?{query}"),
         None => format!("{host_part}/{database}"),
     }
+}
+
+/// A documented path with its parameters filled in.
+pub fn concrete(path: &str) -> String {
+    path.replace("{userId}", "u")
+        .replace("{upnId}", "x")
+        .replace("{idpTenantId}", "t")
+        .replace("{organizationId}", "1")
+        .replace("{roleId}", "r")
+        .replace("{mapId}", "1")
+        .replace("{keyId}", "k")
+        .replace("{clientId}", "c")
+        .replace("{azoConnectionId}", "c")
+        .replace("{azoUserId}", "a")
 }
 
 /// The keys of a JSON object, sorted.

@@ -93,7 +93,11 @@ async fn create_returns_the_full_user_shape(app: TestApp) {
     assert_eq!(user["isActive"], true);
     assert_eq!(user["email-verified"], false);
     assert_eq!(user["email-verification-status-type"], "Unverified");
-    assert_eq!(user["createdBy"], "system");
+    assert_eq!(
+        user["createdBy"],
+        app.admin_id.as_str(),
+        "the caller is recorded"
+    );
     assert_eq!(user["organizationId"], organization["id"]);
     assert_eq!(user["organization"], organization);
     assert_eq!(user["owner"], Value::Null);

@@ -1,0 +1,357 @@
+//! Authentication and authorization of every route: one table says which
+//! permission each route needs; one middleware checks it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use nexus_core::Actor;
+use nexus_service::auth::{AuthError, Credentials};
+use nexus_service::Nexus;
+
+use crate::problem::ApiError;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials needed (health, documentation).
+    Open,
+    /// Credentials holding this permission.
+    Requires(&'static str),
+}
+
+/// Every route and what it needs. A route missing here is refused (403), and
+/// a test checks that every route the router serves is here.
+pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Access::Open),
+    ("GET", "/readyz", Access::Open),
+    ("GET", "/openapi.json", Access::Open),
+    ("POST", "/v1/users", Access::Requires("user.write")),
+    ("GET", "/v1/users", Access::Requires("user.read")),
+    ("GET", "/v1/users/{userId}", Access::Requires("user.read")),
+    (
+        "PATCH",
+        "/v1/users/{userId}",
+        Access::Requires("user.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/users/{userId}",
+        Access::Requires("user.write"),
+    ),
+    (
+        "PUT",
+        "/v1/users/{userId}/$sync",
+        Access::Requires("user.sync"),
+    ),
+    (
+        "POST",
+        "/v1/users/{userId}/custom-upns",
+        Access::Requires("user.write"),
+    ),
+    (
+        "GET",
+        "/v1/users/{userId}/custom-upns",
+        Access::Requires("user.read"),
+    ),
+    (
+        "GET",
+        "/v1/users/{userId}/custom-upns/{upnId}",
+        Access::Requires("user.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/users/{userId}/custom-upns/{upnId}",
+        Access::Requires("user.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/users/{userId}/custom-upns/{upnId}",
+        Access::Requires("user.write"),
+    ),
+    (
+        "GET",
+        "/v1/users/{userId}/idp_tenants",
+        Access::Requires("user.read"),
+    ),
+    (
+        "PUT",
+        "/v1/users/{userId}/idp_tenants/{idpTenantId}",
+        Access::Requires("user.write"),
+    ),
+    (
+        "GET",
+        "/v1/users/{userId}/idp_tenants/{idpTenantId}",
+        Access::Requires("user.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/users/{userId}/idp_tenants/{idpTenantId}",
+        Access::Requires("user.write"),
+    ),
+    (
+        "PUT",
+        "/v1/users/{userId}/roles",
+        Access::Requires("role.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/users/{userId}/roles/{roleId}",
+        Access::Requires("role.write"),
+    ),
+    ("POST", "/v1/idp_tenants", Access::Requires("tenant.write")),
+    ("GET", "/v1/idp_tenants", Access::Requires("tenant.read")),
+    (
+        "GET",
+        "/v1/idp_tenants/{idpTenantId}",
+        Access::Requires("tenant.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/idp_tenants/{idpTenantId}",
+        Access::Requires("tenant.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/idp_tenants/{idpTenantId}",
+        Access::Requires("tenant.write"),
+    ),
+    (
+        "POST",
+        "/v1/organizations",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "GET",
+        "/v1/organizations",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/organizations/{organizationId}",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "PATCH",
+        "/v1/organizations/{organizationId}/mfa",
+        Access::Requires("customer.mfa.write"),
+    ),
+    (
+        "POST",
+        "/v1/organizations/{organizationId}/members",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}/members",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}/members/{userId}",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/organizations/{organizationId}/members/{userId}",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/organizations/{organizationId}/members/{userId}/roles",
+        Access::Requires("organization.write"),
+    ),
+    ("POST", "/v1/roles", Access::Requires("role.write")),
+    ("GET", "/v1/roles", Access::Requires("role.read")),
+    ("GET", "/v1/roles/{roleId}", Access::Requires("role.read")),
+    (
+        "PATCH",
+        "/v1/roles/{roleId}",
+        Access::Requires("role.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/roles/{roleId}",
+        Access::Requires("role.write"),
+    ),
+    (
+        "POST",
+        "/v1/roles/{roleId}/connection-maps",
+        Access::Requires("role.write"),
+    ),
+    (
+        "GET",
+        "/v1/roles/{roleId}/connection-maps",
+        Access::Requires("role.read"),
+    ),
+    (
+        "GET",
+        "/v1/roles/{roleId}/connection-maps/{mapId}",
+        Access::Requires("role.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/roles/{roleId}/connection-maps/{mapId}",
+        Access::Requires("role.write"),
+    ),
+    ("POST", "/v1/api-keys", Access::Requires("apikey.write")),
+    ("GET", "/v1/api-keys", Access::Requires("apikey.read")),
+    (
+        "GET",
+        "/v1/api-keys/{keyId}",
+        Access::Requires("apikey.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/api-keys/{keyId}",
+        Access::Requires("apikey.write"),
+    ),
+    ("POST", "/v1/sts-clients", Access::Requires("sts.write")),
+    ("GET", "/v1/sts-clients", Access::Requires("sts.read")),
+    (
+        "GET",
+        "/v1/sts-clients/{clientId}",
+        Access::Requires("sts.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/sts-clients/{clientId}",
+        Access::Requires("sts.write"),
+    ),
+];
+
+/// What the route needs; `None` for a route the table does not know.
+pub fn access(method: &Method, path: &str) -> Option<Access> {
+    if path == "/docs" || path.starts_with("/docs/") {
+        return Some(Access::Open);
+    }
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method.as_str() && *p == path)
+        .map(|(_, _, access)| *access)
+}
+
+/// The middleware: authenticates, checks the route's permission, and records
+/// the caller as the request's actor.
+pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: Next) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let required = match access(request.method(), &path) {
+        Some(Access::Open) => return next.run(request).await,
+        Some(Access::Requires(permission)) => permission,
+        None => {
+            tracing::error!(method = %request.method(), %path, "route has no permission rule");
+            return forbidden("this route has no permission rule").into_response();
+        }
+    };
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let authenticator = nexus.authenticator();
+    if let Some(retry_after) = authenticator.throttled(address) {
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-failures",
+            "Too many failed authentications",
+            format!("too many failed authentications from this address; retry in {retry_after} s"),
+        )
+        .with_retry_after(retry_after)
+        .into_response();
+    }
+    let principal = match credentials(request.headers()) {
+        Ok(credentials) => authenticator.authenticate(credentials).await,
+        Err(reason) => Err(AuthError::Rejected(reason.to_owned())),
+    };
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(AuthError::Rejected(reason)) => {
+            authenticator.record_failure(address);
+            tracing::info!(%reason, "authentication failed");
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                reason,
+            )
+            .into_response();
+        }
+        Err(AuthError::Store(error)) => {
+            return ApiError::from(nexus_service::ServiceError::from(error)).into_response()
+        }
+    };
+    if !principal.allows(required) {
+        return forbidden(&format!(
+            "this operation requires the {required} permission"
+        ))
+        .into_response();
+    }
+    request.extensions_mut().insert(Actor(principal.id));
+    next.run(request).await
+}
+
+fn forbidden(detail: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+}
+
+/// Reads `Authorization` (and `ApplicationToken` with a Bearer token).
+fn credentials(headers: &HeaderMap) -> Result<Credentials, &'static str> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or("authentication is required: Basic (API key) or Bearer with ApplicationToken")?
+        .to_str()
+        .map_err(|_| "the Authorization header is malformed")?;
+    let (scheme, rest) = value
+        .split_once(' ')
+        .ok_or("the Authorization header is malformed")?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD
+            .decode(rest)
+            .map_err(|_| "the Basic credentials are not base64")?;
+        let decoded =
+            String::from_utf8(decoded).map_err(|_| "the Basic credentials are malformed")?;
+        let (key_id, secret) =
+            split_key(&decoded).ok_or("the Basic credentials must be keyId:secret")?;
+        Ok(Credentials::Basic { key_id, secret })
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        if rest.is_empty() {
+            return Err("the Bearer token is empty");
+        }
+        let application_key = match headers.get("applicationtoken") {
+            None => None,
+            Some(value) => {
+                let value = value
+                    .to_str()
+                    .map_err(|_| "the ApplicationToken header is malformed")?;
+                Some(
+                    split_key(value.trim())
+                        .ok_or("the ApplicationToken header must be keyId:secret")?,
+                )
+            }
+        };
+        Ok(Credentials::Bearer {
+            token: rest.to_owned(),
+            application_key,
+        })
+    } else {
+        Err("the Authorization scheme must be Basic or Bearer")
+    }
+}
+
+fn split_key(text: &str) -> Option<(String, String)> {
+    let (id, secret) = text.split_once(':')?;
+    (!id.is_empty() && !secret.is_empty()).then(|| (id.to_owned(), secret.to_owned()))
+}

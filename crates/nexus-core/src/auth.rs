@@ -1,0 +1,267 @@
+//! Who may do what: permissions, API keys and STS client mappings.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::validation::{Check, Len};
+use crate::{Timestamp, ValidationErrors};
+
+/// A set of lowercase dotted permissions (`user.read`). The bare `read` and
+/// `write` grant every `*.read` and `*.write` (DESIGN §2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions(Vec<String>);
+
+impl Permissions {
+    /// Parses a space-delimited list, sorted and without duplicates.
+    pub fn parse(text: &str) -> Result<Permissions, String> {
+        static CODE: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$").expect("valid regex"));
+        let mut codes: Vec<String> = Vec::new();
+        for code in text.split_whitespace() {
+            if code.len() > 100 || !CODE.is_match(code) {
+                return Err(format!(
+                    "'{code}' is not a lowercase dotted permission such as user.read"
+                ));
+            }
+            codes.push(code.to_owned());
+        }
+        Ok(Permissions::from_codes(codes))
+    }
+
+    pub fn from_codes(codes: impl IntoIterator<Item = String>) -> Permissions {
+        let mut codes: Vec<String> = codes.into_iter().collect();
+        codes.sort();
+        codes.dedup();
+        Permissions(codes)
+    }
+
+    pub fn allows(&self, required: &str) -> bool {
+        self.0.iter().any(|held| {
+            held == required
+                || (held == "read" && required.ends_with(".read"))
+                || (held == "write" && required.ends_with(".write"))
+        })
+    }
+
+    pub fn union(mut self, other: &Permissions) -> Permissions {
+        self.0.extend(other.0.iter().cloned());
+        Permissions::from_codes(self.0)
+    }
+
+    pub fn codes(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The space-delimited form.
+    pub fn to_text(&self) -> String {
+        self.0.join(" ")
+    }
+}
+
+/// An API key as shown after creation: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    /// The public half of the credential: `Basic base64(id:secret)`.
+    pub id: String,
+    pub description: Option<String>,
+    /// Space-delimited.
+    pub permissions: String,
+    /// A role whose permissions the key also holds.
+    pub role_id: Option<String>,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub created: Timestamp,
+    pub created_by: String,
+    pub modified: Timestamp,
+    pub modified_by: String,
+}
+
+/// The answer to creating a key: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// Shown once; Nexus keeps only a hash.
+    pub secret: String,
+    /// `id:secret`, for `Authorization: Basic base64(credential)` or the
+    /// `ApplicationToken` header.
+    pub credential: String,
+}
+
+/// Body of `POST /v1/api-keys`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKeyBody {
+    #[schema(max_length = 250)]
+    pub description: Option<String>,
+    /// Space-delimited permissions, e.g. `user.read user.sync`.
+    #[schema(example = "user.sync")]
+    pub permissions: Option<String>,
+    /// A role whose permissions the key also holds.
+    pub role_id: Option<String>,
+    /// When the key stops working; one year from now by default.
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub description: Option<String>,
+    pub permissions: Permissions,
+    pub role_id: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+const DESCRIPTION: Len = Len::at_most(250);
+
+impl ApiKeyBody {
+    pub fn into_new(self, now: Timestamp) -> Result<NewApiKey, ValidationErrors> {
+        let mut check = Check::new();
+        let description = check.text("description", self.description, DESCRIPTION);
+        let permissions = check
+            .parse("permissions", self.permissions, Permissions::parse)
+            .unwrap_or_default();
+        if permissions.is_empty() && self.role_id.is_none() && !check.has_errors() {
+            check.fail("permissions", "a key needs permissions or a roleId");
+        }
+        let role_id = check.text("roleId", self.role_id, Len::between(1, 40));
+        let expires_at = check.parse("expiresAt", self.expires_at, Timestamp::parse);
+        if expires_at.is_some_and(|e| e <= now) {
+            check.fail("expiresAt", "must be in the future");
+        }
+        check.finish_with(|| NewApiKey {
+            description,
+            permissions,
+            role_id,
+            expires_at: expires_at.unwrap_or_else(|| now.plus_days(365)),
+        })
+    }
+}
+
+/// Maps an M2M client (token `sub` `{clientId}@clients`) to its permissions.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StsClient {
+    pub client_id: String,
+    pub description: Option<String>,
+    /// Space-delimited: the only permissions the client has.
+    pub permissions: String,
+    pub created: Timestamp,
+    pub created_by: String,
+    pub modified: Timestamp,
+    pub modified_by: String,
+}
+
+/// Body of `POST /v1/sts-clients`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StsClientBody {
+    /// The Auth0 client id (with or without the `@clients` suffix of its tokens' `sub`).
+    #[schema(min_length = 1, max_length = 128)]
+    pub client_id: Option<String>,
+    #[schema(max_length = 250)]
+    pub description: Option<String>,
+    #[schema(example = "user.read")]
+    pub permissions: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStsClient {
+    pub client_id: String,
+    pub description: Option<String>,
+    pub permissions: Permissions,
+}
+
+impl StsClientBody {
+    pub fn into_new(self) -> Result<NewStsClient, ValidationErrors> {
+        let mut check = Check::new();
+        let client_id = check.required_text("clientId", self.client_id, Len::between(1, 128));
+        if client_id
+            .as_deref()
+            .is_some_and(|c| c.chars().any(char::is_whitespace))
+        {
+            check.fail("clientId", "must not contain whitespace");
+        }
+        let description = check.text("description", self.description, DESCRIPTION);
+        let permissions = check.required("permissions", self.permissions);
+        let permissions = check.parse("permissions", permissions, Permissions::parse);
+        if permissions.as_ref().is_some_and(Permissions::is_empty) {
+            check.fail("permissions", "must name at least one permission");
+        }
+        check.finish_with(|| NewStsClient {
+            client_id: client_id
+                .expect("checked")
+                .trim_end_matches("@clients")
+                .to_owned(),
+            description,
+            permissions: permissions.expect("checked"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_read_and_write_cover_their_kind() {
+        let p = Permissions::parse("read user.sync").unwrap();
+        assert!(p.allows("user.read") && p.allows("tenant.read") && p.allows("user.sync"));
+        assert!(!p.allows("user.write") && !p.allows("role.write"));
+        let w = Permissions::parse("write").unwrap();
+        assert!(w.allows("user.write") && !w.allows("user.sync") && !w.allows("user.read"));
+    }
+
+    #[test]
+    fn parsing_normalises_and_rejects() {
+        assert_eq!(
+            Permissions::parse(" user.write  user.read user.read ")
+                .unwrap()
+                .to_text(),
+            "user.read user.write"
+        );
+        assert!(Permissions::parse("User.Read").is_err());
+        assert!(Permissions::parse("user..read").is_err());
+    }
+
+    #[test]
+    fn keys_default_to_one_year_and_need_permissions() {
+        let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let key = ApiKeyBody {
+            permissions: Some("user.sync".into()),
+            ..Default::default()
+        }
+        .into_new(now)
+        .unwrap();
+        assert_eq!(key.expires_at.to_text(), "2027-01-01T00:00:00.000000Z");
+        assert!(ApiKeyBody::default().into_new(now).is_err());
+        let past = ApiKeyBody {
+            permissions: Some("read".into()),
+            expires_at: Some("2025-01-01T00:00:00Z".into()),
+            ..Default::default()
+        };
+        assert!(past
+            .into_new(now)
+            .unwrap_err()
+            .fields()
+            .contains_key("expiresAt"));
+    }
+
+    #[test]
+    fn sts_client_ids_drop_the_clients_suffix() {
+        let body = StsClientBody {
+            client_id: Some("abc@clients".into()),
+            permissions: Some("user.read".into()),
+            ..Default::default()
+        };
+        assert_eq!(body.into_new().unwrap().client_id, "abc");
+    }
+}

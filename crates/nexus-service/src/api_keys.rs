@@ -1,0 +1,116 @@
+use nexus_core::auth::{ApiKey, ApiKeyBody, CreatedApiKey, NewApiKey, Permissions};
+use nexus_core::{Actor, Timestamp, ValidationErrors};
+use nexus_store::{api_keys, commit, roles, ListParams, Page};
+
+use crate::auth::{random_token, secret_hash};
+use crate::{Nexus, Result, ServiceError};
+
+const RESOURCE: &str = "API key";
+
+/// Creates a key with a random id and secret; the secret is in the answer only.
+#[tracing::instrument(skip_all)]
+pub async fn create(nexus: &Nexus, actor: &Actor, body: ApiKeyBody) -> Result<CreatedApiKey> {
+    let new = body.into_new(Timestamp::now())?;
+    let id = format!("nk_{}", random_token(12));
+    let secret = random_token(32);
+    create_with(nexus, actor, &id, &secret, &new).await
+}
+
+/// Creates a key with the given id and secret (bootstrap and the CLI).
+pub async fn create_with(
+    nexus: &Nexus,
+    actor: &Actor,
+    id: &str,
+    secret: &str,
+    new: &NewApiKey,
+) -> Result<CreatedApiKey> {
+    let mut tx = nexus.store().begin().await?;
+    if let Some(role) = &new.role_id {
+        if !roles::missing(&mut tx, std::slice::from_ref(role))
+            .await?
+            .is_empty()
+        {
+            return Err(
+                ValidationErrors::single("roleId", format!("no role has the id '{role}'")).into(),
+            );
+        }
+    }
+    if api_keys::get(&mut tx, id).await?.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "an API key with the id '{id}' already exists"
+        )));
+    }
+    let key = api_keys::insert(&mut tx, id, &secret_hash(secret), new, actor).await?;
+    commit(tx).await?;
+    Ok(CreatedApiKey {
+        credential: format!("{}:{secret}", key.id),
+        key,
+        secret: secret.to_owned(),
+    })
+}
+
+/// `NEXUS_BOOTSTRAP_API_KEY=keyId:secret`: creates that admin key (`read
+/// write`) unless a key with that id exists. Returns whether it was created.
+pub async fn bootstrap(nexus: &Nexus, credential: &str) -> Result<bool> {
+    let (id, secret) = parse_credential(credential).ok_or_else(|| {
+        ValidationErrors::single(
+            "NEXUS_BOOTSTRAP_API_KEY",
+            "must be keyId:secret with a secret of at least 16 characters",
+        )
+    })?;
+    let mut tx = nexus.store().begin_read().await?;
+    if api_keys::get(&mut tx, id).await?.is_some() {
+        return Ok(false);
+    }
+    drop(tx);
+    let new = NewApiKey {
+        description: Some("bootstrap administrator key".to_owned()),
+        permissions: Permissions::parse("read write").expect("valid permissions"),
+        role_id: None,
+        expires_at: Timestamp::now().plus_days(365),
+    };
+    match create_with(nexus, &nexus_core::Actor::system(), id, secret, &new).await {
+        Ok(_) => Ok(true),
+        // Another replica created it first.
+        Err(ServiceError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+/// Splits `keyId:secret`; both parts non-empty, the secret long enough to be one.
+pub fn parse_credential(credential: &str) -> Option<(&str, &str)> {
+    let (id, secret) = credential.split_once(':')?;
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    (id_ok && secret.len() >= 16).then_some((id, secret))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<ApiKey>> {
+    let mut tx = nexus.store().begin_read().await?;
+    Ok(api_keys::list(&mut tx, params).await?)
+}
+
+#[tracing::instrument(skip(nexus))]
+pub async fn get(nexus: &Nexus, id: &str) -> Result<ApiKey> {
+    let mut tx = nexus.store().begin_read().await?;
+    api_keys::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
+}
+
+/// Revokes the key at once (in this process; other replicas stop trusting it
+/// when their cache entry ends).
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn revoke(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
+    let mut tx = nexus.store().begin().await?;
+    if !api_keys::revoke(&mut tx, id, actor).await? {
+        return Err(ServiceError::not_found(RESOURCE, id));
+    }
+    commit(tx).await?;
+    nexus.authenticator().forget_key(id);
+    Ok(())
+}

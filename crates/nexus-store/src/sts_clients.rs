@@ -1,0 +1,70 @@
+use nexus_core::auth::{NewStsClient, StsClient};
+use nexus_core::{Actor, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::rows::RowExt;
+use crate::{Conn, StoreError};
+
+const COLUMNS: &str =
+    "client_id, description, permissions, created, created_by, modified, modified_by";
+
+fn from_row(row: &AnyRow) -> Result<StsClient, StoreError> {
+    Ok(StsClient {
+        client_id: row.text("client_id")?,
+        description: row.opt_text("description")?,
+        permissions: row.text("permissions")?,
+        created: row.timestamp("created")?,
+        created_by: row.text("created_by")?,
+        modified: row.timestamp("modified")?,
+        modified_by: row.text("modified_by")?,
+    })
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    new: &NewStsClient,
+    actor: &Actor,
+) -> Result<StsClient, StoreError> {
+    let now = Timestamp::now().to_text();
+    let sql = format!(
+        "INSERT INTO sts_clients (client_id, description, permissions, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $4, $5) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&new.client_id)
+        .bind(&new.description)
+        .bind(new.permissions.to_text())
+        .bind(&now)
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(conn: &mut Conn, client_id: &str) -> Result<Option<StsClient>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM sts_clients WHERE client_id = $1");
+    let row = sqlx::query(&sql)
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every mapping, by client id (there are few; GetStsClients answers a bare array).
+pub async fn list(conn: &mut Conn) -> Result<Vec<StsClient>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM sts_clients ORDER BY client_id");
+    sqlx::query(&sql)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn delete(conn: &mut Conn, client_id: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query("DELETE FROM sts_clients WHERE client_id = $1")
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
