@@ -294,10 +294,11 @@ impl Authenticator {
         if !user.is_active {
             return Err(rejected("the token's user is not active"));
         }
-        let held = roles::effective_for_users(&mut tx, std::slice::from_ref(&user_id), Some(audience))
-            .await?
-            .remove(&user_id)
-            .unwrap_or_default();
+        let held =
+            roles::effective_for_users(&mut tx, std::slice::from_ref(&user_id), Some(audience))
+                .await?
+                .remove(&user_id)
+                .unwrap_or_default();
         let role_ids: Vec<String> = held.into_iter().map(|r| r.id).collect();
         let permissions =
             Permissions::from_codes(roles::permission_codes(&mut tx, &role_ids).await?);

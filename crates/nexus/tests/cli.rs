@@ -140,3 +140,111 @@ fn json_logs_are_one_object_per_line() {
     let value: serde_json::Value = serde_json::from_str(request).unwrap();
     assert_eq!(value["fields"]["status"], 200);
 }
+
+fn basic(credential: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credential)
+    )
+}
+
+#[tokio::test]
+async fn bootstrap_and_offline_keys_work_and_secrets_stay_out_of_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let out = nexus(dir.path())
+        .args([
+            "api-key",
+            "create",
+            "--permissions",
+            "user.read",
+            "--description",
+            "reporting",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offline = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (offline_id, offline_secret) = offline.split_once(':').expect("keyId:secret on stdout");
+    assert!(offline_id.starts_with("nk_") && offline_secret.len() >= 40);
+
+    const ADMIN: &str = "ops-admin:bootstrap-secret-value-123";
+    let port = free_port();
+    let start = || {
+        nexus(dir.path())
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &url,
+            ])
+            .env("NEXUS_BOOTSTRAP_API_KEY", ADMIN)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    wait_healthy(port);
+    // No pooled connections: the server is restarted on the same port.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let get = |credential: String, path: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .header("authorization", basic(&credential))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        get(ADMIN.to_owned(), "/v1/users").await,
+        200,
+        "the bootstrap key is an administrator"
+    );
+    assert_eq!(get(ADMIN.to_owned(), "/v1/api-keys").await, 200);
+    assert_eq!(
+        get(offline.clone(), "/v1/users").await,
+        200,
+        "the offline key holds user.read"
+    );
+    assert_eq!(
+        get(offline.clone(), "/v1/roles").await,
+        403,
+        "and nothing else"
+    );
+    assert_eq!(
+        get(format!("{offline_id}:wrong-secret-value"), "/v1/users").await,
+        401
+    );
+    terminate(&mut child);
+    let log = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    for secret in [
+        "bootstrap-secret-value-123",
+        offline_secret,
+        "wrong-secret-value",
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    assert!(log.contains("created the bootstrap API key"), "{log}");
+
+    // Starting again with the same bootstrap key keeps the existing one.
+    let mut again = start();
+    wait_healthy(port);
+    assert_eq!(get(ADMIN.to_owned(), "/v1/users").await, 200);
+    terminate(&mut again);
+}

@@ -15,4 +15,5 @@ mod organizations;
 mod paging;
 mod roles;
 mod sync;
+mod tokens;
 mod users;

@@ -76,6 +76,10 @@ impl TestApp {
     }
 
     pub async fn postgres() -> Option<TestApp> {
+        Self::postgres_with(test_auth()).await
+    }
+
+    pub async fn postgres_with(auth: AuthConfig) -> Option<TestApp> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
             .ok()
@@ -94,7 +98,7 @@ impl TestApp {
             .expect("create test database");
         admin.close().await.ok();
         let url = with_database(&admin_url, &name);
-        Some(Self::start(&url, test_auth(), None, Some((admin_url, name))).await)
+        Some(Self::start(&url, auth, None, Some((admin_url, name))).await)
     }
 
     async fn start(
@@ -322,6 +326,7 @@ pub fn test_auth() -> AuthConfig {
     AuthConfig {
         api_audience: Some(API_AUDIENCE.to_owned()),
         failures_per_minute: 100_000,
+        jwks_min_refresh: std::time::Duration::from_secs(1),
         ..AuthConfig::default()
     }
 }
