@@ -1,0 +1,106 @@
+"""The Auth0 tenant simulator, driven by a client nobody here wrote: Auth0's
+official Python SDK (auth0-python). SIM_BIN names the simulator binary."""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from auth0.authentication import GetToken
+from auth0.management import Auth0
+from auth0.management.errors import NotFoundError
+
+CLIENT_ID = "nexus-sim-client"
+CLIENT_SECRET = "nexus-sim-secret-do-not-use-in-production"
+CONNECTION = "Username-Password-Authentication"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def domain():
+    port = free_port()
+    process = subprocess.Popen(
+        [os.environ["SIM_BIN"], "--listen", f"127.0.0.1:{port}", "--rate-limit", "1000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+    deadline = time.time() + 20
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def management(domain):
+    token = GetToken(domain, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http").client_credentials(
+        f"http://{domain}/api/v2/"
+    )
+    assert token["token_type"] == "Bearer"
+    assert "update:users" in token["scope"].split()
+    return Auth0(base_url=f"http://{domain}/api/v2", token=token["access_token"], max_retries=0)
+
+
+def test_wrong_client_secret_gets_no_token(domain):
+    with pytest.raises(Exception) as failure:
+        GetToken(domain, CLIENT_ID, client_secret="wrong", protocol="http").client_credentials(f"http://{domain}/api/v2/")
+    assert "Unauthorized" in str(failure.value) or "access_denied" in str(failure.value)
+
+
+def test_create_get_list_and_delete(management):
+    created = management.users.create(
+        connection=CONNECTION, email="ada@example.com", password="Passw0rd!long", given_name="Ada"
+    )
+    assert created.user_id.startswith("auth0|")
+    assert created.email == "ada@example.com"
+    fetched = management.users.get(created.user_id)
+    assert fetched.given_name == "Ada"
+    assert fetched.identities[0].connection == CONNECTION
+
+    management.users.create(connection=CONNECTION, email="bob@example.com", password="Passw0rd!long")
+    found = list(management.users.list(q='email:"ada@example.com"', include_totals=True))
+    assert [u.user_id for u in found] == [created.user_id]
+    everyone = list(management.users.list(per_page=1, include_totals=True))
+    assert len(everyone) == 2, "the pager walks both pages"
+
+    management.users.delete(created.user_id)
+    with pytest.raises(NotFoundError):
+        management.users.get(created.user_id)
+
+
+def test_app_metadata_merges_as_auth0_does(management):
+    user = management.users.create(
+        connection=CONNECTION,
+        email="meta@example.com",
+        password="Passw0rd!long",
+        app_metadata={"keep": "k", "nested": {"x": 1, "y": 2}},
+    )
+    # Top-level keys merge.
+    updated = management.users.update(user.user_id, app_metadata={"added": "a"})
+    assert updated.app_metadata == {"keep": "k", "nested": {"x": 1, "y": 2}, "added": "a"}
+    # A nested object is replaced, not merged.
+    updated = management.users.update(user.user_id, app_metadata={"nested": {"z": 3}})
+    assert updated.app_metadata["nested"] == {"z": 3}
+    # null deletes a key.
+    updated = management.users.update(user.user_id, app_metadata={"keep": None})
+    assert "keep" not in updated.app_metadata and updated.app_metadata["added"] == "a"
+    # {} clears everything.
+    updated = management.users.update(user.user_id, app_metadata={})
+    assert updated.app_metadata == {}
+    assert management.users.get(user.user_id).app_metadata == {}
