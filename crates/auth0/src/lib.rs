@@ -1,0 +1,508 @@
+//! A client for the Auth0 Management API v2. It gets client-credentials tokens
+//! (cached until shortly before they expire, one fetch however many callers
+//! wait), retries 5xx answers and timeouts with jittered backoff, waits out
+//! 429s as `Retry-After` or `X-RateLimit-Reset` say, and turns Auth0's error
+//! bodies into typed errors. It knows nothing of Nexus.
+
+mod update_user;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+pub use update_user::{UpdateUserRequestContent, ValidationError};
+
+/// Where the tenant is and how to authenticate to it.
+#[derive(Clone)]
+pub struct Config {
+    /// `https://{tenant domain}` in production; `http://127.0.0.1:PORT` for the simulator.
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Defaults to `{base_url}/api/v2/`.
+    pub audience: Option<String>,
+    /// Per attempt.
+    pub timeout: Duration,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// First backoff after a 5xx or timeout; doubles each attempt (with jitter).
+    pub backoff: Duration,
+    /// The longest a 429 is waited out before the call fails as rate limited.
+    pub max_rate_limit_wait: Duration,
+}
+
+impl Config {
+    pub fn new(base_url: &str, client_id: &str, client_secret: &str) -> Self {
+        Config {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            audience: None,
+            timeout: Duration::from_secs(10),
+            max_attempts: 4,
+            backoff: Duration::from_millis(200),
+            max_rate_limit_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Auth0 answered with an error body.
+    #[error("Auth0 answered {status}: {message} ({error_code})")]
+    Api {
+        status: u16,
+        error: String,
+        message: String,
+        error_code: String,
+    },
+    /// Still rate limited after waiting as long as allowed.
+    #[error("Auth0 rate limit: retry in {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// No answer (connect error, timeout) or 5xx after every attempt.
+    #[error("Auth0 is unavailable: {0}")]
+    Unavailable(String),
+    /// The request breaks a rule of the Management API's schema; not sent.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("could not get a Management API token: {0}")]
+    Token(String),
+}
+
+impl Error {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same call later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. } | Error::Unavailable(_) | Error::Token(_)
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "statusCode")]
+    status_code: Option<u16>,
+    error: Option<String>,
+    message: Option<String>,
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+}
+
+struct CachedToken {
+    value: String,
+    refresh_at: Instant,
+}
+
+/// A Management API client for one tenant. Cheap to clone.
+#[derive(Clone)]
+pub struct ManagementClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    http: reqwest::Client,
+    token: Mutex<Option<CachedToken>>,
+}
+
+/// One page of a list with `include_totals=true`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Page<T> {
+    pub start: u64,
+    pub limit: u64,
+    pub length: u64,
+    pub total: u64,
+    #[serde(alias = "users", alias = "clients", alias = "connections")]
+    pub items: Vec<T>,
+}
+
+impl ManagementClient {
+    pub fn new(config: Config) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .expect("an HTTP client with rustls");
+        ManagementClient {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                token: Mutex::new(None),
+            }),
+        }
+    }
+
+    fn audience(&self) -> String {
+        let config = &self.inner.config;
+        config
+            .audience
+            .clone()
+            .unwrap_or_else(|| format!("{}/api/v2/", config.base_url))
+    }
+
+    /// A valid token: the cached one, or one fetched by the first caller while
+    /// the others wait for it.
+    async fn token(&self, force: bool) -> Result<String, Error> {
+        let mut cached = self.inner.token.lock().await;
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|t| !force && Instant::now() < t.refresh_at)
+        {
+            return Ok(token.value.clone());
+        }
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            access_token: String,
+            expires_in: u64,
+        }
+        let config = &self.inner.config;
+        let body = serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+            "audience": self.audience(),
+        });
+        let url = format!("{}/oauth/token", config.base_url);
+        let mut last = String::new();
+        for attempt in 0..config.max_attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(config.backoff, attempt)).await;
+            }
+            match self.inner.http.post(&url).json(&body).send().await {
+                Ok(response) if response.status().is_success() => {
+                    let answer: TokenAnswer = response
+                        .json()
+                        .await
+                        .map_err(|e| Error::Token(e.to_string()))?;
+                    // Renew a minute early (or at 90 % of a short lifetime).
+                    let lifetime = Duration::from_secs(answer.expires_in);
+                    let margin = Duration::from_secs(60).min(lifetime / 10);
+                    *cached = Some(CachedToken {
+                        value: answer.access_token.clone(),
+                        refresh_at: Instant::now() + lifetime - margin,
+                    });
+                    return Ok(answer.access_token);
+                }
+                Ok(response) if response.status().is_server_error() || response.status() == 429 => {
+                    last = format!("the token endpoint answered {}", response.status());
+                }
+                Ok(response) => {
+                    return Err(Error::Token(format!(
+                        "the token endpoint answered {}",
+                        response.status()
+                    )))
+                }
+                Err(error) => last = error.to_string(),
+            }
+        }
+        Err(Error::Token(last))
+    }
+
+    /// Sends one Management API call, retrying as the module says.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<T, Error> {
+        let config = &self.inner.config;
+        let url = format!("{}/api/v2{path}", config.base_url);
+        let mut refreshed = false;
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            let token = self.token(false).await?;
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token)
+                .query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let failure = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() {
+                        if status == StatusCode::NO_CONTENT {
+                            return serde_json::from_value(Value::Null)
+                                .map_err(|e| Error::Unavailable(e.to_string()));
+                        }
+                        return response
+                            .json()
+                            .await
+                            .map_err(|e| Error::Unavailable(format!("unreadable answer: {e}")));
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = rate_limit_wait(response.headers());
+                        if waited + wait > config.max_rate_limit_wait {
+                            return Err(Error::RateLimited { retry_after: wait });
+                        }
+                        tracing::debug!(?wait, "Auth0 rate limit: waiting");
+                        tokio::time::sleep(wait).await;
+                        waited += wait;
+                        continue;
+                    }
+                    if status == StatusCode::UNAUTHORIZED && !refreshed {
+                        refreshed = true;
+                        self.token(true).await?;
+                        continue;
+                    }
+                    if !status.is_server_error() {
+                        return Err(api_error(status, response).await);
+                    }
+                    format!("{url} answered {status}")
+                }
+                Err(error) => error.to_string(),
+            };
+            attempt += 1;
+            if attempt >= config.max_attempts {
+                return Err(Error::Unavailable(failure));
+            }
+            tokio::time::sleep(backoff(config.backoff, attempt)).await;
+        }
+    }
+
+    pub async fn get_user(&self, id: &str) -> Result<Value, Error> {
+        self.call(Method::GET, &format!("/users/{}", encode(id)), &[], None)
+            .await
+    }
+
+    /// `GET /users` with `include_totals=true`; `q` in Lucene syntax, e.g. `email:"a@b.c"`.
+    pub async fn list_users(
+        &self,
+        page: u32,
+        per_page: u32,
+        q: Option<&str>,
+    ) -> Result<Page<Value>, Error> {
+        let mut query = vec![
+            ("page", page.to_string()),
+            ("per_page", per_page.to_string()),
+            ("include_totals", "true".into()),
+        ];
+        if let Some(q) = q {
+            query.push(("q", q.to_owned()));
+            query.push(("search_engine", "v3".into()));
+        }
+        self.call(Method::GET, "/users", &query, None).await
+    }
+
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<Value>, Error> {
+        self.call(
+            Method::GET,
+            "/users-by-email",
+            &[("email", email.to_owned())],
+            None,
+        )
+        .await
+    }
+
+    pub async fn create_user(&self, body: &Value) -> Result<Value, Error> {
+        self.call(Method::POST, "/users", &[], Some(body)).await
+    }
+
+    /// `PATCH /users/{id}`; the body is checked against the schema first.
+    pub async fn update_user(
+        &self,
+        id: &str,
+        body: &UpdateUserRequestContent,
+    ) -> Result<Value, Error> {
+        body.validate()?;
+        let body = serde_json::to_value(body).expect("a request body serializes");
+        self.call(
+            Method::PATCH,
+            &format!("/users/{}", encode(id)),
+            &[],
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn delete_user(&self, id: &str) -> Result<(), Error> {
+        let _: Value = self
+            .call(Method::DELETE, &format!("/users/{}", encode(id)), &[], None)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_clients(&self, page: u32, per_page: u32) -> Result<Page<Value>, Error> {
+        let query = [
+            ("page", page.to_string()),
+            ("per_page", per_page.to_string()),
+            ("include_totals", "true".into()),
+        ];
+        self.call(Method::GET, "/clients", &query, None).await
+    }
+
+    /// Every client, page by page.
+    pub async fn all_clients(&self) -> Result<Vec<Value>, Error> {
+        let mut clients = Vec::new();
+        for page in 0.. {
+            let batch = self.list_clients(page, 100).await?;
+            let done = batch.items.is_empty() || clients.len() as u64 + batch.length >= batch.total;
+            clients.extend(batch.items);
+            if done {
+                break;
+            }
+        }
+        Ok(clients)
+    }
+
+    /// The connection with this name, if any.
+    pub async fn connection_by_name(&self, name: &str) -> Result<Option<Value>, Error> {
+        let found: Vec<Value> = self
+            .call(
+                Method::GET,
+                "/connections",
+                &[("name", name.to_owned())],
+                None,
+            )
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    pub async fn get_connection(&self, id: &str) -> Result<Value, Error> {
+        self.call(
+            Method::GET,
+            &format!("/connections/{}", encode(id)),
+            &[],
+            None,
+        )
+        .await
+    }
+}
+
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Exponential backoff with full jitter: a random wait up to `base · 2^attempt`, capped at 5 s.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let ceiling = base
+        .saturating_mul(2u32.saturating_pow(attempt.min(10)))
+        .min(Duration::from_secs(5));
+    ceiling.mul_f64(rand::random::<f64>().max(0.1))
+}
+
+/// How long a 429 asks to wait: `Retry-After` (seconds), else until
+/// `X-RateLimit-Reset` (a Unix time), else one second.
+fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Duration {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    if let Some(seconds) = number("retry-after") {
+        return Duration::from_secs(seconds);
+    }
+    if let Some(reset) = number("x-ratelimit-reset") {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let reset = Duration::from_secs(reset);
+        // The reset second has begun once now passes it; a little slack
+        // avoids hammering the end of the window.
+        return reset.saturating_sub(now).max(Duration::from_millis(50))
+            + Duration::from_millis(20);
+    }
+    Duration::from_secs(1)
+}
+
+async fn api_error(status: StatusCode, response: reqwest::Response) -> Error {
+    let body: Option<ErrorBody> = response.json().await.ok();
+    let body = body.unwrap_or(ErrorBody {
+        status_code: None,
+        error: None,
+        message: None,
+        error_code: None,
+    });
+    Error::Api {
+        status: body.status_code.unwrap_or(status.as_u16()),
+        error: body
+            .error
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned()),
+        message: body.message.unwrap_or_default(),
+        error_code: body.error_code.unwrap_or_default(),
+    }
+}
+
+/// The fields Nexus sends to create a user (`POST /users`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreateUser {
+    pub connection: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_email: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_metadata: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_wins_over_the_reset_time() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", "3".parse().unwrap());
+        headers.insert("x-ratelimit-reset", "1".parse().unwrap());
+        assert_eq!(rate_limit_wait(&headers), Duration::from_secs(3));
+        headers.remove("retry-after");
+        assert_eq!(
+            rate_limit_wait(&headers),
+            Duration::from_millis(70),
+            "a reset in the past waits a moment"
+        );
+        assert_eq!(
+            rate_limit_wait(&reqwest::header::HeaderMap::new()),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 0..20 {
+            let wait = backoff(Duration::from_millis(100), attempt);
+            assert!(wait <= Duration::from_secs(5));
+            assert!(wait <= Duration::from_millis(100) * 2u32.pow(attempt.min(10)));
+        }
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode("auth0|abc def"), "auth0%7Cabc%20def");
+    }
+}
