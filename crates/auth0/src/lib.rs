@@ -125,6 +125,9 @@ struct Inner {
     config: Config,
     http: reqwest::Client,
     token: Mutex<Option<CachedToken>>,
+    /// The last `x-ratelimit-remaining` and `x-ratelimit-reset` seen: when
+    /// nothing remains, the next call waits for the reset instead of earning a 429.
+    budget: std::sync::Mutex<Option<(u64, u64)>>,
 }
 
 /// One page of a list with `include_totals=true`.
@@ -149,6 +152,7 @@ impl ManagementClient {
                 config,
                 http,
                 token: Mutex::new(None),
+                budget: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -233,6 +237,7 @@ impl ManagementClient {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
+            self.pace().await;
             let token = self.token(false).await?;
             let mut request = self
                 .inner
@@ -245,6 +250,7 @@ impl ManagementClient {
             }
             let failure = match request.send().await {
                 Ok(response) => {
+                    self.note_budget(response.headers());
                     let status = response.status();
                     if status.is_success() {
                         if status == StatusCode::NO_CONTENT {
@@ -283,6 +289,38 @@ impl ManagementClient {
                 return Err(Error::Unavailable(failure));
             }
             tokio::time::sleep(backoff(config.backoff, attempt)).await;
+        }
+    }
+
+    /// Waits for the rate-limit window to reset when the last answer said
+    /// nothing remains in it.
+    async fn pace(&self) {
+        let budget = *self.inner.budget.lock().expect("budget");
+        if let Some((0, reset)) = budget {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let wait = Duration::from_secs(reset).saturating_sub(now);
+            if !wait.is_zero() {
+                let wait =
+                    wait.min(self.inner.config.max_rate_limit_wait) + Duration::from_millis(20);
+                tokio::time::sleep(wait).await;
+            }
+            *self.inner.budget.lock().expect("budget") = None;
+        }
+    }
+
+    fn note_budget(&self, headers: &reqwest::header::HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        if let (Some(remaining), Some(reset)) =
+            (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+        {
+            *self.inner.budget.lock().expect("budget") = Some((remaining, reset));
         }
     }
 

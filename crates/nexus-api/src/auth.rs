@@ -27,6 +27,7 @@ pub enum Access {
 /// Every route and what it needs. A route missing here is refused (403), and
 /// a test checks that every route the router serves is here.
 pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/v1/push/status", Access::Requires("push.read")),
     ("GET", "/healthz", Access::Open),
     ("GET", "/readyz", Access::Open),
     ("GET", "/openapi.json", Access::Open),

@@ -33,7 +33,7 @@ pub use problem::Problem;
     ),
     tags(
         (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -94,6 +94,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())
         .merge(routes::sts_clients::router())
+        .merge(routes::push::router())
 }
 
 /// The OpenAPI document served at `/openapi.json`.

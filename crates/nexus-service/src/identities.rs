@@ -1,6 +1,6 @@
 use nexus_core::identity::{Identity, LinkBody, NewIdentity};
 use nexus_core::Actor;
-use nexus_store::{commit, identities, ListParams, Page, StoreError};
+use nexus_store::{commit, identities, push, ListParams, Page, StoreError};
 
 use crate::idp_tenants::resolve;
 use crate::users::require_user;
@@ -41,12 +41,20 @@ async fn try_link(
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
     let tenant = resolve(&mut tx, tenant).await?;
+    let before = identities::get(&mut tx, user_id, tenant.id).await?;
     let identity = match identities::upsert(&mut tx, user_id, tenant.id, new, actor).await {
         Err(StoreError::MissingReference) => {
             return Err(ServiceError::not_found("IdP tenant", tenant.name))
         }
         other => other?,
     };
+    if before.as_ref() != Some(&identity) {
+        push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
+        // The Auth0 account it was linked to before loses the Nexus keys.
+        if let Some(old) = before.filter(|old| old.azo_user_id != identity.azo_user_id) {
+            push::enqueue(&mut tx, tenant.id, &old.azo_user_id).await?;
+        }
+    }
     commit(tx).await?;
     Ok(identity)
 }
@@ -74,12 +82,14 @@ pub async fn unlink(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
     let tenant = resolve(&mut tx, tenant).await?;
-    if !identities::delete(&mut tx, user_id, tenant.id).await? {
+    let Some(identity) = identities::get(&mut tx, user_id, tenant.id).await? else {
         return Err(ServiceError::not_found(
             RESOURCE,
             format!("{user_id}@{}", tenant.name),
         ));
-    }
+    };
+    identities::delete(&mut tx, user_id, tenant.id).await?;
+    push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
     commit(tx).await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod identities;
 pub mod idp_tenants;
 pub mod members;
 pub mod organizations;
+pub mod push;
 pub mod roles;
 pub mod sts_clients;
 pub mod sync;

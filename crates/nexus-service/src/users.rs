@@ -4,7 +4,8 @@ use nexus_core::user::{CreateUserBody, OrganizationRef, PatchUserBody, User};
 use nexus_core::validation::Check;
 use nexus_core::{new_text_id, Actor};
 use nexus_store::{
-    commit, identities, idp_tenants, memberships, organizations, users, Conn, ListParams, Page,
+    commit, identities, idp_tenants, memberships, organizations, push, users, Conn, ListParams,
+    Page,
 };
 
 use crate::{Nexus, Result, ServiceError};
@@ -67,6 +68,7 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: CreateUserBody) -> Resul
             azo_connection_id: azo_connection_id.clone(),
         };
         identities::upsert(&mut tx, &id, tenant.id, &identity, actor).await?;
+        push::enqueue(&mut tx, tenant.id, azo_user_id).await?;
     }
     let user = users::get(&mut tx, &id)
         .await?
@@ -116,7 +118,11 @@ pub async fn update(
     let current = users::get_record(&mut tx, user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
-    users::update(&mut tx, &current, &changes, actor).await?;
+    let updated = users::update(&mut tx, &current, &changes, actor).await?;
+    if updated != current {
+        // Profile fields are Nexus's to keep only on database identities.
+        push::enqueue_user(&mut tx, user_id, true).await?;
+    }
     let user = users::get(&mut tx, user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
@@ -127,6 +133,7 @@ pub async fn update(
 #[tracing::instrument(skip(nexus))]
 pub async fn delete(nexus: &Nexus, user_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
+    push::enqueue_user(&mut tx, user_id, false).await?;
     if !users::delete(&mut tx, user_id).await? {
         return Err(ServiceError::not_found(RESOURCE, user_id));
     }

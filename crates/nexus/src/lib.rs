@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use nexus_service::auth::AuthConfig;
+use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
 use nexus_store::Store;
 use tokio::net::TcpListener;
@@ -91,14 +92,23 @@ pub async fn start_with(
 ) -> anyhow::Result<RunningServer> {
     let nexus = Nexus::new(store.clone(), auth);
     let addr = listener.local_addr()?;
-    let app = nexus_api::app(nexus).into_make_service_with_connect_info::<SocketAddr>();
+    let app = nexus_api::app(nexus.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
+    let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(nexus_service::push::run(
+        nexus.clone(),
+        PushConfig::default(),
+        push_stopped,
+    ));
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })
             .await;
+        // The push worker finishes the item in hand; the rest stays recorded.
+        let _ = stop_push.send(true);
+        let _ = worker.await;
         store.close().await;
         result
     });

@@ -13,6 +13,7 @@ mod members;
 mod openapi;
 mod organizations;
 mod paging;
+mod push;
 mod roles;
 mod sync;
 mod tokens;

@@ -63,6 +63,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sts-clients"),
     ("GET", "/v1/sts-clients/{clientId}"),
     ("DELETE", "/v1/sts-clients/{clientId}"),
+    ("GET", "/v1/push/status"),
 ];
 
 async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {

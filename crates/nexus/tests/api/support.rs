@@ -52,6 +52,8 @@ pub struct TestApp {
     pub store: Store,
     pub nexus: Nexus,
     server: Option<RunningServer>,
+    url: String,
+    auth: AuthConfig,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
@@ -118,6 +120,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
+        let auth_config = auth.clone();
         let server = nexus::start_with(store.clone(), auth, listener)
             .await
             .expect("start server");
@@ -137,9 +140,30 @@ impl TestApp {
             store,
             nexus,
             server: Some(server),
+            url: url.to_owned(),
+            auth: auth_config,
             _dir: dir,
             postgres,
         }
+    }
+
+    /// Stops the server (as a crash or deploy would, after requests in
+    /// flight) and starts a new one over the same database.
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("stop");
+        }
+        let store = nexus::open_store(&self.url).await.expect("reopen store");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let server = nexus::start_with(store.clone(), self.auth.clone(), listener)
+            .await
+            .expect("restart server");
+        self.base = format!("http://{}", server.addr);
+        self.nexus = Nexus::new(store.clone(), self.auth.clone());
+        self.store = store;
+        self.server = Some(server);
     }
 
     /// A request without the admin key, with the given headers.

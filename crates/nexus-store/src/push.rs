@@ -1,0 +1,249 @@
+//! The push outbox (DESIGN §4): work recorded in the transaction of a change,
+//! claimed by workers (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas
+//! never take the same item), and completed only if nothing changed meanwhile.
+
+use nexus_core::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::rows::RowExt;
+use crate::{Conn, StoreError};
+
+/// A claimed piece of work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushItem {
+    pub id: i32,
+    pub idp_tenant_id: i32,
+    pub azo_user_id: String,
+    pub version: i32,
+    pub attempts: i32,
+}
+
+/// An item that failed for good, for operators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedPush {
+    pub id: i32,
+    pub idp_tenant_id: i32,
+    pub azo_user_id: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub modified: Timestamp,
+}
+
+/// Records that the Auth0 user needs a push (now); coalesces with work
+/// already waiting for it.
+pub async fn enqueue(conn: &mut Conn, tenant_id: i32, azo_user_id: &str) -> Result<(), StoreError> {
+    let now = Timestamp::now().to_text();
+    sqlx::query(
+        "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified) VALUES ($1, $2, $3, $3, $3) \
+         ON CONFLICT (idp_tenant_id, azo_user_id) DO UPDATE SET version = push_outbox.version + 1, \
+         status = 'pending', due_at = excluded.due_at, attempts = 0, last_error = NULL, modified = excluded.modified",
+    )
+    .bind(tenant_id)
+    .bind(azo_user_id)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a push for every identity of the user (before a change to what
+/// Nexus owns in Auth0: UPNs, links, profile).
+pub async fn enqueue_user(
+    conn: &mut Conn,
+    user_id: &str,
+    only_database: bool,
+) -> Result<(), StoreError> {
+    let filter = if only_database {
+        " AND strategy = 'auth0'"
+    } else {
+        ""
+    };
+    let sql =
+        format!("SELECT idp_tenant_id, azo_user_id FROM identities WHERE user_id = $1{filter}");
+    let targets = sqlx::query(&sql)
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for target in targets {
+        enqueue(
+            conn,
+            target.int("idp_tenant_id")?,
+            &target.text("azo_user_id")?,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn item(row: &AnyRow) -> Result<PushItem, StoreError> {
+    Ok(PushItem {
+        id: row.int("id")?,
+        idp_tenant_id: row.int("idp_tenant_id")?,
+        azo_user_id: row.text("azo_user_id")?,
+        version: row.int("version")?,
+        attempts: row.int("attempts")?,
+    })
+}
+
+/// Claims up to `limit` due items for `lease`; another worker does not see
+/// them until the lease ends.
+pub async fn claim(
+    conn: &mut Conn,
+    limit: i64,
+    lease: std::time::Duration,
+) -> Result<Vec<PushItem>, StoreError> {
+    let now = Timestamp::now();
+    let until = now.plus_seconds(lease.as_secs() as i64);
+    let skip_locked = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE push_outbox SET claimed_until = $2 WHERE id IN (SELECT id FROM push_outbox \
+         WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
+         ORDER BY due_at, id LIMIT $3{skip_locked}) \
+         RETURNING id, idp_tenant_id, azo_user_id, version, attempts"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now.to_text())
+        .bind(until.to_text())
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(item).collect()
+}
+
+/// Done: removes the item unless it was recorded again meanwhile (then it is
+/// released, to be pushed again with the newer state).
+pub async fn complete(conn: &mut Conn, item: &PushItem) -> Result<(), StoreError> {
+    let deleted = sqlx::query("DELETE FROM push_outbox WHERE id = $1 AND version = $2")
+        .bind(item.id)
+        .bind(item.version)
+        .execute(&mut *conn)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        sqlx::query("UPDATE push_outbox SET claimed_until = NULL WHERE id = $1")
+            .bind(item.id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A transient failure: try again at `retry_at`.
+pub async fn retry_later(
+    conn: &mut Conn,
+    item: &PushItem,
+    retry_at: Timestamp,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE push_outbox SET attempts = attempts + 1, due_at = $2, last_error = $3, claimed_until = NULL, \
+         modified = $4 WHERE id = $1",
+    )
+    .bind(item.id)
+    .bind(retry_at.to_text())
+    .bind(error)
+    .bind(Timestamp::now().to_text())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A permanent failure: kept for operators, not retried until recorded again.
+pub async fn fail(conn: &mut Conn, item: &PushItem, error: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE push_outbox SET status = 'failed', attempts = attempts + 1, last_error = $3, claimed_until = NULL, \
+         modified = $4 WHERE id = $1 AND version = $2",
+    )
+    .bind(item.id)
+    .bind(item.version)
+    .bind(error)
+    .bind(Timestamp::now().to_text())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn failed(conn: &mut Conn) -> Result<Vec<FailedPush>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, idp_tenant_id, azo_user_id, attempts, last_error, modified FROM push_outbox \
+         WHERE status = 'failed' ORDER BY modified DESC, id LIMIT 1000",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(FailedPush {
+                id: row.int("id")?,
+                idp_tenant_id: row.int("idp_tenant_id")?,
+                azo_user_id: row.text("azo_user_id")?,
+                attempts: row.int("attempts")?,
+                last_error: row.opt_text("last_error")?,
+                modified: row.timestamp("modified")?,
+            })
+        })
+        .collect()
+}
+
+/// How many items wait (pending) and how many failed for good.
+pub async fn backlog(conn: &mut Conn) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM push_outbox WHERE status = 'pending') AS pending, \
+         (SELECT count(*) FROM push_outbox WHERE status = 'failed') AS failed",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((
+        sqlx::Row::try_get(&row, "pending")?,
+        sqlx::Row::try_get(&row, "failed")?,
+    ))
+}
+
+/// What Nexus wants the Auth0 user to hold: the linked Nexus user (if any),
+/// its keyed custom UPNs, and whether the identity is a database one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredState {
+    pub user: Option<nexus_core::user::UserRecord>,
+    pub custom_upns: Vec<(String, String)>,
+    pub database_identity: bool,
+}
+
+pub async fn desired_state(
+    conn: &mut Conn,
+    tenant_id: i32,
+    azo_user_id: &str,
+) -> Result<DesiredState, StoreError> {
+    let identity = sqlx::query(
+        "SELECT user_id, strategy FROM identities WHERE idp_tenant_id = $1 AND azo_user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(azo_user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(identity) = identity else {
+        return Ok(DesiredState {
+            user: None,
+            custom_upns: Vec::new(),
+            database_identity: false,
+        });
+    };
+    let user_id = identity.text("user_id")?;
+    let user = crate::users::get_record(conn, &user_id).await?;
+    let upns = sqlx::query(
+        "SELECT client_upn_key, custom_upn_value FROM custom_upns WHERE user_id = $1 AND client_upn_key IS NOT NULL \
+         ORDER BY client_upn_key",
+    )
+    .bind(&user_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(DesiredState {
+        user,
+        custom_upns: upns
+            .iter()
+            .map(|r| Ok((r.text("client_upn_key")?, r.text("custom_upn_value")?)))
+            .collect::<Result<_, StoreError>>()?,
+        database_identity: identity.text("strategy")? == "auth0",
+    })
+}

@@ -1,0 +1,343 @@
+//! Nexus changes arriving in Auth0: the push outbox and worker against the
+//! Auth0 tenant simulator.
+
+use std::time::{Duration, Instant};
+
+use auth0::{Config, ManagementClient};
+use auth0_sim::Simulator;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{both_backends, TestApp};
+
+both_backends!(
+    changes_arrive_in_app_metadata,
+    rapid_edits_coalesce,
+    nothing_is_lost_across_outage_and_restart
+);
+
+struct Tenant {
+    sim: Simulator,
+    auth0: ManagementClient,
+}
+
+/// A simulator registered in Nexus as tenant `sim`, with Management credentials.
+async fn tenant(app: &TestApp, rate_limit: u32) -> Tenant {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = auth0_sim::serve(listener, rate_limit).await.unwrap();
+    let reply = app
+        .post(
+            "/v1/idp_tenants",
+            json!({"name": "sim", "azoTenantName": "eci-sim", "fqdn": "eci-sim.us.auth0.com", "baseUrl": sim.base_url(),
+                   "managementClientId": auth0_sim::DEFAULT_CLIENT_ID, "managementClientSecret": auth0_sim::DEFAULT_CLIENT_SECRET}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    app.organization("acme").await;
+    let auth0 = ManagementClient::new(Config::new(
+        &sim.base_url(),
+        auth0_sim::DEFAULT_CLIENT_ID,
+        auth0_sim::DEFAULT_CLIENT_SECRET,
+    ));
+    Tenant { sim, auth0 }
+}
+
+/// An Auth0 user and the Nexus user linked to it: (Nexus id, Auth0 id).
+async fn linked_user(app: &TestApp, tenant: &Tenant, email: &str) -> (String, String) {
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/__sim/users", tenant.sim.base_url()))
+        .json(&json!({"connection": auth0_sim::DEFAULT_CONNECTION, "email": email, "password": "Passw0rd!long"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let azo = created["user_id"].as_str().unwrap().to_owned();
+    let user = app
+        .post("/v1/users", json!({"authenticationMethod": "Database", "displayName": "Ada Lovelace", "emailAddress": email,
+            "idpTenantId": "sim", "organization": "acme",
+            "idpMetadata": {"azoUserId": azo, "azoConnectionId": auth0_sim::DEFAULT_CONNECTION}}))
+        .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    (user.body["id"].as_str().unwrap().to_owned(), azo)
+}
+
+/// Waits until the Auth0 user's `field` equals `expected`.
+async fn eventually(tenant: &Tenant, azo: &str, field: &str, expected: Value) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let user = tenant.auth0.get_user(azo).await.unwrap();
+        if user[field] == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{field} is {} and not {expected}",
+            user[field]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn patches(tenant: &Tenant) -> u64 {
+    let stats: Value = reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["requests"]["PATCH /api/v2/users/{id}"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+async fn changes_arrive_in_app_metadata(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let (user, azo) = linked_user(&app, &tenant, "ada@example.com").await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user}),
+    )
+    .await;
+    eventually(&tenant, &azo, "name", json!("Ada Lovelace")).await;
+
+    let base = format!("/v1/users/{user}/custom-upns");
+    let rdp = app
+        .post(
+            &base,
+            json!({"clientUpnKey": "rdp", "customUpnValue": "ada@corp.example.com"}),
+        )
+        .await
+        .body;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user, "custom_upns": {"rdp": "ada@corp.example.com"}}),
+    )
+    .await;
+    let rdp_id = rdp["id"].as_str().unwrap();
+    app.patch(
+        &format!("{base}/{rdp_id}"),
+        json!({"customUpnValue": "a.lovelace@corp.example.com"}),
+    )
+    .await;
+    app.post(
+        &base,
+        json!({"clientUpnKey": "vdi", "customUpnValue": "ada@vdi.example.com"}),
+    )
+    .await;
+    // An unkeyed UPN has no client to be the upn claim for: it is not pushed.
+    app.post(&base, json!({"customUpnValue": "ada@legacy.example.com"}))
+        .await;
+    eventually(&tenant, &azo, "app_metadata", json!({"nexus_user_id": user, "custom_upns": {"rdp": "a.lovelace@corp.example.com", "vdi": "ada@vdi.example.com"}})).await;
+    // A removed key disappears: the whole object is sent.
+    app.delete(&format!("{base}/{rdp_id}")).await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user, "custom_upns": {"vdi": "ada@vdi.example.com"}}),
+    )
+    .await;
+    let vdi = app
+        .get(&format!("{base}?$filter=clientUpnKey eq 'vdi'"))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("{base}/{vdi}")).await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user}),
+    )
+    .await;
+
+    // Profile fields of a database identity follow the Nexus user.
+    app.patch(
+        &format!("/v1/users/{user}"),
+        json!({"givenName": "Ada", "displayName": "Countess Lovelace"}),
+    )
+    .await;
+    eventually(&tenant, &azo, "given_name", json!("Ada")).await;
+    eventually(&tenant, &azo, "name", json!("Countess Lovelace")).await;
+
+    // Unlinking removes both keys.
+    assert_eq!(
+        app.delete(&format!("/v1/users/{user}/idp_tenants/sim"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    eventually(&tenant, &azo, "app_metadata", json!({})).await;
+    let status = app.get("/v1/push/status").await.body;
+    assert_eq!(
+        (status["pending"].clone(), status["failed"].clone()),
+        (json!(0), json!(0)),
+        "{status}"
+    );
+}
+
+async fn rapid_edits_coalesce(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let (user, azo) = linked_user(&app, &tenant, "rapid@example.com").await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user}),
+    )
+    .await;
+    let before = patches(&tenant).await;
+    let base = format!("/v1/users/{user}/custom-upns");
+    let upn = app
+        .post(
+            &base,
+            json!({"clientUpnKey": "rdp", "customUpnValue": "v0@corp.example.com"}),
+        )
+        .await
+        .body;
+    let path = format!("{base}/{}", upn["id"].as_str().unwrap());
+    for i in 1..=100 {
+        let reply = app
+            .patch(
+                &path,
+                json!({"customUpnValue": format!("v{i}@corp.example.com")}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user, "custom_upns": {"rdp": "v100@corp.example.com"}}),
+    )
+    .await;
+    let sent = patches(&tenant).await - before;
+    assert!(sent < 50, "101 edits took {sent} PATCHes");
+    eprintln!("101 UPN edits were pushed in {sent} PATCHes");
+}
+
+async fn nothing_is_lost_across_outage_and_restart(mut app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let (user, azo) = linked_user(&app, &tenant, "outage@example.com").await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
+    http.put(&faults)
+        .json(&json!({"fail_for_ms": 60_000}))
+        .send()
+        .await
+        .unwrap();
+    let base = format!("/v1/users/{user}/custom-upns");
+    for key in ["a", "b", "c"] {
+        let reply = app
+            .post(
+                &base,
+                json!({"clientUpnKey": key, "customUpnValue": format!("{key}@corp.example.com")}),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "Nexus accepts changes while Auth0 is down"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        app.get("/v1/push/status").await.body["pending"]
+            .as_i64()
+            .unwrap()
+            >= 1
+    );
+    // Nexus goes down and comes back while Auth0 is still failing.
+    app.restart().await;
+    app.post(
+        &base,
+        json!({"clientUpnKey": "d", "customUpnValue": "d@corp.example.com"}),
+    )
+    .await;
+    http.put(&faults).json(&json!({})).send().await.unwrap();
+    let expected = json!({"nexus_user_id": user, "custom_upns": {
+        "a": "a@corp.example.com", "b": "b@corp.example.com", "c": "c@corp.example.com", "d": "d@corp.example.com"}});
+    eventually(&tenant, &azo, "app_metadata", expected).await;
+    let status = app.get("/v1/push/status").await.body;
+    assert_eq!(
+        (status["pending"].clone(), status["failed"].clone()),
+        (json!(0), json!(0)),
+        "{status}"
+    );
+}
+
+/// A backlog of 200 users behind a limit of 5 requests a second drains
+/// without a storm of 429s: the client waits for the window to reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_backlog_drains_calmly() {
+    let app = TestApp::sqlite().await;
+    let tenant = tenant(&app, 1000).await;
+    let http = reqwest::Client::new();
+    http.put(format!("{}/__sim/rate-limit", tenant.sim.base_url()))
+        .json(&json!({"per_second": 5}))
+        .send()
+        .await
+        .unwrap();
+    // Users arrive far faster than 5 a second, so the backlog builds up.
+    let seeding = Instant::now();
+    let mut users = Vec::new();
+    for i in 0..200 {
+        users.push(linked_user(&app, &tenant, &format!("backlog{i}@example.com")).await);
+    }
+    eprintln!("200 users created in {:?}", seeding.elapsed());
+    let backlog = app.get("/v1/push/status").await.body;
+    assert!(backlog["pending"].as_u64().unwrap() >= 100, "{backlog}");
+    let started = Instant::now();
+    loop {
+        let status = app.get("/v1/push/status").await.body;
+        if status["pending"] == 0 {
+            assert_eq!(status["failed"], 0, "{status}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "still pending: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let stats: Value = reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rate_limited = stats["rateLimited"].as_u64().unwrap();
+    eprintln!(
+        "200 users drained in {:?} with {rate_limited} 429s",
+        started.elapsed()
+    );
+    assert!(rate_limited <= 10, "{rate_limited} 429s");
+    http.put(format!("{}/__sim/rate-limit", tenant.sim.base_url()))
+        .json(&json!({"per_second": 1000}))
+        .send()
+        .await
+        .unwrap();
+    for (user, azo) in &users {
+        assert_eq!(
+            tenant.auth0.get_user(azo).await.unwrap()["app_metadata"],
+            json!({"nexus_user_id": user})
+        );
+    }
+}
