@@ -61,6 +61,8 @@ struct Faults {
     latency: Duration,
     fail_until: Option<Instant>,
     fail_status: u16,
+    /// Only requests with these methods fail; empty means all.
+    fail_methods: Vec<String>,
     burst_429: u32,
 }
 
@@ -68,6 +70,8 @@ struct Faults {
 struct Stats {
     requests: BTreeMap<String, u64>,
     rate_limited: u64,
+    /// Addresses a verification email went to (`verify_email` on create).
+    verification_emails: Vec<String>,
 }
 
 struct Window {
@@ -193,7 +197,8 @@ fn now_iso() -> String {
 async fn faults_and_stats(State(sim): State<Simulator>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let control = path.starts_with("/__sim/");
-    let route = format!("{} {}", request.method(), route_name(&path));
+    let method = request.method().as_str().to_owned();
+    let route = format!("{method} {}", route_name(&path));
     let (latency, failing) = sim.with(|t| {
         if !control {
             *t.stats.requests.entry(route).or_default() += 1;
@@ -201,7 +206,8 @@ async fn faults_and_stats(State(sim): State<Simulator>, request: Request, next: 
         let failing = t
             .faults
             .fail_until
-            .is_some_and(|until| Instant::now() < until);
+            .is_some_and(|until| Instant::now() < until)
+            && (t.faults.fail_methods.is_empty() || t.faults.fail_methods.contains(&method));
         (t.faults.latency, failing.then_some(t.faults.fail_status))
     });
     if control {
@@ -662,6 +668,9 @@ fn insert_user(sim: &Simulator, body: &[u8]) -> Result<Value, Response> {
             ));
         }
         t.users.insert(user_id.clone(), user.clone());
+        if body.get("verify_email") == Some(&json!(true)) {
+            t.stats.verification_emails.extend(email.clone());
+        }
         Ok(user)
     })
 }
@@ -952,6 +961,8 @@ struct FaultsBody {
     /// default) for this long.
     fail_for_ms: Option<u64>,
     fail_status: Option<u16>,
+    /// Limit `fail_for_ms` to requests with these methods, e.g. `["PATCH"]`.
+    fail_methods: Option<Vec<String>>,
     /// Answer the next N Management requests with 429.
     burst_429: Option<u32>,
 }
@@ -965,6 +976,12 @@ async fn set_faults(State(sim): State<Simulator>, Json(body): Json<FaultsBody>) 
                 .filter(|ms| *ms > 0)
                 .map(|ms| Instant::now() + Duration::from_millis(ms)),
             fail_status: body.fail_status.unwrap_or(503),
+            fail_methods: body
+                .fail_methods
+                .unwrap_or_default()
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect(),
             burst_429: body.burst_429.unwrap_or(0),
         }
     });
@@ -982,7 +999,8 @@ async fn set_rate_limit(State(sim): State<Simulator>, Json(body): Json<RateLimit
 }
 
 async fn stats(State(sim): State<Simulator>) -> Json<Value> {
-    sim.with(|t| Json(json!({"requests": t.stats.requests, "rateLimited": t.stats.rate_limited, "users": t.users.len()})))
+    sim.with(|t| Json(json!({"requests": t.stats.requests, "rateLimited": t.stats.rate_limited, "users": t.users.len(),
+        "verificationEmails": t.stats.verification_emails})))
 }
 
 /// Serves a simulator on `listener` until the task is dropped.

@@ -358,8 +358,9 @@ impl ManagementClient {
         .await
     }
 
-    pub async fn create_user(&self, body: &Value) -> Result<Value, Error> {
-        self.call(Method::POST, "/users", &[], Some(body)).await
+    pub async fn create_user(&self, body: &CreateUser) -> Result<Value, Error> {
+        let body = serde_json::to_value(body).expect("a request body serializes");
+        self.call(Method::POST, "/users", &[], Some(&body)).await
     }
 
     /// `PATCH /users/{id}`; the body is checked against the schema first.
@@ -420,6 +421,17 @@ impl ManagementClient {
             )
             .await?;
         Ok(found.into_iter().next())
+    }
+
+    /// The connections of one strategy (`auth0` for database connections).
+    pub async fn connections_by_strategy(&self, strategy: &str) -> Result<Vec<Value>, Error> {
+        self.call(
+            Method::GET,
+            "/connections",
+            &[("strategy", strategy.to_owned())],
+            None,
+        )
+        .await
     }
 
     pub async fn get_connection(&self, id: &str) -> Result<Value, Error> {
@@ -504,6 +516,14 @@ pub struct CreateUser {
     pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_metadata: Option<Value>,
 }

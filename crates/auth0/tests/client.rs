@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth0::{Config, Error, ManagementClient, UpdateUserRequestContent};
+use auth0::{Config, CreateUser, Error, ManagementClient, UpdateUserRequestContent};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -244,7 +244,12 @@ async fn against_the_simulator() {
         auth0_sim::DEFAULT_CLIENT_SECRET,
     ));
     let created = client
-        .create_user(&json!({"connection": auth0_sim::DEFAULT_CONNECTION, "email": "ada@example.com", "password": "Passw0rd!long"}))
+        .create_user(&CreateUser {
+            connection: auth0_sim::DEFAULT_CONNECTION.into(),
+            email: Some("ada@example.com".into()),
+            password: Some("Passw0rd!long".into()),
+            ..CreateUser::default()
+        })
         .await
         .unwrap();
     let id = created["user_id"].as_str().unwrap();

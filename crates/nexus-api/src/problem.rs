@@ -106,6 +106,19 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
             }
             ServiceError::Validation(errors) => ApiError::validation(errors),
+            ServiceError::Unprocessable(detail) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "The identity provider refused the request",
+                detail,
+            ),
+            ServiceError::Upstream(detail) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "idp-unavailable",
+                "The identity provider is unavailable",
+                detail,
+            )
+            .with_retry_after(5),
             ServiceError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
                 ApiError::new(

@@ -64,6 +64,9 @@ pub struct NewIdentity {
     pub strategy: String,
     pub azo_user_id: String,
     pub azo_connection_id: String,
+    /// The connection's name when `azo_connection_id` holds its id (known
+    /// once the link was checked against Auth0), so either matches at login.
+    pub azo_connection_name: Option<String>,
 }
 
 impl LinkBody {
@@ -80,6 +83,7 @@ impl LinkBody {
             strategy: strategy.expect("checked"),
             azo_user_id: azo_user_id.expect("checked"),
             azo_connection_id: azo_connection_id.expect("checked"),
+            azo_connection_name: None,
         })
     }
 }

@@ -298,6 +298,67 @@ pub struct NewUser {
     pub is_mfa_disabled: bool,
     pub mfa_enrollment_status: Option<String>,
     pub recovery_email_address: Option<EmailAddress>,
+    /// How the Auth0 account is created when Nexus creates it.
+    pub account: AccountOptions,
+}
+
+/// The checked `passwordCredential` of CreateUser.
+#[derive(Debug, Clone, Default)]
+pub struct AccountOptions {
+    /// The initial password; `None` means a generated temporary one.
+    pub password: Option<crate::idp_tenant::Secret>,
+    /// The Auth0 database connection; `None` means the tenant's only one.
+    pub database: Option<String>,
+    pub send_email_verification: bool,
+}
+
+/// Longest Auth0 connection name.
+pub const AZO_DATABASE_NAME: Len = Len::between(1, 128);
+
+impl PasswordCredential {
+    fn check(self, check: &mut Check) -> AccountOptions {
+        let unsupported = [
+            ("passwordCredential.clientId", self.client_id.is_some()),
+            (
+                "passwordCredential.createLinkedEmailUser",
+                self.create_linked_email_user == Some(true),
+            ),
+            (
+                "passwordCredential.sendMfaEnrollmentEmail",
+                self.send_mfa_enrollment_email == Some(true),
+            ),
+            (
+                "passwordCredential.sendForgotPasswordEmail",
+                self.send_forgot_password_email == Some(true),
+            ),
+        ];
+        for (field, given) in unsupported {
+            if given {
+                check.fail(field, "is not supported yet");
+            }
+        }
+        if let Some(password) = &self.password {
+            if password.expose().is_empty() {
+                check.fail("passwordCredential.password", "must not be empty");
+            }
+            if self.generate_temp_password == Some(true) {
+                check.fail(
+                    "passwordCredential.generateTempPassword",
+                    "cannot be true when a password is given",
+                );
+            }
+        }
+        let database = check.text(
+            "passwordCredential.azoDatabaseName",
+            self.azo_database_name,
+            AZO_DATABASE_NAME,
+        );
+        AccountOptions {
+            password: self.password,
+            database,
+            send_email_verification: self.send_email_verification.unwrap_or(false),
+        }
+    }
 }
 
 impl CreateUserBody {
@@ -330,6 +391,10 @@ impl CreateUserBody {
             );
             user.zip(connection)
         });
+        let account = self
+            .password_credential
+            .map(|options| options.check(&mut check))
+            .unwrap_or_default();
         let profile = Profile::check(
             &mut check,
             ProfileInput {
@@ -369,6 +434,7 @@ impl CreateUserBody {
             is_mfa_disabled: self.is_mfa_disabled.unwrap_or(false),
             mfa_enrollment_status: profile.mfa_enrollment_status,
             recovery_email_address: profile.recovery_email_address,
+            account,
         })
     }
 }

@@ -1,7 +1,9 @@
 use nexus_core::identity::{Identity, LinkBody, NewIdentity};
+use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::Actor;
-use nexus_store::{commit, identities, push, ListParams, Page, StoreError};
+use nexus_store::{commit, identities, idp_tenants, push, ListParams, Page, StoreError};
 
+use crate::auth0::{verify_link, Use};
 use crate::idp_tenants::resolve;
 use crate::users::require_user;
 use crate::{Nexus, Result, ServiceError};
@@ -9,6 +11,8 @@ use crate::{Nexus, Result, ServiceError};
 const RESOURCE: &str = "identity";
 
 /// LinkUserToTenant (seed 001): an idempotent upsert keyed by (user, tenant).
+/// When the tenant has Management credentials the link is first checked
+/// against Auth0, outside any transaction; nothing is stored if it fails.
 #[tracing::instrument(skip(nexus, actor, body))]
 pub async fn link(
     nexus: &Nexus,
@@ -18,13 +22,27 @@ pub async fn link(
     body: LinkBody,
 ) -> Result<Identity> {
     let new = body.into_new()?;
+    let (tenant, credentials) = {
+        let mut tx = nexus.store().begin_read().await?;
+        require_user(&mut tx, user_id).await?;
+        let tenant = resolve(&mut tx, tenant).await?;
+        let credentials = idp_tenants::credentials(&mut tx, tenant.id).await?;
+        (tenant, credentials)
+    };
+    let new = match credentials {
+        Some(credentials) => {
+            let client = nexus.auth0().client(&tenant, &credentials, Use::Request);
+            verify_link(&client, &tenant, &new).await?
+        }
+        None => new,
+    };
     // PostgreSQL arbitrates `ON CONFLICT` on one constraint only: a request
     // racing an identical one may see the other unique index fire first. Once
     // the winner has committed, the retry finds its row and is a no-op.
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match try_link(nexus, actor, user_id, tenant, &new).await {
+        match try_link(nexus, actor, user_id, &tenant, &new).await {
             Err(ServiceError::Conflict(_)) if attempts < 3 => continue,
             result => return result,
         }
@@ -35,16 +53,15 @@ async fn try_link(
     nexus: &Nexus,
     actor: &Actor,
     user_id: &str,
-    tenant: &str,
+    tenant: &IdpTenant,
     new: &NewIdentity,
 ) -> Result<Identity> {
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
-    let tenant = resolve(&mut tx, tenant).await?;
     let before = identities::get(&mut tx, user_id, tenant.id).await?;
     let identity = match identities::upsert(&mut tx, user_id, tenant.id, new, actor).await {
         Err(StoreError::MissingReference) => {
-            return Err(ServiceError::not_found("IdP tenant", tenant.name))
+            return Err(ServiceError::not_found("IdP tenant", &tenant.name))
         }
         other => other?,
     };

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod auth0;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
@@ -23,6 +24,7 @@ use nexus_store::{Store, StoreError};
 pub struct Nexus {
     store: Store,
     authenticator: auth::Authenticator,
+    auth0: auth0::Auth0Clients,
 }
 
 impl Nexus {
@@ -30,6 +32,7 @@ impl Nexus {
         Nexus {
             authenticator: auth::Authenticator::new(store.clone(), auth),
             store,
+            auth0: auth0::Auth0Clients::default(),
         }
     }
 
@@ -39,6 +42,10 @@ impl Nexus {
 
     pub fn authenticator(&self) -> &auth::Authenticator {
         &self.authenticator
+    }
+
+    pub fn auth0(&self) -> &auth0::Auth0Clients {
+        &self.auth0
     }
 }
 
@@ -53,6 +60,13 @@ pub enum ServiceError {
     Conflict(String),
     #[error("the request is invalid: {0}")]
     Validation(ValidationErrors),
+    /// The request is well-formed but the IdP says it cannot be done (an
+    /// unknown Auth0 user or connection, an account Auth0 refuses to create).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// An IdP the request depends on did not answer; nothing was changed.
+    #[error("{0}")]
+    Upstream(String),
     #[error(transparent)]
     Store(StoreError),
 }

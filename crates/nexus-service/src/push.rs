@@ -2,19 +2,16 @@
 //! wants the Auth0 user to hold *now*, and PATCHes it — so many changes to one
 //! user become one call, and a retry is always safe.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use auth0::{
-    Config as Auth0Config, Error as Auth0Error, ManagementClient, UpdateUserRequestContent,
-};
-use nexus_core::idp_tenant::IdpTenant;
+use auth0::{Error as Auth0Error, UpdateUserRequestContent};
 use nexus_core::Timestamp;
 use nexus_store::push::{self, DesiredState, PushItem};
 use nexus_store::{commit, idp_tenants};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
+use crate::auth0::Use;
 use crate::Nexus;
 
 /// How the worker paces itself.
@@ -43,7 +40,6 @@ impl Default for PushConfig {
 
 /// Runs the worker until `stop` turns true.
 pub async fn run(nexus: Nexus, config: PushConfig, mut stop: watch::Receiver<bool>) {
-    let mut clients: HashMap<i32, (String, ManagementClient)> = HashMap::new();
     loop {
         if *stop.borrow() {
             return;
@@ -60,7 +56,7 @@ pub async fn run(nexus: Nexus, config: PushConfig, mut stop: watch::Receiver<boo
             if *stop.borrow() {
                 return; // The lease ends and another run takes the item.
             }
-            if let Err(error) = push_one(&nexus, &config, &mut clients, &item).await {
+            if let Err(error) = push_one(&nexus, &config, &item).await {
                 tracing::warn!(%error, item = item.id, "push bookkeeping failed; the item is retried when its lease ends");
             }
         }
@@ -84,7 +80,6 @@ async fn claim(nexus: &Nexus, config: &PushConfig) -> Vec<PushItem> {
 async fn push_one(
     nexus: &Nexus,
     config: &PushConfig,
-    clients: &mut HashMap<i32, (String, ManagementClient)>,
     item: &PushItem,
 ) -> Result<(), nexus_store::StoreError> {
     let (tenant, credentials, desired) = {
@@ -94,16 +89,18 @@ async fn push_one(
         let desired = push::desired_state(&mut tx, item.idp_tenant_id, &item.azo_user_id).await?;
         (tenant, credentials, desired)
     };
-    let mut tx = nexus.store().begin().await?;
     let (Some(tenant), Some(credentials)) = (tenant, credentials) else {
         // Nothing to push to: the tenant has no Management credentials.
+        let mut tx = nexus.store().begin().await?;
         push::complete(&mut tx, item).await?;
         return commit(tx).await;
     };
-    let client = client_for(clients, &tenant, &credentials);
+    let client = nexus.auth0().client(&tenant, &credentials, Use::Background);
+    // No transaction is open while Auth0 answers: SQLite has one writer.
     let outcome = client
         .update_user(&item.azo_user_id, &request_for(&desired))
         .await;
+    let mut tx = nexus.store().begin().await?;
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, "pushed to Auth0");
@@ -126,36 +123,6 @@ async fn push_one(
         }
     }
     commit(tx).await
-}
-
-fn client_for<'a>(
-    clients: &'a mut HashMap<i32, (String, ManagementClient)>,
-    tenant: &IdpTenant,
-    credentials: &nexus_core::idp_tenant::ManagementCredentials,
-) -> &'a ManagementClient {
-    let base = tenant
-        .base_url
-        .clone()
-        .unwrap_or_else(|| format!("https://{}", tenant.fqdn));
-    let fingerprint = format!(
-        "{base}|{}|{}|{:?}",
-        credentials.client_id,
-        credentials.client_secret.expose(),
-        credentials.audience
-    );
-    let stale = clients
-        .get(&tenant.id)
-        .is_none_or(|(known, _)| *known != fingerprint);
-    if stale {
-        let mut config = Auth0Config::new(
-            &base,
-            &credentials.client_id,
-            credentials.client_secret.expose(),
-        );
-        config.audience = credentials.audience.clone();
-        clients.insert(tenant.id, (fingerprint, ManagementClient::new(config)));
-    }
-    &clients[&tenant.id].1
 }
 
 /// The full Nexus-owned state: `nexus_user_id` and `custom_upns` (the whole

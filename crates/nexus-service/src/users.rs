@@ -1,13 +1,16 @@
 use nexus_core::identity::NewIdentity;
+use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::organization::{NewMember, Organization};
-use nexus_core::user::{CreateUserBody, OrganizationRef, PatchUserBody, User};
+use nexus_core::user::{CreateUserBody, NewUser, OrganizationRef, PatchUserBody, User};
 use nexus_core::validation::Check;
+use nexus_core::values::AuthenticationMethod;
 use nexus_core::{new_text_id, Actor};
 use nexus_store::{
     commit, identities, idp_tenants, memberships, organizations, push, users, Conn, ListParams,
     Page,
 };
 
+use crate::auth0::{self, Use};
 use crate::{Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "user";
@@ -21,16 +24,57 @@ pub(crate) async fn require_user(conn: &mut Conn, user_id: &str) -> Result<()> {
     }
 }
 
-/// CreateUser: the user, its membership of its organization and, with
-/// `idpMetadata`, its identity in the tenant, in one transaction.
+/// CreateUser: the user, its membership of its organization and its identity
+/// in the tenant, in one transaction. With `idpMetadata` the identity is the
+/// given Auth0 account (checked first when the tenant has Management
+/// credentials); without it, a Database user of such a tenant gets a new
+/// Auth0 account, deleted again if the Nexus user cannot be stored.
 #[tracing::instrument(skip_all)]
 pub async fn create(nexus: &Nexus, actor: &Actor, body: CreateUserBody) -> Result<User> {
     let new = body.into_new()?;
-    let mut tx = nexus.store().begin().await?;
+    let (tenant, credentials) = {
+        let mut tx = nexus.store().begin_read().await?;
+        let (tenant, _) = check_references(&mut tx, &new).await?;
+        let credentials = idp_tenants::credentials(&mut tx, tenant.id).await?;
+        (tenant, credentials)
+    };
+    let id = new_text_id();
+    let given = new
+        .link
+        .as_ref()
+        .map(|(azo_user_id, azo_connection_id)| NewIdentity {
+            strategy: new.authentication_method.default_strategy().to_owned(),
+            azo_user_id: azo_user_id.clone(),
+            azo_connection_id: azo_connection_id.clone(),
+            azo_connection_name: None,
+        });
+    let Some(credentials) = credentials else {
+        return store_new_user(nexus, actor, &id, &new, given).await;
+    };
+    let client = nexus.auth0().client(&tenant, &credentials, Use::Request);
+    match given {
+        Some(given) => {
+            let identity = auth0::verify_link(&client, &tenant, &given).await?;
+            store_new_user(nexus, actor, &id, &new, Some(identity)).await
+        }
+        None if new.authentication_method == AuthenticationMethod::Database => {
+            let identity = auth0::provision(&client, &tenant, &id, &new).await?;
+            let azo_user_id = identity.azo_user_id.clone();
+            let stored = store_new_user(nexus, actor, &id, &new, Some(identity)).await;
+            if stored.is_err() {
+                auth0::deprovision(&client, &tenant, &azo_user_id).await;
+            }
+            stored
+        }
+        None => store_new_user(nexus, actor, &id, &new, None).await,
+    }
+}
 
-    // References in the body: all checked, all reported together.
+/// The tenant and organization the body names, and its owner; every
+/// missing reference reported together.
+async fn check_references(conn: &mut Conn, new: &NewUser) -> Result<(IdpTenant, Organization)> {
     let mut check = Check::new();
-    let tenant = idp_tenants::resolve(&mut tx, &new.idp_tenant).await?;
+    let tenant = idp_tenants::resolve(conn, &new.idp_tenant).await?;
     if tenant.is_none() {
         check.fail(
             "idpTenantId",
@@ -40,39 +84,44 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: CreateUserBody) -> Resul
             ),
         );
     }
-    let organization = find_organization(&mut tx, &new.organization).await?;
+    let organization = find_organization(conn, &new.organization).await?;
     if organization.is_none() {
         check.fail("organization", "no such organization");
     }
     if let Some(owner) = &new.owner_id {
-        if !users::exists(&mut tx, owner).await? {
+        if !users::exists(conn, owner).await? {
             check.fail("ownerId", format!("no user has the id '{owner}'"));
         }
     }
     check.finish()?;
-    let (tenant, organization) = (tenant.expect("checked"), organization.expect("checked"));
+    Ok((tenant.expect("checked"), organization.expect("checked")))
+}
 
-    let id = new_text_id();
-    users::insert(&mut tx, &id, &new, organization.id, actor).await?;
+async fn store_new_user(
+    nexus: &Nexus,
+    actor: &Actor,
+    id: &str,
+    new: &NewUser,
+    identity: Option<NewIdentity>,
+) -> Result<User> {
+    let mut tx = nexus.store().begin().await?;
+    // Checked again: the first check ran before the calls to Auth0.
+    let (tenant, organization) = check_references(&mut tx, new).await?;
+    users::insert(&mut tx, id, new, organization.id, actor).await?;
     let member = NewMember {
-        user_id: id.clone(),
+        user_id: id.to_owned(),
         is_mfa_required: false,
         is_guest: false,
         make_admin: new.make_admin,
     };
     memberships::insert(&mut tx, organization.id, &member, actor).await?;
-    if let Some((azo_user_id, azo_connection_id)) = &new.link {
-        let identity = NewIdentity {
-            strategy: new.authentication_method.default_strategy().to_owned(),
-            azo_user_id: azo_user_id.clone(),
-            azo_connection_id: azo_connection_id.clone(),
-        };
-        identities::upsert(&mut tx, &id, tenant.id, &identity, actor).await?;
-        push::enqueue(&mut tx, tenant.id, azo_user_id).await?;
+    if let Some(identity) = &identity {
+        identities::upsert(&mut tx, id, tenant.id, identity, actor).await?;
+        push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
     }
-    let user = users::get(&mut tx, &id)
+    let user = users::get(&mut tx, id)
         .await?
-        .ok_or_else(|| ServiceError::not_found(RESOURCE, &id))?;
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
     commit(tx).await?;
     Ok(user)
 }

@@ -93,12 +93,15 @@ pub async fn upsert(
     let now = Timestamp::now().to_text();
     sqlx::query(
         "INSERT INTO identities (user_id, idp_tenant_id, strategy, azo_user_id, azo_connection_id, \
-         created, created_by, modified, modified_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7) \
+         azo_connection_name, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $8, $6, $7, $6, $7) \
          ON CONFLICT (user_id, idp_tenant_id) DO UPDATE SET strategy = excluded.strategy, \
          azo_user_id = excluded.azo_user_id, azo_connection_id = excluded.azo_connection_id, \
+         azo_connection_name = excluded.azo_connection_name, \
          modified = excluded.modified, modified_by = excluded.modified_by \
          WHERE identities.strategy <> excluded.strategy OR identities.azo_user_id <> excluded.azo_user_id \
-         OR identities.azo_connection_id <> excluded.azo_connection_id",
+         OR identities.azo_connection_id <> excluded.azo_connection_id \
+         OR identities.azo_connection_name IS DISTINCT FROM excluded.azo_connection_name",
     )
     .bind(user_id)
     .bind(tenant_id)
@@ -107,6 +110,7 @@ pub async fn upsert(
     .bind(&new.azo_connection_id)
     .bind(&now)
     .bind(&actor.0)
+    .bind(&new.azo_connection_name)
     .execute(&mut *conn)
     .await?;
     get(conn, user_id, tenant_id)
@@ -157,7 +161,8 @@ pub async fn users_by_connection(
     azo_user_id: &str,
 ) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query(
-        "SELECT DISTINCT user_id FROM identities WHERE azo_connection_id = $1 AND azo_user_id = $2 ORDER BY user_id",
+        "SELECT DISTINCT user_id FROM identities \
+         WHERE (azo_connection_id = $1 OR azo_connection_name = $1) AND azo_user_id = $2 ORDER BY user_id",
     )
     .bind(connection)
     .bind(azo_user_id)

@@ -1,9 +1,11 @@
 //! Black-box tests over real HTTP against `nexus` on loopback, each on SQLite
 //! and on PostgreSQL.
 
+mod sim_tenant;
 mod support;
 
 mod auth;
+mod auth0_checks;
 mod concurrency;
 mod custom_upns;
 mod errors;

@@ -3,92 +3,21 @@
 
 use std::time::{Duration, Instant};
 
-use auth0::{Config, ManagementClient};
-use auth0_sim::Simulator;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::sim_tenant::{eventually, eventually_linked, linked_user, stats, tenant, Tenant};
 use crate::support::{both_backends, TestApp};
 
 both_backends!(
     changes_arrive_in_app_metadata,
     rapid_edits_coalesce,
-    nothing_is_lost_across_outage_and_restart
+    nothing_is_lost_across_outage_and_restart,
+    permanent_failures_are_reported
 );
 
-struct Tenant {
-    sim: Simulator,
-    auth0: ManagementClient,
-}
-
-/// A simulator registered in Nexus as tenant `sim`, with Management credentials.
-async fn tenant(app: &TestApp, rate_limit: u32) -> Tenant {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = auth0_sim::serve(listener, rate_limit).await.unwrap();
-    let reply = app
-        .post(
-            "/v1/idp_tenants",
-            json!({"name": "sim", "azoTenantName": "eci-sim", "fqdn": "eci-sim.us.auth0.com", "baseUrl": sim.base_url(),
-                   "managementClientId": auth0_sim::DEFAULT_CLIENT_ID, "managementClientSecret": auth0_sim::DEFAULT_CLIENT_SECRET}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    app.organization("acme").await;
-    let auth0 = ManagementClient::new(Config::new(
-        &sim.base_url(),
-        auth0_sim::DEFAULT_CLIENT_ID,
-        auth0_sim::DEFAULT_CLIENT_SECRET,
-    ));
-    Tenant { sim, auth0 }
-}
-
-/// An Auth0 user and the Nexus user linked to it: (Nexus id, Auth0 id).
-async fn linked_user(app: &TestApp, tenant: &Tenant, email: &str) -> (String, String) {
-    let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/__sim/users", tenant.sim.base_url()))
-        .json(&json!({"connection": auth0_sim::DEFAULT_CONNECTION, "email": email, "password": "Passw0rd!long"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let azo = created["user_id"].as_str().unwrap().to_owned();
-    let user = app
-        .post("/v1/users", json!({"authenticationMethod": "Database", "displayName": "Ada Lovelace", "emailAddress": email,
-            "idpTenantId": "sim", "organization": "acme",
-            "idpMetadata": {"azoUserId": azo, "azoConnectionId": auth0_sim::DEFAULT_CONNECTION}}))
-        .await;
-    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
-    (user.body["id"].as_str().unwrap().to_owned(), azo)
-}
-
-/// Waits until the Auth0 user's `field` equals `expected`.
-async fn eventually(tenant: &Tenant, azo: &str, field: &str, expected: Value) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let user = tenant.auth0.get_user(azo).await.unwrap();
-        if user[field] == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{field} is {} and not {expected}",
-            user[field]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn patches(tenant: &Tenant) -> u64 {
-    let stats: Value = reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    stats["requests"]["PATCH /api/v2/users/{id}"]
+    stats(tenant).await["requests"]["PATCH /api/v2/users/{id}"]
         .as_u64()
         .unwrap_or(0)
 }
@@ -96,13 +25,7 @@ async fn patches(tenant: &Tenant) -> u64 {
 async fn changes_arrive_in_app_metadata(app: TestApp) {
     let tenant = tenant(&app, 100).await;
     let (user, azo) = linked_user(&app, &tenant, "ada@example.com").await;
-    eventually(
-        &tenant,
-        &azo,
-        "app_metadata",
-        json!({"nexus_user_id": user}),
-    )
-    .await;
+    eventually_linked(&tenant, &azo, &user).await;
     eventually(&tenant, &azo, "name", json!("Ada Lovelace")).await;
 
     let base = format!("/v1/users/{user}/custom-upns");
@@ -152,13 +75,7 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
         .unwrap()
         .to_owned();
     app.delete(&format!("{base}/{vdi}")).await;
-    eventually(
-        &tenant,
-        &azo,
-        "app_metadata",
-        json!({"nexus_user_id": user}),
-    )
-    .await;
+    eventually_linked(&tenant, &azo, &user).await;
 
     // Profile fields of a database identity follow the Nexus user.
     app.patch(
@@ -188,13 +105,7 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
 async fn rapid_edits_coalesce(app: TestApp) {
     let tenant = tenant(&app, 100).await;
     let (user, azo) = linked_user(&app, &tenant, "rapid@example.com").await;
-    eventually(
-        &tenant,
-        &azo,
-        "app_metadata",
-        json!({"nexus_user_id": user}),
-    )
-    .await;
+    eventually_linked(&tenant, &azo, &user).await;
     let before = patches(&tenant).await;
     let base = format!("/v1/users/{user}/custom-upns");
     let upn = app
@@ -229,13 +140,7 @@ async fn rapid_edits_coalesce(app: TestApp) {
 async fn nothing_is_lost_across_outage_and_restart(mut app: TestApp) {
     let tenant = tenant(&app, 100).await;
     let (user, azo) = linked_user(&app, &tenant, "outage@example.com").await;
-    eventually(
-        &tenant,
-        &azo,
-        "app_metadata",
-        json!({"nexus_user_id": user}),
-    )
-    .await;
+    eventually_linked(&tenant, &azo, &user).await;
     let http = reqwest::Client::new();
     let faults = format!("{}/__sim/faults", tenant.sim.base_url());
     http.put(&faults)
@@ -290,12 +195,14 @@ async fn a_rate_limited_backlog_drains_calmly() {
     let app = TestApp::sqlite().await;
     let tenant = tenant(&app, 1000).await;
     let http = reqwest::Client::new();
-    http.put(format!("{}/__sim/rate-limit", tenant.sim.base_url()))
-        .json(&json!({"per_second": 5}))
+    // Auth0 refuses updates while the backlog builds up; the checks of each
+    // new link (reads) still pass.
+    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
+    http.put(&faults)
+        .json(&json!({"fail_for_ms": 600_000, "fail_methods": ["PATCH"]}))
         .send()
         .await
         .unwrap();
-    // Users arrive far faster than 5 a second, so the backlog builds up.
     let seeding = Instant::now();
     let mut users = Vec::new();
     for i in 0..200 {
@@ -303,7 +210,13 @@ async fn a_rate_limited_backlog_drains_calmly() {
     }
     eprintln!("200 users created in {:?}", seeding.elapsed());
     let backlog = app.get("/v1/push/status").await.body;
-    assert!(backlog["pending"].as_u64().unwrap() >= 100, "{backlog}");
+    assert_eq!(backlog["pending"], 200, "{backlog}");
+    http.put(format!("{}/__sim/rate-limit", tenant.sim.base_url()))
+        .json(&json!({"per_second": 5}))
+        .send()
+        .await
+        .unwrap();
+    http.put(&faults).json(&json!({})).send().await.unwrap();
     let started = Instant::now();
     loop {
         let status = app.get("/v1/push/status").await.body;
@@ -317,13 +230,7 @@ async fn a_rate_limited_backlog_drains_calmly() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let stats: Value = reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rate_limited = stats["rateLimited"].as_u64().unwrap();
+    let rate_limited = stats(&tenant).await["rateLimited"].as_u64().unwrap();
     eprintln!(
         "200 users drained in {:?} with {rate_limited} 429s",
         started.elapsed()
@@ -340,4 +247,70 @@ async fn a_rate_limited_backlog_drains_calmly() {
             json!({"nexus_user_id": user})
         );
     }
+}
+
+/// Three replicas on one PostgreSQL database share the outbox: each item is
+/// claimed by one of them, so every user is PATCHed exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_never_push_one_item_twice() {
+    let Some(app) = TestApp::postgres().await else {
+        eprintln!("NEXUS_TEST_POSTGRES_URL is not set: PostgreSQL case not run");
+        return;
+    };
+    let tenant = tenant(&app, 1000).await;
+    // Slow answers keep claims in flight while the other workers poll.
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", tenant.sim.base_url()))
+        .json(&json!({"latency_ms": 30}))
+        .send()
+        .await
+        .unwrap();
+    let replicas = [app.replica().await, app.replica().await];
+    let before = patches(&tenant).await;
+    for i in 0..40 {
+        linked_user(&app, &tenant, &format!("replica{i}@example.com")).await;
+    }
+    let started = Instant::now();
+    while app.get("/v1/push/status").await.body["pending"] != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "backlog does not drain"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(patches(&tenant).await - before, 40);
+    for replica in replicas {
+        replica.stop().await.unwrap();
+    }
+}
+
+/// A push Auth0 can never accept (its user was deleted in Auth0) is set aside
+/// as failed, with Auth0's answer, instead of being retried for ever.
+async fn permanent_failures_are_reported(app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    let (user, azo) = linked_user(&app, &tenant, "gone@example.com").await;
+    eventually_linked(&tenant, &azo, &user).await;
+    tenant.auth0.delete_user(&azo).await.unwrap();
+    let upn = app
+        .post(
+            &format!("/v1/users/{user}/custom-upns"),
+            json!({"clientUpnKey": "rdp", "customUpnValue": "gone@corp.example.com"}),
+        )
+        .await;
+    assert_eq!(upn.status, StatusCode::CREATED, "{}", upn.body);
+    let started = Instant::now();
+    let status = loop {
+        let status = app.get("/v1/push/status").await.body;
+        if status["failed"] == 1 {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status["pending"], 0, "{status}");
+    let failure = &status["failures"][0];
+    assert_eq!(failure["azoUserId"], json!(azo));
+    assert_eq!(failure["attempts"], 1, "not retried: {status}");
+    let error = failure["lastError"].as_str().unwrap();
+    assert!(error.contains("404"), "{error}");
 }

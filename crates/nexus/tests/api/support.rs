@@ -166,6 +166,17 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// A second `nexus serve` over the same database, as another replica.
+    pub async fn replica(&self) -> RunningServer {
+        let store = nexus::open_store(&self.url).await.expect("open store");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        nexus::start_with(store, self.auth.clone(), listener)
+            .await
+            .expect("start replica")
+    }
+
     /// A request without the admin key, with the given headers.
     pub async fn request_as(
         &self,

@@ -1,0 +1,311 @@
+//! Nexus's side of Auth0: one Management client per tenant and use, kept
+//! while the tenant's credentials stay the same, and the checks and account
+//! creation that requests make against Auth0 before anything is stored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth0::{Config, CreateUser, Error as Auth0Error, ManagementClient};
+use nexus_core::identity::NewIdentity;
+use nexus_core::idp_tenant::{IdpTenant, ManagementCredentials};
+use nexus_core::user::NewUser;
+use nexus_core::validation::Check;
+use serde_json::{json, Value};
+
+use crate::ServiceError;
+
+/// Who waits for the answer: a request (short timeouts, few retries, fail
+/// fast) or the push worker (patient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Use {
+    Request,
+    Background,
+}
+
+/// A client with the fingerprint of the settings it was made from.
+type Known = (String, ManagementClient);
+
+/// Management clients by tenant; each keeps its token cache and rate budget.
+#[derive(Clone, Default)]
+pub struct Auth0Clients {
+    clients: Arc<Mutex<HashMap<(i32, Use), Known>>>,
+}
+
+impl Auth0Clients {
+    pub fn client(
+        &self,
+        tenant: &IdpTenant,
+        credentials: &ManagementCredentials,
+        purpose: Use,
+    ) -> ManagementClient {
+        let base = tenant
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", tenant.fqdn));
+        let fingerprint = format!(
+            "{base}|{}|{}|{:?}",
+            credentials.client_id,
+            credentials.client_secret.expose(),
+            credentials.audience
+        );
+        let mut clients = self.clients.lock().expect("Auth0 clients");
+        match clients.get(&(tenant.id, purpose)) {
+            Some((known, client)) if *known == fingerprint => client.clone(),
+            _ => {
+                let mut config = Config::new(
+                    &base,
+                    &credentials.client_id,
+                    credentials.client_secret.expose(),
+                );
+                config.audience = credentials.audience.clone();
+                if purpose == Use::Request {
+                    config.timeout = Duration::from_secs(5);
+                    config.max_attempts = 2;
+                    config.max_rate_limit_wait = Duration::from_secs(3);
+                }
+                let client = ManagementClient::new(config);
+                clients.insert((tenant.id, purpose), (fingerprint, client.clone()));
+                client
+            }
+        }
+    }
+}
+
+/// Checks a link against the tenant: the Auth0 user exists and has an
+/// account on the connection (given by id or name). Returns the identity to
+/// store, with the connection's id and name both filled in.
+pub async fn verify_link(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    new: &NewIdentity,
+) -> Result<NewIdentity, ServiceError> {
+    let connection = find_connection(client, tenant, &new.azo_connection_id).await?;
+    let user = match client.get_user(&new.azo_user_id).await {
+        Ok(user) => user,
+        Err(error) if error.status() == Some(404) => {
+            return Err(ServiceError::Unprocessable(format!(
+                "Auth0 tenant '{}' has no user '{}'",
+                tenant.name, new.azo_user_id
+            )))
+        }
+        Err(error) => return Err(unreachable(tenant, error)),
+    };
+    let on_connection = user["identities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|identity| identity["connection"] == json!(connection.name));
+    if !on_connection {
+        return Err(ServiceError::Unprocessable(format!(
+            "Auth0 user '{}' has no account on connection '{}'",
+            new.azo_user_id, connection.name
+        )));
+    }
+    Ok(NewIdentity {
+        azo_connection_id: connection.id,
+        azo_connection_name: Some(connection.name),
+        ..new.clone()
+    })
+}
+
+pub struct Connection {
+    pub id: String,
+    pub name: String,
+}
+
+/// The connection whose id or name is `reference`; 422 when there is none.
+pub async fn find_connection(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    reference: &str,
+) -> Result<Connection, ServiceError> {
+    let found = match client.connection_by_name(reference).await {
+        Ok(Some(found)) => Some(found),
+        Ok(None) => match client.get_connection(reference).await {
+            Ok(found) => Some(found),
+            // Auth0 answers 400 for a malformed id, 404 for an unknown one.
+            Err(error) if matches!(error.status(), Some(400 | 404)) => None,
+            Err(error) => return Err(unreachable(tenant, error)),
+        },
+        Err(error) => return Err(unreachable(tenant, error)),
+    };
+    let text = |value: &Value, key: &str| value[key].as_str().map(str::to_owned);
+    match found
+        .as_ref()
+        .and_then(|c| text(c, "id").zip(text(c, "name")))
+    {
+        Some((id, name)) => Ok(Connection { id, name }),
+        None => Err(ServiceError::Unprocessable(format!(
+            "Auth0 tenant '{}' has no connection with the id or name '{reference}'",
+            tenant.name
+        ))),
+    }
+}
+
+/// Creates the Auth0 account; Auth0's refusal becomes a problem that quotes it.
+pub async fn create_account(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    account: &CreateUser,
+) -> Result<Value, ServiceError> {
+    client
+        .create_user(account)
+        .await
+        .map_err(|error| match error {
+            Auth0Error::Api {
+                status: 409,
+                message,
+                ..
+            } => ServiceError::Conflict(format!(
+                "Auth0 tenant '{}' refused to create the account: {message}",
+                tenant.name
+            )),
+            Auth0Error::Api {
+                status: 400..=499,
+                message,
+                error_code,
+                ..
+            } => ServiceError::Unprocessable(format!(
+                "Auth0 tenant '{}' refused to create the account: {message}{}",
+                tenant.name,
+                if error_code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({error_code})")
+                }
+            )),
+            other => unreachable(tenant, other),
+        })
+}
+
+/// Whatever stops Auth0 from answering the question; the caller may retry.
+fn unreachable(tenant: &IdpTenant, error: Auth0Error) -> ServiceError {
+    tracing::warn!(tenant = %tenant.name, %error, "Auth0 call failed");
+    ServiceError::Upstream(format!(
+        "Auth0 tenant '{}' could not be reached to check the request ({error}); nothing was changed, retry later",
+        tenant.name
+    ))
+}
+
+/// Creates the database account of a new Nexus user (CreateUser without
+/// `idpMetadata`) and returns the identity that links it.
+pub async fn provision(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    user_id: &str,
+    user: &NewUser,
+) -> Result<NewIdentity, ServiceError> {
+    let email = user.email_address.as_ref().ok_or_else(|| {
+        let mut check = Check::new();
+        check.fail(
+            "emailAddress",
+            "is required to create the Auth0 database account",
+        );
+        ServiceError::Validation(check.finish().expect_err("one failure"))
+    })?;
+    let connection = match &user.account.database {
+        Some(name) => find_connection(client, tenant, name).await?,
+        None => only_database(client, tenant).await?,
+    };
+    let password = match &user.account.password {
+        Some(given) => given.expose().to_owned(),
+        None => temporary_password(),
+    };
+    let account = CreateUser {
+        connection: connection.name.clone(),
+        email: Some(email.to_string()),
+        password: Some(password),
+        verify_email: Some(user.account.send_email_verification),
+        email_verified: Some(user.email_verified),
+        name: Some(user.display_name.clone()),
+        given_name: user.given_name.clone(),
+        family_name: user.family_name.clone(),
+        nickname: user.nickname.clone(),
+        picture: user.picture.clone(),
+        app_metadata: Some(json!({"nexus_user_id": user_id})),
+    };
+    let created = create_account(client, tenant, &account).await?;
+    let azo_user_id = created["user_id"].as_str().ok_or_else(|| {
+        unreachable(
+            tenant,
+            Auth0Error::Unavailable("the created user has no user_id".into()),
+        )
+    })?;
+    Ok(NewIdentity {
+        strategy: "auth0".into(),
+        azo_user_id: azo_user_id.to_owned(),
+        azo_connection_id: connection.id,
+        azo_connection_name: Some(connection.name),
+    })
+}
+
+/// Undoes `provision` when the Nexus side could not be stored.
+pub async fn deprovision(client: &ManagementClient, tenant: &IdpTenant, azo_user_id: &str) {
+    if let Err(error) = client.delete_user(azo_user_id).await {
+        tracing::error!(tenant = %tenant.name, %azo_user_id, %error,
+            "the Auth0 account created for a Nexus user that was not stored could not be deleted; delete it by hand");
+    }
+}
+
+async fn only_database(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+) -> Result<Connection, ServiceError> {
+    let found = client
+        .connections_by_strategy("auth0")
+        .await
+        .map_err(|error| unreachable(tenant, error))?;
+    let text = |value: &Value, key: &str| value[key].as_str().map(str::to_owned);
+    match found.as_slice() {
+        [only] => match text(only, "id").zip(text(only, "name")) {
+            Some((id, name)) => Ok(Connection { id, name }),
+            None => Err(unreachable(
+                tenant,
+                Auth0Error::Unavailable("a connection without id or name".into()),
+            )),
+        },
+        _ => Err(ServiceError::Unprocessable(format!(
+            "Auth0 tenant '{}' has {} database connections; name one in passwordCredential.azoDatabaseName",
+            tenant.name,
+            found.len()
+        ))),
+    }
+}
+
+/// A random password that meets Auth0's strictest policy: 24 characters
+/// with upper and lower case letters, digits and symbols.
+fn temporary_password() -> String {
+    use rand::seq::{IndexedRandom, SliceRandom};
+    const CLASSES: [&[u8]; 4] = [
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"abcdefghijkmnopqrstuvwxyz",
+        b"23456789",
+        b"!@#$%^&*-_=+",
+    ];
+    let mut rng = rand::rng();
+    let all = CLASSES.concat();
+    let mut chars: Vec<u8> = CLASSES
+        .iter()
+        .map(|class| *class.choose(&mut rng).expect("a class has characters"))
+        .collect();
+    chars.extend((0..20).map(|_| *all.choose(&mut rng).expect("characters")));
+    chars.shuffle(&mut rng);
+    String::from_utf8(chars).expect("ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_passwords_hold_every_class_and_differ() {
+        let first = temporary_password();
+        assert_eq!(first.len(), 24);
+        assert!(first.chars().any(|c| c.is_ascii_uppercase()));
+        assert!(first.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(first.chars().any(|c| c.is_ascii_digit()));
+        assert!(first.chars().any(|c| !c.is_ascii_alphanumeric()));
+        assert_ne!(first, temporary_password());
+    }
+}

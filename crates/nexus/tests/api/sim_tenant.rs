@@ -1,0 +1,95 @@
+//! An Auth0 tenant simulator registered in Nexus, and the helpers tests use with it.
+
+use std::time::{Duration, Instant};
+
+use auth0::{Config, ManagementClient};
+use auth0_sim::Simulator;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::TestApp;
+
+pub struct Tenant {
+    pub sim: Simulator,
+    /// A Management client of the test's own, to look at what Auth0 holds.
+    pub auth0: ManagementClient,
+}
+
+/// A simulator registered in Nexus as tenant `sim`, with Management credentials.
+pub async fn tenant(app: &TestApp, rate_limit: u32) -> Tenant {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = auth0_sim::serve(listener, rate_limit).await.unwrap();
+    let reply = app
+        .post(
+            "/v1/idp_tenants",
+            json!({"name": "sim", "azoTenantName": "eci-sim", "fqdn": "eci-sim.us.auth0.com", "baseUrl": sim.base_url(),
+                   "managementClientId": auth0_sim::DEFAULT_CLIENT_ID, "managementClientSecret": auth0_sim::DEFAULT_CLIENT_SECRET}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    app.organization("acme").await;
+    let auth0 = ManagementClient::new(Config::new(
+        &sim.base_url(),
+        auth0_sim::DEFAULT_CLIENT_ID,
+        auth0_sim::DEFAULT_CLIENT_SECRET,
+    ));
+    Tenant { sim, auth0 }
+}
+
+/// Seeds an Auth0 user on `connection` straight into the simulator; its Auth0 id.
+pub async fn auth0_user(tenant: &Tenant, connection: &str, email: &str) -> String {
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/__sim/users", tenant.sim.base_url()))
+        .json(&json!({"connection": connection, "email": email, "password": "Passw0rd!long"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["user_id"].as_str().unwrap().to_owned()
+}
+
+/// An Auth0 user and the Nexus user linked to it: (Nexus id, Auth0 id).
+pub async fn linked_user(app: &TestApp, tenant: &Tenant, email: &str) -> (String, String) {
+    let azo = auth0_user(tenant, auth0_sim::DEFAULT_CONNECTION, email).await;
+    let user = app
+        .post("/v1/users", json!({"authenticationMethod": "Database", "displayName": "Ada Lovelace", "emailAddress": email,
+            "idpTenantId": "sim", "organization": "acme",
+            "idpMetadata": {"azoUserId": azo, "azoConnectionId": auth0_sim::DEFAULT_CONNECTION}}))
+        .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    (user.body["id"].as_str().unwrap().to_owned(), azo)
+}
+
+/// The simulator's statistics (`/__sim/stats`).
+pub async fn stats(tenant: &Tenant) -> Value {
+    reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits until the Auth0 user's `field` equals `expected`.
+pub async fn eventually(tenant: &Tenant, azo: &str, field: &str, expected: Value) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let user = tenant.auth0.get_user(azo).await.unwrap();
+        if user[field] == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{field} is {} and not {expected}",
+            user[field]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the Auth0 user carries the Nexus user's id and no custom UPNs.
+pub async fn eventually_linked(tenant: &Tenant, azo: &str, user: &str) {
+    eventually(tenant, azo, "app_metadata", json!({"nexus_user_id": user})).await;
+}
