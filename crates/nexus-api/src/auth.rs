@@ -20,6 +20,8 @@ use crate::problem::ApiError;
 pub enum Access {
     /// No credentials needed (health, documentation).
     Open,
+    /// Any valid credentials.
+    Authenticated,
     /// Credentials holding this permission.
     Requires(&'static str),
 }
@@ -29,6 +31,8 @@ pub enum Access {
 pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/push/status", Access::Requires("push.read")),
     ("GET", "/healthz", Access::Open),
+    ("GET", "/metrics", Access::Open),
+    ("GET", "/v1/me", Access::Authenticated),
     ("GET", "/readyz", Access::Open),
     ("GET", "/openapi.json", Access::Open),
     ("POST", "/v1/users", Access::Requires("user.write")),
@@ -251,7 +255,8 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
         .unwrap_or_default();
     let required = match access(request.method(), &path) {
         Some(Access::Open) => return next.run(request).await,
-        Some(Access::Requires(permission)) => permission,
+        Some(Access::Requires(permission)) => Some(permission),
+        Some(Access::Authenticated) => None,
         None => {
             tracing::error!(method = %request.method(), %path, "route has no permission rule");
             return forbidden("this route has no permission rule").into_response();
@@ -293,7 +298,7 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
             return ApiError::from(nexus_service::ServiceError::from(error)).into_response()
         }
     };
-    if !principal.allows(required) {
+    if let Some(required) = required.filter(|p| !principal.allows(p)) {
         return forbidden(&format!(
             "this operation requires the {required} permission"
         ))

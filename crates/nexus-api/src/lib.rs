@@ -11,11 +11,12 @@ mod routes;
 
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use nexus_service::metrics::RequestLabels;
 use nexus_service::Nexus;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
@@ -95,6 +96,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::api_keys::router())
         .merge(routes::sts_clients::router())
         .merge(routes::push::router())
+        .merge(routes::ops::router())
 }
 
 /// The OpenAPI document served at `/openapi.json`.
@@ -126,23 +128,30 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
             } else {
                 path
             };
-            if let Some(auth::Access::Requires(permission)) = auth::access(&method, routed) {
-                operation.security = Some(vec![
-                    SecurityRequirement::new("Bearer", Vec::<String>::new())
-                        .add("ApplicationToken", Vec::<String>::new()),
-                    SecurityRequirement::new("Basic", Vec::<String>::new()),
-                ]);
-                let extension = ExtensionsBuilder::new()
-                    .add("x-nexus-permission", permission)
-                    .build();
-                match &mut operation.extensions {
-                    Some(existing) => existing.merge(extension),
-                    None => operation.extensions = Some(extension),
+            let permission = match auth::access(&method, routed) {
+                Some(auth::Access::Requires(permission)) => Some(permission),
+                Some(auth::Access::Authenticated) => None,
+                _ => continue,
+            };
+            operation.security = Some(vec![
+                SecurityRequirement::new("Bearer", Vec::<String>::new())
+                    .add("ApplicationToken", Vec::<String>::new()),
+                SecurityRequirement::new("Basic", Vec::<String>::new()),
+            ]);
+            let note = match permission {
+                Some(permission) => {
+                    let extension = ExtensionsBuilder::new()
+                        .add("x-nexus-permission", permission)
+                        .build();
+                    match &mut operation.extensions {
+                        Some(existing) => existing.merge(extension),
+                        None => operation.extensions = Some(extension),
+                    }
+                    format!("\n\nRequires the `{permission}` permission.")
                 }
-                let note = format!("\n\nRequires the `{permission}` permission.");
-                operation.description =
-                    Some(operation.description.take().unwrap_or_default() + &note);
-            }
+                None => "\n\nRequires valid credentials, with any permissions.".to_owned(),
+            };
+            operation.description = Some(operation.description.take().unwrap_or_default() + &note);
         }
     }
 }
@@ -152,11 +161,12 @@ pub fn app(nexus: Nexus) -> Router {
     let (router, mut api) = routes().split_for_parts();
     document_access(&mut api);
     router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .route_layer(middleware::from_fn_with_state(
             nexus.clone(),
             auth::authorize,
         ))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .route_layer(middleware::from_fn(tag_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
@@ -169,13 +179,13 @@ pub fn app(nexus: Nexus) -> Router {
             )
             .into_response()
         }))
-        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn_with_state(nexus.clone(), observe))
         .with_state(nexus)
 }
 
-/// One span and one log line per request; the path is kept for problem
-/// responses' `instance`.
-async fn observe(request: Request, next: Next) -> Response {
+/// One span, one log line and one metrics observation per request; the path
+/// is kept for problem responses' `instance`.
+async fn observe(State(nexus): State<Nexus>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("request", %method, %path);
@@ -184,14 +194,34 @@ async fn observe(request: Request, next: Next) -> Response {
         .scope(path, next.run(request))
         .instrument(span.clone())
         .await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
     span.in_scope(|| {
         tracing::info!(
-            status = response.status().as_u16(),
-            latency_ms = format!("{latency_ms:.2}"),
+            status,
+            latency_ms = format!("{:.2}", elapsed.as_secs_f64() * 1000.0),
             "request"
         )
     });
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    nexus.metrics().observe_request(
+        RequestLabels {
+            method: method.to_string(),
+            route: route.to_owned(),
+            status,
+        },
+        elapsed,
+    );
+    response
+}
+
+/// Hands the matched route template to `observe` (routing happens inside it).
+async fn tag_route(matched: MatchedPath, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(matched);
     response
 }
 

@@ -9,6 +9,7 @@ pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
 pub mod members;
+pub mod metrics;
 pub mod organizations;
 pub mod push;
 pub mod roles;
@@ -25,6 +26,7 @@ pub struct Nexus {
     store: Store,
     authenticator: auth::Authenticator,
     auth0: auth0::Auth0Clients,
+    metrics: metrics::Metrics,
 }
 
 impl Nexus {
@@ -33,6 +35,7 @@ impl Nexus {
             authenticator: auth::Authenticator::new(store.clone(), auth),
             store,
             auth0: auth0::Auth0Clients::default(),
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -46,6 +49,10 @@ impl Nexus {
 
     pub fn auth0(&self) -> &auth0::Auth0Clients {
         &self.auth0
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
 use crate::auth0::Use;
+use crate::metrics::PushOutcome;
 use crate::Nexus;
 
 /// How the worker paces itself.
@@ -104,9 +105,11 @@ async fn push_one(
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, "pushed to Auth0");
+            nexus.metrics().observe_push(PushOutcome::Pushed);
             push::complete(&mut tx, item).await?;
         }
         Err(error) if !is_permanent(&error) => {
+            nexus.metrics().observe_push(PushOutcome::Retried);
             let delay = retry_delay(config, item.attempts);
             tracing::warn!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, %error, ?delay, "push failed; retrying later");
             push::retry_later(
@@ -119,6 +122,7 @@ async fn push_one(
         }
         Err(error) => {
             tracing::error!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, %error, "push failed for good");
+            nexus.metrics().observe_push(PushOutcome::Failed);
             push::fail(&mut tx, item, &error.to_string()).await?;
         }
     }

@@ -125,6 +125,14 @@ impl Store {
         self.backend
     }
 
+    /// (pool, open connections, idle connections) of the read and write pools.
+    pub fn pool_usage(&self) -> [(&'static str, u32, usize); 2] {
+        [
+            ("read", self.read.size(), self.read.num_idle()),
+            ("write", self.write.size(), self.write.num_idle()),
+        ]
+    }
+
     /// Applies the migrations of this backend that have not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.backend {

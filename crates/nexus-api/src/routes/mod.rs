@@ -6,6 +6,7 @@ pub mod health;
 pub mod identities;
 pub mod idp_tenants;
 pub mod members;
+pub mod ops;
 pub mod organizations;
 pub mod push;
 pub mod roles;

@@ -12,8 +12,9 @@ both_backends!(
     sts_clients,
 );
 
-/// The operations of the served document, with the permission each needs.
-async fn protected_operations(app: &TestApp) -> Vec<(Method, String, String)> {
+/// The operations of the served document, with the permission each needs
+/// (`None`: any valid credentials).
+async fn protected_operations(app: &TestApp) -> Vec<(Method, String, Option<String>)> {
     let document: Value = app
         .client
         .get(format!("{}/openapi.json", app.base))
@@ -27,21 +28,19 @@ async fn protected_operations(app: &TestApp) -> Vec<(Method, String, String)> {
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            match operation["x-nexus-permission"].as_str() {
-                Some(permission) => {
-                    let security = operation["security"]
-                        .as_array()
-                        .expect("protected operations list their security");
+            match operation["security"].as_array() {
+                Some(security) => {
                     assert_eq!(
                         security.len(),
                         2,
                         "{method} {path}: Bearer+ApplicationToken, or Basic"
                     );
-                    operations.push((method, path.clone(), permission.to_owned()));
+                    let permission = operation["x-nexus-permission"].as_str();
+                    operations.push((method, path.clone(), permission.map(str::to_owned)));
                 }
                 None => assert!(
-                    ["/healthz", "/readyz"].contains(&path.as_str()),
-                    "{method} {path} has no permission: every route but health checks must"
+                    ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()),
+                    "{method} {path} is open: only health checks and metrics may be"
                 ),
             }
         }
@@ -127,6 +126,18 @@ async fn every_route_checks_credentials_and_permissions(app: TestApp) {
                 "no secret echoed"
             );
         }
+        let Some(permission) = permission else {
+            // Any valid key will do.
+            let allowed = send(vec![("authorization", basic(&unrelated))]).await;
+            assert_eq!(
+                allowed.status,
+                StatusCode::OK,
+                "{method} {path}: {}",
+                allowed.body
+            );
+            assert_eq!(allowed.body["id"], json!(known_id));
+            continue;
+        };
         let forbidden = send(vec![("authorization", basic(&unrelated))]).await;
         assert_eq!(
             forbidden.status,
@@ -148,7 +159,7 @@ async fn every_route_checks_credentials_and_permissions(app: TestApp) {
             allowed.body
         );
     }
-    for open in ["/healthz", "/readyz", "/openapi.json"] {
+    for open in ["/healthz", "/readyz", "/openapi.json", "/metrics"] {
         let reply = app
             .anonymous
             .get(format!("{}{open}", app.base))

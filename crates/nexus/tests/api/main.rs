@@ -12,6 +12,7 @@ mod errors;
 mod identities;
 mod idp_tenants;
 mod members;
+mod metrics;
 mod openapi;
 mod organizations;
 mod paging;

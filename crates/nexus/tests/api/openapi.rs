@@ -13,6 +13,8 @@ both_backends!(document_is_openapi_3_1_and_covers_every_route);
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/me"),
     ("POST", "/v1/users"),
     ("GET", "/v1/users"),
     ("GET", "/v1/users/{userId}"),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::metrics::{sample, scrape};
 use crate::sim_tenant::{eventually, eventually_linked, linked_user, stats, tenant, Tenant};
 use crate::support::{both_backends, TestApp};
 
@@ -313,4 +314,16 @@ async fn permanent_failures_are_reported(app: TestApp) {
     assert_eq!(failure["attempts"], 1, "not retried: {status}");
     let error = failure["lastError"].as_str().unwrap();
     assert!(error.contains("404"), "{error}");
+    let metrics = scrape(&app).await;
+    assert_eq!(
+        sample(&metrics, "nexus_push_failed"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, r#"nexus_push_attempts_total{outcome="Failed"}"#),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(sample(&metrics, r#"nexus_push_attempts_total{outcome="Pushed"}"#).unwrap() >= 1.0);
 }

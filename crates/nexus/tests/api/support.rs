@@ -222,6 +222,8 @@ impl TestApp {
         let bytes = response.bytes().await.expect("body read");
         let body = if bytes.is_empty() {
             Value::Null
+        } else if !content_type.contains("json") {
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 panic!(

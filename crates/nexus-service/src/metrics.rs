@@ -1,0 +1,159 @@
+//! What `GET /metrics` shows: requests by route and status with their
+//! latency, database pool use, and the push backlog and its outcomes. One
+//! registry per `Nexus`, so servers in one process (tests) do not mix counts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::Nexus;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route template (`/v1/users/{userId}`), never the raw path.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum PushOutcome {
+    Pushed,
+    Retried,
+    Failed,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PushLabels {
+    outcome: PushOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    pool: &'static str,
+    state: &'static str,
+}
+
+type LatencyFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    pushes: Family<PushLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+    push_pending: Gauge,
+    push_failed: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms … ~4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("nexus");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            requests.clone(),
+        );
+        let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response, by method, route and status",
+            latency.clone(),
+        );
+        let pushes = Family::<PushLabels, Counter>::default();
+        registry.register(
+            "push_attempts",
+            "Pushes to Auth0 by outcome: pushed, retried later, failed for good",
+            pushes.clone(),
+        );
+        let push_pending = Gauge::default();
+        registry.register(
+            "push_pending",
+            "Auth0 users waiting for a push",
+            push_pending.clone(),
+        );
+        let push_failed = Gauge::default();
+        registry.register(
+            "push_failed",
+            "Pushes set aside as failed for good",
+            push_failed.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database connections by pool (read, write) and state (idle, in_use)",
+            pool.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                requests,
+                latency,
+                pushes,
+                pool,
+                push_pending,
+                push_failed,
+            }),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn observe_request(&self, labels: RequestLabels, elapsed: Duration) {
+        self.inner
+            .latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        self.inner.requests.get_or_create(&labels).inc();
+    }
+
+    pub fn observe_push(&self, outcome: PushOutcome) {
+        self.inner
+            .pushes
+            .get_or_create(&PushLabels { outcome })
+            .inc();
+    }
+}
+
+/// The OpenMetrics text exposition, with the gauges read now.
+pub async fn render(nexus: &Nexus) -> String {
+    let metrics = &nexus.metrics().inner;
+    for (pool, size, idle) in nexus.store().pool_usage() {
+        let gauge = |state| metrics.pool.get_or_create(&PoolLabels { pool, state });
+        gauge("idle").set(idle as i64);
+        gauge("in_use").set((size as usize).saturating_sub(idle) as i64);
+    }
+    match push_backlog(nexus).await {
+        Ok((pending, failed)) => {
+            metrics.push_pending.set(pending);
+            metrics.push_failed.set(failed);
+        }
+        Err(error) => tracing::warn!(%error, "push backlog unknown for /metrics"),
+    }
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &metrics.registry)
+        .expect("writing to a String cannot fail");
+    text
+}
+
+async fn push_backlog(nexus: &Nexus) -> Result<(i64, i64), nexus_store::StoreError> {
+    let mut tx = nexus.store().begin_read().await?;
+    nexus_store::push::backlog(&mut tx).await
+}
