@@ -1,0 +1,207 @@
+//! Closed-loop load: `connections` workers, each with one keep-alive
+//! connection, send the scenario's next request as soon as the last answer
+//! arrives, for a fixed time.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::seed;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    SyncUnchanged,
+    SyncChanging,
+    GetUser,
+    PatchUpn,
+    ListDeep,
+    ListFilter,
+    NoOp,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 7] = [
+        Scenario::SyncUnchanged,
+        Scenario::SyncChanging,
+        Scenario::GetUser,
+        Scenario::PatchUpn,
+        Scenario::ListDeep,
+        Scenario::ListFilter,
+        Scenario::NoOp,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::SyncUnchanged => "PUT $sync (unchanged)",
+            Scenario::SyncChanging => "PUT $sync (1 group + 1 attribute changed)",
+            Scenario::GetUser => "GET /v1/users/{userId}",
+            Scenario::PatchUpn => "PATCH custom-upns/{upnId}",
+            Scenario::ListDeep => "GET /v1/users?$top=100&$skip=deep",
+            Scenario::ListFilter => "GET /v1/users?$top=100&$filter=organizationId eq N",
+            Scenario::NoOp => "GET /v1/me (authenticated no-op)",
+        }
+    }
+
+    fn request(self, users: u64, rng: &mut SmallRng) -> (Method, String, Option<Value>) {
+        let i = rng.random_range(0..users);
+        let user = seed::user_id(i);
+        match self {
+            Scenario::SyncUnchanged | Scenario::SyncChanging => {
+                let mut groups = seed::groups(i);
+                let mut attributes = seed::attributes(i);
+                if self == Scenario::SyncChanging {
+                    groups[0] = format!("changed-{}", rng.random_range(0..1_000_000u32));
+                    attributes[0].1 = format!("changed-{}", rng.random::<u32>());
+                }
+                let attributes: Vec<Value> = attributes
+                    .into_iter()
+                    .map(|(key, value)| json!({"key": key, "value": value}))
+                    .collect();
+                let body = json!({
+                    "audience": seed::AUDIENCE,
+                    "attributes": attributes,
+                    "connection": {"connectionId": seed::CONNECTION_NAME, "groups": groups},
+                    "clientUpnKey": "app0",
+                });
+                (Method::PUT, format!("/v1/users/{user}/$sync"), Some(body))
+            }
+            Scenario::GetUser => (Method::GET, format!("/v1/users/{user}"), None),
+            Scenario::PatchUpn => {
+                let value = format!("u{i}-{}@app0.example.com", rng.random::<u32>());
+                (
+                    Method::PATCH,
+                    format!("/v1/users/{user}/custom-upns/{}", seed::upn_id(i)),
+                    Some(json!({"customUpnValue": value})),
+                )
+            }
+            Scenario::ListDeep => {
+                let skip =
+                    rng.random_range(users / 2..users.saturating_sub(100).max(users / 2 + 1));
+                (
+                    Method::GET,
+                    format!("/v1/users?$top=100&$skip={skip}"),
+                    None,
+                )
+            }
+            Scenario::ListFilter => {
+                let organization = rng.random_range(1..=seed::ORGANIZATIONS);
+                (
+                    Method::GET,
+                    format!("/v1/users?$top=100&$filter=organizationId%20eq%20{organization}"),
+                    None,
+                )
+            }
+            Scenario::NoOp => (Method::GET, "/v1/me".to_owned(), None),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub scenario: String,
+    pub connections: usize,
+    pub requests: u64,
+    pub errors: u64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// The first error answer, to tell what went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+}
+
+pub struct Target {
+    pub base: String,
+    pub authorization: String,
+    pub users: u64,
+}
+
+pub async fn run(
+    target: &Target,
+    scenario: Scenario,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<Figures> {
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+    let mut workers = Vec::new();
+    for worker in 0..connections {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let base = target.base.clone();
+        let authorization = target.authorization.clone();
+        let users = target.users;
+        workers.push(tokio::spawn(async move {
+            let mut rng = SmallRng::seed_from_u64(worker as u64 * 7919 + 1);
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+            let (mut errors, mut first_error) = (0u64, None);
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                let (method, path, body) = scenario.request(users, &mut rng);
+                let mut request = client
+                    .request(method, format!("{base}{path}"))
+                    .header("authorization", &authorization);
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                let sent = Instant::now();
+                let outcome = match request.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        let text = response.text().await.unwrap_or_default();
+                        (status.is_success())
+                            .then_some(())
+                            .ok_or(format!("{status} {path}: {text}"))
+                    }
+                    Err(error) => Err(format!("{path}: {error}")),
+                };
+                if sent < start {
+                    continue; // Warm-up: not counted.
+                }
+                histogram
+                    .record(sent.elapsed().as_micros().max(1) as u64)
+                    .expect("in bounds");
+                if let Err(message) = outcome {
+                    errors += 1;
+                    first_error.get_or_insert(message);
+                }
+            }
+            (histogram, errors, first_error)
+        }));
+    }
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut errors, mut first_error) = (0, None);
+    for worker in workers {
+        let (h, e, f) = worker.await?;
+        histogram.add(h)?;
+        errors += e;
+        if first_error.is_none() {
+            first_error = f;
+        }
+    }
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    Ok(Figures {
+        scenario: scenario.name().to_owned(),
+        connections,
+        requests: histogram.len(),
+        errors,
+        requests_per_second: histogram.len() as f64 / duration.as_secs_f64(),
+        p50_ms: ms(histogram.value_at_quantile(0.5)),
+        p99_ms: ms(histogram.value_at_quantile(0.99)),
+        max_ms: ms(histogram.max()),
+        first_error,
+    })
+}
