@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::seed;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     SyncUnchanged,
     SyncChanging,

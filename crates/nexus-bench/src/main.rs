@@ -58,6 +58,9 @@ struct Args {
     /// The nexus binary; defaults to the one next to this one.
     #[arg(long)]
     nexus: Option<PathBuf>,
+    /// Run only these scenarios (all by default).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    scenarios: Vec<Scenario>,
     /// A tiny directory and a few seconds: proves the tool works (CI).
     #[arg(long)]
     smoke: bool,
@@ -176,7 +179,12 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         users,
     };
     let mut results = Vec::new();
-    for scenario in Scenario::ALL {
+    let scenarios = if args.scenarios.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        args.scenarios.clone()
+    };
+    for scenario in scenarios {
         for &connections in &args.connections {
             let figures = load::run(
                 &target,

@@ -49,17 +49,19 @@ async fn find_identity(
     request: &SyncRequest,
     lock: bool,
 ) -> Result<i32> {
+    if let Some(identity) =
+        sync::identity_on_connection(conn, user_id, &request.connection_id, lock).await?
+    {
+        return Ok(identity);
+    }
+    // Only a failed login pays for telling the two 404s apart.
     if !users::exists(conn, user_id).await? {
         return Err(ServiceError::not_found("user", user_id));
     }
-    sync::identity_on_connection(conn, user_id, &request.connection_id, lock)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::not_found(
-                "identity",
-                format!("{user_id} on connection {}", request.connection_id),
-            )
-        })
+    Err(ServiceError::not_found(
+        "identity",
+        format!("{user_id} on connection {}", request.connection_id),
+    ))
 }
 
 async fn user_info(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Result<UserInfo> {

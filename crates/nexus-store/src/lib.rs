@@ -95,7 +95,10 @@ impl Store {
                 let write = sqlite_pool(1, &options)
                     .connect_with(connect.clone())
                     .await?;
-                let read = sqlite_pool(options.max_connections, &options)
+                // Each SQLite connection runs on a thread of its own; more
+                // readers than cores only adds thread switches (profiled).
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+                let read = sqlite_pool(options.max_connections.min(2 * cores), &options)
                     .connect_with(connect)
                     .await?;
                 Ok(Store {
