@@ -1,5 +1,5 @@
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
-use nexus_store::{commit, roles, sync, users, Conn};
+use nexus_store::{commit, sync, users, Conn};
 
 use crate::{Nexus, Result, ServiceError};
 
@@ -65,13 +65,9 @@ async fn find_identity(
 }
 
 async fn user_info(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Result<UserInfo> {
-    let user = users::get(conn, user_id)
+    let (user, roles) = users::get_with_roles_for(conn, user_id, &request.audience)
         .await?
         .ok_or_else(|| ServiceError::not_found("user", user_id))?;
-    let roles = roles::effective_for_users(conn, &[user_id.to_owned()], Some(&request.audience))
-        .await?
-        .remove(user_id)
-        .unwrap_or_default();
     let upn = request.client_upn_key.as_ref().and_then(|key| {
         user.custom_upns
             .iter()

@@ -1,10 +1,9 @@
 use nexus_core::custom_upn::{CustomUpn, CustomUpnChanges, NewCustomUpn};
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
 use nexus_core::{new_text_id, Actor, Timestamp};
-use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{placeholders, RowExt};
+use crate::rows::RowExt;
 use crate::{Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -44,10 +43,10 @@ pub static LIST: ListSpec = ListSpec {
     id_field: "id",
 };
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, user_id, client_upn_key, custom_upn_value, created, created_by, modified, modified_by";
 
-fn from_row(row: &AnyRow) -> Result<CustomUpn, StoreError> {
+pub(crate) fn from_row(row: &impl RowExt) -> Result<CustomUpn, StoreError> {
     Ok(CustomUpn {
         id: row.text("id")?,
         user_id: row.text("user_id")?,
@@ -106,22 +105,6 @@ pub async fn list(
     let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "custom_upns", &scope, params).await?;
     let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
-}
-
-/// The UPNs of each of `user_ids`, oldest first.
-pub async fn for_users(conn: &mut Conn, user_ids: &[String]) -> Result<Vec<CustomUpn>, StoreError> {
-    if user_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM custom_upns WHERE user_id IN ({}) ORDER BY created, id",
-        placeholders(1, user_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in user_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
 /// Applies the changes that differ from `current`; writes nothing when none do.

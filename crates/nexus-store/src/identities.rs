@@ -3,7 +3,6 @@ use std::collections::HashMap;
 use nexus_core::identity::{Group, Identity, NewIdentity};
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
 use nexus_core::{Actor, Timestamp};
-use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{placeholders, RowExt};
@@ -52,32 +51,23 @@ pub static LIST: ListSpec = ListSpec {
     id_field: "id",
 };
 
-const COLUMNS: &str =
-    "i.id, i.user_id, i.strategy, i.azo_user_id, i.idp_tenant_id, i.azo_connection_id, \
+pub(crate) const COLUMNS: &str =
+    "i.id, i.strategy, i.azo_user_id, i.idp_tenant_id, i.azo_connection_id, \
     t.login_domain, t.azo_tenant_name, t.fqdn, t.name AS tenant_name";
-const FROM: &str = "identities i JOIN idp_tenants t ON t.id = i.idp_tenant_id";
+pub(crate) const FROM: &str = "identities i JOIN idp_tenants t ON t.id = i.idp_tenant_id";
 
-/// An identity and the user it belongs to.
-struct Row {
-    user_id: String,
-    identity: Identity,
-}
-
-fn from_row(row: &AnyRow) -> Result<Row, StoreError> {
-    Ok(Row {
-        user_id: row.text("user_id")?,
-        identity: Identity {
-            id: row.int("id")?,
-            groups: Vec::new(),
-            strategy: row.text("strategy")?,
-            azo_user_id: row.text("azo_user_id")?,
-            idp_tenant_id: row.int("idp_tenant_id")?,
-            login_domain: row.opt_text("login_domain")?,
-            azo_tenant_name: row.text("azo_tenant_name")?,
-            idp_tenant_fqdn: row.text("fqdn")?,
-            idp_tenant_name: row.text("tenant_name")?,
-            azo_connection_id: row.text("azo_connection_id")?,
-        },
+pub(crate) fn from_row(row: &impl RowExt) -> Result<Identity, StoreError> {
+    Ok(Identity {
+        id: row.int("id")?,
+        groups: Vec::new(),
+        strategy: row.text("strategy")?,
+        azo_user_id: row.text("azo_user_id")?,
+        idp_tenant_id: row.int("idp_tenant_id")?,
+        login_domain: row.opt_text("login_domain")?,
+        azo_tenant_name: row.text("azo_tenant_name")?,
+        idp_tenant_fqdn: row.text("fqdn")?,
+        idp_tenant_name: row.text("tenant_name")?,
+        azo_connection_id: row.text("azo_connection_id")?,
     })
 }
 
@@ -131,7 +121,7 @@ pub async fn get(
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut identity = from_row(&row)?.identity;
+    let mut identity = from_row(&row)?;
     identity.groups = groups(conn, &[identity.id])
         .await?
         .remove(&identity.id)
@@ -178,41 +168,9 @@ pub async fn list(
 ) -> Result<Page<Identity>, StoreError> {
     let scope = [("i.user_id", Literal::Text(user_id.to_owned()))];
     let (rows, total) = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
-    let mut items: Vec<Identity> = rows
-        .iter()
-        .map(|r| from_row(r).map(|r| r.identity))
-        .collect::<Result<_, _>>()?;
+    let mut items: Vec<Identity> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     attach_groups(conn, &mut items).await?;
     Ok(Page { items, total })
-}
-
-/// The identities (with groups) of each of `user_ids`, keyed by user id.
-pub async fn for_users(
-    conn: &mut Conn,
-    user_ids: &[String],
-) -> Result<HashMap<String, Vec<Identity>>, StoreError> {
-    let mut by_user: HashMap<String, Vec<Identity>> = HashMap::new();
-    if user_ids.is_empty() {
-        return Ok(by_user);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE i.user_id IN ({}) ORDER BY i.id",
-        placeholders(1, user_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in user_ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let mut all: Vec<Row> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
-    let ids: Vec<i32> = all.iter().map(|r| r.identity.id).collect();
-    let mut groups = groups(conn, &ids).await?;
-    for row in all.drain(..) {
-        let mut identity = row.identity;
-        identity.groups = groups.remove(&identity.id).unwrap_or_default();
-        by_user.entry(row.user_id).or_default().push(identity);
-    }
-    Ok(by_user)
 }
 
 async fn attach_groups(conn: &mut Conn, identities: &mut [Identity]) -> Result<(), StoreError> {
@@ -225,6 +183,19 @@ async fn attach_groups(conn: &mut Conn, identities: &mut [Identity]) -> Result<(
 }
 
 /// The groups of each identity, by name.
+pub(crate) const GROUP_COLUMNS: &str = "id, identity_id, group_name, expires";
+
+pub(crate) fn group_from_row(row: &impl RowExt) -> Result<Group, StoreError> {
+    let identity_id = row.int("identity_id")?;
+    Ok(Group {
+        id: row.int("id")?,
+        expires: row.opt_timestamp("expires")?,
+        group_name: row.text("group_name")?,
+        identity_id,
+        user_identity_id: identity_id,
+    })
+}
+
 async fn groups(
     conn: &mut Conn,
     identity_ids: &[i32],
@@ -234,8 +205,7 @@ async fn groups(
         return Ok(by_identity);
     }
     let sql = format!(
-        "SELECT id, identity_id, group_name, expires FROM identity_groups WHERE identity_id IN ({}) \
-         ORDER BY group_name",
+        "SELECT {GROUP_COLUMNS} FROM identity_groups WHERE identity_id IN ({}) ORDER BY group_name",
         placeholders(1, identity_ids.len())
     );
     let mut query = sqlx::query(&sql);
@@ -243,14 +213,11 @@ async fn groups(
         query = query.bind(*id);
     }
     for row in query.fetch_all(conn).await? {
-        let identity_id = row.int("identity_id")?;
-        by_identity.entry(identity_id).or_default().push(Group {
-            id: row.int("id")?,
-            expires: row.opt_timestamp("expires")?,
-            group_name: row.text("group_name")?,
-            identity_id,
-            user_identity_id: identity_id,
-        });
+        let group = group_from_row(&row)?;
+        by_identity
+            .entry(group.identity_id)
+            .or_default()
+            .push(group);
     }
     Ok(by_identity)
 }

@@ -3,7 +3,6 @@ use std::collections::HashMap;
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
 use nexus_core::organization::{Membership, NewMember};
 use nexus_core::{new_text_id, Actor, Timestamp};
-use sqlx::any::AnyRow;
 
 use crate::list::{bind_all, fetch_page, ListParams, Page};
 use crate::rows::{flag, placeholders, RowExt};
@@ -49,12 +48,12 @@ pub static LIST: ListSpec = ListSpec {
     id_field: "id",
 };
 
-const COLUMNS: &str = "m.id, m.user_id, m.organization_id, m.is_guest, m.is_mfa_required, m.created, m.created_by, \
+pub(crate) const COLUMNS: &str = "m.id, m.user_id, m.organization_id, m.is_guest, m.is_mfa_required, m.created, m.created_by, \
     m.modified, m.modified_by, o.name AS organization_name, o.display_name AS organization_display_name, \
     o.is_mfa_required AS organization_mfa_required";
-const FROM: &str = "memberships m JOIN organizations o ON o.id = m.organization_id";
+pub(crate) const FROM: &str = "memberships m JOIN organizations o ON o.id = m.organization_id";
 
-fn from_row(row: &AnyRow) -> Result<Membership, StoreError> {
+pub(crate) fn from_row(row: &impl RowExt) -> Result<Membership, StoreError> {
     let own_mfa = row.flag("is_mfa_required")?;
     Ok(Membership {
         id: row.text("id")?,
@@ -198,29 +197,6 @@ pub async fn delete(
         .execute(conn)
         .await?;
     Ok(true)
-}
-
-/// The memberships of each of `user_ids`, keyed by user id.
-pub async fn for_users(
-    conn: &mut Conn,
-    user_ids: &[String],
-) -> Result<HashMap<String, Vec<Membership>>, StoreError> {
-    let mut by_user: HashMap<String, Vec<Membership>> = HashMap::new();
-    if user_ids.is_empty() {
-        return Ok(by_user);
-    }
-    let binds: Vec<Literal> = user_ids
-        .iter()
-        .map(|id| Literal::Text(id.clone()))
-        .collect();
-    let condition = format!("m.user_id IN ({})", placeholders(1, user_ids.len()));
-    for membership in select(conn, &condition, &binds).await? {
-        by_user
-            .entry(membership.user_id.clone())
-            .or_default()
-            .push(membership);
-    }
-    Ok(by_user)
 }
 
 async fn select(

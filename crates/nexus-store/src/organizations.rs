@@ -2,10 +2,9 @@ use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::organization::{NewOrganization, Organization, OrganizationChanges};
 use nexus_core::values::OrganizationType;
 use nexus_core::{Actor, Timestamp};
-use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{flag, placeholders, RowExt};
+use crate::rows::{flag, RowExt};
 use crate::{Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -69,11 +68,11 @@ pub static LIST: ListSpec = ListSpec {
     id_field: "id",
 };
 
-const COLUMNS: &str = "id, name, display_name, organization_type, crm_account_id, contact, \
+pub(crate) const COLUMNS: &str = "id, name, display_name, organization_type, crm_account_id, contact, \
     technical_contact, is_active, is_mfa_required, is_self_service, is_enabled_for_preview_features, \
     is_domain_verification_required, created, created_by, modified, modified_by";
 
-pub(crate) fn from_row(row: &AnyRow) -> Result<Organization, StoreError> {
+pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
     let organization_type = OrganizationType::parse(&row.text("organization_type")?)
         .map_err(|e| StoreError::Corrupt(format!("organization_type {e}")))?;
     Ok(Organization {
@@ -141,21 +140,6 @@ pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organizat
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE lower(name) = lower($1)");
     let row = sqlx::query(&sql).bind(name).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
-}
-
-pub async fn get_many(conn: &mut Conn, ids: &[i32]) -> Result<Vec<Organization>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM organizations WHERE id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organization>, StoreError> {

@@ -393,28 +393,42 @@ pub async fn effective_for_users(
     }
     for row in query.fetch_all(conn).await? {
         let user_id = row.text("user_id")?;
-        let role = UserRole {
-            id: row.text("id")?,
-            name: row.text("name")?,
-            expires: row.opt_timestamp("expires")?,
-            description: row.opt_text("description")?,
-        };
-        let roles = by_user.entry(user_id).or_default();
-        match roles.iter_mut().find(|r| r.id == role.id) {
-            // None (never expires) outlasts any date.
-            Some(held) => {
-                if held.expires.is_some() && (role.expires.is_none() || role.expires > held.expires)
-                {
-                    held.expires = role.expires;
-                }
-            }
-            None => roles.push(role),
-        }
+        merge_role(
+            by_user.entry(user_id).or_default(),
+            user_role_from_row(&row)?,
+        );
     }
     for roles in by_user.values_mut() {
-        roles.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        sort_roles(roles);
     }
     Ok(by_user)
+}
+
+pub(crate) fn user_role_from_row(row: &impl RowExt) -> Result<UserRole, StoreError> {
+    Ok(UserRole {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        expires: row.opt_timestamp("expires")?,
+        description: row.opt_text("description")?,
+    })
+}
+
+/// Adds a role reached one more way; a role held several ways lasts as
+/// long as the longest of them.
+pub(crate) fn merge_role(roles: &mut Vec<UserRole>, role: UserRole) {
+    match roles.iter_mut().find(|r| r.id == role.id) {
+        // None (never expires) outlasts any date.
+        Some(held) => {
+            if held.expires.is_some() && (role.expires.is_none() || role.expires > held.expires) {
+                held.expires = role.expires;
+            }
+        }
+        None => roles.push(role),
+    }
+}
+
+pub(crate) fn sort_roles(roles: &mut [UserRole]) {
+    roles.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
 }
 
 pub async fn insert_map(

@@ -65,3 +65,133 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// A row that arrived as a JSON object inside another row (a collection
+/// aggregated by `json_collection`), read with the same `RowExt` calls.
+pub(crate) struct JsonRow<'a>(pub &'a serde_json::Map<String, serde_json::Value>);
+
+impl JsonRow<'_> {
+    fn value(&self, column: &str) -> Result<&serde_json::Value, StoreError> {
+        self.0
+            .get(column)
+            .ok_or_else(|| StoreError::Corrupt(format!("{column}: missing from the JSON row")))
+    }
+
+    pub(crate) fn array(&self, column: &str) -> Result<Vec<JsonRow<'_>>, StoreError> {
+        json_objects(self.value(column)?, column)
+    }
+}
+
+impl RowExt for JsonRow<'_> {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.opt_text(column)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{column}: null")))
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        match self.value(column)? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(text) => Ok(Some(text.clone())),
+            other => Err(StoreError::Corrupt(format!("{column}: not text: {other}"))),
+        }
+    }
+
+    fn int(&self, column: &str) -> Result<i32, StoreError> {
+        self.opt_int(column)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{column}: null")))
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i32>, StoreError> {
+        match self.value(column)? {
+            serde_json::Value::Null => Ok(None),
+            value => value
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt(format!("{column}: not an int32: {value}"))),
+        }
+    }
+
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.int(column)? != 0)
+    }
+
+    fn timestamp(&self, column: &str) -> Result<Timestamp, StoreError> {
+        parse_timestamp(column, &self.text(column)?)
+    }
+
+    fn opt_timestamp(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.opt_text(column)?
+            .map(|t| parse_timestamp(column, &t))
+            .transpose()
+    }
+}
+
+/// Parses a column holding a JSON array of objects.
+pub(crate) fn json_array(text: &str, column: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn json_objects<'a>(
+    value: &'a serde_json::Value,
+    column: &str,
+) -> Result<Vec<JsonRow<'a>>, StoreError> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| StoreError::Corrupt(format!("{column}: not a JSON array")))?;
+    items
+        .iter()
+        .map(|item| {
+            item.as_object()
+                .map(JsonRow)
+                .ok_or_else(|| StoreError::Corrupt(format!("{column}: not a JSON object")))
+        })
+        .collect()
+}
+
+/// SQL for a scalar subquery that answers the rows of `from` (ordered by
+/// `order`) as a JSON array (text) of objects keyed by `columns`' names;
+/// `nested` adds keys whose values are such subqueries themselves.
+pub(crate) fn json_collection(
+    postgres: bool,
+    columns: &str,
+    nested: &[(&str, String)],
+    from: &str,
+    order: &str,
+) -> String {
+    let mut pairs: Vec<String> = columns
+        .split(',')
+        .map(str::trim)
+        .map(|column| match column.split_once(" AS ") {
+            Some((expr, alias)) => format!("'{}', {}", alias.trim(), expr.trim()),
+            None => format!(
+                "'{}', {column}",
+                column.rsplit('.').next().unwrap_or(column)
+            ),
+        })
+        .collect();
+    for (key, sql) in nested {
+        // A nested collection is JSON text: parse it back into JSON.
+        if postgres {
+            pairs.push(format!("'{key}', CAST({sql} AS json)"));
+        } else {
+            pairs.push(format!("'{key}', json({sql})"));
+        }
+    }
+    let order = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {order}")
+    };
+    if postgres {
+        format!(
+            "(SELECT CAST(COALESCE(json_agg(json_build_object({}){order}), '[]') AS TEXT) FROM {from})",
+            pairs.join(", ")
+        )
+    } else {
+        format!(
+            "(SELECT json_group_array(json_object({}){order}) FROM {from})",
+            pairs.join(", ")
+        )
+    }
+}

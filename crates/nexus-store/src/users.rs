@@ -1,13 +1,17 @@
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use nexus_core::list_query::{Field, FieldKind, ListSpec};
-use nexus_core::user::{Attribute, NewUser, User, UserChanges, UserCollections, UserRecord};
-use nexus_core::values::AuthenticationMethod;
-use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 
+use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::user::{
+    Attribute, NewUser, User, UserChanges, UserCollections, UserRecord, UserRole,
+};
+use nexus_core::values::AuthenticationMethod;
+use nexus_core::{Actor, Timestamp};
+
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{flag, placeholders, RowExt};
+use crate::rows::{flag, json_array, json_collection, json_objects, placeholders, RowExt};
 use crate::{custom_upns, identities, memberships, organizations, roles, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -131,7 +135,7 @@ const COLUMNS: &str =
     phone_number, phone_verified, recovery_email_address, is_active, is_mfa_disabled, \
     mfa_enrollment_status, authentication_method, created, created_by, modified, modified_by";
 
-fn from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
+pub(crate) fn from_row(row: &impl RowExt) -> Result<UserRecord, StoreError> {
     let method = row.text("authentication_method")?;
     let authentication_method = AuthenticationMethod::parse(&method)
         .map_err(|e| StoreError::Corrupt(format!("authentication_method {e}")))?;
@@ -238,45 +242,66 @@ async fn get_records(conn: &mut Conn, ids: &[String]) -> Result<Vec<UserRecord>,
 }
 
 /// The full user, with every embedded collection.
+/// One user with every collection, in one statement (see `full_users`).
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>, StoreError> {
-    let Some(record) = get_record(conn, id).await? else {
-        return Ok(None);
-    };
-    Ok(assemble(conn, vec![record]).await?.pop())
-}
-
-pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, StoreError> {
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "users", &[], params).await?;
-    let records = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items: assemble(conn, records).await?,
-        total,
-    })
-}
-
-/// Loads the collections of all `records` with one query per collection,
-/// however many users there are.
-pub async fn assemble(conn: &mut Conn, records: Vec<UserRecord>) -> Result<Vec<User>, StoreError> {
-    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let mut upns: HashMap<String, Vec<_>> = HashMap::new();
-    for upn in custom_upns::for_users(conn, &ids).await? {
-        upns.entry(upn.user_id.clone()).or_default().push(upn);
-    }
-    let mut identities = identities::for_users(conn, &ids).await?;
-    let mut attributes = attributes_for_users(conn, &ids).await?;
-    let mut memberships = memberships::for_users(conn, &ids).await?;
-    let mut roles = roles::effective_for_users(conn, &ids, None).await?;
-
-    let mut organization_ids: Vec<i32> = records.iter().filter_map(|r| r.organization_id).collect();
-    organization_ids.sort_unstable();
-    organization_ids.dedup();
-    let organizations: HashMap<i32, _> = organizations::get_many(conn, &organization_ids)
+    Ok(full_users(conn, &[id.to_owned()], None)
         .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
+        .pop()
+        .map(|(user, _)| user))
+}
 
-    let mut owner_ids: Vec<String> = records.iter().filter_map(|r| r.owner_id.clone()).collect();
+/// The user, and the roles it holds for `audience`, from the same statement.
+pub async fn get_with_roles_for(
+    conn: &mut Conn,
+    id: &str,
+    audience: &str,
+) -> Result<Option<(User, Vec<UserRole>)>, StoreError> {
+    Ok(full_users(conn, &[id.to_owned()], Some(audience))
+        .await?
+        .pop())
+}
+
+/// The users with these ids (in no particular order), each with every
+/// collection, in one statement: the collections come back as JSON columns
+/// (see `rows::json_collection`). On SQLite every statement costs a
+/// hand-off to the connection's thread, so one statement instead of nine is
+/// most of what a GET costs (README, Performance).
+async fn full_users(
+    conn: &mut Conn,
+    ids: &[String],
+    audience: Option<&str>,
+) -> Result<Vec<(User, Vec<UserRole>)>, StoreError> {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let select = if conn.backend_name() == "PostgreSQL" {
+        POSTGRES.get_or_init(|| full_users_sql(true))
+    } else {
+        SQLITE.get_or_init(|| full_users_sql(false))
+    };
+    let sql = if ids.len() == 1 {
+        format!("{select} WHERE u.id = $1")
+    } else {
+        format!("{select} WHERE u.id IN ({})", placeholders(1, ids.len()))
+    };
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    // Expired roles are dropped here, not in SQL: a bound "now" in a range
+    // condition would make SQLite re-plan the statement for every value.
+    let now = Timestamp::now();
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        found.push((from_row(row)?, collections_from_row(row, now, audience)?));
+    }
+    let mut owner_ids: Vec<String> = found
+        .iter()
+        .filter_map(|(record, _)| record.owner_id.clone())
+        .collect();
     owner_ids.sort_unstable();
     owner_ids.dedup();
     let owners: HashMap<String, UserRecord> = get_records(conn, &owner_ids)
@@ -284,59 +309,216 @@ pub async fn assemble(conn: &mut Conn, records: Vec<UserRecord>) -> Result<Vec<U
         .into_iter()
         .map(|o| (o.id.clone(), o))
         .collect();
-
-    Ok(records
+    Ok(found
         .into_iter()
-        .map(|record| {
-            let collections = UserCollections {
-                roles: roles.remove(&record.id).unwrap_or_default(),
-                member_of: memberships.remove(&record.id).unwrap_or_default(),
-                attributes: attributes.remove(&record.id).unwrap_or_default(),
-                custom_upns: upns.remove(&record.id).unwrap_or_default(),
-                identities: identities.remove(&record.id).unwrap_or_default(),
-                organization: record
-                    .organization_id
-                    .and_then(|id| organizations.get(&id).cloned()),
-            };
+        .map(|(record, (collections, for_audience))| {
             let owner = record
                 .owner_id
                 .as_ref()
                 .and_then(|id| owners.get(id).cloned());
-            User::assemble(record, collections, owner)
+            (User::assemble(record, collections, owner), for_audience)
         })
         .collect())
 }
 
-async fn attributes_for_users(
-    conn: &mut Conn,
-    ids: &[String],
-) -> Result<HashMap<String, Vec<Attribute>>, StoreError> {
-    let mut by_user: HashMap<String, Vec<Attribute>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(by_user);
+/// The collections, and the user's roles for `audience` when one is given.
+fn collections_from_row(
+    row: &AnyRow,
+    now: Timestamp,
+    audience: Option<&str>,
+) -> Result<(UserCollections, Vec<UserRole>), StoreError> {
+    let column = |name: &str| json_array(&row.text(name)?, name);
+    let unexpired = |expires: Option<Timestamp>| expires.is_none_or(|at| at > now);
+    let mut identities_of_user = Vec::new();
+    let found = column("j_identities")?;
+    for item in json_objects(&found, "j_identities")? {
+        let mut identity = identities::from_row(&item)?;
+        identity.groups = item
+            .array("groups")?
+            .iter()
+            .map(identities::group_from_row)
+            .collect::<Result<_, _>>()?;
+        identities_of_user.push(identity);
     }
-    let sql = format!(
-        "SELECT id, user_id, name, value, expires FROM user_attributes WHERE user_id IN ({}) ORDER BY name",
-        placeholders(1, ids.len())
+    let mut member_of = Vec::new();
+    let found = column("j_memberships")?;
+    for item in json_objects(&found, "j_memberships")? {
+        let mut membership = memberships::from_row(&item)?;
+        for role in item.array("roles")? {
+            if unexpired(role.opt_timestamp("expires")?) {
+                membership.roles.push(role.text("role_name")?);
+            }
+        }
+        member_of.push(membership);
+    }
+    let (mut user_roles, mut for_audience) = (Vec::new(), Vec::new());
+    for source in ["j_roles_direct", "j_roles_mapped", "j_roles_membership"] {
+        let found = column(source)?;
+        for item in json_objects(&found, source)? {
+            let role = roles::user_role_from_row(&item)?;
+            if !unexpired(role.expires) {
+                continue;
+            }
+            if audience.is_some_and(|a| item.text("audience").is_ok_and(|held| held == a)) {
+                roles::merge_role(&mut for_audience, role.clone());
+            }
+            roles::merge_role(&mut user_roles, role);
+        }
+    }
+    roles::sort_roles(&mut user_roles);
+    roles::sort_roles(&mut for_audience);
+    let attributes = column("j_attributes")?;
+    let upns = column("j_custom_upns")?;
+    let organization = column("j_organization")?;
+    let collections = UserCollections {
+        roles: user_roles,
+        member_of,
+        attributes: json_objects(&attributes, "j_attributes")?
+            .iter()
+            .map(attribute_from_row)
+            .collect::<Result<_, _>>()?,
+        custom_upns: json_objects(&upns, "j_custom_upns")?
+            .iter()
+            .map(custom_upns::from_row)
+            .collect::<Result<_, _>>()?,
+        identities: identities_of_user,
+        organization: json_objects(&organization, "j_organization")?
+            .first()
+            .map(organizations::from_row)
+            .transpose()?,
+    };
+    Ok((collections, for_audience))
+}
+
+/// `SELECT … FROM users u`: the record's columns and one JSON column per
+/// collection, each a subquery correlated on `u`.
+fn full_users_sql(postgres: bool) -> String {
+    let collection = |columns: &str, nested: &[(&str, String)], from: &str, order: &str| {
+        json_collection(postgres, columns, nested, from, order)
+    };
+    let groups = collection(
+        identities::GROUP_COLUMNS,
+        &[],
+        "identity_groups WHERE identity_id = i.id",
+        "group_name",
     );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let attribute = Attribute {
-            id: row.int("id")?,
-            name: row.text("name")?,
-            value: row.text("value")?,
-            user_id: row.text("user_id")?,
-            expires: row.opt_timestamp("expires")?,
-        };
-        by_user
-            .entry(attribute.user_id.clone())
-            .or_default()
-            .push(attribute);
-    }
-    Ok(by_user)
+    let membership_roles = collection(
+        "role_name, expires",
+        &[],
+        "membership_roles WHERE membership_id = m.id",
+        "role_name",
+    );
+    let role_columns = "r.id, r.name, r.description, r.audience, x.expires";
+    let columns = [
+        (
+            "j_custom_upns",
+            collection(custom_upns::COLUMNS, &[], "custom_upns WHERE user_id = u.id", "created, id"),
+        ),
+        (
+            "j_identities",
+            collection(
+                identities::COLUMNS,
+                &[("groups", groups)],
+                &format!("{} WHERE i.user_id = u.id", identities::FROM),
+                "i.id",
+            ),
+        ),
+        (
+            "j_attributes",
+            collection(ATTRIBUTE_COLUMNS, &[], "user_attributes WHERE user_id = u.id", "name"),
+        ),
+        (
+            "j_memberships",
+            collection(
+                memberships::COLUMNS,
+                &[("roles", membership_roles)],
+                &format!("{} WHERE m.user_id = u.id", memberships::FROM),
+                "m.created, m.id",
+            ),
+        ),
+        (
+            "j_roles_direct",
+            collection(
+                role_columns,
+                &[],
+                "user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id",
+                "",
+            ),
+        ),
+        (
+            "j_roles_mapped",
+            collection(
+                role_columns,
+                &[],
+                "identities i JOIN identity_groups x ON x.identity_id = i.id \
+                 JOIN role_connection_maps cm ON cm.group_name = x.group_name \
+                   AND (cm.azo_connection_id = i.azo_connection_id OR cm.azo_connection_id = i.azo_connection_name) \
+                 JOIN roles r ON r.id = cm.role_id WHERE i.user_id = u.id",
+                "",
+            ),
+        ),
+        (
+            "j_roles_membership",
+            collection(
+                role_columns,
+                &[],
+                "memberships ms JOIN membership_roles x ON x.membership_id = ms.id \
+                 JOIN roles r ON lower(r.name) = lower(x.role_name) WHERE ms.user_id = u.id",
+                "",
+            ),
+        ),
+        (
+            "j_organization",
+            collection(
+                organizations::COLUMNS,
+                &[],
+                "organizations WHERE id = u.organization_id",
+                "",
+            ),
+        ),
+    ];
+    let record: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect();
+    let collections: Vec<String> = columns
+        .iter()
+        .map(|(name, sql)| format!("{sql} AS {name}"))
+        .collect();
+    format!(
+        "SELECT {}, {} FROM users u",
+        record.join(", "),
+        collections.join(", ")
+    )
+}
+
+const ATTRIBUTE_COLUMNS: &str = "id, user_id, name, value, expires";
+
+fn attribute_from_row(row: &impl RowExt) -> Result<Attribute, StoreError> {
+    Ok(Attribute {
+        id: row.int("id")?,
+        name: row.text("name")?,
+        value: row.text("value")?,
+        user_id: row.text("user_id")?,
+        expires: row.opt_timestamp("expires")?,
+    })
+}
+
+pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, StoreError> {
+    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "users", &[], params).await?;
+    let ids = rows
+        .iter()
+        .map(|row| row.text("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut by_id: HashMap<String, User> = full_users(conn, &ids, None)
+        .await?
+        .into_iter()
+        .map(|(user, _)| (user.id.clone(), user))
+        .collect();
+    Ok(Page {
+        items: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
+        total,
+    })
 }
 
 /// Applies the changes that differ from `current`; writes nothing when none do.
