@@ -169,6 +169,12 @@ impl Store {
         Ok(self.read.begin().await?)
     }
 
+    /// A connection for a read that is one statement (consistent by
+    /// itself), without the two round trips of a transaction.
+    pub async fn read_one(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+        Ok(self.read.acquire().await?)
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
