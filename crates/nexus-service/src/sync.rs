@@ -1,4 +1,5 @@
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
+use nexus_store::users::LoginView;
 use nexus_store::{commit, sync, users, Conn};
 
 use crate::{Nexus, Result, ServiceError};
@@ -12,18 +13,38 @@ use crate::{Nexus, Result, ServiceError};
 pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserInfo> {
     let request = body.into_request()?;
     {
-        let mut tx = nexus.store().begin_read().await?;
-        let identity = find_identity(&mut tx, user_id, &request, false).await?;
-        let plan = sync::plan(
-            &mut tx,
-            user_id,
-            identity,
+        // One statement reads everything an unchanged login needs.
+        let mut conn = nexus.store().read_one().await?;
+        let view = login_view(&mut conn, user_id, &request).await?;
+        let identity = view
+            .identity
+            .ok_or_else(|| no_identity(user_id, &request))?;
+        let stored_groups: Vec<(i32, String)> = view
+            .user
+            .identities
+            .iter()
+            .find(|i| i.id == identity)
+            .map(|i| {
+                i.groups
+                    .iter()
+                    .map(|g| (g.id, g.group_name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stored_attributes: Vec<(String, String)> = view
+            .user
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.value.clone()))
+            .collect();
+        let plan = sync::plan_against(
+            &stored_groups,
+            &stored_attributes,
             &request.groups,
             &request.attributes,
-        )
-        .await?;
+        );
         if plan.is_empty() {
-            return user_info(&mut tx, user_id, &request).await;
+            return Ok(user_info(view, &request));
         }
     }
     let mut tx = nexus.store().begin().await?;
@@ -38,9 +59,22 @@ pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserIn
     )
     .await?;
     sync::apply(&mut tx, user_id, identity, &plan).await?;
-    let info = user_info(&mut tx, user_id, &request).await?;
+    let view = login_view(&mut tx, user_id, &request).await?;
     commit(tx).await?;
-    Ok(info)
+    Ok(user_info(view, &request))
+}
+
+async fn login_view(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Result<LoginView> {
+    users::get_for_login(conn, user_id, &request.audience, &request.connection_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("user", user_id))
+}
+
+fn no_identity(user_id: &str, request: &SyncRequest) -> ServiceError {
+    ServiceError::not_found(
+        "identity",
+        format!("{user_id} on connection {}", request.connection_id),
+    )
 }
 
 async fn find_identity(
@@ -58,24 +92,19 @@ async fn find_identity(
     if !users::exists(conn, user_id).await? {
         return Err(ServiceError::not_found("user", user_id));
     }
-    Err(ServiceError::not_found(
-        "identity",
-        format!("{user_id} on connection {}", request.connection_id),
-    ))
+    Err(no_identity(user_id, request))
 }
 
-async fn user_info(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Result<UserInfo> {
-    let (user, roles) = users::get_with_roles_for(conn, user_id, &request.audience)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("user", user_id))?;
+fn user_info(view: LoginView, request: &SyncRequest) -> UserInfo {
+    let user = view.user;
     let upn = request.client_upn_key.as_ref().and_then(|key| {
         user.custom_upns
             .iter()
             .find(|u| u.client_upn_key.as_deref() == Some(key.as_str()))
             .map(|u| u.custom_upn_value.clone())
     });
-    Ok(UserInfo {
-        roles,
+    UserInfo {
+        roles: view.roles,
         user_id: user.id.clone(),
         given_name: user.given_name.clone(),
         family_name: user.family_name.clone(),
@@ -83,5 +112,5 @@ async fn user_info(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Res
         is_authenticated: user.is_active,
         upn,
         user,
-    })
+    }
 }

@@ -52,7 +52,7 @@ pub static LIST: ListSpec = ListSpec {
 };
 
 pub(crate) const COLUMNS: &str =
-    "i.id, i.strategy, i.azo_user_id, i.idp_tenant_id, i.azo_connection_id, \
+    "i.id, i.strategy, i.azo_user_id, i.idp_tenant_id, i.azo_connection_id, i.azo_connection_name, \
     t.login_domain, t.azo_tenant_name, t.fqdn, t.name AS tenant_name";
 pub(crate) const FROM: &str = "identities i JOIN idp_tenants t ON t.id = i.idp_tenant_id";
 

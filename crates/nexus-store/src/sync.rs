@@ -64,19 +64,11 @@ pub async fn plan(
         sqlx::query("SELECT id, group_name FROM identity_groups WHERE identity_id = $1")
             .bind(identity_id)
             .fetch_all(&mut *conn)
-            .await?;
-    let mut plan = SyncPlan::default();
-    let mut kept: BTreeSet<String> = BTreeSet::new();
-    for row in &stored_groups {
-        let name = row.text("group_name")?;
-        if groups.contains(&name) {
-            kept.insert(name);
-        } else {
-            plan.remove_groups.push(row.int("id")?);
-        }
-    }
-    plan.add_groups = groups.difference(&kept).cloned().collect();
-
+            .await?
+            .iter()
+            .map(|row| Ok((row.int("id")?, row.text("group_name")?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut stored_attributes = Vec::new();
     if !attributes.is_empty() {
         let sql = format!(
             "SELECT name, value FROM user_attributes WHERE user_id = $1 AND name IN ({})",
@@ -86,19 +78,49 @@ pub async fn plan(
         for (name, _) in attributes {
             query = query.bind(name);
         }
-        let stored: Vec<(String, String)> = query
+        stored_attributes = query
             .fetch_all(&mut *conn)
             .await?
             .iter()
             .map(|r| Ok((r.text("name")?, r.text("value")?)))
             .collect::<Result<_, StoreError>>()?;
-        plan.upsert_attributes = attributes
-            .iter()
-            .filter(|a| !stored.contains(a))
-            .cloned()
-            .collect();
     }
-    Ok(plan)
+    Ok(plan_against(
+        &stored_groups,
+        &stored_attributes,
+        groups,
+        attributes,
+    ))
+}
+
+/// The plan, from what is stored: the identity's groups as (id, name) and
+/// the user's attributes as (name, value) — all of them or just the asserted.
+pub fn plan_against(
+    stored_groups: &[(i32, String)],
+    stored_attributes: &[(String, String)],
+    groups: &BTreeSet<String>,
+    attributes: &[(String, String)],
+) -> SyncPlan {
+    let mut plan = SyncPlan::default();
+    let mut kept: BTreeSet<&String> = BTreeSet::new();
+    for (id, name) in stored_groups {
+        if groups.contains(name) {
+            kept.insert(name);
+        } else {
+            plan.remove_groups.push(*id);
+        }
+    }
+    plan.add_groups = groups
+        .iter()
+        .filter(|g| !kept.contains(g))
+        .cloned()
+        .collect();
+    plan.upsert_attributes = attributes
+        .iter()
+        .filter(|a| !stored_attributes.contains(a))
+        .cloned()
+        .collect();
+    plan
 }
 
 /// Applies a plan made in the same transaction.

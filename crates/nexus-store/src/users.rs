@@ -241,24 +241,57 @@ async fn get_records(conn: &mut Conn, ids: &[String]) -> Result<Vec<UserRecord>,
     query.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
-/// The full user, with every embedded collection.
 /// One user with every collection, in one statement (see `full_users`).
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>, StoreError> {
     Ok(full_users(conn, &[id.to_owned()], None)
         .await?
         .pop()
-        .map(|(user, _)| user))
+        .map(|found| found.user))
 }
 
-/// The user, and the roles it holds for `audience`, from the same statement.
-pub async fn get_with_roles_for(
+/// What a login needs, from the one statement of `get`.
+pub struct LoginView {
+    pub user: User,
+    /// The roles the user holds for the login's audience.
+    pub roles: Vec<UserRole>,
+    /// The first identity (by id) whose Auth0 connection id or name is the
+    /// login's connection.
+    pub identity: Option<i32>,
+}
+
+pub async fn get_for_login(
     conn: &mut Conn,
     id: &str,
     audience: &str,
-) -> Result<Option<(User, Vec<UserRole>)>, StoreError> {
-    Ok(full_users(conn, &[id.to_owned()], Some(audience))
+    connection: &str,
+) -> Result<Option<LoginView>, StoreError> {
+    let Some(found) = full_users(conn, &[id.to_owned()], Some(audience))
         .await?
-        .pop())
+        .pop()
+    else {
+        return Ok(None);
+    };
+    let identity = found
+        .user
+        .identities
+        .iter()
+        .zip(&found.connection_names)
+        .find(|(identity, name)| {
+            identity.azo_connection_id == connection || name.as_deref() == Some(connection)
+        })
+        .map(|(identity, _)| identity.id);
+    Ok(Some(LoginView {
+        user: found.user,
+        roles: found.roles_for_audience,
+        identity,
+    }))
+}
+
+struct FullUser {
+    user: User,
+    roles_for_audience: Vec<UserRole>,
+    /// `azo_connection_name` of each of `user.identities`, in order.
+    connection_names: Vec<Option<String>>,
 }
 
 /// The users with these ids (in no particular order), each with every
@@ -270,7 +303,7 @@ async fn full_users(
     conn: &mut Conn,
     ids: &[String],
     audience: Option<&str>,
-) -> Result<Vec<(User, Vec<UserRole>)>, StoreError> {
+) -> Result<Vec<FullUser>, StoreError> {
     static SQLITE: OnceLock<String> = OnceLock::new();
     static POSTGRES: OnceLock<String> = OnceLock::new();
     if ids.is_empty() {
@@ -311,27 +344,37 @@ async fn full_users(
         .collect();
     Ok(found
         .into_iter()
-        .map(|(record, (collections, for_audience))| {
-            let owner = record
-                .owner_id
-                .as_ref()
-                .and_then(|id| owners.get(id).cloned());
-            (User::assemble(record, collections, owner), for_audience)
-        })
+        .map(
+            |(record, (collections, roles_for_audience, connection_names))| {
+                let owner = record
+                    .owner_id
+                    .as_ref()
+                    .and_then(|id| owners.get(id).cloned());
+                FullUser {
+                    user: User::assemble(record, collections, owner),
+                    roles_for_audience,
+                    connection_names,
+                }
+            },
+        )
         .collect())
 }
 
-/// The collections, and the user's roles for `audience` when one is given.
+type Collections = (UserCollections, Vec<UserRole>, Vec<Option<String>>);
+
+/// The collections, the user's roles for `audience` when one is given, and
+/// the connection name of each identity.
 fn collections_from_row(
     row: &AnyRow,
     now: Timestamp,
     audience: Option<&str>,
-) -> Result<(UserCollections, Vec<UserRole>), StoreError> {
+) -> Result<Collections, StoreError> {
     let column = |name: &str| json_array(&row.text(name)?, name);
     let unexpired = |expires: Option<Timestamp>| expires.is_none_or(|at| at > now);
-    let mut identities_of_user = Vec::new();
+    let (mut identities_of_user, mut connection_names) = (Vec::new(), Vec::new());
     let found = column("j_identities")?;
     for item in json_objects(&found, "j_identities")? {
+        connection_names.push(item.opt_text("azo_connection_name")?);
         let mut identity = identities::from_row(&item)?;
         identity.groups = item
             .array("groups")?
@@ -387,7 +430,7 @@ fn collections_from_row(
             .map(organizations::from_row)
             .transpose()?,
     };
-    Ok((collections, for_audience))
+    Ok((collections, for_audience, connection_names))
 }
 
 /// `SELECT … FROM users u`: the record's columns and one JSON column per
@@ -513,7 +556,7 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, St
     let mut by_id: HashMap<String, User> = full_users(conn, &ids, None)
         .await?
         .into_iter()
-        .map(|(user, _)| (user.id.clone(), user))
+        .map(|found| (found.user.id.clone(), found.user))
         .collect();
     Ok(Page {
         items: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
