@@ -114,6 +114,15 @@ pub struct Connection {
     pub name: String,
 }
 
+impl Connection {
+    /// From an Auth0 connection object; `None` without an id and a name.
+    fn from_auth0(value: &Value) -> Option<Connection> {
+        let text = |key: &str| value[key].as_str().map(str::to_owned);
+        let (id, name) = text("id").zip(text("name"))?;
+        Some(Connection { id, name })
+    }
+}
+
 /// The connection whose id or name is `reference`; 422 when there is none.
 pub async fn find_connection(
     client: &ManagementClient,
@@ -130,12 +139,8 @@ pub async fn find_connection(
         },
         Err(error) => return Err(unreachable(tenant, error)),
     };
-    let text = |value: &Value, key: &str| value[key].as_str().map(str::to_owned);
-    match found
-        .as_ref()
-        .and_then(|c| text(c, "id").zip(text(c, "name")))
-    {
-        Some((id, name)) => Ok(Connection { id, name }),
+    match found.as_ref().and_then(Connection::from_auth0) {
+        Some(connection) => Ok(connection),
         None => Err(ServiceError::Unprocessable(format!(
             "Auth0 tenant '{}' has no connection with the id or name '{reference}'",
             tenant.name
@@ -256,10 +261,9 @@ async fn only_database(
         .connections_by_strategy("auth0")
         .await
         .map_err(|error| unreachable(tenant, error))?;
-    let text = |value: &Value, key: &str| value[key].as_str().map(str::to_owned);
     match found.as_slice() {
-        [only] => match text(only, "id").zip(text(only, "name")) {
-            Some((id, name)) => Ok(Connection { id, name }),
+        [only] => match Connection::from_auth0(only) {
+            Some(connection) => Ok(connection),
             None => Err(unreachable(
                 tenant,
                 Auth0Error::Unavailable("a connection without id or name".into()),

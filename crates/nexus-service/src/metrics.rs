@@ -140,7 +140,7 @@ pub async fn render(nexus: &Nexus) -> String {
         gauge("idle").set(idle as i64);
         gauge("in_use").set((size as usize).saturating_sub(idle) as i64);
     }
-    match push_backlog(nexus).await {
+    match crate::push::backlog(nexus).await {
         Ok((pending, failed)) => {
             metrics.push_pending.set(pending);
             metrics.push_failed.set(failed);
@@ -151,9 +151,4 @@ pub async fn render(nexus: &Nexus) -> String {
     prometheus_client::encoding::text::encode(&mut text, &metrics.registry)
         .expect("writing to a String cannot fail");
     text
-}
-
-async fn push_backlog(nexus: &Nexus) -> Result<(i64, i64), nexus_store::StoreError> {
-    let mut tx = nexus.store().begin_read().await?;
-    nexus_store::push::backlog(&mut tx).await
 }

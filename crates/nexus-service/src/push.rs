@@ -180,3 +180,9 @@ pub async fn status(nexus: &Nexus) -> crate::Result<(i64, i64, Vec<push::FailedP
     let (pending, failed) = push::backlog(&mut tx).await?;
     Ok((pending, failed, push::failed(&mut tx).await?))
 }
+
+/// (pending, failed) counts alone, for metrics.
+pub async fn backlog(nexus: &Nexus) -> crate::Result<(i64, i64)> {
+    let mut conn = nexus.store().read_one().await?;
+    Ok(push::backlog(&mut conn).await?)
+}
