@@ -633,6 +633,58 @@ mod tests {
         }
     }
 
+    fn with_credential(credential: PasswordCredential) -> Result<NewUser, ValidationErrors> {
+        CreateUserBody {
+            password_credential: Some(credential),
+            ..minimal()
+        }
+        .into_new()
+    }
+
+    #[test]
+    fn password_credential_edges() {
+        let longest = with_credential(PasswordCredential {
+            azo_database_name: Some("d".repeat(128)),
+            password: Some(crate::idp_tenant::Secret::new("Corr3ct-Horse!".into())),
+            send_email_verification: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(longest.account.database.as_deref().map(str::len), Some(128));
+        assert!(longest.account.send_email_verification);
+        let errors = with_credential(PasswordCredential {
+            azo_database_name: Some("d".repeat(129)),
+            password: Some(crate::idp_tenant::Secret::new(String::new())),
+            generate_temp_password: Some(true),
+            client_id: Some("app".into()),
+            send_forgot_password_email: Some(true),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<_> = errors.fields().keys().cloned().collect();
+        assert_eq!(
+            fields,
+            [
+                "passwordCredential.azoDatabaseName",
+                "passwordCredential.clientId",
+                "passwordCredential.generateTempPassword",
+                "passwordCredential.password",
+                "passwordCredential.sendForgotPasswordEmail",
+            ]
+        );
+        let empty_name = with_credential(PasswordCredential {
+            azo_database_name: Some(String::new()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(empty_name
+            .fields()
+            .contains_key("passwordCredential.azoDatabaseName"));
+        // Absent options: a generated password, no verification email.
+        let defaults = minimal().into_new().unwrap().account;
+        assert!(defaults.password.is_none() && !defaults.send_email_verification);
+    }
+
     #[test]
     fn minimal_create() {
         let user = minimal().into_new().unwrap();
