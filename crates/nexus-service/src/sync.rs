@@ -1,14 +1,15 @@
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
 use nexus_store::users::LoginView;
-use nexus_store::{commit, sync, users, Conn};
+use nexus_store::{sync, users, Conn};
 
 use crate::{Nexus, Result, ServiceError};
 
 /// SyncUserIdentity (seed 002), on every login: make the identity's groups
 /// exactly the asserted ones, upsert the asserted attributes, and answer with
 /// the user's roles for the audience and the UPN for the client. A login that
-/// asserts what is stored already writes nothing: it is answered from a read
-/// transaction, and only a change takes the write path.
+/// asserts what is stored already writes nothing: it is answered from one
+/// read statement, and only a change takes the write path
+/// (`Store::write_login`, which commits queued logins together on SQLite).
 #[tracing::instrument(skip(nexus, body))]
 pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserInfo> {
     let request = body.into_request()?;
@@ -47,21 +48,18 @@ pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserIn
             return Ok(user_info(view, &request));
         }
     }
-    let mut tx = nexus.store().begin().await?;
-    // Planned again under the lock: a concurrent sync may have changed things.
-    let identity = find_identity(&mut tx, user_id, &request, true).await?;
-    let plan = sync::plan(
-        &mut tx,
-        user_id,
-        identity,
-        &request.groups,
-        &request.attributes,
-    )
-    .await?;
-    sync::apply(&mut tx, user_id, identity, &plan).await?;
-    let view = login_view(&mut tx, user_id, &request).await?;
-    commit(tx).await?;
-    Ok(user_info(view, &request))
+    let write = sync::LoginWrite {
+        user_id: user_id.to_owned(),
+        connection: request.connection_id.clone(),
+        audience: request.audience.clone(),
+        groups: request.groups.clone(),
+        attributes: request.attributes.clone(),
+    };
+    match nexus.store().write_login(write).await? {
+        Some(view) => Ok(user_info(view, &request)),
+        // The identity went away since the read above.
+        None => Err(not_found(nexus, user_id, &request).await?),
+    }
 }
 
 async fn login_view(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Result<LoginView> {
@@ -77,22 +75,13 @@ fn no_identity(user_id: &str, request: &SyncRequest) -> ServiceError {
     )
 }
 
-async fn find_identity(
-    conn: &mut Conn,
-    user_id: &str,
-    request: &SyncRequest,
-    lock: bool,
-) -> Result<i32> {
-    if let Some(identity) =
-        sync::identity_on_connection(conn, user_id, &request.connection_id, lock).await?
-    {
-        return Ok(identity);
+/// Only a failed login pays for telling the two 404s apart.
+async fn not_found(nexus: &Nexus, user_id: &str, request: &SyncRequest) -> Result<ServiceError> {
+    let mut conn = nexus.store().read_one().await?;
+    if !users::exists(&mut conn, user_id).await? {
+        return Ok(ServiceError::not_found("user", user_id));
     }
-    // Only a failed login pays for telling the two 404s apart.
-    if !users::exists(conn, user_id).await? {
-        return Err(ServiceError::not_found("user", user_id));
-    }
-    Err(no_identity(user_id, request))
+    Ok(no_identity(user_id, request))
 }
 
 fn user_info(view: LoginView, request: &SyncRequest) -> UserInfo {

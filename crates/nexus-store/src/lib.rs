@@ -5,6 +5,7 @@
 
 mod error;
 mod list;
+mod login_writes;
 mod rows;
 
 pub mod api_keys;
@@ -73,8 +74,30 @@ impl Default for StoreOptions {
 pub struct Store {
     backend: Backend,
     read: AnyPool,
-    write: AnyPool,
-    write_transactions: Arc<AtomicU64>,
+    writer: Writer,
+    /// SQLite only: the queue of login writes committed in groups.
+    logins: Option<login_writes::LoginWrites>,
+}
+
+/// Where write transactions begin.
+#[derive(Debug, Clone)]
+struct Writer {
+    pool: AnyPool,
+    transactions: Arc<AtomicU64>,
+}
+
+impl Writer {
+    fn new(pool: AnyPool) -> Self {
+        Writer {
+            pool,
+            transactions: Arc::default(),
+        }
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        Ok(self.pool.begin().await?)
+    }
 }
 
 impl Store {
@@ -101,11 +124,12 @@ impl Store {
                 let read = sqlite_pool(options.max_connections.min(2 * cores), &options)
                     .connect_with(connect)
                     .await?;
+                let writer = Writer::new(write);
                 Ok(Store {
                     backend,
                     read,
-                    write,
-                    write_transactions: Arc::default(),
+                    logins: Some(login_writes::LoginWrites::start(writer.clone())),
+                    writer,
                 })
             }
             Backend::Postgres => {
@@ -117,8 +141,8 @@ impl Store {
                 Ok(Store {
                     backend,
                     read: pool.clone(),
-                    write: pool,
-                    write_transactions: Arc::default(),
+                    writer: Writer::new(pool),
+                    logins: None,
                 })
             }
         }
@@ -132,7 +156,11 @@ impl Store {
     pub fn pool_usage(&self) -> [(&'static str, u32, usize); 2] {
         [
             ("read", self.read.size(), self.read.num_idle()),
-            ("write", self.write.size(), self.write.num_idle()),
+            (
+                "write",
+                self.writer.pool.size(),
+                self.writer.pool.num_idle(),
+            ),
         ]
     }
 
@@ -142,7 +170,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
-        migrator.run(&self.write).await?;
+        migrator.run(&self.writer.pool).await?;
         Ok(())
     }
 
@@ -155,13 +183,26 @@ impl Store {
 
     /// A transaction for a change. Commit it; dropping it rolls back.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        self.write_transactions.fetch_add(1, Ordering::Relaxed);
-        Ok(self.write.begin().await?)
+        self.writer.begin().await
     }
 
     /// How many write transactions have begun since the store was opened.
     pub fn write_transactions(&self) -> u64 {
-        self.write_transactions.load(Ordering::Relaxed)
+        self.writer.transactions.load(Ordering::Relaxed)
+    }
+
+    /// Writes a login that changes something (`sync::write_login`) in a
+    /// transaction of its own — or, on SQLite, in one shared with the logins
+    /// queued behind the single writer, so that one commit (one fsync) serves
+    /// them all. Answers only once the change is committed.
+    pub async fn write_login(
+        &self,
+        write: sync::LoginWrite,
+    ) -> Result<Option<users::LoginView>, StoreError> {
+        match &self.logins {
+            Some(logins) => logins.write(write).await,
+            None => login_writes::alone(&self.writer, &write).await,
+        }
     }
 
     /// A transaction that only reads, so that what it reads is consistent.
@@ -176,7 +217,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        self.write.close().await;
+        self.writer.pool.close().await;
         self.read.close().await;
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use nexus_core::Timestamp;
 
 use crate::rows::{placeholders, RowExt};
+use crate::users::{self, LoginView};
 use crate::{Conn, StoreError};
 
 /// What a login asserted that is not stored yet.
@@ -52,47 +53,6 @@ pub async fn identity_on_connection(
     row.map(|r| r.int("id")).transpose()
 }
 
-/// Compares the stored groups and attributes with what the login asserted.
-pub async fn plan(
-    conn: &mut Conn,
-    user_id: &str,
-    identity_id: i32,
-    groups: &BTreeSet<String>,
-    attributes: &[(String, String)],
-) -> Result<SyncPlan, StoreError> {
-    let stored_groups =
-        sqlx::query("SELECT id, group_name FROM identity_groups WHERE identity_id = $1")
-            .bind(identity_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| Ok((row.int("id")?, row.text("group_name")?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-    let mut stored_attributes = Vec::new();
-    if !attributes.is_empty() {
-        let sql = format!(
-            "SELECT name, value FROM user_attributes WHERE user_id = $1 AND name IN ({})",
-            placeholders(2, attributes.len())
-        );
-        let mut query = sqlx::query(&sql).bind(user_id);
-        for (name, _) in attributes {
-            query = query.bind(name);
-        }
-        stored_attributes = query
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| Ok((r.text("name")?, r.text("value")?)))
-            .collect::<Result<_, StoreError>>()?;
-    }
-    Ok(plan_against(
-        &stored_groups,
-        &stored_attributes,
-        groups,
-        attributes,
-    ))
-}
-
 /// The plan, from what is stored: the identity's groups as (id, name) and
 /// the user's attributes as (name, value) — all of them or just the asserted.
 pub fn plan_against(
@@ -123,46 +83,98 @@ pub fn plan_against(
     plan
 }
 
-/// Applies a plan made in the same transaction.
-pub async fn apply(
+/// What a login that changes something writes: the identity's groups become
+/// exactly `groups`, and the asserted attributes are upserted.
+#[derive(Debug, Clone)]
+pub struct LoginWrite {
+    pub user_id: String,
+    /// Auth0 connection id or name.
+    pub connection: String,
+    pub audience: String,
+    pub groups: BTreeSet<String>,
+    /// Sorted by name, without duplicate names.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Writes one login in an open transaction and reads the user back for the
+/// answer. `None`: the user has no identity on the connection (or no longer
+/// exists), and nothing was written. The statements set the stored state
+/// whatever it was — no plan read outside the lock is trusted — so a login
+/// racing another one for the same identity still ends exactly as asserted.
+pub async fn write_login(
+    conn: &mut Conn,
+    write: &LoginWrite,
+) -> Result<Option<LoginView>, StoreError> {
+    let Some(identity) =
+        identity_on_connection(conn, &write.user_id, &write.connection, true).await?
+    else {
+        return Ok(None);
+    };
+    let now = Timestamp::now().to_text();
+    set_groups(conn, identity, &write.groups, &now).await?;
+    upsert_attributes(conn, &write.user_id, &write.attributes, &now).await?;
+    users::get_for_login(conn, &write.user_id, &write.audience, &write.connection).await
+}
+
+async fn set_groups(
+    conn: &mut Conn,
+    identity_id: i32,
+    groups: &BTreeSet<String>,
+    now: &str,
+) -> Result<(), StoreError> {
+    let keep = if groups.is_empty() {
+        String::new()
+    } else {
+        format!(" AND group_name NOT IN ({})", placeholders(2, groups.len()))
+    };
+    let sql = format!("DELETE FROM identity_groups WHERE identity_id = $1{keep}");
+    let mut query = sqlx::query(&sql).bind(identity_id);
+    for name in groups {
+        query = query.bind(name);
+    }
+    query.execute(&mut *conn).await?;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..groups.len())
+        .map(|i| format!("($1, $2, ${})", i + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO identity_groups (identity_id, created, group_name) VALUES {} \
+         ON CONFLICT (identity_id, group_name) DO NOTHING",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(identity_id).bind(now);
+    for name in groups {
+        query = query.bind(name);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn upsert_attributes(
     conn: &mut Conn,
     user_id: &str,
-    identity_id: i32,
-    plan: &SyncPlan,
+    attributes: &[(String, String)],
+    now: &str,
 ) -> Result<(), StoreError> {
-    let now = Timestamp::now().to_text();
-    if !plan.remove_groups.is_empty() {
-        let sql = format!(
-            "DELETE FROM identity_groups WHERE id IN ({})",
-            placeholders(1, plan.remove_groups.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in &plan.remove_groups {
-            query = query.bind(*id);
-        }
-        query.execute(&mut *conn).await?;
+    if attributes.is_empty() {
+        return Ok(());
     }
-    for name in &plan.add_groups {
-        sqlx::query(
-            "INSERT INTO identity_groups (identity_id, group_name, created) VALUES ($1, $2, $3)",
-        )
-        .bind(identity_id)
-        .bind(name)
-        .bind(&now)
-        .execute(&mut *conn)
-        .await?;
+    let rows: Vec<String> = (0..attributes.len())
+        .map(|i| format!("($1, ${}, ${}, $2, $2)", 2 * i + 3, 2 * i + 4))
+        .collect();
+    // An unchanged value keeps its `modified`.
+    let sql = format!(
+        "INSERT INTO user_attributes (user_id, name, value, created, modified) VALUES {} \
+         ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified \
+         WHERE user_attributes.value <> excluded.value",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(user_id).bind(now);
+    for (name, value) in attributes {
+        query = query.bind(name).bind(value);
     }
-    for (name, value) in &plan.upsert_attributes {
-        sqlx::query(
-            "INSERT INTO user_attributes (user_id, name, value, created, modified) VALUES ($1, $2, $3, $4, $4) \
-             ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified",
-        )
-        .bind(user_id)
-        .bind(name)
-        .bind(value)
-        .bind(&now)
-        .execute(&mut *conn)
-        .await?;
-    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ both_backends!(
     unknown_user_or_connection_is_404,
     request_validation,
     concurrent_syncs_leave_one_group_set,
+    concurrent_logins_commit_together_and_fail_alone,
 );
 
 const API: &str = "https://api.example.com";
@@ -333,5 +334,113 @@ async fn concurrent_syncs_leave_one_group_set(app: TestApp) {
             candidates.contains(&stored),
             "{stored:?} is a mix of the asserted sets"
         );
+    }
+}
+
+/// SQLite writes the logins that queue behind its single writer in one
+/// transaction (group commit). Concurrent changing logins of many users all
+/// land, a login whose write fails fails alone, and on SQLite the logins
+/// share transactions.
+async fn concurrent_logins_commit_together_and_fail_alone(app: TestApp) {
+    const USERS: usize = 24;
+    app.tenant("corp").await;
+    app.organization("acme").await;
+    let mut users = Vec::new();
+    for i in 0..USERS {
+        let created = app
+            .post(
+                "/v1/users",
+                json!({
+                    "authenticationMethod": "Ad", "displayName": format!("User {i}"),
+                    "givenName": "User", "familyName": format!("{i}"), "idpTenantId": "corp",
+                    "organization": "acme",
+                    "idpMetadata": {"azoUserId": format!("ad|u{i}"), "azoConnectionId": "corp-ad"},
+                }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        users.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    // A fault only this test's first user meets: its attribute insert fails.
+    let mut tx = app.store.begin().await.unwrap();
+    let trigger = match app.store.backend() {
+        nexus_store::Backend::Sqlite => vec![
+            "CREATE TRIGGER poison BEFORE INSERT ON user_attributes WHEN NEW.name = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+        ],
+        nexus_store::Backend::Postgres => vec![
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN IF NEW.name = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER poison BEFORE INSERT ON user_attributes FOR EACH ROW EXECUTE FUNCTION poison()",
+        ],
+    };
+    for sql in trigger {
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let (app, users) = (&app, &users);
+    let round = |tag: &'static str, poison: bool| {
+        join_all(users.iter().enumerate().map(move |(i, user)| {
+            let group = format!("{tag}-{i}");
+            let department = format!("{tag}-d{i}");
+            let mut attributes = vec![("department", department.as_str())];
+            if poison && i == 0 {
+                attributes.push(("poison", "x"));
+            }
+            let body = sync_body(&[group.as_str()], &attributes);
+            async move { app.put(&format!("/v1/users/{user}/$sync"), body).await }
+        }))
+    };
+    let check = |replies: &[crate::support::Reply], tag: &str, from: usize| {
+        for (i, reply) in replies.iter().enumerate().skip(from) {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            let identity = &reply.body["user"]["identities"][0];
+            assert_eq!(
+                names(&identity["groups"], "groupName"),
+                [format!("{tag}-{i}")]
+            );
+            assert_eq!(
+                names(&reply.body["user"]["attributes"], "value"),
+                [format!("{tag}-d{i}")]
+            );
+        }
+    };
+
+    let replies = round("first", true).await;
+    assert_eq!(
+        replies[0].status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        replies[0].body
+    );
+    assert_eq!(replies[0].body["type"], "urn:nexus:problem:unavailable");
+    check(&replies, "first", 1);
+    let stored = app.get(&format!("/v1/users/{}", users[0])).await.body;
+    assert_eq!(
+        stored["identities"][0]["groups"],
+        json!([]),
+        "nothing of the failed login is stored"
+    );
+    assert_eq!(stored["attributes"], json!([]));
+    for (i, user) in users.iter().enumerate().skip(1) {
+        let stored = app.get(&format!("/v1/users/{user}")).await.body;
+        assert_eq!(
+            names(&stored["identities"][0]["groups"], "groupName"),
+            [format!("first-{i}")]
+        );
+    }
+
+    let before = app.store.write_transactions();
+    let replies = round("second", false).await;
+    check(&replies, "second", 0);
+    let transactions = app.store.write_transactions() - before;
+    match app.store.backend() {
+        nexus_store::Backend::Sqlite => assert!(
+            transactions < USERS as u64,
+            "{USERS} concurrent logins took {transactions} transactions"
+        ),
+        // Its own transaction for each (the push worker may add some).
+        nexus_store::Backend::Postgres => assert!(transactions >= USERS as u64),
     }
 }
