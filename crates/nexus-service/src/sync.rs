@@ -1,6 +1,6 @@
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
 use nexus_store::users::LoginView;
-use nexus_store::{sync, users, Conn};
+use nexus_store::{sync, users};
 
 use crate::{Nexus, Result, ServiceError};
 
@@ -15,8 +15,14 @@ pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserIn
     let request = body.into_request()?;
     {
         // One statement reads everything an unchanged login needs.
-        let mut conn = nexus.store().read_one().await?;
-        let view = login_view(&mut conn, user_id, &request).await?;
+        let view = users::read_for_login(
+            nexus.store(),
+            user_id,
+            &request.audience,
+            &request.connection_id,
+        )
+        .await?
+        .ok_or_else(|| ServiceError::not_found("user", user_id))?;
         let identity = view
             .identity
             .ok_or_else(|| no_identity(user_id, &request))?;
@@ -60,12 +66,6 @@ pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserIn
         // The identity went away since the read above.
         None => Err(not_found(nexus, user_id, &request).await?),
     }
-}
-
-async fn login_view(conn: &mut Conn, user_id: &str, request: &SyncRequest) -> Result<LoginView> {
-    users::get_for_login(conn, user_id, &request.audience, &request.connection_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("user", user_id))
 }
 
 fn no_identity(user_id: &str, request: &SyncRequest) -> ServiceError {

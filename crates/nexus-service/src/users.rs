@@ -143,8 +143,7 @@ async fn find_organization(
 #[tracing::instrument(skip(nexus))]
 pub async fn get(nexus: &Nexus, user_id: &str) -> Result<User> {
     // One statement (two when the user has an owner): no transaction needed.
-    let mut conn = nexus.store().read_one().await?;
-    users::get(&mut conn, user_id)
+    users::read(nexus.store(), user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))
 }

@@ -7,6 +7,7 @@ mod error;
 mod list;
 mod login_writes;
 mod rows;
+mod sqlite_reads;
 
 pub mod api_keys;
 pub mod custom_upns;
@@ -77,6 +78,8 @@ pub struct Store {
     writer: Writer,
     /// SQLite only: the queue of login writes committed in groups.
     logins: Option<login_writes::LoginWrites>,
+    /// SQLite files only: readers that run on the calling thread.
+    sqlite_reads: Option<Arc<sqlite_reads::SqliteReaders>>,
 }
 
 /// Where write transactions begin.
@@ -112,6 +115,9 @@ impl Store {
             Backend::Sqlite => {
                 let url = sqlite_url(url);
                 let connect = AnyConnectOptions::from_str(&url)?;
+                let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
+                    .get_filename()
+                    .to_owned();
                 // SQLite has one writer at a time: funnel writes through one
                 // connection so they queue in the pool instead of failing with
                 // SQLITE_BUSY when two transactions race to upgrade their locks.
@@ -125,11 +131,15 @@ impl Store {
                     .connect_with(connect)
                     .await?;
                 let writer = Writer::new(write);
+                let in_memory = file.as_os_str() == ":memory:" || url.contains("mode=memory");
                 Ok(Store {
                     backend,
                     read,
                     logins: Some(login_writes::LoginWrites::start(writer.clone())),
                     writer,
+                    sqlite_reads: (!in_memory).then(|| {
+                        Arc::new(sqlite_reads::SqliteReaders::new(file, 2 * cores as usize))
+                    }),
                 })
             }
             Backend::Postgres => {
@@ -143,6 +153,7 @@ impl Store {
                     read: pool.clone(),
                     writer: Writer::new(pool),
                     logins: None,
+                    sqlite_reads: None,
                 })
             }
         }
@@ -214,6 +225,10 @@ impl Store {
     /// itself), without the two round trips of a transaction.
     pub async fn read_one(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
         Ok(self.read.acquire().await?)
+    }
+
+    pub(crate) fn sqlite_reads(&self) -> Option<&sqlite_reads::SqliteReaders> {
+        self.sqlite_reads.as_deref()
     }
 
     pub async fn close(&self) {

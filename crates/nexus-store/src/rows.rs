@@ -11,9 +11,21 @@ pub(crate) trait RowExt {
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, column: &str) -> Result<i32, StoreError>;
     fn opt_int(&self, column: &str) -> Result<Option<i32>, StoreError>;
-    fn flag(&self, column: &str) -> Result<bool, StoreError>;
-    fn timestamp(&self, column: &str) -> Result<Timestamp, StoreError>;
-    fn opt_timestamp(&self, column: &str) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Flags are INTEGER 0/1 in both schemas.
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.int(column)? != 0)
+    }
+
+    fn timestamp(&self, column: &str) -> Result<Timestamp, StoreError> {
+        parse_timestamp(column, &self.text(column)?)
+    }
+
+    fn opt_timestamp(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.opt_text(column)?
+            .map(|t| parse_timestamp(column, &t))
+            .transpose()
+    }
 }
 
 impl RowExt for AnyRow {
@@ -32,20 +44,25 @@ impl RowExt for AnyRow {
     fn opt_int(&self, column: &str) -> Result<Option<i32>, StoreError> {
         Ok(self.try_get(column)?)
     }
+}
 
-    /// Flags are INTEGER 0/1 in both schemas.
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
-        Ok(self.try_get::<i32, _>(column)? != 0)
+/// A row of the SQLite readers that run on the calling thread
+/// (`sqlite_reads`).
+impl RowExt for rusqlite::Row<'_> {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.get(column)?)
     }
 
-    fn timestamp(&self, column: &str) -> Result<Timestamp, StoreError> {
-        parse_timestamp(column, &self.text(column)?)
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.get(column)?)
     }
 
-    fn opt_timestamp(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.opt_text(column)?
-            .map(|t| parse_timestamp(column, &t))
-            .transpose()
+    fn int(&self, column: &str) -> Result<i32, StoreError> {
+        Ok(self.get(column)?)
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i32>, StoreError> {
+        Ok(self.get(column)?)
     }
 }
 
@@ -110,20 +127,6 @@ impl RowExt for JsonRow<'_> {
                 .map(Some)
                 .ok_or_else(|| StoreError::Corrupt(format!("{column}: not an int32: {value}"))),
         }
-    }
-
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
-        Ok(self.int(column)? != 0)
-    }
-
-    fn timestamp(&self, column: &str) -> Result<Timestamp, StoreError> {
-        parse_timestamp(column, &self.text(column)?)
-    }
-
-    fn opt_timestamp(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.opt_text(column)?
-            .map(|t| parse_timestamp(column, &t))
-            .transpose()
     }
 }
 

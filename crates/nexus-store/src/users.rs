@@ -1,8 +1,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use sqlx::any::AnyRow;
-
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::user::{
     Attribute, NewUser, User, UserChanges, UserCollections, UserRecord, UserRole,
@@ -12,7 +10,7 @@ use nexus_core::{Actor, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, json_array, json_collection, json_objects, placeholders, RowExt};
-use crate::{custom_upns, identities, memberships, organizations, roles, Conn, StoreError};
+use crate::{custom_upns, identities, memberships, organizations, roles, Conn, Store, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -249,6 +247,15 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>, StoreError> 
         .map(|found| found.user))
 }
 
+/// `get` outside any transaction: on a SQLite file, on the calling thread
+/// (`sqlite_reads`).
+pub async fn read(store: &Store, id: &str) -> Result<Option<User>, StoreError> {
+    if let Some(readers) = store.sqlite_reads() {
+        return readers.read(|conn| Ok(full_user_on_thread(conn, id, None)?.map(|f| f.user)));
+    }
+    get(&mut *store.read_one().await?, id).await
+}
+
 /// What a login needs, from the one statement of `get`.
 pub struct LoginView {
     pub user: User,
@@ -265,12 +272,29 @@ pub async fn get_for_login(
     audience: &str,
     connection: &str,
 ) -> Result<Option<LoginView>, StoreError> {
-    let Some(found) = full_users(conn, &[id.to_owned()], Some(audience))
+    let found = full_users(conn, &[id.to_owned()], Some(audience))
         .await?
-        .pop()
-    else {
-        return Ok(None);
-    };
+        .pop();
+    Ok(found.map(|found| login_view(found, connection)))
+}
+
+/// `get_for_login` outside any transaction, like `read`.
+pub async fn read_for_login(
+    store: &Store,
+    id: &str,
+    audience: &str,
+    connection: &str,
+) -> Result<Option<LoginView>, StoreError> {
+    if let Some(readers) = store.sqlite_reads() {
+        return readers.read(|conn| {
+            let found = full_user_on_thread(conn, id, Some(audience))?;
+            Ok(found.map(|found| login_view(found, connection)))
+        });
+    }
+    get_for_login(&mut *store.read_one().await?, id, audience, connection).await
+}
+
+fn login_view(found: FullUser, connection: &str) -> LoginView {
     let identity = found
         .user
         .identities
@@ -280,11 +304,11 @@ pub async fn get_for_login(
             identity.azo_connection_id == connection || name.as_deref() == Some(connection)
         })
         .map(|(identity, _)| identity.id);
-    Ok(Some(LoginView {
+    LoginView {
         user: found.user,
         roles: found.roles_for_audience,
         identity,
-    }))
+    }
 }
 
 struct FullUser {
@@ -292,6 +316,17 @@ struct FullUser {
     roles_for_audience: Vec<UserRole>,
     /// `azo_connection_name` of each of `user.identities`, in order.
     connection_names: Vec<Option<String>>,
+}
+
+static FULL_USERS_SQLITE: OnceLock<String> = OnceLock::new();
+static FULL_USERS_POSTGRES: OnceLock<String> = OnceLock::new();
+
+fn full_users_select(postgres: bool) -> &'static str {
+    if postgres {
+        FULL_USERS_POSTGRES.get_or_init(|| full_users_sql(true))
+    } else {
+        FULL_USERS_SQLITE.get_or_init(|| full_users_sql(false))
+    }
 }
 
 /// The users with these ids (in no particular order), each with every
@@ -304,16 +339,10 @@ async fn full_users(
     ids: &[String],
     audience: Option<&str>,
 ) -> Result<Vec<FullUser>, StoreError> {
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    static POSTGRES: OnceLock<String> = OnceLock::new();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let select = if conn.backend_name() == "PostgreSQL" {
-        POSTGRES.get_or_init(|| full_users_sql(true))
-    } else {
-        SQLITE.get_or_init(|| full_users_sql(false))
-    };
+    let select = full_users_select(conn.backend_name() == "PostgreSQL");
     let sql = if ids.len() == 1 {
         format!("{select} WHERE u.id = $1")
     } else {
@@ -324,25 +353,67 @@ async fn full_users(
         query = query.bind(id);
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    // Expired roles are dropped here, not in SQL: a bound "now" in a range
-    // condition would make SQLite re-plan the statement for every value.
     let now = Timestamp::now();
-    let mut found = Vec::with_capacity(rows.len());
-    for row in &rows {
-        found.push((from_row(row)?, collections_from_row(row, now, audience)?));
+    let found = rows
+        .iter()
+        .map(|row| found_from_row(row, now, audience))
+        .collect::<Result<Vec<_>, _>>()?;
+    let owner_ids = owner_ids(&found);
+    let owners = get_records(conn, &owner_ids).await?;
+    Ok(with_owners(found, owners))
+}
+
+/// `full_users` for one user, on a SQLite reader of the calling thread.
+fn full_user_on_thread(
+    conn: &rusqlite::Connection,
+    id: &str,
+    audience: Option<&str>,
+) -> Result<Option<FullUser>, StoreError> {
+    let mut statement =
+        conn.prepare_cached(&format!("{} WHERE u.id = $1", full_users_select(false)))?;
+    let mut rows = statement.query([id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let found = found_from_row(row, Timestamp::now(), audience)?;
+    let mut owners = Vec::new();
+    if let Some(owner) = &found.0.owner_id {
+        let mut statement =
+            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))?;
+        let mut rows = statement.query([owner])?;
+        if let Some(row) = rows.next()? {
+            owners.push(from_row(row)?);
+        }
     }
-    let mut owner_ids: Vec<String> = found
+    Ok(with_owners(vec![found], owners).pop())
+}
+
+type Found = (UserRecord, Collections);
+
+/// Expired roles are dropped here, not in SQL: a bound "now" in a range
+/// condition would make SQLite re-plan the statement for every value.
+fn found_from_row(
+    row: &impl RowExt,
+    now: Timestamp,
+    audience: Option<&str>,
+) -> Result<Found, StoreError> {
+    Ok((from_row(row)?, collections_from_row(row, now, audience)?))
+}
+
+fn owner_ids(found: &[Found]) -> Vec<String> {
+    let mut ids: Vec<String> = found
         .iter()
         .filter_map(|(record, _)| record.owner_id.clone())
         .collect();
-    owner_ids.sort_unstable();
-    owner_ids.dedup();
-    let owners: HashMap<String, UserRecord> = get_records(conn, &owner_ids)
-        .await?
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
-    Ok(found
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+fn with_owners(found: Vec<Found>, owners: Vec<UserRecord>) -> Vec<FullUser> {
+    let owners: HashMap<String, UserRecord> =
+        owners.into_iter().map(|o| (o.id.clone(), o)).collect();
+    found
         .into_iter()
         .map(
             |(record, (collections, roles_for_audience, connection_names))| {
@@ -357,7 +428,7 @@ async fn full_users(
                 }
             },
         )
-        .collect())
+        .collect()
 }
 
 type Collections = (UserCollections, Vec<UserRole>, Vec<Option<String>>);
@@ -365,7 +436,7 @@ type Collections = (UserCollections, Vec<UserRole>, Vec<Option<String>>);
 /// The collections, the user's roles for `audience` when one is given, and
 /// the connection name of each identity.
 fn collections_from_row(
-    row: &AnyRow,
+    row: &impl RowExt,
     now: Timestamp,
     audience: Option<&str>,
 ) -> Result<Collections, StoreError> {
