@@ -1,14 +1,18 @@
-//! OData-style list options (`$top`, `$skip`, `$orderby`, `$filter`,
-//! `$search`, `$count`) and the `{"value": [...], "@odata.count": N}` envelope.
+//! OData-style list options (`$top`, `$skip`, `$skiptoken`, `$orderby`,
+//! `$filter`, `$search`, `$count`) and the
+//! `{"value": [...], "@odata.count": N, "@odata.nextLink": "…"}` envelope.
 
-use std::collections::HashMap;
-
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, OriginalUri, Query};
 use axum::http::request::Parts;
-use nexus_core::list_query::ListSpec;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use nexus_core::list_query::{check_position, filter_to_sql, Direction, ListSpec, Literal};
 use nexus_core::ValidationErrors;
 use nexus_store::{ListParams, Page};
-use serde::Serialize;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::problem::ApiError;
@@ -16,10 +20,19 @@ use crate::problem::ApiError;
 pub const DEFAULT_TOP: i64 = 100;
 pub const MAX_TOP: i64 = 1000;
 
-/// The list options of a request, as sent. Documented for OpenAPI by
-/// `ListOptionsDoc`; checked against a resource's spec by `params`.
+/// Longer than any token this server issues (a few order keys of at most a
+/// few hundred characters each).
+const MAX_SKIPTOKEN_LEN: usize = 4096;
+
+/// The list options of a request, as sent, and the path they were sent to.
+/// Documented for OpenAPI by `ListOptionsDoc`; checked against a resource's
+/// spec by `params`.
 #[derive(Debug, Default)]
-pub struct ListOptions(HashMap<String, String>);
+pub struct ListOptions {
+    path: String,
+    /// In the order sent; the last of a repeated option counts.
+    pairs: Vec<(String, String)>,
+}
 
 /// The list options, for the OpenAPI document.
 #[derive(Debug, IntoParams)]
@@ -29,9 +42,14 @@ pub struct ListOptionsDoc {
     /// How many items to return (default 100, at most 1000).
     #[param(rename = "$top", minimum = 0, maximum = 1000)]
     top: Option<i64>,
-    /// How many items to skip.
+    /// How many items to skip. Deep pages are cheaper through `$skiptoken`.
     #[param(rename = "$skip", minimum = 0)]
     skip: Option<i64>,
+    /// Where the page starts: the token in the previous page's
+    /// `@odata.nextLink`, valid only with the same `$orderby`, `$filter` and
+    /// `$search`, and not together with `$skip`. Opaque.
+    #[param(rename = "$skiptoken")]
+    skiptoken: Option<String>,
     /// Comma-separated `field [asc|desc]`; the id is always the last tie-breaker.
     #[param(rename = "$orderby", example = "displayName desc")]
     orderby: Option<String>,
@@ -51,10 +69,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ListOptions {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
-        Ok(ListOptions(map))
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |uri| uri.path())
+            .to_owned();
+        Ok(ListOptions { path, pairs })
     }
 }
 
@@ -62,17 +85,17 @@ impl ListOptions {
     /// Checks every option against what the resource allows.
     pub fn params(&self, spec: &'static ListSpec) -> Result<ListParams, ApiError> {
         let mut errors = ValidationErrors::new();
-        for key in self.0.keys() {
+        for (key, _) in &self.pairs {
             if !matches!(
                 key.as_str(),
-                "$top" | "$skip" | "$orderby" | "$filter" | "$search" | "$count"
+                "$top" | "$skip" | "$skiptoken" | "$orderby" | "$filter" | "$search" | "$count"
             ) {
-                errors.add(key, "is not a supported query option; use $top, $skip, $orderby, $filter, $search or $count");
+                errors.add(key, "is not a supported query option; use $top, $skip, $skiptoken, $orderby, $filter, $search or $count");
             }
         }
         let top = self.number(&mut errors, "$top", DEFAULT_TOP, MAX_TOP);
         let skip = self.number(&mut errors, "$skip", 0, i64::MAX);
-        let count = match self.0.get("$count").map(String::as_str) {
+        let count = match self.get("$count") {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => {
@@ -81,33 +104,160 @@ impl ListOptions {
             }
         };
         let order = spec
-            .parse_orderby(self.0.get("$orderby").map(String::as_str))
+            .parse_orderby(self.get("$orderby"))
             .map_err(|e| errors.add("$orderby", e.to_string()))
             .unwrap_or_default();
-        let filter = match self.0.get("$filter").filter(|f| !f.trim().is_empty()) {
+        let filter = match self.get("$filter").filter(|f| !f.trim().is_empty()) {
             Some(text) => spec
                 .parse_filter(text)
                 .map_err(|e| errors.add("$filter", e.to_string()))
                 .ok(),
             None => None,
         };
-        let search = self.0.get("$search").cloned();
+        let search = self.get("$search").map(str::to_owned);
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             errors.add("$search", "must be at most 200 characters long");
         }
-        errors.into_result()?;
-        Ok(ListParams {
+        // A token is read only against a query that parsed: it is checked
+        // against that query's order and fingerprint.
+        let token = self.get("$skiptoken").filter(|_| errors.is_empty());
+        let mut params = ListParams {
             filter,
             search,
             order,
             top,
             skip,
             count,
-        })
+            after: None,
+        };
+        if let Some(token) = token {
+            if self.get("$skip").is_some() {
+                errors.add(
+                    "$skiptoken",
+                    "cannot be combined with $skip: the token already says where the page starts",
+                );
+            } else {
+                match self.read_token(token, &params) {
+                    Ok(after) => params.after = Some(after),
+                    Err(message) => errors.add("$skiptoken", message),
+                }
+            }
+        }
+        errors.into_result()?;
+        Ok(params)
+    }
+
+    /// The list envelope of a page; with `@odata.nextLink` when the page is
+    /// full, since more may follow.
+    pub fn envelope<T>(&self, params: &ListParams, page: Page<T>) -> Envelope<T> {
+        let next_link = page
+            .last
+            .as_deref()
+            .map(|last| self.next_link(params, last));
+        Envelope {
+            value: page.items,
+            count: page.total,
+            next_link,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// This request again without `$skip`/`$skiptoken`, starting after `last`.
+    fn next_link(&self, params: &ListParams, last: &[Literal]) -> String {
+        let token = SkipToken {
+            query: self.fingerprint(params),
+            keys: last.iter().map(literal_to_json).collect(),
+        };
+        let json = serde_json::to_vec(&token).expect("a skip token serializes");
+        let token = URL_SAFE_NO_PAD.encode(json);
+        let mut link = self.path.clone();
+        let mut separator = '?';
+        for (i, (key, value)) in self.pairs.iter().enumerate() {
+            let repeated_later = self.pairs[i + 1..].iter().any(|(k, _)| k == key);
+            if key == "$skip" || key == "$skiptoken" || repeated_later {
+                continue;
+            }
+            link.push(separator);
+            link.extend(utf8_percent_encode(key, QUERY_PART));
+            link.push('=');
+            link.extend(utf8_percent_encode(value, QUERY_PART));
+            separator = '&';
+        }
+        link.push(separator);
+        link.push_str("$skiptoken=");
+        link.push_str(&token);
+        link
+    }
+
+    /// The position a token holds, if it belongs to this query and fits its
+    /// order; else why not, for the problem's detail.
+    fn read_token(&self, token: &str, params: &ListParams) -> Result<Vec<Literal>, String> {
+        const NOT_OURS: &str = "is not a token from an @odata.nextLink of this API";
+        if token.len() > MAX_SKIPTOKEN_LEN {
+            return Err(format!("is longer than {MAX_SKIPTOKEN_LEN} characters"));
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| format!("{NOT_OURS} (not base64url)"))?;
+        let token: SkipToken =
+            serde_json::from_slice(&json).map_err(|_| format!("{NOT_OURS} (not its JSON)"))?;
+        if token.query != self.fingerprint(params) {
+            return Err(
+                "belongs to another query: use it with the path, $orderby, $filter \
+                 and $search of the request whose @odata.nextLink held it"
+                    .to_owned(),
+            );
+        }
+        let after = token
+            .keys
+            .iter()
+            .map(json_to_literal)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("{NOT_OURS} (a value is not a string, integer or null)"))?;
+        check_position(&params.order, &after).map_err(|e| format!("{NOT_OURS} ({e})"))?;
+        Ok(after)
+    }
+
+    /// A short digest of what decides the order and the rows of a list: the
+    /// path, the order, the filter and the search, each normalized.
+    fn fingerprint(&self, params: &ListParams) -> String {
+        let order: Vec<String> = params
+            .order
+            .iter()
+            .map(|o| {
+                let direction = match o.direction {
+                    Direction::Asc => "asc",
+                    Direction::Desc => "desc",
+                };
+                format!("{} {direction}", o.field.name)
+            })
+            .collect();
+        let mut filter_values = Vec::new();
+        let filter = params
+            .filter
+            .as_ref()
+            .map(|f| filter_to_sql(f, 1, &mut filter_values))
+            .unwrap_or_default();
+        // The search is case-insensitive, and an empty one searches nothing.
+        let search = params.search.as_deref().unwrap_or_default().to_lowercase();
+        let canonical = format!(
+            "{}\n{}\n{filter}\n{filter_values:?}\n{search}",
+            self.path,
+            order.join(",")
+        );
+        let digest = Sha256::digest(canonical.as_bytes());
+        URL_SAFE_NO_PAD.encode(&digest[..9])
     }
 
     fn number(&self, errors: &mut ValidationErrors, key: &str, default: i64, max: i64) -> i64 {
-        match self.0.get(key) {
+        match self.get(key) {
             None => default,
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if (0..=max).contains(&n) => n,
@@ -120,6 +270,48 @@ impl ListOptions {
     }
 }
 
+/// Characters of a query key or value that `next_link` writes as they are:
+/// the unreserved ones, and `$ , ( ) '` of OData's option syntax.
+const QUERY_PART: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b',')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'\'');
+
+/// What a `$skiptoken` holds, before base64url: the order-key values of the
+/// last row returned, and the fingerprint of the query that returned it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkipToken {
+    #[serde(rename = "q")]
+    query: String,
+    #[serde(rename = "k")]
+    keys: Vec<Value>,
+}
+
+fn literal_to_json(value: &Literal) -> Value {
+    match value {
+        Literal::Text(text) => Value::from(text.as_str()),
+        Literal::Integer(i) => Value::from(*i),
+        Literal::Boolean(b) => Value::from(*b),
+        Literal::Null => Value::Null,
+    }
+}
+
+fn json_to_literal(value: &Value) -> Option<Literal> {
+    match value {
+        Value::String(text) => Some(Literal::Text(text.clone())),
+        Value::Number(n) => n.as_i64().map(Literal::Integer),
+        Value::Null => Some(Literal::Null),
+        _ => None,
+    }
+}
+
 /// A page of a collection.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
@@ -127,13 +319,8 @@ pub struct Envelope<T> {
     /// The number of items matching the request; present with `$count=true`.
     #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-}
-
-impl<T> From<Page<T>> for Envelope<T> {
-    fn from(page: Page<T>) -> Self {
-        Envelope {
-            value: page.items,
-            count: page.total,
-        }
-    }
+    /// The next page: this request's path and options with `$skiptoken` in
+    /// place of `$skip`. Present when the page is full; absent on the last.
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
 }

@@ -22,6 +22,11 @@ pub struct Field {
     pub column: &'static str,
     pub kind: FieldKind,
     pub sortable: bool,
+    /// The column may hold NULL. NULL sorts after every value on both
+    /// backends (PostgreSQL's default, made explicit for SQLite), and a keyset
+    /// condition needs its own branches for it; kept off for NOT NULL columns
+    /// so that both planners can still walk an index.
+    pub nullable: bool,
 }
 
 /// What one list endpoint allows.
@@ -164,6 +169,37 @@ impl ListSpec {
         }
         Ok(order)
     }
+}
+
+/// Checks that `values` can be the position of a row in `order`: one value per
+/// order key, each of that key's type, NULL only where the column allows it.
+/// The values come from a client (`$skiptoken`), so they are checked before
+/// they are bound to a keyset condition.
+pub fn check_position(order: &[OrderBy], values: &[Literal]) -> Result<(), QueryError> {
+    if values.len() != order.len() {
+        return Err(QueryError(format!(
+            "holds {} values where the order has {} keys",
+            values.len(),
+            order.len()
+        )));
+    }
+    for (key, value) in order.iter().zip(values) {
+        let field = key.field;
+        let fits = match (field.kind, value) {
+            (_, Literal::Null) => field.nullable,
+            (FieldKind::Text, Literal::Text(_)) => true,
+            (FieldKind::Timestamp, Literal::Text(text)) => Timestamp::parse(text).is_ok(),
+            (FieldKind::Integer | FieldKind::Boolean, Literal::Integer(_)) => true,
+            _ => false,
+        };
+        if !fits {
+            return Err(QueryError(format!(
+                "holds a value for '{}' that it cannot take",
+                field.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -494,30 +530,42 @@ mod tests {
                 column: "id",
                 kind: FieldKind::Text,
                 sortable: true,
+                nullable: false,
             },
             Field {
                 name: "displayName",
                 column: "display_name",
                 kind: FieldKind::Text,
                 sortable: true,
+                nullable: false,
+            },
+            Field {
+                name: "familyName",
+                column: "family_name",
+                kind: FieldKind::Text,
+                sortable: true,
+                nullable: true,
             },
             Field {
                 name: "organizationId",
                 column: "organization_id",
                 kind: FieldKind::Integer,
                 sortable: false,
+                nullable: false,
             },
             Field {
                 name: "isActive",
                 column: "is_active",
                 kind: FieldKind::Boolean,
                 sortable: false,
+                nullable: false,
             },
             Field {
                 name: "created",
                 column: "created",
                 kind: FieldKind::Timestamp,
                 sortable: true,
+                nullable: false,
             },
         ],
         search: &["displayName"],
@@ -638,6 +686,30 @@ mod tests {
             "x",
         ] {
             assert!(SPEC.parse_orderby(Some(bad)).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn positions_match_their_order() {
+        let order = SPEC
+            .parse_orderby(Some("familyName desc, created"))
+            .unwrap();
+        let created = Literal::Text("2026-01-02T02:04:05.000000Z".into());
+        let id = Literal::Text("u1".into());
+        assert!(check_position(&order, &[Literal::Null, created.clone(), id.clone()]).is_ok());
+        assert!(check_position(
+            &order,
+            &[Literal::Text("Smith".into()), created.clone(), id.clone()]
+        )
+        .is_ok());
+        for bad in [
+            vec![Literal::Null, created.clone()],
+            vec![Literal::Null, created.clone(), id.clone(), id.clone()],
+            vec![Literal::Integer(1), created.clone(), id.clone()],
+            vec![Literal::Null, Literal::Text("yesterday".into()), id.clone()],
+            vec![Literal::Null, created.clone(), Literal::Null],
+        ] {
+            assert!(check_position(&order, &bad).is_err(), "{bad:?} accepted");
         }
     }
 }

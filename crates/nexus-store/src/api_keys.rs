@@ -14,36 +14,42 @@ pub static LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "description",
             column: "description",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "roleId",
             column: "role_id",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: true,
         },
         Field {
             name: "expiresAt",
             column: "expires_at",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "revokedAt",
             column: "revoked_at",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "created",
             column: "created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["id", "description"],
@@ -114,11 +120,9 @@ pub async fn get_for_verification(
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<ApiKey>, StoreError> {
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "api_keys", &[], params).await?;
-    Ok(Page {
-        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
-        total,
-    })
+    let page = fetch_page(conn, &LIST, COLUMNS, "api_keys", &[], params).await?;
+    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(page.with_items(items))
 }
 
 /// Revokes a key that is not revoked yet; false when there is no such key.

@@ -13,30 +13,35 @@ pub static LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "clientUpnKey",
             column: "client_upn_key",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "customUpnValue",
             column: "custom_upn_value",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "created",
             column: "created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "modified",
             column: "modified",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["clientUpnKey", "customUpnValue"],
@@ -102,9 +107,9 @@ pub async fn list(
     params: &ListParams,
 ) -> Result<Page<CustomUpn>, StoreError> {
     let scope = [("user_id", Literal::Text(user_id.to_owned()))];
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "custom_upns", &scope, params).await?;
-    let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(Page { items, total })
+    let page = fetch_page(conn, &LIST, COLUMNS, "custom_upns", &scope, params).await?;
+    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(page.with_items(items))
 }
 
 /// Applies the changes that differ from `current`; writes nothing when none do.

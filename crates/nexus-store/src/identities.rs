@@ -15,36 +15,42 @@ pub static LIST: ListSpec = ListSpec {
             column: "i.id",
             kind: FieldKind::Integer,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "strategy",
             column: "i.strategy",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "azoUserId",
             column: "i.azo_user_id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "azoConnectionId",
             column: "i.azo_connection_id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "idpTenantId",
             column: "i.idp_tenant_id",
             kind: FieldKind::Integer,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "idpTenantName",
             column: "t.name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["azoUserId", "azoConnectionId", "idpTenantName"],
@@ -167,10 +173,10 @@ pub async fn list(
     params: &ListParams,
 ) -> Result<Page<Identity>, StoreError> {
     let scope = [("i.user_id", Literal::Text(user_id.to_owned()))];
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
-    let mut items: Vec<Identity> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let page = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
+    let mut items: Vec<Identity> = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
     attach_groups(conn, &mut items).await?;
-    Ok(Page { items, total })
+    Ok(page.with_items(items))
 }
 
 async fn attach_groups(conn: &mut Conn, identities: &mut [Identity]) -> Result<(), StoreError> {

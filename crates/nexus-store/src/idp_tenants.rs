@@ -16,36 +16,42 @@ pub static LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Integer,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "name",
             column: "name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "azoTenantName",
             column: "azo_tenant_name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "fqdn",
             column: "fqdn",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "loginDomain",
             column: "login_domain",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "created",
             column: "created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["name", "azoTenantName", "fqdn", "loginDomain"],
@@ -150,9 +156,9 @@ pub async fn credentials(
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<IdpTenant>, StoreError> {
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "idp_tenants", &[], params).await?;
-    let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(Page { items, total })
+    let page = fetch_page(conn, &LIST, COLUMNS, "idp_tenants", &[], params).await?;
+    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(page.with_items(items))
 }
 
 pub async fn update(

@@ -18,30 +18,35 @@ pub static LIST: ListSpec = ListSpec {
             column: "m.id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "userId",
             column: "m.user_id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "isGuest",
             column: "m.is_guest",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "isMembershipMfaRequired",
             column: "m.is_mfa_required",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "created",
             column: "m.created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["userId"],
@@ -171,10 +176,14 @@ pub async fn list(
         "m.organization_id",
         Literal::Integer(organization_id.into()),
     )];
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
-    let mut items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let page = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
+    let mut items = page
+        .items
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     attach_roles(conn, &mut items).await?;
-    Ok(Page { items, total })
+    Ok(page.with_items(items))
 }
 
 /// Ends a membership; the user's primary organization, if it was this one, is cleared.

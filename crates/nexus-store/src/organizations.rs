@@ -14,54 +14,63 @@ pub static LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Integer,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "name",
             column: "name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "displayName",
             column: "display_name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "type",
             column: "organization_type",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "crmAccountId",
             column: "crm_account_id",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "isActive",
             column: "is_active",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "isMfaRequired",
             column: "is_mfa_required",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "created",
             column: "created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "modified",
             column: "modified",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["name", "displayName", "crmAccountId"],
@@ -143,9 +152,9 @@ pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organizat
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organization>, StoreError> {
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "organizations", &[], params).await?;
-    let items = rows.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(Page { items, total })
+    let page = fetch_page(conn, &LIST, COLUMNS, "organizations", &[], params).await?;
+    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(page.with_items(items))
 }
 
 /// Applies the changes that differ from `current`; writes nothing when none do.

@@ -19,24 +19,28 @@ pub static LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "name",
             column: "name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "audience",
             column: "audience",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "created",
             column: "created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["name", "audience"],
@@ -50,24 +54,28 @@ pub static MAP_LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Integer,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "name",
             column: "name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "groupName",
             column: "group_name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "azoConnectionId",
             column: "azo_connection_id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &["name", "groupName", "azoConnectionId"],
@@ -235,12 +243,13 @@ pub async fn missing(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, Sto
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Role>, StoreError> {
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "roles", &[], params).await?;
-    let roles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items: with_permissions(conn, roles).await?,
-        total,
-    })
+    let page = fetch_page(conn, &LIST, COLUMNS, "roles", &[], params).await?;
+    let roles = page
+        .items
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.with_items(with_permissions(conn, roles).await?))
 }
 
 pub async fn update(
@@ -475,7 +484,7 @@ pub async fn list_maps(
     params: &ListParams,
 ) -> Result<Page<ConnectionMap>, StoreError> {
     let scope = [("role_id", Literal::Text(role_id.to_owned()))];
-    let (rows, total) = fetch_page(
+    let page = fetch_page(
         conn,
         &MAP_LIST,
         MAP_COLUMNS,
@@ -484,10 +493,12 @@ pub async fn list_maps(
         params,
     )
     .await?;
-    Ok(Page {
-        items: rows.iter().map(map_from_row).collect::<Result<_, _>>()?,
-        total,
-    })
+    let items = page
+        .items
+        .iter()
+        .map(map_from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(page.with_items(items))
 }
 
 pub async fn delete_map(conn: &mut Conn, role_id: &str, id: i32) -> Result<bool, StoreError> {

@@ -19,102 +19,119 @@ pub static LIST: ListSpec = ListSpec {
             column: "id",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "displayName",
             column: "display_name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "givenName",
             column: "given_name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "familyName",
             column: "family_name",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "emailAddress",
             column: "email_address",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "username",
             column: "username",
             kind: FieldKind::Text,
             sortable: true,
+            nullable: true,
         },
         Field {
             name: "nickname",
             column: "nickname",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: true,
         },
         Field {
             name: "phoneNumber",
             column: "phone_number",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: true,
         },
         Field {
             name: "type",
             column: "user_type",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: true,
         },
         Field {
             name: "ownerId",
             column: "owner_id",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: true,
         },
         Field {
             name: "organizationId",
             column: "organization_id",
             kind: FieldKind::Integer,
             sortable: false,
+            nullable: true,
         },
         Field {
             name: "isActive",
             column: "is_active",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "isMfaDisabled",
             column: "is_mfa_disabled",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "email-verified",
             column: "email_verified",
             kind: FieldKind::Boolean,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "authenticationMethod",
             column: "authentication_method",
             kind: FieldKind::Text,
             sortable: false,
+            nullable: false,
         },
         Field {
             name: "created",
             column: "created",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
         Field {
             name: "modified",
             column: "modified",
             kind: FieldKind::Timestamp,
             sortable: true,
+            nullable: false,
         },
     ],
     search: &[
@@ -619,8 +636,9 @@ fn attribute_from_row(row: &impl RowExt) -> Result<Attribute, StoreError> {
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, StoreError> {
-    let (rows, total) = fetch_page(conn, &LIST, COLUMNS, "users", &[], params).await?;
-    let ids = rows
+    let page = fetch_page(conn, &LIST, COLUMNS, "users", &[], params).await?;
+    let ids = page
+        .items
         .iter()
         .map(|row| row.text("id"))
         .collect::<Result<Vec<_>, _>>()?;
@@ -629,10 +647,7 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, St
         .into_iter()
         .map(|found| (found.user.id.clone(), found.user))
         .collect();
-    Ok(Page {
-        items: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
-        total,
-    })
+    Ok(page.with_items(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
 }
 
 /// Applies the changes that differ from `current`; writes nothing when none do.

@@ -47,7 +47,8 @@ async fn list_api_keys(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<ApiKey>>> {
     let params = options.params(&nexus_store::api_keys::LIST)?;
-    Ok(Json(api_keys::list(&nexus, &params).await?.into()))
+    let page = api_keys::list(&nexus, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets an API key (never its secret).

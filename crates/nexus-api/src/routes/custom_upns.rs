@@ -56,9 +56,8 @@ async fn list_custom_upns(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<CustomUpn>>> {
     let params = options.params(&nexus_store::custom_upns::LIST)?;
-    Ok(Json(
-        custom_upns::list(&nexus, &user_id, &params).await?.into(),
-    ))
+    let page = custom_upns::list(&nexus, &user_id, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets one custom UPN.

@@ -60,9 +60,8 @@ async fn list_identities(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Identity>>> {
     let params = options.params(&nexus_store::identities::LIST)?;
-    Ok(Json(
-        identities::list(&nexus, &user_id, &params).await?.into(),
-    ))
+    let page = identities::list(&nexus, &user_id, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets the user's identity in one tenant.

@@ -51,7 +51,8 @@ async fn list_idp_tenants(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<IdpTenant>>> {
     let params = options.params(&nexus_store::idp_tenants::LIST)?;
-    Ok(Json(idp_tenants::list(&nexus, &params).await?.into()))
+    let page = idp_tenants::list(&nexus, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets an IdP tenant by id, name, azoTenantName or loginDomain.

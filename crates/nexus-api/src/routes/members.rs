@@ -60,9 +60,8 @@ async fn list_members(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Membership>>> {
     let params = options.params(&nexus_store::memberships::LIST)?;
-    Ok(Json(
-        members::list(&nexus, &organization, &params).await?.into(),
-    ))
+    let page = members::list(&nexus, &organization, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets one membership with the member embedded (GetOrganizationMember).

@@ -50,7 +50,8 @@ async fn list_organizations(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Organization>>> {
     let params = options.params(&nexus_store::organizations::LIST)?;
-    Ok(Json(organizations::list(&nexus, &params).await?.into()))
+    let page = organizations::list(&nexus, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets an organization.

@@ -52,7 +52,8 @@ async fn list_roles(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Role>>> {
     let params = options.params(&nexus_store::roles::LIST)?;
-    Ok(Json(roles::list(&nexus, &params).await?.into()))
+    let page = roles::list(&nexus, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets a role.
@@ -170,9 +171,8 @@ async fn list_connection_maps(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<ConnectionMap>>> {
     let params = options.params(&nexus_store::roles::MAP_LIST)?;
-    Ok(Json(
-        roles::list_maps(&nexus, &role_id, &params).await?.into(),
-    ))
+    let page = roles::list_maps(&nexus, &role_id, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets one connection map (GetRoleConnectionMap).

@@ -49,7 +49,8 @@ async fn list_users(
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<User>>> {
     let params = options.params(&nexus_store::users::LIST)?;
-    Ok(Json(users::list(&nexus, &params).await?.into()))
+    let page = users::list(&nexus, &params).await?;
+    Ok(Json(options.envelope(&params, page)))
 }
 
 /// Gets a user with its UPNs, identities, attributes, roles and memberships.

@@ -114,6 +114,31 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
         );
     }
 
+    // Every list documents `$skiptoken` beside `$skip`, and `@odata.nextLink`.
+    let mut lists = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let names: Vec<&str> = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        if names.contains(&"$skip") {
+            lists += 1;
+            assert!(names.contains(&"$skiptoken"), "{path}: {names:?}");
+            let body = get["responses"]["200"]["content"]["application/json"]["schema"].to_string();
+            let body = match body.split("#/components/schemas/").nth(1) {
+                Some(name) => {
+                    document["components"]["schemas"][name.trim_end_matches(['"', '}'])].to_string()
+                }
+                None => body,
+            };
+            assert!(body.contains("@odata.nextLink"), "{path}: {body}");
+        }
+    }
+    assert_eq!(lists, 9, "the list endpoints");
+
     // Problem responses are documented with their media type.
     let get_user = &document["paths"]["/v1/users/{userId}"]["get"]["responses"]["404"]["content"];
     assert!(
