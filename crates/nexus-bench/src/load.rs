@@ -20,17 +20,19 @@ pub enum Scenario {
     GetUser,
     PatchUpn,
     ListDeep,
+    ListSkipDeep,
     ListFilter,
     NoOp,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::SyncUnchanged,
         Scenario::SyncChanging,
         Scenario::GetUser,
         Scenario::PatchUpn,
         Scenario::ListDeep,
+        Scenario::ListSkipDeep,
         Scenario::ListFilter,
         Scenario::NoOp,
     ];
@@ -41,13 +43,19 @@ impl Scenario {
             Scenario::SyncChanging => "PUT $sync (1 group + 1 attribute changed)",
             Scenario::GetUser => "GET /v1/users/{userId}",
             Scenario::PatchUpn => "PATCH custom-upns/{upnId}",
-            Scenario::ListDeep => "GET /v1/users?$top=100&$skip=deep",
+            Scenario::ListDeep => "GET /v1/users?$top=100 deep ($skiptoken)",
+            Scenario::ListSkipDeep => "GET /v1/users?$top=100&$skip=deep",
             Scenario::ListFilter => "GET /v1/users?$top=100&$filter=organizationId eq N",
             Scenario::NoOp => "GET /v1/me (authenticated no-op)",
         }
     }
 
-    fn request(self, users: u64, rng: &mut SmallRng) -> (Method, String, Option<Value>) {
+    fn request(
+        self,
+        users: u64,
+        deep_links: &[String],
+        rng: &mut SmallRng,
+    ) -> (Method, String, Option<Value>) {
         let i = rng.random_range(0..users);
         let user = seed::user_id(i);
         match self {
@@ -80,8 +88,11 @@ impl Scenario {
                 )
             }
             Scenario::ListDeep => {
-                let skip =
-                    rng.random_range(users / 2..users.saturating_sub(100).max(users / 2 + 1));
+                let link = &deep_links[rng.random_range(0..deep_links.len())];
+                (Method::GET, link.clone(), None)
+            }
+            Scenario::ListSkipDeep => {
+                let skip = rng.random_range(deep_range(users));
                 (
                     Method::GET,
                     format!("/v1/users?$top=100&$skip={skip}"),
@@ -99,6 +110,43 @@ impl Scenario {
             Scenario::NoOp => (Method::GET, "/v1/me".to_owned(), None),
         }
     }
+}
+
+/// The depths `list-skip-deep` skips to and `list-deep` starts after: the
+/// second half of the user list, less its last page.
+fn deep_range(users: u64) -> std::ops::Range<u64> {
+    users / 2..users.saturating_sub(100).max(users / 2 + 1)
+}
+
+/// The `@odata.nextLink`s to pages at 16 depths spread over `deep_range`,
+/// each found once through `$skip` (the page before it): what `list-deep`
+/// requests, so that it measures the keyset page alone.
+pub async fn deep_links(
+    base: &str,
+    authorization: &str,
+    users: u64,
+) -> anyhow::Result<Vec<String>> {
+    const DEPTHS: u64 = 16;
+    let range = deep_range(users);
+    let client = reqwest::Client::new();
+    let mut links = Vec::new();
+    for step in 0..DEPTHS {
+        let depth = range.start + (range.end - range.start) * step / DEPTHS;
+        let skip = depth.saturating_sub(100);
+        let page: Value = client
+            .get(format!("{base}/v1/users?$top=100&$skip={skip}"))
+            .header("authorization", authorization)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let link = page["@odata.nextLink"].as_str().ok_or_else(|| {
+            anyhow::anyhow!("no @odata.nextLink {skip} users in: seed at least 200 users")
+        })?;
+        links.push(link.to_owned());
+    }
+    Ok(links)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +168,8 @@ pub struct Target {
     pub base: String,
     pub authorization: String,
     pub users: u64,
+    /// For `list-deep`: see `deep_links`.
+    pub deep_links: Vec<String>,
 }
 
 pub async fn run(
@@ -140,6 +190,7 @@ pub async fn run(
         let base = target.base.clone();
         let authorization = target.authorization.clone();
         let users = target.users;
+        let deep_links = target.deep_links.clone();
         workers.push(tokio::spawn(async move {
             let mut rng = SmallRng::seed_from_u64(worker as u64 * 7919 + 1);
             let mut histogram =
@@ -150,7 +201,7 @@ pub async fn run(
                 if now >= end {
                     break;
                 }
-                let (method, path, body) = scenario.request(users, &mut rng);
+                let (method, path, body) = scenario.request(users, &deep_links, &mut rng);
                 let mut request = client
                     .request(method, format!("{base}{path}"))
                     .header("authorization", &authorization);

@@ -170,13 +170,16 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         .with_context(|| format!("starting {}", binary.display()))?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await?;
+    let authorization = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}"))
+    );
+    let deep_links = load::deep_links(&base, &authorization, users).await?;
     let target = Target {
         base,
-        authorization: format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}"))
-        ),
+        authorization,
         users,
+        deep_links,
     };
     let mut results = Vec::new();
     let scenarios = if args.scenarios.is_empty() {
