@@ -7,6 +7,7 @@ mod error;
 mod list;
 mod login_writes;
 mod rows;
+mod sqlite_memory;
 mod sqlite_reads;
 
 pub mod api_keys;
@@ -113,6 +114,7 @@ impl Store {
         let backend = Backend::from_url(url)?;
         match backend {
             Backend::Sqlite => {
+                sqlite_memory::install();
                 let url = sqlite_url(url);
                 let connect = AnyConnectOptions::from_str(&url)?;
                 let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
