@@ -337,12 +337,24 @@ struct FullUser {
 
 static FULL_USERS_SQLITE: OnceLock<String> = OnceLock::new();
 static FULL_USERS_POSTGRES: OnceLock<String> = OnceLock::new();
+static FULL_USER_SQLITE: OnceLock<String> = OnceLock::new();
+static FULL_USER_POSTGRES: OnceLock<String> = OnceLock::new();
 
 fn full_users_select(postgres: bool) -> &'static str {
     if postgres {
         FULL_USERS_POSTGRES.get_or_init(|| full_users_sql(true))
     } else {
         FULL_USERS_SQLITE.get_or_init(|| full_users_sql(false))
+    }
+}
+
+/// `full_users_select` for the user `$1`: built once, not on every read.
+fn full_user_select(postgres: bool) -> &'static str {
+    let one = |postgres| format!("{} WHERE u.id = $1", full_users_select(postgres));
+    if postgres {
+        FULL_USER_POSTGRES.get_or_init(|| one(true))
+    } else {
+        FULL_USER_SQLITE.get_or_init(|| one(false))
     }
 }
 
@@ -359,13 +371,19 @@ async fn full_users(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let select = full_users_select(conn.backend_name() == "PostgreSQL");
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let many;
     let sql = if ids.len() == 1 {
-        format!("{select} WHERE u.id = $1")
+        full_user_select(postgres)
     } else {
-        format!("{select} WHERE u.id IN ({})", placeholders(1, ids.len()))
+        many = format!(
+            "{} WHERE u.id IN ({})",
+            full_users_select(postgres),
+            placeholders(1, ids.len())
+        );
+        &many
     };
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query(sql);
     for id in ids {
         query = query.bind(id);
     }
@@ -386,8 +404,7 @@ fn full_user_on_thread(
     id: &str,
     audience: Option<&str>,
 ) -> Result<Option<FullUser>, StoreError> {
-    let mut statement =
-        conn.prepare_cached(&format!("{} WHERE u.id = $1", full_users_select(false)))?;
+    let mut statement = conn.prepare_cached(full_user_select(false))?;
     let mut rows = statement.query([id])?;
     let Some(row) = rows.next()? else {
         return Ok(None);
