@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use nexus_core::Actor;
-use nexus_service::auth::{AuthError, Credentials};
+use nexus_service::auth::{AuthError, Credentials, FailureKey};
 use nexus_service::Nexus;
 
+use crate::client_address::client_address;
 use crate::problem::ApiError;
 
 /// Who may call a route.
@@ -239,9 +240,16 @@ pub fn access(method: &Method, path: &str) -> Option<Access> {
     if path == "/docs" || path.starts_with("/docs/") {
         return Some(Access::Open);
     }
+    // HEAD is GET without the body (the router answers it with the GET
+    // handler), so it needs what GET needs.
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
     ROUTES
         .iter()
-        .find(|(m, p, _)| *m == method.as_str() && *p == path)
+        .find(|(m, p, _)| *m == method && *p == path)
         .map(|(_, _, access)| *access)
 }
 
@@ -262,29 +270,38 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
             return forbidden("this route has no permission rule").into_response();
         }
     };
-    let address = request
+    let authenticator = nexus.authenticator();
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let authenticator = nexus.authenticator();
-    if let Some(retry_after) = authenticator.throttled(address) {
+    let credentials = credentials(request.headers());
+    let failure_key = FailureKey {
+        address: client_address(peer, request.headers(), authenticator.trusted_proxies()),
+        key_id: credentials
+            .as_ref()
+            .ok()
+            .and_then(Credentials::key_id)
+            .map(str::to_owned),
+    };
+    if let Some(retry_after) = authenticator.throttled(&failure_key) {
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-failures",
             "Too many failed authentications",
-            format!("too many failed authentications from this address; retry in {retry_after} s"),
+            format!("too many failed authentications with these credentials from this address; retry in {retry_after} s"),
         )
         .with_retry_after(retry_after)
         .into_response();
     }
-    let principal = match credentials(request.headers()) {
+    let principal = match credentials {
         Ok(credentials) => authenticator.authenticate(credentials).await,
         Err(reason) => Err(AuthError::Rejected(reason.to_owned())),
     };
     let principal = match principal {
         Ok(principal) => principal,
         Err(AuthError::Rejected(reason)) => {
-            authenticator.record_failure(address);
+            authenticator.record_failure(failure_key);
             tracing::info!(%reason, "authentication failed");
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -298,13 +315,14 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
             return ApiError::from(nexus_service::ServiceError::from(error)).into_response()
         }
     };
-    if let Some(required) = required.filter(|p| !principal.allows(p)) {
+    if let Some(required) = required.filter(|p| !principal.authority.allows(p)) {
         return forbidden(&format!(
             "this operation requires the {required} permission"
         ))
         .into_response();
     }
     request.extensions_mut().insert(Actor(principal.id));
+    request.extensions_mut().insert(principal.authority);
     next.run(request).await
 }
 

@@ -3,6 +3,7 @@
 
 mod actor;
 pub mod auth;
+mod client_address;
 mod json;
 mod list;
 mod path;

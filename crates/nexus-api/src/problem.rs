@@ -106,6 +106,12 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
             }
             ServiceError::Validation(errors) => ApiError::validation(errors),
+            ServiceError::NotHeld { .. } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "permission-not-held",
+                "Forbidden",
+                error.to_string(),
+            ),
             ServiceError::Unprocessable(detail) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unprocessable",

@@ -149,9 +149,16 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         role_id: None,
         expires_at: Timestamp::now().plus_days(1),
     };
-    nexus_service::api_keys::create_with(&nexus, &Actor::system(), KEY_ID, KEY_SECRET, &key)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the benchmark key: {e}"))?;
+    nexus_service::api_keys::create_with(
+        &nexus,
+        &Actor::system(),
+        &nexus_core::auth::Authority::Operator,
+        KEY_ID,
+        KEY_SECRET,
+        &key,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the benchmark key: {e}"))?;
     store.close().await;
 
     let port = free_port()?;

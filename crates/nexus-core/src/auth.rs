@@ -6,6 +6,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::user::TENANT_REF;
 use crate::validation::{Check, Len};
 use crate::{Timestamp, ValidationErrors};
 
@@ -62,6 +63,55 @@ impl Permissions {
     /// The space-delimited form.
     pub fn to_text(&self) -> String {
         self.0.join(" ")
+    }
+}
+
+/// The audience whose roles give Nexus permissions when no API audience is
+/// configured (roles of any other audience are for other APIs).
+pub const DEFAULT_NEXUS_AUDIENCE: &str = "urn:nexus:api";
+
+/// What a caller holds. A permission is allowed when every grant allows it:
+/// a Bearer caller holds its token's permissions intersected with its
+/// application key's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authority {
+    /// Start-up tasks and the command line: the operator of the machine.
+    Operator,
+    Grants(Vec<Permissions>),
+}
+
+impl Authority {
+    pub fn allows(&self, permission: &str) -> bool {
+        match self {
+            Authority::Operator => true,
+            Authority::Grants(grants) => {
+                !grants.is_empty() && grants.iter().all(|g| g.allows(permission))
+            }
+        }
+    }
+
+    /// The codes of `wanted` the caller does not hold itself and so may not
+    /// give to anyone. A bare `read` or `write` stands for every present and
+    /// future `*.read` or `*.write`, so only a holder of the bare code may
+    /// give it.
+    pub fn missing(&self, wanted: &Permissions) -> Vec<String> {
+        let grants = match self {
+            Authority::Operator => return Vec::new(),
+            Authority::Grants(grants) if grants.is_empty() => return wanted.0.clone(),
+            Authority::Grants(grants) => grants,
+        };
+        let holds = |code: &str| {
+            grants.iter().all(|g| match code {
+                "read" | "write" => g.0.iter().any(|held| held == code),
+                _ => g.allows(code),
+            })
+        };
+        wanted
+            .0
+            .iter()
+            .filter(|code| !holds(code))
+            .cloned()
+            .collect()
     }
 }
 
@@ -151,6 +201,9 @@ impl ApiKeyBody {
 #[serde(rename_all = "camelCase")]
 pub struct StsClient {
     pub client_id: String,
+    /// The IdP tenant whose tokens may use the mapping. A mapping without
+    /// one (made before mappings named their tenant) is not used.
+    pub idp_tenant_id: Option<i32>,
     pub description: Option<String>,
     /// Space-delimited: the only permissions the client has.
     pub permissions: String,
@@ -167,6 +220,11 @@ pub struct StsClientBody {
     /// The Auth0 client id (with or without the `@clients` suffix of its tokens' `sub`).
     #[schema(min_length = 1, max_length = 128)]
     pub client_id: Option<String>,
+    /// The IdP tenant that issues the client's tokens: its numeric id, name,
+    /// Auth0 tenant name or login domain. Tokens from any other tenant do not
+    /// use this mapping.
+    #[schema(min_length = 1, max_length = 200, example = "us-1")]
+    pub idp_tenant_id: Option<String>,
     #[schema(max_length = 250)]
     pub description: Option<String>,
     #[schema(example = "user.read")]
@@ -176,6 +234,8 @@ pub struct StsClientBody {
 #[derive(Debug, Clone)]
 pub struct NewStsClient {
     pub client_id: String,
+    /// As given; the service resolves it.
+    pub idp_tenant: String,
     pub description: Option<String>,
     pub permissions: Permissions,
 }
@@ -190,6 +250,7 @@ impl StsClientBody {
         {
             check.fail("clientId", "must not contain whitespace");
         }
+        let idp_tenant = check.required_text("idpTenantId", self.idp_tenant_id, TENANT_REF);
         let description = check.text("description", self.description, DESCRIPTION);
         let permissions = check.required("permissions", self.permissions);
         let permissions = check.parse("permissions", permissions, Permissions::parse);
@@ -201,6 +262,7 @@ impl StsClientBody {
                 .expect("checked")
                 .trim_end_matches("@clients")
                 .to_owned(),
+            idp_tenant: idp_tenant.expect("checked"),
             description,
             permissions: permissions.expect("checked"),
         })
@@ -218,6 +280,39 @@ mod tests {
         assert!(!p.allows("user.write") && !p.allows("role.write"));
         let w = Permissions::parse("write").unwrap();
         assert!(w.allows("user.write") && !w.allows("user.sync") && !w.allows("user.read"));
+    }
+
+    #[test]
+    fn only_what_is_held_can_be_given() {
+        let p = |text: &str| Permissions::parse(text).unwrap();
+        let key_writer = Authority::Grants(vec![p("apikey.write")]);
+        assert_eq!(key_writer.missing(&p("read write")), ["read", "write"]);
+        assert_eq!(key_writer.missing(&p("apikey.write")), Vec::<String>::new());
+
+        let admin = Authority::Grants(vec![p("read write user.sync")]);
+        assert!(admin
+            .missing(&p("read write user.sync role.read"))
+            .is_empty());
+        assert_eq!(admin.missing(&p("user.sync audit.purge")), ["audit.purge"]);
+
+        // Every read permission one by one is not the bare `read`.
+        let readers = Authority::Grants(vec![p("user.read tenant.read")]);
+        assert_eq!(readers.missing(&p("read user.read")), ["read"]);
+
+        // A Bearer caller holds only what both its grants hold.
+        let bearer = Authority::Grants(vec![p("read write"), p("user.read user.write")]);
+        assert_eq!(
+            bearer.missing(&p("user.write tenant.write write")),
+            ["tenant.write", "write"]
+        );
+        assert!(bearer.allows("user.write") && !bearer.allows("tenant.write"));
+
+        assert!(Authority::Operator.missing(&p("read write")).is_empty());
+        assert_eq!(
+            Authority::Grants(vec![]).missing(&p("user.read")),
+            ["user.read"]
+        );
+        assert!(!Authority::Grants(vec![]).allows("user.read"));
     }
 
     #[test]
@@ -259,6 +354,7 @@ mod tests {
     fn sts_client_ids_drop_the_clients_suffix() {
         let body = StsClientBody {
             client_id: Some("abc@clients".into()),
+            idp_tenant_id: Some("1".into()),
             permissions: Some("user.read".into()),
             ..Default::default()
         };

@@ -183,7 +183,9 @@ const USERNAME: Len = Len::between(1, 128); // seed 004: 1-128
 const LANGUAGE: Len = Len::between(1, 35);
 const USER_TYPE: Len = Len::between(1, 50);
 const MFA_STATUS: Len = Len::between(1, 50);
-const TENANT_REF: Len = Len::between(1, 200); // CreateUser: idpTenantId 1-200
+/// An IdP tenant named in a body (numeric id, name, Auth0 tenant name or
+/// login domain). CreateUser: idpTenantId 1-200.
+pub const TENANT_REF: Len = Len::between(1, 200);
 const ORGANIZATION_REF: Len = Len::between(1, 250);
 const USER_ID: Len = Len::between(1, 40);
 

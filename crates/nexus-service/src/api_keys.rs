@@ -1,40 +1,57 @@
-use nexus_core::auth::{ApiKey, ApiKeyBody, CreatedApiKey, NewApiKey, Permissions};
+use nexus_core::auth::{ApiKey, ApiKeyBody, Authority, CreatedApiKey, NewApiKey, Permissions};
 use nexus_core::{Actor, Timestamp, ValidationErrors};
 use nexus_store::{api_keys, commit, roles, ListParams, Page};
 
 use crate::auth::{random_token, secret_hash};
+use crate::grants;
 use crate::{Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "API key";
 
 /// Creates a key with a random id and secret; the secret is in the answer only.
+/// The key may hold only what its creator holds.
 #[tracing::instrument(skip_all)]
-pub async fn create(nexus: &Nexus, actor: &Actor, body: ApiKeyBody) -> Result<CreatedApiKey> {
+pub async fn create(
+    nexus: &Nexus,
+    actor: &Actor,
+    authority: &Authority,
+    body: ApiKeyBody,
+) -> Result<CreatedApiKey> {
     let new = body.into_new(Timestamp::now())?;
     let id = format!("nk_{}", random_token(12));
     let secret = random_token(32);
-    create_with(nexus, actor, &id, &secret, &new).await
+    create_with(nexus, actor, authority, &id, &secret, &new).await
 }
 
 /// Creates a key with the given id and secret (bootstrap and the CLI).
 pub async fn create_with(
     nexus: &Nexus,
     actor: &Actor,
+    authority: &Authority,
     id: &str,
     secret: &str,
     new: &NewApiKey,
 ) -> Result<CreatedApiKey> {
     let mut tx = nexus.store().begin().await?;
-    if let Some(role) = &new.role_id {
-        if !roles::missing(&mut tx, std::slice::from_ref(role))
-            .await?
-            .is_empty()
-        {
-            return Err(
-                ValidationErrors::single("roleId", format!("no role has the id '{role}'")).into(),
-            );
+    let mut granted = new.permissions.clone();
+    if let Some(role_id) = &new.role_id {
+        let role = roles::get(&mut tx, role_id).await?.ok_or_else(|| {
+            ValidationErrors::single("roleId", format!("no role has the id '{role_id}'"))
+        })?;
+        let audience = nexus.authenticator().nexus_audience();
+        if role.audience != audience {
+            return Err(ValidationErrors::single(
+                "roleId",
+                format!(
+                    "the role is for '{}'; only roles of Nexus's audience '{audience}' give a key permissions",
+                    role.audience
+                ),
+            )
+            .into());
         }
+        granted = granted.union(&grants::nexus_permissions(nexus, [&role]));
     }
+    grants::require_held(authority, &granted)?;
     if api_keys::get(&mut tx, id).await?.is_some() {
         return Err(ServiceError::Conflict(format!(
             "an API key with the id '{id}' already exists"
@@ -69,7 +86,16 @@ pub async fn bootstrap(nexus: &Nexus, credential: &str) -> Result<bool> {
         role_id: None,
         expires_at: Timestamp::now().plus_days(365),
     };
-    match create_with(nexus, &nexus_core::Actor::system(), id, secret, &new).await {
+    match create_with(
+        nexus,
+        &nexus_core::Actor::system(),
+        &Authority::Operator,
+        id,
+        secret,
+        &new,
+    )
+    .await
+    {
         Ok(_) => Ok(true),
         // Another replica created it first.
         Err(ServiceError::Conflict(_)) => Ok(false),

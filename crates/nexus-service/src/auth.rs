@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use nexus_core::auth::Permissions;
+use nexus_core::auth::{Authority, Permissions, DEFAULT_NEXUS_AUDIENCE};
 use nexus_core::idp_tenant::IdpTenant;
+use nexus_core::role::Role;
 use nexus_core::Timestamp;
 use nexus_store::{
     api_keys, identities, idp_tenants, roles, sts_clients, users, Store, StoreError,
@@ -29,11 +30,25 @@ pub struct AuthConfig {
     pub key_cache_ttl: Duration,
     /// An unknown `kid` refreshes a tenant's JWKS at most this often.
     pub jwks_min_refresh: Duration,
+    /// How long fetching a tenant's JWKS may take.
+    pub jwks_timeout: Duration,
     /// Clock leeway for `exp` and `nbf`, in seconds.
     pub leeway_seconds: u64,
-    /// Failed authentications allowed per client address and minute; more
-    /// are answered 429 without checking.
+    /// Failed authentications allowed per client address, API key id and
+    /// minute; more are answered 429 without checking.
     pub failures_per_minute: u32,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl AuthConfig {
+    /// The audience whose roles give Nexus permissions: the API audience, or
+    /// a fixed one when none is configured.
+    pub fn nexus_audience(&self) -> &str {
+        self.api_audience
+            .as_deref()
+            .unwrap_or(DEFAULT_NEXUS_AUDIENCE)
+    }
 }
 
 impl Default for AuthConfig {
@@ -42,10 +57,22 @@ impl Default for AuthConfig {
             api_audience: None,
             key_cache_ttl: Duration::from_secs(30),
             jwks_min_refresh: Duration::from_secs(30),
+            jwks_timeout: Duration::from_secs(3),
             leeway_seconds: 30,
             failures_per_minute: 30,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// Whose failed authentications count together: one client address trying
+/// one API key id (or no readable one). Failures against one key do not
+/// block another key's valid credentials from the same address, as behind a
+/// load balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FailureKey {
+    pub address: IpAddr,
+    pub key_id: Option<String>,
 }
 
 /// What a request presented.
@@ -60,19 +87,25 @@ pub enum Credentials {
     },
 }
 
-/// An authenticated caller. A request is allowed when every grant allows it:
-/// a Bearer caller's permissions are the token principal's intersected with
-/// its application key's.
+impl Credentials {
+    /// The API key id presented: the Basic key, or a Bearer token's
+    /// application key.
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            Credentials::Basic { key_id, .. } => Some(key_id),
+            Credentials::Bearer {
+                application_key, ..
+            } => application_key.as_ref().map(|(id, _)| id.as_str()),
+        }
+    }
+}
+
+/// An authenticated caller: its id (for `createdBy`/`modifiedBy`) and what
+/// it holds.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub id: String,
-    grants: Vec<Permissions>,
-}
-
-impl Principal {
-    pub fn allows(&self, permission: &str) -> bool {
-        !self.grants.is_empty() && self.grants.iter().all(|g| g.allows(permission))
-    }
+    pub authority: Authority,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,12 +145,15 @@ struct Inner {
     config: AuthConfig,
     http: reqwest::Client,
     keys: std::sync::Mutex<HashMap<(String, String), CachedKey>>,
-    jwks: Mutex<HashMap<i32, TenantKeys>>,
-    failures: std::sync::Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Each tenant's keys behind a lock of its own: one tenant's slow JWKS
+    /// delays only Bearer checks of that tenant.
+    jwks: std::sync::Mutex<HashMap<i32, Arc<Mutex<TenantKeys>>>>,
+    failures: std::sync::Mutex<HashMap<FailureKey, (u32, Instant)>>,
 }
 
 const KEY_CACHE_LIMIT: usize = 10_000;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+const FAILURE_TABLE_LIMIT: usize = 100_000;
 
 impl Authenticator {
     pub fn new(store: Store, config: AuthConfig) -> Self {
@@ -131,10 +167,15 @@ impl Authenticator {
                 config,
                 http,
                 keys: std::sync::Mutex::default(),
-                jwks: Mutex::default(),
+                jwks: std::sync::Mutex::default(),
                 failures: std::sync::Mutex::default(),
             }),
         }
+    }
+
+    /// Proxies whose forwarding headers name the client.
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.inner.config.trusted_proxies
     }
 
     pub async fn authenticate(&self, credentials: Credentials) -> Result<Principal, AuthError> {
@@ -143,7 +184,7 @@ impl Authenticator {
                 let permissions = self.verify_key(&key_id, &secret).await?;
                 Ok(Principal {
                     id: key_id,
-                    grants: vec![permissions],
+                    authority: Authority::Grants(vec![permissions]),
                 })
             }
             Credentials::Bearer {
@@ -157,28 +198,33 @@ impl Authenticator {
                 let (id, token_permissions) = self.verify_token(&token).await?;
                 Ok(Principal {
                     id,
-                    grants: vec![token_permissions, key],
+                    authority: Authority::Grants(vec![token_permissions, key]),
                 })
             }
         }
     }
 
-    /// When the address has failed too often this minute: the seconds until
-    /// it may try again.
-    pub fn throttled(&self, address: IpAddr) -> Option<u64> {
+    /// When these credentials from this address have failed too often this
+    /// minute: the seconds until they may try again.
+    pub fn throttled(&self, key: &FailureKey) -> Option<u64> {
         let failures = self.inner.failures.lock().expect("failure counts");
-        let (count, since) = failures.get(&address)?;
+        let (count, since) = failures.get(key)?;
         let left = FAILURE_WINDOW.checked_sub(since.elapsed())?;
         (*count >= self.inner.config.failures_per_minute).then(|| left.as_secs().max(1))
     }
 
-    /// Counts a failed authentication from the address.
-    pub fn record_failure(&self, address: IpAddr) {
+    /// Counts a failed authentication. The table is bounded: when it is full
+    /// of live entries, new keys are not counted (a guess at a random key
+    /// secret cannot succeed anyway) while the ones counted go on counting.
+    pub fn record_failure(&self, key: FailureKey) {
         let mut failures = self.inner.failures.lock().expect("failure counts");
-        if failures.len() >= KEY_CACHE_LIMIT {
+        if failures.len() >= FAILURE_TABLE_LIMIT && !failures.contains_key(&key) {
             failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            if failures.len() >= FAILURE_TABLE_LIMIT {
+                return;
+            }
         }
-        let entry = failures.entry(address).or_insert((0, Instant::now()));
+        let entry = failures.entry(key).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= FAILURE_WINDOW {
             *entry = (0, Instant::now());
         }
@@ -224,9 +270,10 @@ impl Authenticator {
         }
         let own = Permissions::parse(&key.permissions).map_err(|_| invalid())?;
         let permissions = match &key.role_id {
-            Some(role) => own.union(&Permissions::from_codes(
-                roles::permission_codes(&mut tx, std::slice::from_ref(role)).await?,
-            )),
+            Some(role) => match roles::get(&mut tx, role).await? {
+                Some(role) => own.union(&self.nexus_permissions(&role)),
+                None => own,
+            },
             None => own,
         };
         let mut cache = self.inner.keys.lock().expect("key cache");
@@ -282,34 +329,58 @@ impl Authenticator {
             let mapping = sts_clients::get(&mut tx, client)
                 .await?
                 .ok_or_else(|| rejected("the token's client has no STS client mapping"))?;
+            if mapping.idp_tenant_id != Some(tenant.id) {
+                return Err(rejected(
+                    "the token's client is mapped for another IdP tenant than its issuer",
+                ));
+            }
             let permissions = Permissions::parse(&mapping.permissions).unwrap_or_default();
             return Ok((mapping.client_id, permissions));
         }
         let user_id = identities::owner_in_tenant(&mut tx, tenant.id, &claims.sub)
             .await?
             .ok_or_else(|| rejected("the token's subject is not linked to a Nexus user"))?;
-        let user = users::get_record(&mut tx, &user_id)
+        // The same read that answers `$sync`: one definition of the roles a
+        // user holds for an audience.
+        let (user, held) = users::get_with_roles(&mut tx, &user_id, audience)
             .await?
             .ok_or_else(|| rejected("the token's user is gone"))?;
         if !user.is_active {
             return Err(rejected("the token's user is not active"));
         }
-        let held =
-            roles::effective_for_users(&mut tx, std::slice::from_ref(&user_id), Some(audience))
-                .await?
-                .remove(&user_id)
-                .unwrap_or_default();
         let role_ids: Vec<String> = held.into_iter().map(|r| r.id).collect();
         let permissions =
             Permissions::from_codes(roles::permission_codes(&mut tx, &role_ids).await?);
         Ok((user_id, permissions))
     }
 
+    /// The audience whose roles give Nexus permissions.
+    pub fn nexus_audience(&self) -> &str {
+        self.inner.config.nexus_audience()
+    }
+
+    /// What the role gives Nexus: its permissions when it is a role of
+    /// Nexus's audience, nothing otherwise.
+    pub fn nexus_permissions(&self, role: &Role) -> Permissions {
+        if role.audience == self.nexus_audience() {
+            Permissions::from_codes(role.permissions.iter().map(|p| p.code.clone()))
+        } else {
+            Permissions::default()
+        }
+    }
+
     /// The tenant's key `kid`, refreshing its JWKS when the kid is unknown —
     /// at most once per `jwks_min_refresh`, however many requests ask.
     async fn signing_key(&self, tenant: &IdpTenant, kid: &str) -> Result<DecodingKey, AuthError> {
-        let mut jwks = self.inner.jwks.lock().await;
-        let entry = jwks.entry(tenant.id).or_default();
+        let tenant_keys = self
+            .inner
+            .jwks
+            .lock()
+            .expect("JWKS cache")
+            .entry(tenant.id)
+            .or_default()
+            .clone();
+        let mut entry = tenant_keys.lock().await;
         if let Some(key) = entry.keys.get(kid) {
             return Ok(key.clone());
         }
@@ -342,6 +413,7 @@ impl Authenticator {
             .inner
             .http
             .get(&url)
+            .timeout(self.inner.config.jwks_timeout)
             .send()
             .await
             .map_err(|e| e.to_string())?;

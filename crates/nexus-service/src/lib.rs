@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod auth0;
 pub mod custom_upns;
+mod grants;
 pub mod identities;
 pub mod idp_tenants;
 pub mod members;
@@ -71,6 +72,12 @@ pub enum ServiceError {
     /// unknown Auth0 user or connection, an account Auth0 refuses to create).
     #[error("{0}")]
     Unprocessable(String),
+    /// The caller tried to give permissions it does not hold itself.
+    #[error(
+        "a caller may only grant permissions it holds itself; missing: {}",
+        missing.join(", ")
+    )]
+    NotHeld { missing: Vec<String> },
     /// An IdP the request depends on did not answer; nothing was changed.
     #[error("{0}")]
     Upstream(String),

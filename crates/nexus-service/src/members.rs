@@ -1,8 +1,9 @@
+use nexus_core::auth::Authority;
 use nexus_core::organization::{AddMemberBody, Membership, MEMBERSHIP_ROLES};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page};
 
-use crate::{numeric_id, Nexus, Result, ServiceError};
+use crate::{grants, numeric_id, Nexus, Result, ServiceError};
 
 const ORGANIZATION: &str = "organization";
 const MEMBER: &str = "member";
@@ -15,16 +16,22 @@ async fn require_organization(conn: &mut Conn, id: &str) -> Result<i32> {
     }
 }
 
-/// AddOrganizationMember.
-#[tracing::instrument(skip(nexus, actor, body))]
+/// AddOrganizationMember. A membership role gives the member the role of
+/// Nexus's audience with the same name, so making an administrator needs
+/// that role's permissions.
+#[tracing::instrument(skip(nexus, actor, authority, body))]
 pub async fn add(
     nexus: &Nexus,
     actor: &Actor,
+    authority: &Authority,
     organization: &str,
     body: AddMemberBody,
 ) -> Result<Membership> {
     let new = body.into_new()?;
     let mut tx = nexus.store().begin().await?;
+    if new.make_admin {
+        grants::require_admin_role_held(nexus, &mut tx, authority).await?;
+    }
     let organization_id = require_organization(&mut tx, organization).await?;
     if !users::exists(&mut tx, &new.user_id).await? {
         return Err(ValidationErrors::single(

@@ -1,9 +1,10 @@
+use nexus_core::auth::{Authority, Permissions};
 use nexus_core::role::{ConnectionMap, ConnectionMapBody, Role, RoleBody, UserRolesBody};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, roles, Conn, ListParams, Page};
 
 use crate::users::require_user;
-use crate::{numeric_id, Nexus, Result, ServiceError};
+use crate::{grants, numeric_id, Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "role";
 const MAP: &str = "connection map";
@@ -14,9 +15,22 @@ async fn require_role(conn: &mut Conn, id: &str) -> Result<Role> {
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
 }
 
+/// Creates a role. A role of Nexus's audience may carry only permissions
+/// its creator holds: its name alone can give it to organization members.
 #[tracing::instrument(skip_all)]
-pub async fn create(nexus: &Nexus, actor: &Actor, body: RoleBody) -> Result<Role> {
+pub async fn create(
+    nexus: &Nexus,
+    actor: &Actor,
+    authority: &Authority,
+    body: RoleBody,
+) -> Result<Role> {
     let new = body.into_new()?;
+    if new.audience == nexus.authenticator().nexus_audience() {
+        grants::require_held(
+            authority,
+            &Permissions::from_codes(new.permissions.iter().cloned()),
+        )?;
+    }
     let mut tx = nexus.store().begin().await?;
     let role = roles::insert(&mut tx, &new, actor).await?;
     commit(tx).await?;
@@ -35,11 +49,29 @@ pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<Role>> {
     Ok(roles::list(&mut tx, params).await?)
 }
 
-#[tracing::instrument(skip(nexus, actor, body))]
-pub async fn update(nexus: &Nexus, actor: &Actor, id: &str, body: RoleBody) -> Result<Role> {
+/// Changes a role. A change of the name, audience or permissions that
+/// leaves it a role of Nexus's audience needs every permission it then has.
+#[tracing::instrument(skip(nexus, actor, authority, body))]
+pub async fn update(
+    nexus: &Nexus,
+    actor: &Actor,
+    authority: &Authority,
+    id: &str,
+    body: RoleBody,
+) -> Result<Role> {
     let changes = body.into_changes()?;
     let mut tx = nexus.store().begin().await?;
     let current = require_role(&mut tx, id).await?;
+    let regrants =
+        changes.name.is_some() || changes.audience.is_some() || changes.permissions.is_some();
+    let audience = changes.audience.as_ref().unwrap_or(&current.audience);
+    if regrants && audience == nexus.authenticator().nexus_audience() {
+        let permissions = match &changes.permissions {
+            Some(codes) => Permissions::from_codes(codes.iter().cloned()),
+            None => Permissions::from_codes(current.permissions.iter().map(|p| p.code.clone())),
+        };
+        grants::require_held(authority, &permissions)?;
+    }
     let updated = roles::update(&mut tx, &current, &changes, actor).await?;
     commit(tx).await?;
     Ok(updated)
@@ -56,18 +88,26 @@ pub async fn delete(nexus: &Nexus, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// AddUserRole: gives the user every listed role (all must exist).
-#[tracing::instrument(skip(nexus, actor, body))]
+/// AddUserRole: gives the user every listed role (all must exist; roles of
+/// Nexus's audience only with permissions the caller holds).
+#[tracing::instrument(skip(nexus, actor, authority, body))]
 pub async fn assign(
     nexus: &Nexus,
     actor: &Actor,
+    authority: &Authority,
     user_id: &str,
     body: UserRolesBody,
 ) -> Result<()> {
     let assignment = body.into_assignment()?;
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
-    let missing = roles::missing(&mut tx, &assignment.role_ids).await?;
+    let found = roles::get_many(&mut tx, &assignment.role_ids).await?;
+    let missing: Vec<&str> = assignment
+        .role_ids
+        .iter()
+        .filter(|id| !found.iter().any(|role| &role.id == *id))
+        .map(String::as_str)
+        .collect();
     if !missing.is_empty() {
         return Err(ValidationErrors::single(
             "value",
@@ -75,6 +115,7 @@ pub async fn assign(
         )
         .into());
     }
+    grants::require_roles_held(nexus, authority, &found)?;
     roles::assign(
         &mut tx,
         user_id,
@@ -98,16 +139,20 @@ pub async fn unassign(nexus: &Nexus, user_id: &str, role_id: &str) -> Result<()>
     Ok(())
 }
 
-#[tracing::instrument(skip(nexus, actor, body))]
+/// Maps an IdP group to the role: a role of Nexus's audience only with
+/// permissions the caller holds.
+#[tracing::instrument(skip(nexus, actor, authority, body))]
 pub async fn create_map(
     nexus: &Nexus,
     actor: &Actor,
+    authority: &Authority,
     role_id: &str,
     body: ConnectionMapBody,
 ) -> Result<ConnectionMap> {
     let new = body.into_new()?;
     let mut tx = nexus.store().begin().await?;
-    require_role(&mut tx, role_id).await?;
+    let role = require_role(&mut tx, role_id).await?;
+    grants::require_roles_held(nexus, authority, [&role])?;
     let map = roles::insert_map(&mut tx, role_id, &new, actor).await?;
     commit(tx).await?;
     Ok(map)

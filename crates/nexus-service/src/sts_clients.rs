@@ -1,16 +1,29 @@
-use nexus_core::auth::{StsClient, StsClientBody};
-use nexus_core::Actor;
-use nexus_store::{commit, sts_clients};
+use nexus_core::auth::{Authority, StsClient, StsClientBody};
+use nexus_core::{Actor, ValidationErrors};
+use nexus_store::{commit, idp_tenants, sts_clients};
 
-use crate::{Nexus, Result, ServiceError};
+use crate::{grants, Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "STS client";
 
+/// Maps a client to permissions; only permissions its creator holds.
 #[tracing::instrument(skip_all)]
-pub async fn create(nexus: &Nexus, actor: &Actor, body: StsClientBody) -> Result<StsClient> {
+pub async fn create(
+    nexus: &Nexus,
+    actor: &Actor,
+    authority: &Authority,
+    body: StsClientBody,
+) -> Result<StsClient> {
     let new = body.into_new()?;
+    grants::require_held(authority, &new.permissions)?;
     let mut tx = nexus.store().begin().await?;
-    let client = sts_clients::insert(&mut tx, &new, actor).await?;
+    let reference = &new.idp_tenant;
+    let tenant = idp_tenants::resolve(&mut tx, reference)
+        .await?
+        .ok_or_else(|| {
+            ValidationErrors::single("idpTenantId", format!("no IdP tenant is '{reference}'"))
+        })?;
+    let client = sts_clients::insert(&mut tx, &new, tenant.id, actor).await?;
     commit(tx).await?;
     Ok(client)
 }

@@ -1,3 +1,4 @@
+use nexus_core::auth::Authority;
 use nexus_core::identity::NewIdentity;
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::organization::{NewMember, Organization};
@@ -11,7 +12,7 @@ use nexus_store::{
 };
 
 use crate::auth0::{self, Use};
-use crate::{Nexus, Result, ServiceError};
+use crate::{grants, Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "user";
 
@@ -30,11 +31,20 @@ pub(crate) async fn require_user(conn: &mut Conn, user_id: &str) -> Result<()> {
 /// credentials); without it, a Database user of such a tenant gets a new
 /// Auth0 account, deleted again if the Nexus user cannot be stored.
 #[tracing::instrument(skip_all)]
-pub async fn create(nexus: &Nexus, actor: &Actor, body: CreateUserBody) -> Result<User> {
+pub async fn create(
+    nexus: &Nexus,
+    actor: &Actor,
+    authority: &Authority,
+    body: CreateUserBody,
+) -> Result<User> {
     let new = body.into_new()?;
     let (tenant, credentials) = {
         let mut tx = nexus.store().begin_read().await?;
         let (tenant, _) = check_references(&mut tx, &new).await?;
+        if new.make_admin {
+            // Checked before any call to Auth0, and again when storing.
+            grants::require_admin_role_held(nexus, &mut tx, authority).await?;
+        }
         let credentials = idp_tenants::credentials(&mut tx, tenant.id).await?;
         (tenant, credentials)
     };
@@ -49,24 +59,24 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: CreateUserBody) -> Resul
             azo_connection_name: None,
         });
     let Some(credentials) = credentials else {
-        return store_new_user(nexus, actor, &id, &new, given).await;
+        return store_new_user(nexus, actor, authority, &id, &new, given).await;
     };
     let client = nexus.auth0().client(&tenant, &credentials, Use::Request);
     match given {
         Some(given) => {
             let identity = auth0::verify_link(&client, &tenant, &given).await?;
-            store_new_user(nexus, actor, &id, &new, Some(identity)).await
+            store_new_user(nexus, actor, authority, &id, &new, Some(identity)).await
         }
         None if new.authentication_method == AuthenticationMethod::Database => {
             let identity = auth0::provision(&client, &tenant, &id, &new).await?;
             let azo_user_id = identity.azo_user_id.clone();
-            let stored = store_new_user(nexus, actor, &id, &new, Some(identity)).await;
+            let stored = store_new_user(nexus, actor, authority, &id, &new, Some(identity)).await;
             if stored.is_err() {
                 auth0::deprovision(&client, &tenant, &azo_user_id).await;
             }
             stored
         }
-        None => store_new_user(nexus, actor, &id, &new, None).await,
+        None => store_new_user(nexus, actor, authority, &id, &new, None).await,
     }
 }
 
@@ -100,6 +110,7 @@ async fn check_references(conn: &mut Conn, new: &NewUser) -> Result<(IdpTenant, 
 async fn store_new_user(
     nexus: &Nexus,
     actor: &Actor,
+    authority: &Authority,
     id: &str,
     new: &NewUser,
     identity: Option<NewIdentity>,
@@ -107,6 +118,9 @@ async fn store_new_user(
     let mut tx = nexus.store().begin().await?;
     // Checked again: the first check ran before the calls to Auth0.
     let (tenant, organization) = check_references(&mut tx, new).await?;
+    if new.make_admin {
+        grants::require_admin_role_held(nexus, &mut tx, authority).await?;
+    }
     users::insert(&mut tx, id, new, organization.id, actor).await?;
     let member = NewMember {
         user_id: id.to_owned(),

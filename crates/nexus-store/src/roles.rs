@@ -216,30 +216,40 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Role>, StoreError> 
     Ok(with_permissions(conn, vec![from_row(&row)?]).await?.pop())
 }
 
-/// Which of `ids` name no role.
-pub async fn missing(conn: &mut Conn, ids: &[String]) -> Result<Vec<String>, StoreError> {
+/// The roles among `ids` that exist.
+pub async fn get_many(conn: &mut Conn, ids: &[String]) -> Result<Vec<Role>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT id FROM roles WHERE id IN ({})",
+        "SELECT {COLUMNS} FROM roles WHERE id IN ({})",
         placeholders(1, ids.len())
     );
     let mut query = sqlx::query(&sql);
     for id in ids {
         query = query.bind(id);
     }
-    let found: Vec<String> = query
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| r.text("id"))
-        .collect::<Result<_, _>>()?;
-    Ok(ids
-        .iter()
-        .filter(|id| !found.contains(id))
-        .cloned()
-        .collect())
+    let rows = query.fetch_all(&mut *conn).await?;
+    let roles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    with_permissions(conn, roles).await
+}
+
+/// The role of `audience` with this name, compared case-insensitively as
+/// membership roles are.
+pub async fn get_by_name(
+    conn: &mut Conn,
+    name: &str,
+    audience: &str,
+) -> Result<Option<Role>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM roles WHERE lower(name) = lower($1) AND audience = $2");
+    let rows = sqlx::query(&sql)
+        .bind(name)
+        .bind(audience)
+        .fetch_all(&mut *conn)
+        .await?;
+    let roles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(with_permissions(conn, roles).await?.pop())
 }
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Role>, StoreError> {
@@ -352,65 +362,6 @@ pub async fn unassign(conn: &mut Conn, user_id: &str, role_id: &str) -> Result<b
         .execute(conn)
         .await?;
     Ok(result.rows_affected() > 0)
-}
-
-/// The unexpired roles each user holds — assigned directly, through a
-/// connection map matching one of its identities' groups, or through a
-/// membership role of the same name — for one audience or for all, without
-/// duplicates (the longest-lasting expiry wins), by name.
-pub async fn effective_for_users(
-    conn: &mut Conn,
-    user_ids: &[String],
-    audience: Option<&str>,
-) -> Result<HashMap<String, Vec<UserRole>>, StoreError> {
-    let mut by_user: HashMap<String, Vec<UserRole>> = HashMap::new();
-    if user_ids.is_empty() {
-        return Ok(by_user);
-    }
-    let n = user_ids.len();
-    let users = placeholders(1, n);
-    let now = format!("${}", n + 1);
-    let audience_filter = if audience.is_some() {
-        format!(" AND r.audience = ${}", n + 2)
-    } else {
-        String::new()
-    };
-    let sql = format!(
-        "SELECT ur.user_id, r.id, r.name, r.description, ur.expires FROM user_roles ur \
-           JOIN roles r ON r.id = ur.role_id \
-           WHERE ur.user_id IN ({users}) AND (ur.expires IS NULL OR ur.expires > {now}){audience_filter} \
-         UNION ALL \
-         SELECT i.user_id, r.id, r.name, r.description, g.expires FROM identities i \
-           JOIN identity_groups g ON g.identity_id = i.id \
-           JOIN role_connection_maps m ON m.group_name = g.group_name \
-             AND (m.azo_connection_id = i.azo_connection_id OR m.azo_connection_id = i.azo_connection_name) \
-           JOIN roles r ON r.id = m.role_id \
-           WHERE i.user_id IN ({users}) AND (g.expires IS NULL OR g.expires > {now}){audience_filter} \
-         UNION ALL \
-         SELECT ms.user_id, r.id, r.name, r.description, mr.expires FROM memberships ms \
-           JOIN membership_roles mr ON mr.membership_id = ms.id \
-           JOIN roles r ON lower(r.name) = lower(mr.role_name) \
-           WHERE ms.user_id IN ({users}) AND (mr.expires IS NULL OR mr.expires > {now}){audience_filter}"
-    );
-    let mut query = sqlx::query(&sql);
-    for id in user_ids {
-        query = query.bind(id);
-    }
-    query = query.bind(Timestamp::now().to_text());
-    if let Some(audience) = audience {
-        query = query.bind(audience);
-    }
-    for row in query.fetch_all(conn).await? {
-        let user_id = row.text("user_id")?;
-        merge_role(
-            by_user.entry(user_id).or_default(),
-            user_role_from_row(&row)?,
-        );
-    }
-    for roles in by_user.values_mut() {
-        sort_roles(roles);
-    }
-    Ok(by_user)
 }
 
 pub(crate) fn user_role_from_row(row: &impl RowExt) -> Result<UserRole, StoreError> {

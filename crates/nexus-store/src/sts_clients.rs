@@ -6,11 +6,12 @@ use crate::rows::RowExt;
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str =
-    "client_id, description, permissions, created, created_by, modified, modified_by";
+    "client_id, idp_tenant_id, description, permissions, created, created_by, modified, modified_by";
 
 fn from_row(row: &AnyRow) -> Result<StsClient, StoreError> {
     Ok(StsClient {
         client_id: row.text("client_id")?,
+        idp_tenant_id: row.opt_int("idp_tenant_id")?,
         description: row.opt_text("description")?,
         permissions: row.text("permissions")?,
         created: row.timestamp("created")?,
@@ -23,15 +24,17 @@ fn from_row(row: &AnyRow) -> Result<StsClient, StoreError> {
 pub async fn insert(
     conn: &mut Conn,
     new: &NewStsClient,
+    idp_tenant_id: i32,
     actor: &Actor,
 ) -> Result<StsClient, StoreError> {
     let now = Timestamp::now().to_text();
     let sql = format!(
-        "INSERT INTO sts_clients (client_id, description, permissions, created, created_by, modified, modified_by) \
-         VALUES ($1, $2, $3, $4, $5, $4, $5) RETURNING {COLUMNS}"
+        "INSERT INTO sts_clients (client_id, idp_tenant_id, description, permissions, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $6) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&new.client_id)
+        .bind(idp_tenant_id)
         .bind(&new.description)
         .bind(new.permissions.to_text())
         .bind(&now)

@@ -295,6 +295,19 @@ pub async fn get_for_login(
     Ok(found.map(|found| login_view(found, connection)))
 }
 
+/// The user and the roles it holds for `audience`, by the read that answers
+/// `$sync`.
+pub async fn get_with_roles(
+    conn: &mut Conn,
+    id: &str,
+    audience: &str,
+) -> Result<Option<(User, Vec<UserRole>)>, StoreError> {
+    let found = full_users(conn, &[id.to_owned()], Some(audience))
+        .await?
+        .pop();
+    Ok(found.map(|found| (found.user, found.roles_for_audience)))
+}
+
 /// `get_for_login` outside any transaction, like `read`.
 pub async fn read_for_login(
     store: &Store,

@@ -43,9 +43,14 @@ enum Command {
         /// if no key has that id.
         #[arg(long, env = "NEXUS_BOOTSTRAP_API_KEY", hide_env_values = true)]
         bootstrap_api_key: Option<String>,
-        /// Failed authentications allowed per client address and minute.
+        /// Failed authentications allowed per client address, API key id
+        /// and minute.
         #[arg(long, env = "NEXUS_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
         auth_failures_per_minute: u32,
+        /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the
+        /// client: comma-separated CIDRs or addresses, e.g. `10.0.0.0/8,192.0.2.10`.
+        #[arg(long, env = "NEXUS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+        trusted_proxies: Vec<ipnet::IpNet>,
     },
     /// Manage API keys offline.
     ApiKey {
@@ -83,6 +88,14 @@ struct Database {
     database_url: String,
 }
 
+/// A CIDR (`10.0.0.0/8`) or a single address.
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{text}' is not a CIDR such as 10.0.0.0/8 or an IP address"))
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -112,10 +125,12 @@ async fn main() -> anyhow::Result<()> {
             api_audience,
             bootstrap_api_key,
             auth_failures_per_minute,
+            trusted_proxies,
         } => {
             let auth = AuthConfig {
                 api_audience,
                 failures_per_minute: auth_failures_per_minute,
+                trusted_proxies,
                 ..AuthConfig::default()
             };
             let config = nexus::Config {
@@ -147,9 +162,14 @@ async fn main() -> anyhow::Result<()> {
                 role_id: None,
                 expires_at,
             };
-            let created = nexus_service::api_keys::create(&nexus, &Actor("cli".to_owned()), body)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created = nexus_service::api_keys::create(
+                &nexus,
+                &Actor("cli".to_owned()),
+                &nexus_core::auth::Authority::Operator,
+                body,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             store.close().await;
             println!("{}", created.credential);
             eprintln!(

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{created, ApiResult};
-use crate::actor::CurrentActor;
+use crate::actor::{CurrentActor, CurrentAuthority};
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
 use crate::path::ApiPath;
@@ -26,13 +26,15 @@ pub fn router() -> OpenApiRouter<Nexus> {
     responses(
         (status = 201, body = CreatedApiKey),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_api_key(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiJson(body): ApiJson<ApiKeyBody>,
 ) -> ApiResult<Response> {
-    let key = api_keys::create(&nexus, &actor, body).await?;
+    let key = api_keys::create(&nexus, &actor, &authority, body).await?;
     Ok(created(format!("/v1/api-keys/{}", key.key.id), key))
 }
 

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{created, ApiResult};
-use crate::actor::CurrentActor;
+use crate::actor::{CurrentActor, CurrentAuthority};
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
 use crate::path::ApiPath;
@@ -31,14 +31,16 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn add_member(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiPath(organization): ApiPath<String>,
     ApiJson(body): ApiJson<AddMemberBody>,
 ) -> ApiResult<Response> {
-    let membership = members::add(&nexus, &actor, &organization, body).await?;
+    let membership = members::add(&nexus, &actor, &authority, &organization, body).await?;
     let location = format!(
         "/v1/organizations/{organization}/members/{}",
         membership.user_id

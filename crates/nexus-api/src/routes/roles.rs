@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{created, ApiResult};
-use crate::actor::CurrentActor;
+use crate::actor::{CurrentActor, CurrentAuthority};
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
 use crate::path::ApiPath;
@@ -31,13 +31,15 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = Role),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The audience has a role of this name", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_role(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Response> {
-    let role = roles::create(&nexus, &actor, body).await?;
+    let role = roles::create(&nexus, &actor, &authority, body).await?;
     Ok(created(format!("/v1/roles/{}", role.id), role))
 }
 
@@ -78,14 +80,18 @@ async fn get_role(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_role(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Json<Role>> {
-    Ok(Json(roles::update(&nexus, &actor, &id, body).await?))
+    Ok(Json(
+        roles::update(&nexus, &actor, &authority, &id, body).await?,
+    ))
 }
 
 /// Deletes a role with its assignments and connection maps.
@@ -109,14 +115,16 @@ async fn delete_role(
         (status = 204, description = "Assigned"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn add_user_roles(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiPath(user_id): ApiPath<String>,
     ApiJson(body): ApiJson<UserRolesBody>,
 ) -> ApiResult<StatusCode> {
-    roles::assign(&nexus, &actor, &user_id, body).await?;
+    roles::assign(&nexus, &actor, &authority, &user_id, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,14 +151,16 @@ async fn remove_user_role(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_connection_map(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiPath(role_id): ApiPath<String>,
     ApiJson(body): ApiJson<ConnectionMapBody>,
 ) -> ApiResult<Response> {
-    let map = roles::create_map(&nexus, &actor, &role_id, body).await?;
+    let map = roles::create_map(&nexus, &actor, &authority, &role_id, body).await?;
     Ok(created(
         format!("/v1/roles/{role_id}/connection-maps/{}", map.id),
         map,

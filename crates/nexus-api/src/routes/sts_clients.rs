@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{created, ApiResult};
-use crate::actor::CurrentActor;
+use crate::actor::{CurrentActor, CurrentAuthority};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::problem::Problem;
@@ -25,13 +25,15 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = StsClient),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_sts_client(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiJson(body): ApiJson<StsClientBody>,
 ) -> ApiResult<Response> {
-    let client = sts_clients::create(&nexus, &actor, body).await?;
+    let client = sts_clients::create(&nexus, &actor, &authority, body).await?;
     Ok(created(
         format!("/v1/sts-clients/{}", client.client_id),
         client,

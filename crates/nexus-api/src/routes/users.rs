@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{created, ApiResult};
-use crate::actor::CurrentActor;
+use crate::actor::{CurrentActor, CurrentAuthority};
 use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
 use crate::path::ApiPath;
@@ -28,13 +28,15 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = User),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_user(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> ApiResult<Response> {
-    let user = users::create(&nexus, &actor, body).await?;
+    let user = users::create(&nexus, &actor, &authority, body).await?;
     Ok(created(format!("/v1/users/{}", user.id), user))
 }
 

@@ -1,7 +1,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{assert_problem, basic, both_backends, concrete, create_key, keys, TestApp};
+use crate::support::{
+    assert_problem, basic, both_backends, concrete, create_key, keys, TestApp, API_AUDIENCE,
+};
 
 both_backends!(
     every_route_checks_credentials_and_permissions,
@@ -10,6 +12,7 @@ both_backends!(
     verified_keys_are_cached,
     role_keys_hold_the_role_permissions,
     sts_clients,
+    head_is_get_without_a_body,
 );
 
 /// The operations of the served document, with the permission each needs
@@ -313,7 +316,7 @@ async fn role_keys_hold_the_role_permissions(app: TestApp) {
     let role = app
         .post(
             "/v1/roles",
-            json!({"name": "auditor", "audience": "https://x", "permissions": ["user.read"]}),
+            json!({"name": "auditor", "audience": API_AUDIENCE, "permissions": ["user.read"]}),
         )
         .await
         .body;
@@ -340,7 +343,8 @@ async fn role_keys_hold_the_role_permissions(app: TestApp) {
 }
 
 async fn sts_clients(app: TestApp) {
-    let created = app.post("/v1/sts-clients", json!({"clientId": "batch-job@clients", "description": "nightly", "permissions": "user.read  tenant.read"})).await;
+    let tenant = app.tenant("batch").await;
+    let created = app.post("/v1/sts-clients", json!({"clientId": "batch-job@clients", "idpTenantId": "login.batch.example.com", "description": "nightly", "permissions": "user.read  tenant.read"})).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
         keys(&created.body),
@@ -349,17 +353,42 @@ async fn sts_clients(app: TestApp) {
             "created",
             "createdBy",
             "description",
+            "idpTenantId",
             "modified",
             "modifiedBy",
             "permissions"
         ]
     );
     assert_eq!(created.body["clientId"], "batch-job");
+    assert_eq!(created.body["idpTenantId"], tenant["id"]);
+    for (body, field) in [
+        (
+            json!({"clientId": "x", "permissions": "user.read"}),
+            "idpTenantId",
+        ),
+        (
+            json!({"clientId": "x", "idpTenantId": "nowhere", "permissions": "user.read"}),
+            "idpTenantId",
+        ),
+        (
+            json!({"clientId": "x", "idpTenantId": "", "permissions": "user.read"}),
+            "idpTenantId",
+        ),
+    ] {
+        let reply = app.post("/v1/sts-clients", body).await;
+        assert_problem(&reply, 400, "/v1/sts-clients");
+        assert!(reply.body["errors"][field].is_array(), "{}", reply.body);
+    }
+    let by_number = app
+        .post("/v1/sts-clients", json!({"clientId": "numbered", "idpTenantId": tenant["id"].to_string(), "permissions": "user.read"}))
+        .await;
+    assert_eq!(by_number.status, StatusCode::CREATED, "{}", by_number.body);
+    app.delete("/v1/sts-clients/numbered").await;
     assert_eq!(created.body["permissions"], "tenant.read user.read");
     assert_problem(
         &app.post(
             "/v1/sts-clients",
-            json!({"clientId": "batch-job", "permissions": "read"}),
+            json!({"clientId": "batch-job", "idpTenantId": "batch", "permissions": "read"}),
         )
         .await,
         409,
@@ -385,4 +414,48 @@ async fn sts_clients(app: TestApp) {
         404,
         "/v1/sts-clients/batch-job",
     );
+}
+
+/// HEAD answers what GET would, without the body, and needs what GET needs;
+/// where GET is not served it is 405.
+async fn head_is_get_without_a_body(app: TestApp) {
+    let user = app.user().await;
+    let head = |client: &reqwest::Client, path: String| {
+        let request = client.head(format!("{}{path}", app.base));
+        async move { request.send().await.expect("HEAD sent") }
+    };
+    for path in [
+        "/healthz".to_owned(),
+        "/openapi.json".to_owned(),
+        format!("/v1/users/{user}"),
+    ] {
+        let get = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let get_type = get.headers()["content-type"].clone();
+        assert_eq!(get.status(), StatusCode::OK, "GET {path}");
+        let reply = head(&app.client, path.clone()).await;
+        assert_eq!(reply.status(), StatusCode::OK, "HEAD {path}");
+        assert_eq!(reply.headers()["content-type"], get_type, "HEAD {path}");
+        assert!(
+            reply.bytes().await.unwrap().is_empty(),
+            "HEAD {path} has no body"
+        );
+    }
+    let anonymous = head(&app.anonymous, format!("/v1/users/{user}")).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let narrow = app.key("tenant.read").await;
+    let forbidden = app
+        .anonymous
+        .head(format!("{}/v1/users", app.base))
+        .header("authorization", basic(&narrow))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let not_served = head(&app.client, format!("/v1/users/{user}/$sync")).await;
+    assert_eq!(not_served.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

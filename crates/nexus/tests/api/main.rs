@@ -9,6 +9,7 @@ mod auth0_checks;
 mod concurrency;
 mod custom_upns;
 mod errors;
+mod grants;
 mod identities;
 mod idp_tenants;
 mod members;

@@ -383,9 +383,16 @@ pub async fn create_key(nexus: &Nexus, permissions: &str, expires_at: Timestamp)
         role_id: None,
         expires_at,
     };
-    nexus_service::api_keys::create_with(nexus, &Actor::system(), &id, &secret, &new)
-        .await
-        .expect("create key");
+    nexus_service::api_keys::create_with(
+        nexus,
+        &Actor::system(),
+        &nexus_core::auth::Authority::Operator,
+        &id,
+        &secret,
+        &new,
+    )
+    .await
+    .expect("create key");
     format!("{id}:{secret}")
 }
 

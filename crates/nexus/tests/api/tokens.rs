@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::{basic, both_backends, test_auth, TestApp, API_AUDIENCE};
 
-both_backends!(bearer_tokens);
+both_backends!(bearer_tokens, a_token_holds_the_roles_sync_answers);
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -286,12 +286,38 @@ async fn bearer_tokens(app: TestApp) {
     app.patch(&user_path, json!({"isBlocked": false})).await;
 
     // M2M tokens get the permissions of their STS client mapping.
-    app.post(
-        "/v1/sts-clients",
-        json!({"clientId": "batch", "permissions": "user.read"}),
+    let mapped = app
+        .post(
+            "/v1/sts-clients",
+            json!({"clientId": "batch", "idpTenantId": "jwt", "permissions": "user.read"}),
+        )
+        .await;
+    assert_eq!(mapped.status, StatusCode::CREATED, "{}", mapped.body);
+    let m2m = sign(&claims("batch@clients"), "k1", "jwt-k1.pem");
+    // Another trusted tenant cannot sign for this tenant's client.
+    let other = app
+        .post("/v1/idp_tenants", json!({"name": "jwt2", "azoTenantName": "eci-jwt2", "fqdn": "eci-jwt2.us.auth0.com", "baseUrl": jwks.base}))
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.body);
+    let mut foreign = claims("batch@clients");
+    foreign["iss"] = json!("https://eci-jwt2.us.auth0.com/");
+    let impostor = call(
+        Method::GET,
+        user_path.clone(),
+        sign(&foreign, "k1", "jwt-k1.pem"),
+        Some(app_key.clone()),
     )
     .await;
-    let m2m = sign(&claims("batch@clients"), "k1", "jwt-k1.pem");
+    assert_eq!(
+        impostor.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        impostor.body
+    );
+    assert!(impostor.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("another IdP tenant"));
     assert_eq!(
         call(
             Method::GET,
@@ -375,49 +401,279 @@ mod failed_authentication_is_throttled {
 }
 
 async fn failed_authentication_is_throttled(app: TestApp) {
-    {
-        let good = app.key("read").await;
-        let bad = [("authorization", basic("nobody:wrong-secret-value-00"))];
-        for _ in 0..3 {
-            assert_eq!(
-                app.request_as(Method::GET, "/v1/users", &bad, None)
-                    .await
-                    .status,
-                StatusCode::UNAUTHORIZED
-            );
+    let victim = app.key("read").await;
+    let neighbour = app.key("read").await;
+    let key_id = victim.split_once(':').unwrap().0;
+    let guess = basic(&format!("{key_id}:wrong-secret-value-00"));
+    let as_client = |authorization: String, forwarded_for: Option<&str>| {
+        let mut headers = vec![("authorization", authorization)];
+        if let Some(address) = forwarded_for {
+            headers.push(("x-forwarded-for", address.to_owned()));
         }
-        let throttled = app.request_as(Method::GET, "/v1/users", &bad, None).await;
-        assert_eq!(
-            throttled.status,
-            StatusCode::TOO_MANY_REQUESTS,
-            "{}",
-            throttled.body
-        );
-        let retry: u64 = throttled.headers["retry-after"]
-            .to_str()
+        let app = &app;
+        async move {
+            app.request_as(Method::GET, "/v1/users", &headers, None)
+                .await
+        }
+    };
+    for _ in 0..3 {
+        let reply = as_client(guess.clone(), None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    }
+    let throttled = as_client(guess.clone(), None).await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        throttled.body
+    );
+    let retry: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    // The right secret of the guessed key waits too: guessing gets no answer
+    // until then.
+    let waiting = as_client(basic(&victim), None).await;
+    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another key from the same address is not locked out: behind a load
+    // balancer every client shares one address.
+    let other = as_client(basic(&neighbour), None).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    // Forwarding headers from a peer that is not a trusted proxy are ignored.
+    let spoofed = as_client(guess.clone(), Some("203.0.113.99")).await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    // Open routes are not throttled.
+    assert_eq!(
+        app.anonymous
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
             .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=60).contains(&retry));
-        // Even good credentials wait: guessing gets no answer until then.
-        let waiting = app
-            .request_as(
-                Method::GET,
-                "/v1/users",
-                &[("authorization", basic(&good))],
-                None,
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// Behind a trusted proxy, the address it forwards is the client's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_proxies_name_the_client() {
+    let app = TestApp::sqlite_with(nexus_service::auth::AuthConfig {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..strict()
+    })
+    .await;
+    let key = app.key("read").await;
+    let key_id = key.split_once(':').unwrap().0;
+    let guess = basic(&format!("{key_id}:wrong-secret-value-00"));
+    let from = |authorization: &str, header: (&'static str, &str)| {
+        let headers = [
+            ("authorization", authorization.to_owned()),
+            (header.0, header.1.to_owned()),
+        ];
+        let app = &app;
+        async move {
+            app.request_as(Method::GET, "/v1/users", &headers, None)
+                .await
+                .status
+        }
+    };
+    let attacker = ("x-forwarded-for", "198.51.100.1, 203.0.113.7");
+    for _ in 0..3 {
+        assert_eq!(from(&guess, attacker).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(from(&guess, attacker).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        from(&basic(&key), ("forwarded", "for=203.0.113.7")).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same client, named by Forwarded"
+    );
+    // The same key from another client behind the same proxy still works.
+    assert_eq!(
+        from(&basic(&key), ("x-forwarded-for", "203.0.113.8")).await,
+        StatusCode::OK
+    );
+}
+
+/// A JWKS endpoint that takes `delay` to answer.
+async fn slow_jwks_server(delay: Duration) -> String {
+    let app = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || async move {
+            tokio::time::sleep(delay).await;
+            axum::Json(json!({"keys": []}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// One tenant's slow JWKS delays only that tenant's tokens, and only up to
+/// the fetch timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_jwks_stalls_only_its_tenant() {
+    let app = TestApp::sqlite_with(nexus_service::auth::AuthConfig {
+        jwks_timeout: Duration::from_secs(2),
+        ..test_auth()
+    })
+    .await;
+    let fast = jwks_server().await;
+    let slow = slow_jwks_server(Duration::from_secs(30)).await;
+    for (name, base) in [("fast", &fast.base), ("slow", &slow)] {
+        let reply = app
+            .post("/v1/idp_tenants", json!({"name": name, "azoTenantName": format!("eci-{name}"), "fqdn": format!("eci-{name}.us.auth0.com"), "baseUrl": base}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    let mapped = app
+        .post(
+            "/v1/sts-clients",
+            json!({"clientId": "fast-job", "idpTenantId": "fast", "permissions": "user.read"}),
+        )
+        .await;
+    assert_eq!(mapped.status, StatusCode::CREATED, "{}", mapped.body);
+    let app_key = app.key("read").await;
+    let token = |tenant: &str| {
+        let claims = json!({"iss": format!("https://eci-{tenant}.us.auth0.com/"), "aud": API_AUDIENCE,
+            "sub": format!("{tenant}-job@clients"), "exp": now() + 300, "iat": now()});
+        sign(&claims, "k1", "jwt-k1.pem")
+    };
+    let call = |token: String| {
+        let headers = [
+            ("authorization", format!("Bearer {token}")),
+            ("applicationtoken", app_key.clone()),
+        ];
+        let client = app.anonymous.clone();
+        let url = format!("{}/v1/users", app.base);
+        async move {
+            let mut request = client.get(url);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            request.send().await.unwrap().status()
+        }
+    };
+    let started = std::time::Instant::now();
+    let stalled = tokio::spawn(call(token("slow")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(call(token("fast")).await, StatusCode::OK);
+    assert!(
+        !stalled.is_finished(),
+        "the fast tenant was answered while the slow tenant's JWKS was still being fetched"
+    );
+    assert_eq!(stalled.await.unwrap(), StatusCode::UNAUTHORIZED);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(10),
+        "the fetch gave up after its timeout, not the JWKS server's 30 s ({waited:?})"
+    );
+}
+
+/// The roles a user's token grants and the roles `$sync` answers are one
+/// definition: every source of a role, and every way not to hold one.
+async fn a_token_holds_the_roles_sync_answers(app: TestApp) {
+    let jwks = jwks_server().await;
+    let reply = app
+        .post("/v1/idp_tenants", json!({"name": "jwt", "azoTenantName": "eci-jwt", "fqdn": "eci-jwt.us.auth0.com", "baseUrl": jwks.base}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    app.organization("acme").await;
+    let user = app
+        .post("/v1/users", json!({"authenticationMethod": "Ad", "displayName": "Role Holder", "idpTenantId": "jwt",
+            "organization": "acme", "makeAdmin": true, "idpMetadata": {"azoUserId": "ad|holder", "azoConnectionId": "corp-ad"}}))
+        .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    let user = user.body["id"].as_str().unwrap().to_owned();
+    // One permission per source, each read by one list route.
+    let sources = [
+        ("direct", API_AUDIENCE, "user.read", "/v1/users"),
+        ("expired", API_AUDIENCE, "tenant.read", "/v1/idp_tenants"),
+        ("mapped", API_AUDIENCE, "role.read", "/v1/roles"),
+        (
+            "organization-admin",
+            API_AUDIENCE,
+            "organization.read",
+            "/v1/organizations",
+        ),
+        (
+            "elsewhere",
+            "https://other.example.com",
+            "apikey.read",
+            "/v1/api-keys",
+        ),
+        ("unmatched-map", API_AUDIENCE, "sts.read", "/v1/sts-clients"),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for (name, audience, permission, _) in sources {
+        let role = app
+            .post(
+                "/v1/roles",
+                json!({"name": name, "audience": audience, "permissions": [permission]}),
             )
             .await;
-        assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
-        // Open routes are not throttled.
-        assert_eq!(
-            app.anonymous
-                .get(format!("{}/healthz", app.base))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+        assert_eq!(role.status, StatusCode::CREATED, "{}", role.body);
+        ids.insert(name, role.body["id"].as_str().unwrap().to_owned());
+    }
+    let roles_path = format!("/v1/users/{user}/roles");
+    let assigned = app
+        .put(
+            &roles_path,
+            json!({"value": [ids["direct"], ids["elsewhere"]]}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::NO_CONTENT, "{}", assigned.body);
+    let expired = app
+        .put(
+            &roles_path,
+            json!({"value": [ids["expired"]], "expires": "2001-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(expired.status, StatusCode::NO_CONTENT, "{}", expired.body);
+    for (role, group) in [("mapped", "Staff"), ("unmatched-map", "Admins")] {
+        let map = app
+            .post(
+                &format!("/v1/roles/{}/connection-maps", ids[role]),
+                json!({"groupName": group, "azoConnectionId": "corp-ad"}),
+            )
+            .await;
+        assert_eq!(map.status, StatusCode::CREATED, "{}", map.body);
+    }
+    let sync = app
+        .put(
+            &format!("/v1/users/{user}/$sync"),
+            json!({"audience": API_AUDIENCE, "attributes": [], "connection": {"connectionId": "corp-ad", "groups": ["Staff"]}}),
+        )
+        .await;
+    assert_eq!(sync.status, StatusCode::OK, "{}", sync.body);
+    let answered: Vec<&str> = sync.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(answered, ["direct", "mapped", "organization-admin"]);
+
+    let claims = json!({"iss": format!("{}/", jwks.base), "aud": API_AUDIENCE, "sub": "ad|holder", "exp": now() + 300, "iat": now()});
+    let headers = [
+        (
+            "authorization",
+            format!("Bearer {}", sign(&claims, "k1", "jwt-k1.pem")),
+        ),
+        ("applicationtoken", app.key("read").await),
+    ];
+    for (name, _, permission, route) in sources {
+        let status = app
+            .request_as(Method::GET, route, &headers, None)
+            .await
+            .status;
+        let expected = if answered.contains(&name) {
             StatusCode::OK
-        );
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(status, expected, "{permission} through the role {name}");
     }
 }
