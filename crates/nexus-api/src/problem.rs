@@ -125,6 +125,15 @@ impl From<ServiceError> for ApiError {
                 detail,
             )
             .with_retry_after(5),
+            ServiceError::Secret(cause) => {
+                tracing::error!(error = %cause, "a stored secret cannot be opened");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "stored credentials cannot be read with the configured secret keys; nothing was changed",
+                )
+            }
             ServiceError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
                 ApiError::new(

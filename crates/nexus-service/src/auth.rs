@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 
+use crate::secrets::Sealer;
+
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// The audience of access tokens for Nexus itself; without one, Bearer
@@ -39,6 +41,8 @@ pub struct AuthConfig {
     pub failures_per_minute: u32,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seals the Auth0 Management client secrets kept in the database.
+    pub sealer: Sealer,
 }
 
 impl AuthConfig {
@@ -61,6 +65,7 @@ impl Default for AuthConfig {
             leeway_seconds: 30,
             failures_per_minute: 30,
             trusted_proxies: Vec::new(),
+            sealer: Sealer::default(),
         }
     }
 }

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use auth0::{Config, CreateUser, Error as Auth0Error, ManagementClient};
 use nexus_core::identity::NewIdentity;
-use nexus_core::idp_tenant::{IdpTenant, ManagementCredentials};
+use nexus_core::idp_tenant::{IdpTenant, ManagementCredentials, Secret};
 use nexus_core::user::NewUser;
 use nexus_core::validation::Check;
 use serde_json::{json, Value};
 
+use crate::secrets::{SealError, Sealer};
 use crate::ServiceError;
 
 /// Who waits for the answer: a request (short timeouts, few retries, fail
@@ -27,18 +28,36 @@ pub enum Use {
 type Known = (String, ManagementClient);
 
 /// Management clients by tenant; each keeps its token cache and rate budget.
+/// The stored client secrets are sealed; a client is made with the opened one.
 #[derive(Clone, Default)]
 pub struct Auth0Clients {
     clients: Arc<Mutex<HashMap<(i32, Use), Known>>>,
+    sealer: Sealer,
 }
 
 impl Auth0Clients {
+    pub fn new(sealer: Sealer) -> Self {
+        Auth0Clients {
+            clients: Arc::default(),
+            sealer,
+        }
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// Seals a Management client secret for storing.
+    pub fn seal(&self, secret: &Secret) -> Result<Secret, SealError> {
+        self.sealer.seal(secret.expose()).map(Secret::new)
+    }
+
     pub fn client(
         &self,
         tenant: &IdpTenant,
         credentials: &ManagementCredentials,
         purpose: Use,
-    ) -> ManagementClient {
+    ) -> Result<ManagementClient, SealError> {
         let base = tenant
             .base_url
             .clone()
@@ -51,13 +70,10 @@ impl Auth0Clients {
         );
         let mut clients = self.clients.lock().expect("Auth0 clients");
         match clients.get(&(tenant.id, purpose)) {
-            Some((known, client)) if *known == fingerprint => client.clone(),
+            Some((known, client)) if *known == fingerprint => Ok(client.clone()),
             _ => {
-                let mut config = Config::new(
-                    &base,
-                    &credentials.client_id,
-                    credentials.client_secret.expose(),
-                );
+                let secret = self.sealer.open(credentials.client_secret.expose())?;
+                let mut config = Config::new(&base, &credentials.client_id, &secret);
                 config.audience = credentials.audience.clone();
                 if purpose == Use::Request {
                     config.timeout = Duration::from_secs(5);
@@ -66,7 +82,7 @@ impl Auth0Clients {
                 }
                 let client = ManagementClient::new(config);
                 clients.insert((tenant.id, purpose), (fingerprint, client.clone()));
-                client
+                Ok(client)
             }
         }
     }

@@ -31,7 +31,7 @@ pub async fn link(
     };
     let new = match credentials {
         Some(credentials) => {
-            let client = nexus.auth0().client(&tenant, &credentials, Use::Request);
+            let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
             verify_link(&client, &tenant, &new).await?
         }
         None => new,

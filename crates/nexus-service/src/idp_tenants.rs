@@ -1,10 +1,28 @@
-use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody};
-use nexus_core::Actor;
+use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody, ManagementCredentials};
+use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, idp_tenants, Conn, ListParams, Page};
 
 use crate::{Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "IdP tenant";
+
+/// Management client secrets are stored sealed; without a secret key they
+/// cannot be stored at all.
+fn seal(nexus: &Nexus, credentials: &mut Option<ManagementCredentials>) -> Result<()> {
+    if let Some(credentials) = credentials {
+        credentials.client_secret =
+            nexus
+                .auth0()
+                .seal(&credentials.client_secret)
+                .map_err(|error| {
+                    ValidationErrors::single(
+                        "managementClientSecret",
+                        format!("cannot be stored: {error}"),
+                    )
+                })?;
+    }
+    Ok(())
+}
 
 /// Resolves a path's `{idpTenantId}` (id, name, azoTenantName or loginDomain).
 pub(crate) async fn resolve(conn: &mut Conn, reference: &str) -> Result<IdpTenant> {
@@ -15,7 +33,8 @@ pub(crate) async fn resolve(conn: &mut Conn, reference: &str) -> Result<IdpTenan
 
 #[tracing::instrument(skip_all)]
 pub async fn create(nexus: &Nexus, actor: &Actor, body: IdpTenantBody) -> Result<IdpTenant> {
-    let new = body.into_new()?;
+    let mut new = body.into_new()?;
+    seal(nexus, &mut new.credentials)?;
     let mut tx = nexus.store().begin().await?;
     let tenant = idp_tenants::insert(&mut tx, &new, actor).await?;
     commit(tx).await?;
@@ -41,7 +60,8 @@ pub async fn update(
     reference: &str,
     body: IdpTenantBody,
 ) -> Result<IdpTenant> {
-    let changes = body.into_changes()?;
+    let mut changes = body.into_changes()?;
+    seal(nexus, &mut changes.credentials)?;
     let mut tx = nexus.store().begin().await?;
     let current = resolve(&mut tx, reference).await?;
     let updated = idp_tenants::update(&mut tx, &current, &changes, actor).await?;
@@ -64,4 +84,29 @@ pub async fn delete(nexus: &Nexus, reference: &str) -> Result<()> {
     idp_tenants::delete(&mut tx, tenant.id).await?;
     commit(tx).await?;
     Ok(())
+}
+
+/// At start: every stored Management client secret must open with the
+/// configured keys. Those sealed with a previous key, or kept in plain text
+/// by an older Nexus, are sealed again with the current key. Returns how many
+/// were; fails (and the server must not start) when one cannot be read.
+pub async fn reseal_stored_secrets(nexus: &Nexus) -> Result<usize> {
+    let sealer = nexus.auth0().sealer();
+    let mut tx = nexus.store().begin().await?;
+    let mut resealed = 0;
+    for (id, name, stored) in idp_tenants::stored_secrets(&mut tx).await? {
+        match sealer.reseal(&stored) {
+            Ok(None) => {}
+            Ok(Some(sealed)) => {
+                idp_tenants::replace_secret(&mut tx, id, &stored, &sealed).await?;
+                resealed += 1;
+            }
+            Err(error) => {
+                tracing::error!(tenant = %name, %error, "a stored Management client secret cannot be read");
+                return Err(error.into());
+            }
+        }
+    }
+    commit(tx).await?;
+    Ok(resealed)
 }

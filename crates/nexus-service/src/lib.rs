@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod organizations;
 pub mod push;
 pub mod roles;
+pub mod secrets;
 pub mod sts_clients;
 pub mod sync;
 pub mod users;
@@ -33,9 +34,9 @@ pub struct Nexus {
 impl Nexus {
     pub fn new(store: Store, auth: auth::AuthConfig) -> Self {
         Nexus {
+            auth0: auth0::Auth0Clients::new(auth.sealer.clone()),
             authenticator: auth::Authenticator::new(store.clone(), auth),
             store,
-            auth0: auth0::Auth0Clients::default(),
             metrics: metrics::Metrics::default(),
         }
     }
@@ -81,6 +82,9 @@ pub enum ServiceError {
     /// An IdP the request depends on did not answer; nothing was changed.
     #[error("{0}")]
     Upstream(String),
+    /// A stored secret could not be read back with the configured keys.
+    #[error(transparent)]
+    Secret(#[from] secrets::SealError),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -96,7 +96,15 @@ async fn push_one(
         push::complete(&mut tx, item).await?;
         return commit(tx).await;
     };
-    let client = nexus.auth0().client(&tenant, &credentials, Use::Background);
+    let client = match nexus.auth0().client(&tenant, &credentials, Use::Background) {
+        Ok(client) => client,
+        Err(error) => {
+            // Start-up refuses keys that cannot open the stored secrets, so
+            // only a change behind Nexus's back leads here; the item waits.
+            tracing::error!(tenant = %tenant.name, %error, "the tenant's client secret cannot be opened");
+            return Ok(());
+        }
+    };
     // No transaction is open while Auth0 answers: SQLite has one writer.
     let outcome = client
         .update_user(&item.azo_user_id, &request_for(&desired))

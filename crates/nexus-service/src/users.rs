@@ -61,7 +61,7 @@ pub async fn create(
     let Some(credentials) = credentials else {
         return store_new_user(nexus, actor, authority, &id, &new, given).await;
     };
-    let client = nexus.auth0().client(&tenant, &credentials, Use::Request);
+    let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
     match given {
         Some(given) => {
             let identity = auth0::verify_link(&client, &tenant, &given).await?;

@@ -155,6 +155,45 @@ pub async fn credentials(
     .transpose()
 }
 
+/// Every stored Management client secret: (tenant id, tenant name, secret).
+pub async fn stored_secrets(conn: &mut Conn) -> Result<Vec<(i32, String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, name, management_client_secret FROM idp_tenants \
+         WHERE management_client_secret IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.int("id")?,
+                row.text("name")?,
+                row.text("management_client_secret")?,
+            ))
+        })
+        .collect()
+}
+
+/// Replaces a stored secret with the same secret sealed anew, unless it
+/// changed meanwhile.
+pub async fn replace_secret(
+    conn: &mut Conn,
+    id: i32,
+    before: &str,
+    after: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE idp_tenants SET management_client_secret = $3 \
+         WHERE id = $1 AND management_client_secret = $2",
+    )
+    .bind(id)
+    .bind(before)
+    .bind(after)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<IdpTenant>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "idp_tenants", &[], params).await?;
     let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;

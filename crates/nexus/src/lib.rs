@@ -70,6 +70,23 @@ impl RunningServer {
 /// Opens the store, binds the listener and serves until `stop`.
 pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     let store = open_store(&config.database_url).await?;
+    let resealed = nexus_service::idp_tenants::reseal_stored_secrets(&Nexus::new(
+        store.clone(),
+        config.auth.clone(),
+    ))
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "the stored Auth0 Management client secrets cannot be read: {e} \
+             (NEXUS_SECRET_KEY seals them; while rotating, the old key goes in NEXUS_SECRET_KEY_PREVIOUS)"
+        )
+    })?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "sealed stored Management client secrets with the current key"
+        );
+    }
     if let Some(credential) = &config.bootstrap_api_key {
         let nexus = Nexus::new(store.clone(), config.auth.clone());
         let created = nexus_service::api_keys::bootstrap(&nexus, credential)

@@ -1,10 +1,12 @@
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
 use nexus_service::auth::AuthConfig;
+use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::Nexus;
 use tracing_subscriber::EnvFilter;
 
@@ -43,6 +45,15 @@ enum Command {
         /// if no key has that id.
         #[arg(long, env = "NEXUS_BOOTSTRAP_API_KEY", hide_env_values = true)]
         bootstrap_api_key: Option<String>,
+        /// A file holding the bootstrap key's `keyId:secret`.
+        #[arg(
+            long,
+            env = "NEXUS_BOOTSTRAP_API_KEY_FILE",
+            conflicts_with = "bootstrap_api_key"
+        )]
+        bootstrap_api_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        secret_keys: SecretKeys,
         /// Failed authentications allowed per client address, API key id
         /// and minute.
         #[arg(long, env = "NEXUS_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
@@ -86,6 +97,81 @@ struct Database {
     /// `sqlite://PATH` (created if absent) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "NEXUS_DATABASE_URL", default_value = "sqlite://nexus.db")]
     database_url: String,
+    /// A file holding the database URL (for one with a password).
+    #[arg(long, env = "NEXUS_DATABASE_URL_FILE")]
+    database_url_file: Option<PathBuf>,
+}
+
+impl Database {
+    /// The URL from its file when one is given, else from the variable.
+    fn url(&self) -> anyhow::Result<String> {
+        match &self.database_url_file {
+            Some(file) => read_secret_file("NEXUS_DATABASE_URL_FILE", file),
+            None => Ok(self.database_url.clone()),
+        }
+    }
+}
+
+/// The keys that seal the Auth0 Management client secrets in the database.
+#[derive(clap::Args)]
+struct SecretKeys {
+    /// 32 random bytes as base64 or hex (`openssl rand -base64 32`): seals
+    /// new secrets and opens stored ones.
+    #[arg(long, env = "NEXUS_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// A file holding `NEXUS_SECRET_KEY`.
+    #[arg(long, env = "NEXUS_SECRET_KEY_FILE", conflicts_with = "secret_key")]
+    secret_key_file: Option<PathBuf>,
+    /// Earlier keys, comma-separated, while rotating: they open stored
+    /// secrets, which are then sealed again with the current key.
+    #[arg(long, env = "NEXUS_SECRET_KEY_PREVIOUS", hide_env_values = true)]
+    secret_key_previous: Option<String>,
+    /// A file holding earlier keys, one a line.
+    #[arg(
+        long,
+        env = "NEXUS_SECRET_KEY_PREVIOUS_FILE",
+        conflicts_with = "secret_key_previous"
+    )]
+    secret_key_previous_file: Option<PathBuf>,
+}
+
+impl SecretKeys {
+    fn sealer(&self) -> anyhow::Result<Sealer> {
+        let current = match (&self.secret_key, &self.secret_key_file) {
+            (_, Some(file)) => Some(read_secret_file("NEXUS_SECRET_KEY_FILE", file)?),
+            (value, None) => value.clone(),
+        };
+        let previous = match (&self.secret_key_previous, &self.secret_key_previous_file) {
+            (_, Some(file)) => read_secret_file("NEXUS_SECRET_KEY_PREVIOUS_FILE", file)?,
+            (value, None) => value.clone().unwrap_or_default(),
+        };
+        let parse = |name: &str, text: &str| {
+            SecretKey::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        };
+        let current = current
+            .map(|text| parse("NEXUS_SECRET_KEY", &text))
+            .transpose()?;
+        let previous = previous
+            .split([',', '\n'])
+            .filter(|k| !k.trim().is_empty())
+            .map(|text| parse("NEXUS_SECRET_KEY_PREVIOUS", text))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if current.is_none() && !previous.is_empty() {
+            anyhow::bail!("NEXUS_SECRET_KEY_PREVIOUS needs NEXUS_SECRET_KEY: the key to seal with from now on");
+        }
+        Ok(Sealer::new(current, previous))
+    }
+}
+
+/// A secret kept in a file (`*_FILE`), without its trailing newline.
+fn read_secret_file(name: &str, path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{name}: reading {}", path.display()))?;
+    let text = text.trim_end_matches(['\r', '\n']).to_owned();
+    if text.trim().is_empty() {
+        anyhow::bail!("{name}: {} is empty", path.display());
+    }
+    Ok(text)
 }
 
 /// A CIDR (`10.0.0.0/8`) or a single address.
@@ -124,6 +210,8 @@ async fn main() -> anyhow::Result<()> {
             listen,
             api_audience,
             bootstrap_api_key,
+            bootstrap_api_key_file,
+            secret_keys,
             auth_failures_per_minute,
             trusted_proxies,
         } => {
@@ -131,10 +219,15 @@ async fn main() -> anyhow::Result<()> {
                 api_audience,
                 failures_per_minute: auth_failures_per_minute,
                 trusted_proxies,
+                sealer: secret_keys.sealer()?,
                 ..AuthConfig::default()
             };
+            let bootstrap_api_key = match bootstrap_api_key_file {
+                Some(file) => Some(read_secret_file("NEXUS_BOOTSTRAP_API_KEY_FILE", &file)?),
+                None => bootstrap_api_key,
+            };
             let config = nexus::Config {
-                database_url: database.database_url,
+                database_url: database.url()?,
                 listen,
                 auth,
                 bootstrap_api_key,
@@ -154,7 +247,7 @@ async fn main() -> anyhow::Result<()> {
                     expires_at,
                 },
         } => {
-            let store = nexus::open_store(&database.database_url).await?;
+            let store = nexus::open_store(&database.url()?).await?;
             let nexus = Nexus::new(store.clone(), AuthConfig::default());
             let body = ApiKeyBody {
                 description,
@@ -180,11 +273,9 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Migrate { database } => {
-            nexus::open_store(&database.database_url)
-                .await?
-                .close()
-                .await;
-            tracing::info!(database = %nexus::redact(&database.database_url), "migrations applied");
+            let url = database.url()?;
+            nexus::open_store(&url).await?.close().await;
+            tracing::info!(database = %nexus::redact(&url), "migrations applied");
         }
     }
     Ok(())

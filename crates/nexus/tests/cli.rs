@@ -248,3 +248,72 @@ async fn bootstrap_and_offline_keys_work_and_secrets_stay_out_of_logs() {
     assert_eq!(get(ADMIN.to_owned(), "/v1/users").await, 200);
     terminate(&mut again);
 }
+
+/// Every secret the environment can give can come from a file instead
+/// (`*_FILE`), as container secrets are mounted; a bad key stops the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let url = write(
+        "database-url",
+        &format!("sqlite://{}\n", dir.path().join("files.db").display()),
+    );
+    let bootstrap = write("bootstrap", "filed:bootstrap-secret-from-a-file\n");
+    let key = write("key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n");
+    let mut child = nexus(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("NEXUS_DATABASE_URL_FILE", &url)
+        .env("NEXUS_BOOTSTRAP_API_KEY_FILE", &bootstrap)
+        .env("NEXUS_SECRET_KEY_FILE", &key)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    assert!(
+        dir.path().join("files.db").exists(),
+        "the URL came from its file"
+    );
+    let created = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/idp_tenants"))
+        .header("authorization", basic("filed:bootstrap-secret-from-a-file"))
+        .json(&serde_json::json!({"name": "filed", "azoTenantName": "eci-filed", "fqdn": "eci-filed.us.auth0.com",
+            "managementClientId": "m2m", "managementClientSecret": "sealed-with-the-file-key"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.status().as_u16(),
+        201,
+        "{}",
+        created.text().await.unwrap()
+    );
+    assert!(terminate(&mut child).success());
+
+    // The stored secret needs that key: another key, or none, stops the start.
+    let other_key = write("other-key", &"ab".repeat(32));
+    let refused = nexus(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("NEXUS_DATABASE_URL_FILE", &url)
+        .env("NEXUS_SECRET_KEY_FILE", &other_key)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("cannot be read"), "{stderr}");
+    let short_key = write("short-key", "c2hvcnQ=");
+    let refused = nexus(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("NEXUS_DATABASE_URL_FILE", &url)
+        .env("NEXUS_SECRET_KEY_FILE", &short_key)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("32 random bytes"), "{stderr}");
+}

@@ -19,6 +19,7 @@ mod organizations;
 mod paging;
 mod push;
 mod roles;
+mod secrets;
 mod sync;
 mod tokens;
 mod users;

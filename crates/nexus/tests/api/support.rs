@@ -7,6 +7,7 @@ use nexus::RunningServer;
 use nexus_core::auth::{NewApiKey, Permissions};
 use nexus_core::{Actor, Timestamp};
 use nexus_service::auth::AuthConfig;
+use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::Nexus;
 use nexus_store::Store;
 use reqwest::{Method, StatusCode};
@@ -37,6 +38,9 @@ macro_rules! both_backends {
     };
 }
 pub(crate) use both_backends;
+
+/// The key that seals the test servers' Management client secrets.
+pub const TEST_SECRET_KEY: &str = "bmV4dXMtdGVzdC1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
 
 /// The audience of access tokens for the test servers.
 pub const API_AUDIENCE: &str = "https://nexus.test/api";
@@ -166,13 +170,23 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// The database the server keeps its data in.
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
     /// A second `nexus serve` over the same database, as another replica.
     pub async fn replica(&self) -> RunningServer {
+        self.replica_with(self.auth.clone()).await
+    }
+
+    /// A replica with its own settings.
+    pub async fn replica_with(&self, auth: AuthConfig) -> RunningServer {
         let store = nexus::open_store(&self.url).await.expect("open store");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        nexus::start_with(store, self.auth.clone(), listener)
+        nexus::start_with(store, auth, listener)
             .await
             .expect("start replica")
     }
@@ -362,6 +376,7 @@ impl Drop for TestApp {
 pub fn test_auth() -> AuthConfig {
     AuthConfig {
         api_audience: Some(API_AUDIENCE.to_owned()),
+        sealer: Sealer::new(Some(SecretKey::parse(TEST_SECRET_KEY).unwrap()), vec![]),
         failures_per_minute: 100_000,
         jwks_min_refresh: std::time::Duration::from_secs(1),
         ..AuthConfig::default()
