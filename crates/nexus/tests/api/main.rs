@@ -18,6 +18,7 @@ mod organizations;
 mod paging;
 mod push;
 mod roles;
+mod startup;
 mod sync;
 mod tokens;
 mod users;
