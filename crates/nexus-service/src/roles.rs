@@ -39,7 +39,9 @@ pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<Role>> {
 pub async fn update(nexus: &Nexus, actor: &Actor, id: &str, body: RoleBody) -> Result<Role> {
     let changes = body.into_changes()?;
     let mut tx = nexus.store().begin().await?;
-    let current = require_role(&mut tx, id).await?;
+    let current = roles::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
     let updated = roles::update(&mut tx, &current, &changes, actor).await?;
     commit(tx).await?;
     Ok(updated)

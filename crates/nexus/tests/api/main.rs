@@ -17,6 +17,7 @@ mod openapi;
 mod organizations;
 mod paging;
 mod push;
+mod races;
 mod roles;
 mod startup;
 mod sync;
