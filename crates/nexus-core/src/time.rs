@@ -26,6 +26,13 @@ impl Timestamp {
             .map_err(|e| format!("must be an RFC 3339 date-time ({e})"))
     }
 
+    /// The time of a change to a record last changed at `previous`: now, or
+    /// a microsecond after `previous` when this clock is behind it (another
+    /// replica's clock ran ahead), so that `modified` never goes backwards.
+    pub fn now_after(previous: Timestamp) -> Self {
+        Timestamp::now().max(Timestamp(previous.0 + chrono::Duration::microseconds(1)))
+    }
+
     pub fn plus_days(&self, days: i64) -> Self {
         Timestamp(self.0 + chrono::Duration::days(days))
     }
@@ -84,6 +91,17 @@ mod tests {
     fn round_trips_through_text() {
         let now = Timestamp::now();
         assert_eq!(Timestamp::parse(&now.to_text()).unwrap(), now);
+    }
+
+    #[test]
+    fn now_after_never_goes_backwards() {
+        let now = Timestamp::now();
+        assert!(Timestamp::now_after(now) > now);
+        let ahead = now.plus_seconds(60);
+        assert_eq!(
+            Timestamp::now_after(ahead),
+            Timestamp(ahead.0 + chrono::Duration::microseconds(1))
+        );
     }
 
     #[test]

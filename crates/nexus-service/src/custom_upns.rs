@@ -51,7 +51,7 @@ pub async fn update(
     let changes = body.into_changes()?;
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
-    let current = custom_upns::get(&mut tx, user_id, upn_id)
+    let current = custom_upns::get_for_update(&mut tx, user_id, upn_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, upn_id))?;
     let updated = custom_upns::update(&mut tx, &current, &changes, actor).await?;

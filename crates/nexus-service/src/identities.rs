@@ -5,7 +5,7 @@ use nexus_store::{commit, identities, idp_tenants, push, ListParams, Page, Store
 
 use crate::auth0::{verify_link, Use};
 use crate::idp_tenants::resolve;
-use crate::users::require_user;
+use crate::users::{lock_user, require_user};
 use crate::{Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "identity";
@@ -57,7 +57,9 @@ async fn try_link(
     new: &NewIdentity,
 ) -> Result<Identity> {
     let mut tx = nexus.store().begin().await?;
-    require_user(&mut tx, user_id).await?;
+    // Locked: the identity read as `before` stays the one replaced, so the
+    // Auth0 account it named is sure to get its push.
+    lock_user(&mut tx, user_id).await?;
     let before = identities::get(&mut tx, user_id, tenant.id).await?;
     let identity = match identities::upsert(&mut tx, user_id, tenant.id, new, actor).await {
         Err(StoreError::MissingReference) => {
@@ -97,7 +99,7 @@ pub async fn get(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<Identity>
 #[tracing::instrument(skip(nexus))]
 pub async fn unlink(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    require_user(&mut tx, user_id).await?;
+    lock_user(&mut tx, user_id).await?;
     let tenant = resolve(&mut tx, tenant).await?;
     let Some(identity) = identities::get(&mut tx, user_id, tenant.id).await? else {
         return Err(ServiceError::not_found(

@@ -63,7 +63,9 @@ pub async fn update(
     let mut changes = body.into_changes()?;
     seal(nexus, &mut changes.credentials)?;
     let mut tx = nexus.store().begin().await?;
-    let current = resolve(&mut tx, reference).await?;
+    let current = idp_tenants::resolve_for_update(&mut tx, reference)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, reference))?;
     let updated = idp_tenants::update(&mut tx, &current, &changes, actor).await?;
     commit(tx).await?;
     Ok(updated)

@@ -44,7 +44,7 @@ pub async fn update(
     let numeric = numeric_id(RESOURCE, id)?;
     let changes = body.into_changes()?;
     let mut tx = nexus.store().begin().await?;
-    let current = organizations::get(&mut tx, numeric)
+    let current = organizations::get_for_update(&mut tx, numeric)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
     let updated = organizations::update(&mut tx, &current, &changes, actor).await?;

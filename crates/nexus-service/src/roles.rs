@@ -61,7 +61,9 @@ pub async fn update(
 ) -> Result<Role> {
     let changes = body.into_changes()?;
     let mut tx = nexus.store().begin().await?;
-    let current = require_role(&mut tx, id).await?;
+    let current = roles::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
     let regrants =
         changes.name.is_some() || changes.audience.is_some() || changes.permissions.is_some();
     let audience = changes.audience.as_ref().unwrap_or(&current.audience);

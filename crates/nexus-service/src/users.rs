@@ -25,6 +25,15 @@ pub(crate) async fn require_user(conn: &mut Conn, user_id: &str) -> Result<()> {
     }
 }
 
+/// `require_user`, locking the user until the transaction ends.
+pub(crate) async fn lock_user(conn: &mut Conn, user_id: &str) -> Result<()> {
+    if users::lock(conn, user_id).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::not_found(RESOURCE, user_id))
+    }
+}
+
 /// CreateUser: the user, its membership of its organization and its identity
 /// in the tenant, in one transaction. With `idpMetadata` the identity is the
 /// given Auth0 account (checked first when the tenant has Management
@@ -178,7 +187,7 @@ pub async fn update(
 ) -> Result<User> {
     let changes = body.into_changes()?;
     let mut tx = nexus.store().begin().await?;
-    let current = users::get_record(&mut tx, user_id)
+    let current = users::get_record_for_update(&mut tx, user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
     let updated = users::update(&mut tx, &current, &changes, actor).await?;

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::RowExt;
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -125,16 +125,31 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<ApiKey>, 
     Ok(page.with_items(items))
 }
 
-/// Revokes a key that is not revoked yet; false when there is no such key.
+/// Revokes a key that is not revoked yet (a revoked key stays as it is);
+/// false when there is no such key.
 pub async fn revoke(conn: &mut Conn, id: &str, actor: &Actor) -> Result<bool, StoreError> {
-    let now = Timestamp::now().to_text();
-    let result = sqlx::query(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2), modified = $2, modified_by = $3 WHERE id = $1",
+    let sql = for_update(
+        conn,
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"),
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let current = from_row(&row)?;
+    if current.revoked_at.is_some() {
+        return Ok(true);
+    }
+    sqlx::query(
+        "UPDATE api_keys SET revoked_at = $2, modified = $2, modified_by = $3 WHERE id = $1",
     )
     .bind(id)
-    .bind(&now)
+    .bind(Timestamp::now_after(current.modified).to_text())
     .bind(&actor.0)
     .execute(conn)
     .await?;
-    Ok(result.rows_affected() > 0)
+    Ok(true)
 }

@@ -4,7 +4,7 @@ use nexus_core::{new_text_id, Actor, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::RowExt;
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -93,7 +93,27 @@ pub async fn get(
     id: &str,
 ) -> Result<Option<CustomUpn>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM custom_upns WHERE id = $1 AND user_id = $2");
-    let row = sqlx::query(&sql)
+    fetch(conn, &sql, user_id, id).await
+}
+
+/// `get`, locking the custom UPN until the transaction ends (`for_update`).
+pub async fn get_for_update(
+    conn: &mut Conn,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<CustomUpn>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM custom_upns WHERE id = $1 AND user_id = $2");
+    let sql = for_update(conn, &sql);
+    fetch(conn, &sql, user_id, id).await
+}
+
+async fn fetch(
+    conn: &mut Conn,
+    sql: &str,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<CustomUpn>, StoreError> {
+    let row = sqlx::query(sql)
         .bind(id)
         .bind(user_id)
         .fetch_optional(conn)
@@ -112,7 +132,8 @@ pub async fn list(
     Ok(page.with_items(items))
 }
 
-/// Applies the changes that differ from `current`; writes nothing when none do.
+/// Applies the changes that differ from `current` (read with
+/// `get_for_update`); writes nothing when none do.
 pub async fn update(
     conn: &mut Conn,
     current: &CustomUpn,
@@ -140,7 +161,7 @@ pub async fn update(
         .bind(&current.user_id)
         .bind(&key)
         .bind(&value)
-        .bind(Timestamp::now().to_text())
+        .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.0)
         .fetch_optional(conn)
         .await?;

@@ -100,6 +100,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         message: "the role already has a connection map for this connection and group",
     },
     UniqueRule {
+        name: "api_keys_pkey",
+        sqlite_columns: Some("api_keys.id"),
+        message: "an API key with this id already exists",
+    },
+    UniqueRule {
         name: "sts_clients_pkey",
         sqlite_columns: Some("sts_clients.client_id"),
         message: "an STS client mapping for this clientId already exists",

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::RowExt;
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -107,7 +107,15 @@ pub async fn insert(
 }
 
 pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<IdpTenant>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM idp_tenants WHERE id = $1");
+    get_with(conn, id, false).await
+}
+
+async fn get_with(conn: &mut Conn, id: i32, lock: bool) -> Result<Option<IdpTenant>, StoreError> {
+    let sql = select(
+        conn,
+        format!("SELECT {COLUMNS} FROM idp_tenants WHERE id = $1"),
+        lock,
+    );
     let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -116,8 +124,32 @@ pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<IdpTenant>, StoreErr
 /// name, the Auth0 tenant name or the login domain (first match in that order;
 /// names compare case-insensitively).
 pub async fn resolve(conn: &mut Conn, reference: &str) -> Result<Option<IdpTenant>, StoreError> {
+    resolve_with(conn, reference, false).await
+}
+
+/// `resolve`, locking the tenant until the transaction ends (`for_update`).
+pub async fn resolve_for_update(
+    conn: &mut Conn,
+    reference: &str,
+) -> Result<Option<IdpTenant>, StoreError> {
+    resolve_with(conn, reference, true).await
+}
+
+fn select(conn: &Conn, sql: String, lock: bool) -> String {
+    if lock {
+        for_update(conn, &sql)
+    } else {
+        sql
+    }
+}
+
+async fn resolve_with(
+    conn: &mut Conn,
+    reference: &str,
+    lock: bool,
+) -> Result<Option<IdpTenant>, StoreError> {
     if let Ok(id) = reference.parse::<i32>() {
-        return get(conn, id).await;
+        return get_with(conn, id, lock).await;
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM idp_tenants \
@@ -126,6 +158,7 @@ pub async fn resolve(conn: &mut Conn, reference: &str) -> Result<Option<IdpTenan
                        WHEN lower(azo_tenant_name) = lower($1) THEN 1 ELSE 2 END \
          LIMIT 1"
     );
+    let sql = select(conn, sql, lock);
     let row = sqlx::query(&sql)
         .bind(reference)
         .fetch_optional(conn)
@@ -200,6 +233,8 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<IdpTenant
     Ok(page.with_items(items))
 }
 
+/// Applies the changes that differ from `current` (read with
+/// `resolve_for_update`); writes nothing when none do.
 pub async fn update(
     conn: &mut Conn,
     current: &IdpTenant,
@@ -251,7 +286,7 @@ pub async fn update(
         .bind(credentials.map(|c| c.client_id.as_str()))
         .bind(credentials.map(|c| c.client_secret.expose()))
         .bind(changes.management_audience.as_deref())
-        .bind(Timestamp::now().to_text())
+        .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.0)
         .bind(&merged.base_url)
         .fetch_one(conn)

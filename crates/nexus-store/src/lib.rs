@@ -54,6 +54,29 @@ impl Backend {
             ))),
         }
     }
+
+    /// The backend a connection (or a transaction) talks to.
+    pub fn of(conn: &Conn) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// `select` (a SELECT from one table) made to also lock the rows it finds
+/// until the transaction ends, for a read-modify-write: a concurrent writer
+/// of those rows waits for this transaction, then reads what it wrote.
+/// PostgreSQL: `FOR NO KEY UPDATE`, the lock an UPDATE that keeps the key
+/// takes, so inserts of rows that reference a locked row still go ahead.
+/// SQLite has no row locks and needs none: a write transaction holds the
+/// database's one write lock from its start (`Writer::begin`).
+pub(crate) fn for_update(conn: &Conn, select: &str) -> String {
+    match Backend::of(conn) {
+        Backend::Postgres => format!("{select} FOR NO KEY UPDATE"),
+        Backend::Sqlite => select.to_owned(),
+    }
 }
 
 /// Pool sizes and timeouts.
@@ -87,20 +110,29 @@ pub struct Store {
 #[derive(Debug, Clone)]
 struct Writer {
     pool: AnyPool,
+    backend: Backend,
     transactions: Arc<AtomicU64>,
 }
 
 impl Writer {
-    fn new(pool: AnyPool) -> Self {
+    fn new(pool: AnyPool, backend: Backend) -> Self {
         Writer {
             pool,
+            backend,
             transactions: Arc::default(),
         }
     }
 
     async fn begin(&self) -> Result<Tx, StoreError> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            // IMMEDIATE takes the write lock at once: a transaction that reads
+            // and then writes cannot find the database changed under it by
+            // another process (which a plain BEGIN answers with SQLITE_BUSY
+            // at the first write); another writer waits (busy_timeout).
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 }
 
@@ -132,7 +164,7 @@ impl Store {
                 let read = sqlite_pool(options.max_connections.min(2 * cores), &options)
                     .connect_with(connect)
                     .await?;
-                let writer = Writer::new(write);
+                let writer = Writer::new(write, backend);
                 let in_memory = file.as_os_str() == ":memory:" || url.contains("mode=memory");
                 Ok(Store {
                     backend,
@@ -153,7 +185,7 @@ impl Store {
                 Ok(Store {
                     backend,
                     read: pool.clone(),
-                    writer: Writer::new(pool),
+                    writer: Writer::new(pool, backend),
                     logins: None,
                     sqlite_reads: None,
                 })

@@ -5,7 +5,7 @@ use nexus_core::{Actor, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, RowExt};
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -145,6 +145,16 @@ pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<Organization>, Store
     row.as_ref().map(from_row).transpose()
 }
 
+/// `get`, locking the organization until the transaction ends (`for_update`).
+pub async fn get_for_update(conn: &mut Conn, id: i32) -> Result<Option<Organization>, StoreError> {
+    let sql = for_update(
+        conn,
+        &format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"),
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE lower(name) = lower($1)");
     let row = sqlx::query(&sql).bind(name).fetch_optional(conn).await?;
@@ -157,7 +167,8 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organizat
     Ok(page.with_items(items))
 }
 
-/// Applies the changes that differ from `current`; writes nothing when none do.
+/// Applies the changes that differ from `current` (read with
+/// `get_for_update`); writes nothing when none do.
 pub async fn update(
     conn: &mut Conn,
     current: &Organization,
@@ -207,7 +218,7 @@ pub async fn update(
         .bind(flag(merged.is_mfa_required))
         .bind(flag(merged.is_enabled_for_preview_features))
         .bind(flag(merged.is_domain_verification_required))
-        .bind(Timestamp::now().to_text())
+        .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.0)
         .fetch_one(conn)
         .await?;

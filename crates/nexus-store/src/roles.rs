@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{placeholders, RowExt};
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -206,11 +206,18 @@ async fn with_permissions(conn: &mut Conn, mut roles: Vec<Role>) -> Result<Vec<R
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Role>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM roles WHERE id = $1");
-    let Some(row) = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    fetch(conn, &sql, id).await
+}
+
+/// `get`, locking the role until the transaction ends (`for_update`); its
+/// permissions are written only under that lock.
+pub async fn get_for_update(conn: &mut Conn, id: &str) -> Result<Option<Role>, StoreError> {
+    let sql = for_update(conn, &format!("SELECT {COLUMNS} FROM roles WHERE id = $1"));
+    fetch(conn, &sql, id).await
+}
+
+async fn fetch(conn: &mut Conn, sql: &str, id: &str) -> Result<Option<Role>, StoreError> {
+    let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     Ok(with_permissions(conn, vec![from_row(&row)?]).await?.pop())
@@ -262,6 +269,8 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Role>, St
     Ok(page.with_items(with_permissions(conn, roles).await?))
 }
 
+/// Applies the changes that differ from `current` (read with
+/// `get_for_update`); writes nothing when none do.
 pub async fn update(
     conn: &mut Conn,
     current: &Role,
@@ -293,7 +302,7 @@ pub async fn update(
     .bind(&name)
     .bind(&audience)
     .bind(&description)
-    .bind(Timestamp::now().to_text())
+    .bind(Timestamp::now_after(current.modified).to_text())
     .bind(&actor.0)
     .execute(&mut *conn)
     .await?;

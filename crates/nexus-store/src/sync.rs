@@ -7,7 +7,7 @@ use nexus_core::Timestamp;
 
 use crate::rows::{placeholders, RowExt};
 use crate::users::{self, LoginView};
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 /// What a login asserted that is not stored yet.
 #[derive(Debug, Default, PartialEq)]
@@ -35,16 +35,12 @@ pub async fn identity_on_connection(
     connection: &str,
     lock: bool,
 ) -> Result<Option<i32>, StoreError> {
-    // SQLite has a single writer already; PostgreSQL needs the row lock.
-    let lock_clause = if lock && conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT id FROM identities WHERE user_id = $1 AND (azo_connection_id = $2 OR azo_connection_name = $2) \
-         ORDER BY id LIMIT 1{lock_clause}"
-    );
+    let mut sql = "SELECT id FROM identities WHERE user_id = $1 \
+         AND (azo_connection_id = $2 OR azo_connection_name = $2) ORDER BY id LIMIT 1"
+        .to_owned();
+    if lock {
+        sql = for_update(conn, &sql);
+    }
     let row = sqlx::query(&sql)
         .bind(user_id)
         .bind(connection)

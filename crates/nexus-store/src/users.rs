@@ -10,7 +10,10 @@ use nexus_core::{Actor, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, json_array, json_collection, json_objects, placeholders, RowExt};
-use crate::{custom_upns, identities, memberships, organizations, roles, Conn, Store, StoreError};
+use crate::{
+    custom_upns, for_update, identities, memberships, organizations, roles, Backend, Conn, Store,
+    StoreError,
+};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -233,6 +236,25 @@ pub async fn get_record(conn: &mut Conn, id: &str) -> Result<Option<UserRecord>,
     row.as_ref().map(from_row).transpose()
 }
 
+/// `get_record`, locking the user until the transaction ends (`for_update`).
+pub async fn get_record_for_update(
+    conn: &mut Conn,
+    id: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    let sql = for_update(conn, &format!("SELECT {COLUMNS} FROM users WHERE id = $1"));
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Whether the user exists, locking it until the transaction ends: what is
+/// written under a user (its identities) is then read and written by one
+/// transaction at a time.
+pub async fn lock(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
+    let sql = for_update(conn, "SELECT 1 AS one FROM users WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    Ok(row.is_some())
+}
+
 pub async fn exists(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
         .bind(id)
@@ -384,7 +406,7 @@ async fn full_users(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let postgres = conn.backend_name() == "PostgreSQL";
+    let postgres = Backend::of(conn) == Backend::Postgres;
     let many;
     let sql = if ids.len() == 1 {
         full_user_select(postgres)
@@ -680,7 +702,8 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, St
     Ok(page.with_items(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
 }
 
-/// Applies the changes that differ from `current`; writes nothing when none do.
+/// Applies the changes that differ from `current` (read with
+/// `get_record_for_update`); writes nothing when none do.
 pub async fn update(
     conn: &mut Conn,
     current: &UserRecord,
@@ -749,7 +772,7 @@ pub async fn update(
         .bind(flag(merged.is_mfa_disabled))
         .bind(&merged.mfa_enrollment_status)
         .bind(&merged.recovery_email_address)
-        .bind(Timestamp::now().to_text())
+        .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.0)
         .fetch_optional(conn)
         .await?;

@@ -86,23 +86,7 @@ impl TestApp {
     }
 
     pub async fn postgres_with(auth: AuthConfig) -> Option<TestApp> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let name = format!(
-            "nexus_test_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
+        let (admin_url, name) = create_postgres_database().await?;
         let url = with_database(&admin_url, &name);
         Some(Self::start(&url, auth, None, Some((admin_url, name))).await)
     }
@@ -357,14 +341,77 @@ impl Drop for TestApp {
                 }
                 store.close().await;
                 if let Some((admin_url, name)) = postgres {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await;
-                    }
+                    drop_postgres_database(&admin_url, &name).await;
                 }
             });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// A new, empty PostgreSQL database on the server of
+/// `NEXUS_TEST_POSTGRES_URL`: (that URL, the database's name); None when the
+/// variable is unset.
+async fn create_postgres_database() -> Option<(String, String)> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "nexus_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    Some((admin_url, name))
+}
+
+async fn drop_postgres_database(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+/// An empty PostgreSQL database of its own (no migrations run), dropped
+/// with this value.
+pub struct EmptyPostgres {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl EmptyPostgres {
+    /// None when `NEXUS_TEST_POSTGRES_URL` is unset.
+    pub async fn create() -> Option<EmptyPostgres> {
+        let (admin_url, name) = create_postgres_database().await?;
+        Some(EmptyPostgres {
+            url: with_database(&admin_url, &name),
+            admin_url,
+            name,
+        })
+    }
+}
+
+impl Drop for EmptyPostgres {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // On a runtime of our own, as in `TestApp`'s drop.
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(drop_postgres_database(&admin_url, &name));
         })
         .join()
         .ok();
