@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
 use nexus_service::auth::AuthConfig;
+use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
 use tracing_subscriber::EnvFilter;
 
@@ -46,6 +47,10 @@ enum Command {
         /// Failed authentications allowed per client address and minute.
         #[arg(long, env = "NEXUS_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
         auth_failures_per_minute: u32,
+        /// Seconds a replica's claim on push work holds unless renewed (it is
+        /// renewed every third of it while the replica pushes).
+        #[arg(long, env = "NEXUS_PUSH_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
+        push_lease_seconds: u64,
     },
     /// Manage API keys offline.
     ApiKey {
@@ -112,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
             api_audience,
             bootstrap_api_key,
             auth_failures_per_minute,
+            push_lease_seconds,
         } => {
             let auth = AuthConfig {
                 api_audience,
@@ -123,6 +129,10 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 auth,
                 bootstrap_api_key,
+                push: PushConfig {
+                    lease: std::time::Duration::from_secs(push_lease_seconds),
+                    ..PushConfig::default()
+                },
             };
             let server = nexus::start(&config).await?;
             shutdown_signal().await;

@@ -3,6 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use nexus_core::Timestamp;
+use nexus_service::push::PushConfig;
+use nexus_store::Backend;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -14,7 +17,9 @@ both_backends!(
     changes_arrive_in_app_metadata,
     rapid_edits_coalesce,
     nothing_is_lost_across_outage_and_restart,
-    permanent_failures_are_reported
+    permanent_failures_are_reported,
+    a_dead_claim_does_not_hold_back_changes,
+    a_slow_auth0_keeps_claims_renewed_and_replicas_apart
 );
 
 async fn patches(tenant: &Tenant) -> u64 {
@@ -320,4 +325,152 @@ async fn permanent_failures_are_reported(app: TestApp) {
         "{metrics}"
     );
     assert!(sample(&metrics, r#"nexus_push_attempts_total{outcome="Pushed"}"#).unwrap() >= 1.0);
+}
+
+/// A process killed mid-push leaves its claim on the row, and a change is
+/// recorded behind it. After the restart that change, and one made after it,
+/// arrive at once on SQLite (where one process pushes), and within the short
+/// lease on PostgreSQL (where the claim may belong to a live replica).
+async fn a_dead_claim_does_not_hold_back_changes(mut app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    let (user, azo) = linked_user(&app, &tenant, "crash@example.com").await;
+    eventually_linked(&tenant, &azo, &user).await;
+    push_settles(&app, Duration::from_secs(10)).await;
+    let sqlite = app.store.backend() == Backend::Sqlite;
+    let lease = Duration::from_secs(4);
+    // As a run with the former 2-minute lease left it; on PostgreSQL, as a
+    // replica with this lease did.
+    let claimed_for = if sqlite {
+        Duration::from_secs(120)
+    } else {
+        lease
+    };
+    let tenant_id = app.get("/v1/idp_tenants/sim").await.body["id"]
+        .as_i64()
+        .unwrap() as i32;
+    let now = Timestamp::now();
+    let mut conn = app.store.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified, claimed_until, claimed_by) \
+         VALUES ($1, $2, $3, $3, $3, $4, 'a-run-killed-mid-push')",
+    )
+    .bind(tenant_id)
+    .bind(&azo)
+    .bind(now.to_text())
+    .bind(now.plus(claimed_for).to_text())
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    nexus_store::commit(conn).await.unwrap();
+    let base = format!("/v1/users/{user}/custom-upns");
+    let before = app
+        .post(
+            &base,
+            json!({"clientUpnKey": "a", "customUpnValue": "a@corp.example.com"}),
+        )
+        .await;
+    assert_eq!(before.status, StatusCode::CREATED, "{}", before.body);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        tenant.auth0.get_user(&azo).await.unwrap()["app_metadata"],
+        json!({"nexus_user_id": user}),
+        "a claimed row waits for its claim"
+    );
+
+    app.push = PushConfig {
+        lease,
+        ..PushConfig::default()
+    };
+    app.restart().await;
+    let restarted = Instant::now();
+    let after = app
+        .post(
+            &base,
+            json!({"clientUpnKey": "b", "customUpnValue": "b@corp.example.com"}),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.body);
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user, "custom_upns": {"a": "a@corp.example.com", "b": "b@corp.example.com"}}),
+    )
+    .await;
+    let waited = restarted.elapsed();
+    let bound = if sqlite {
+        Duration::from_secs(2)
+    } else {
+        lease + Duration::from_secs(4)
+    };
+    assert!(waited < bound, "pushed {waited:?} after the restart");
+    push_settles(&app, Duration::from_secs(10)).await;
+}
+
+/// Auth0 answers each call in a second, so a batch outlives the lease many
+/// times over: the worker renews its claims while it pushes, and a second
+/// replica (PostgreSQL) never takes a claimed user, so no user is PATCHed
+/// twice, let alone by two replicas at once.
+async fn a_slow_auth0_keeps_claims_renewed_and_replicas_apart(mut app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    // The backlog builds while the worker sleeps.
+    app.push = PushConfig {
+        idle_poll: Duration::from_secs(3600),
+        ..PushConfig::default()
+    };
+    app.restart().await;
+    let users: u64 = 6;
+    for i in 0..users {
+        linked_user(&app, &tenant, &format!("slow{i}@example.com")).await;
+    }
+    let backlog = app.get("/v1/push/status").await.body;
+    assert_eq!(backlog["pending"], users, "{backlog}");
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", tenant.sim.base_url()))
+        .json(&json!({"latency_ms": 1000}))
+        .send()
+        .await
+        .unwrap();
+    let before = patches(&tenant).await;
+
+    let lease = Duration::from_secs(3);
+    app.push = PushConfig {
+        lease,
+        ..PushConfig::default()
+    };
+    app.restart().await;
+    let replica = match app.store.backend() {
+        Backend::Postgres => Some(app.replica().await),
+        Backend::Sqlite => None,
+    };
+    let first_lease_ends = Timestamp::now().plus(lease);
+    let started = Instant::now();
+    let mut renewed = false;
+    while app.get("/v1/push/status").await.body["pending"] != 0 {
+        let mut conn = app.store.read_one().await.unwrap();
+        let held_until: Option<String> = sqlx::query_scalar(
+            "SELECT max(claimed_until) FROM push_outbox WHERE claimed_by IS NOT NULL",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        renewed |= held_until
+            .is_some_and(|until| until > first_lease_ends.plus(Duration::from_secs(1)).to_text());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "backlog does not drain"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        started.elapsed() > lease * 2,
+        "the batch outlived the lease"
+    );
+    assert!(renewed, "claims were renewed while the batch ran");
+    let stats = stats(&tenant).await;
+    assert_eq!(patches(&tenant).await - before, users, "{stats}");
+    assert_eq!(stats["overlappingPatches"], 0, "{stats}");
+    if let Some(replica) = replica {
+        replica.stop().await.unwrap();
+    }
 }
