@@ -203,10 +203,17 @@ async fn push_one(
     };
     let client = nexus.auth0().client(&tenant, &credentials, Use::Background);
     // No transaction is open while Auth0 answers: SQLite has one writer.
-    let outcome = client
-        .update_user(&item.azo_user_id, &request_for(&desired))
-        .await;
+    let (outcome, refusal) = send(&client, &item.azo_user_id, request_for(&desired)).await;
     let mut tx = nexus.store().begin().await?;
+    match &refusal {
+        Some(refusal) => {
+            tracing::warn!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, field = ?refusal.field,
+                reason = %refusal.reason, "Auth0 refused the profile; app_metadata is pushed without it");
+            push::record_refusal(&mut tx, item, refusal.field.as_deref(), &refusal.reason).await?;
+        }
+        None if outcome.is_ok() => push::clear_refusal(&mut tx, item).await?,
+        None => {}
+    }
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, "pushed to Auth0");
@@ -232,6 +239,77 @@ async fn push_one(
         }
     }
     commit(tx).await
+}
+
+/// What Auth0 refused of a push's profile fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+/// PATCHes the request; when Auth0 (or its schema, checked before sending)
+/// refuses the profile fields, PATCHes `app_metadata` alone, so that one bad
+/// field cannot hold back the keys applications depend on.
+async fn send(
+    client: &auth0::ManagementClient,
+    azo_user_id: &str,
+    request: UpdateUserRequestContent,
+) -> (Result<Value, Auth0Error>, Option<Refusal>) {
+    let outcome = client.update_user(azo_user_id, &request).await;
+    let refusal = match &outcome {
+        Err(error) if has_profile(&request) => refusal(error),
+        _ => None,
+    };
+    if refusal.is_none() {
+        return (outcome, None);
+    }
+    let metadata_only = UpdateUserRequestContent {
+        app_metadata: request.app_metadata,
+        ..UpdateUserRequestContent::default()
+    };
+    (
+        client.update_user(azo_user_id, &metadata_only).await,
+        refusal,
+    )
+}
+
+fn has_profile(request: &UpdateUserRequestContent) -> bool {
+    let metadata_only = UpdateUserRequestContent {
+        app_metadata: request.app_metadata.clone(),
+        ..UpdateUserRequestContent::default()
+    };
+    *request != metadata_only
+}
+
+/// A refusal of the request's content (not of the user, the credentials or
+/// the moment): the schema's own check, or a 400 from Auth0.
+pub fn refusal(error: &Auth0Error) -> Option<Refusal> {
+    match error {
+        Auth0Error::Invalid(invalid) => Some(Refusal {
+            field: Some(invalid.field.to_owned()),
+            reason: invalid.to_string(),
+        }),
+        Auth0Error::Api {
+            status: 400,
+            message,
+            ..
+        } => Some(Refusal {
+            field: named_property(message),
+            reason: error.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// The field of Auth0's "Payload validation error: '…' on property X." message.
+fn named_property(message: &str) -> Option<String> {
+    let (_, rest) = message.rsplit_once(" on property ")?;
+    let field: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!field.is_empty()).then_some(field)
 }
 
 /// The full Nexus-owned state: `nexus_user_id` and `custom_upns` (the whole
@@ -279,15 +357,54 @@ pub fn is_permanent(error: &Auth0Error) -> bool {
             .is_some_and(|s| s >= 500 || s == 429 || s == 408)
 }
 
-/// (pending, failed, the failures) for operators.
-pub async fn status(nexus: &Nexus) -> crate::Result<(i64, i64, Vec<push::FailedPush>)> {
+/// The push as operators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub pending: i64,
+    pub failed: i64,
+    pub failures: Vec<push::FailedPush>,
+    pub refusals: Vec<push::PushRefusal>,
+}
+
+pub async fn status(nexus: &Nexus) -> crate::Result<Status> {
     let mut tx = nexus.store().begin_read().await?;
     let (pending, failed) = push::backlog(&mut tx).await?;
-    Ok((pending, failed, push::failed(&mut tx).await?))
+    Ok(Status {
+        pending,
+        failed,
+        failures: push::failed(&mut tx).await?,
+        refusals: push::refusals(&mut tx).await?,
+    })
 }
 
 /// (pending, failed) counts alone, for metrics.
 pub async fn backlog(nexus: &Nexus) -> crate::Result<(i64, i64)> {
     let mut conn = nexus.store().read_one().await?;
     Ok(push::backlog(&mut conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refused_field_is_read_from_auth0s_message() {
+        let refused = Auth0Error::Api {
+            status: 400,
+            error: "Bad Request".into(),
+            message: "Payload validation error: 'String is too short (0 chars), minimum 1' on property given_name (Given name/first name/forename of this user).".into(),
+            error_code: "invalid_body".into(),
+        };
+        let found = refusal(&refused).expect("a refusal");
+        assert_eq!(found.field.as_deref(), Some("given_name"));
+        assert!(found.reason.contains("minimum 1"), "{}", found.reason);
+        let gone = Auth0Error::Api {
+            status: 404,
+            error: "Not Found".into(),
+            message: "The user does not exist.".into(),
+            error_code: "inexistent_user".into(),
+        };
+        assert_eq!(refusal(&gone), None);
+        assert_eq!(named_property("Payload validation error: 'x'"), None);
+    }
 }

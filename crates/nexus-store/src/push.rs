@@ -246,6 +246,69 @@ pub async fn failed(conn: &mut Conn) -> Result<Vec<FailedPush>, StoreError> {
         .collect()
 }
 
+/// What Auth0 refused of a push: the profile fields (the field it named,
+/// if it named one, and why); `app_metadata` was pushed without them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRefusal {
+    pub idp_tenant_id: i32,
+    pub azo_user_id: String,
+    pub field: Option<String>,
+    pub reason: String,
+    pub refused_at: Timestamp,
+}
+
+/// Records (or replaces) the refusal of the Auth0 user's profile.
+pub async fn record_refusal(
+    conn: &mut Conn,
+    item: &PushItem,
+    field: Option<&str>,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO push_refusals (idp_tenant_id, azo_user_id, field, reason, refused_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (idp_tenant_id, azo_user_id) DO UPDATE SET field = excluded.field, reason = excluded.reason, \
+         refused_at = excluded.refused_at",
+    )
+    .bind(item.idp_tenant_id)
+    .bind(&item.azo_user_id)
+    .bind(field)
+    .bind(reason)
+    .bind(Timestamp::now().to_text())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a refusal: Auth0 took a whole push for the user.
+pub async fn clear_refusal(conn: &mut Conn, item: &PushItem) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM push_refusals WHERE idp_tenant_id = $1 AND azo_user_id = $2")
+        .bind(item.idp_tenant_id)
+        .bind(&item.azo_user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn refusals(conn: &mut Conn) -> Result<Vec<PushRefusal>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT idp_tenant_id, azo_user_id, field, reason, refused_at FROM push_refusals \
+         ORDER BY refused_at DESC, idp_tenant_id, azo_user_id LIMIT 1000",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PushRefusal {
+                idp_tenant_id: row.int("idp_tenant_id")?,
+                azo_user_id: row.text("azo_user_id")?,
+                field: row.opt_text("field")?,
+                reason: row.text("reason")?,
+                refused_at: row.timestamp("refused_at")?,
+            })
+        })
+        .collect()
+}
+
 /// How many items wait (pending) and how many failed for good.
 pub async fn backlog(conn: &mut Conn) -> Result<(i64, i64), StoreError> {
     let row = sqlx::query(

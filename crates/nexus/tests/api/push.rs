@@ -19,7 +19,9 @@ both_backends!(
     nothing_is_lost_across_outage_and_restart,
     permanent_failures_are_reported,
     a_dead_claim_does_not_hold_back_changes,
-    a_slow_auth0_keeps_claims_renewed_and_replicas_apart
+    a_slow_auth0_keeps_claims_renewed_and_replicas_apart,
+    a_refused_profile_field_does_not_hold_back_app_metadata,
+    the_longest_profile_nexus_takes_arrives
 );
 
 async fn patches(tenant: &Tenant) -> u64 {
@@ -473,4 +475,118 @@ async fn a_slow_auth0_keeps_claims_renewed_and_replicas_apart(mut app: TestApp) 
     if let Some(replica) = replica {
         replica.stop().await.unwrap();
     }
+}
+
+/// The push status once nothing is pending and `ready` holds for it.
+async fn status_when(
+    app: &TestApp,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let status = app.get("/v1/push/status").await.body;
+        if status["pending"] == 0 && ready(&status) {
+            return status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Auth0 refuses a profile field: app_metadata still arrives, and the push
+/// status says what Auth0 refused and why, until Auth0 takes a whole push.
+async fn a_refused_profile_field_does_not_hold_back_app_metadata(app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    let (user, azo) = linked_user(&app, &tenant, "refused@example.com").await;
+    eventually_linked(&tenant, &azo, &user).await;
+    let http = reqwest::Client::new();
+    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
+    http.put(&faults)
+        .json(&json!({"refuse_fields": ["family_name"]}))
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/v1/users/{user}");
+    let patched = app.patch(&path, json!({"familyName": "Byron"})).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let base = format!("{path}/custom-upns");
+    app.post(
+        &base,
+        json!({"clientUpnKey": "rdp", "customUpnValue": "ada@corp.example.com"}),
+    )
+    .await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user, "custom_upns": {"rdp": "ada@corp.example.com"}}),
+    )
+    .await;
+    let status = status_when(&app, |s| s["refusals"][0].is_object()).await;
+    assert_eq!(status["failed"], 0, "{status}");
+    let refusal = &status["refusals"][0];
+    assert_eq!(refusal["azoUserId"], json!(azo), "{status}");
+    assert_eq!(refusal["field"], "family_name", "{status}");
+    let reason = refusal["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("400") && reason.contains("family_name"),
+        "{reason}"
+    );
+    assert!(tenant.auth0.get_user(&azo).await.unwrap()["family_name"].is_null());
+
+    // Auth0 takes the profile again: the next push clears the refusal.
+    http.put(&faults).json(&json!({})).send().await.unwrap();
+    app.patch(&path, json!({"familyName": "King"})).await;
+    eventually(&tenant, &azo, "family_name", json!("King")).await;
+    status_when(&app, |s| s["refusals"] == json!([])).await;
+
+    // A value stored before Nexus held Auth0's limits is not sent at all
+    // (Auth0's schema is checked first), and app_metadata still goes.
+    let mut tx = app.store.begin().await.unwrap();
+    sqlx::query("UPDATE users SET given_name = '' WHERE id = $1")
+        .bind(&user)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    nexus_store::commit(tx).await.unwrap();
+    app.post(
+        &base,
+        json!({"clientUpnKey": "vdi", "customUpnValue": "ada@vdi.example.com"}),
+    )
+    .await;
+    eventually(
+        &tenant,
+        &azo,
+        "app_metadata",
+        json!({"nexus_user_id": user, "custom_upns": {"rdp": "ada@corp.example.com", "vdi": "ada@vdi.example.com"}}),
+    )
+    .await;
+    let status = status_when(&app, |s| s["refusals"][0]["field"] == "given_name").await;
+    assert!(
+        status["refusals"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("must be 1 to 150 characters long"),
+        "{status}"
+    );
+}
+
+/// The most Nexus takes of each pushed profile field, Auth0 takes too.
+async fn the_longest_profile_nexus_takes_arrives(app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    let (user, azo) = linked_user(&app, &tenant, "long@example.com").await;
+    eventually_linked(&tenant, &azo, &user).await;
+    let picture = format!("https://cdn.example.com/{}", "p".repeat(250 - 24));
+    assert_eq!(picture.len(), 250);
+    let longest = json!({"displayName": "d".repeat(200), "givenName": "g".repeat(100),
+        "familyName": "f".repeat(100), "nickname": "n".repeat(100), "picture": picture});
+    let patched = app.patch(&format!("/v1/users/{user}"), longest).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    eventually(&tenant, &azo, "picture", json!(picture)).await;
+    let pushed = tenant.auth0.get_user(&azo).await.unwrap();
+    assert_eq!(pushed["name"], json!("d".repeat(200)));
+    assert_eq!(pushed["nickname"], json!("n".repeat(100)));
+    let status = status_when(&app, |_| true).await;
+    assert_eq!(status["refusals"], json!([]), "{status}");
+    assert_eq!(status["failed"], 0, "{status}");
 }
