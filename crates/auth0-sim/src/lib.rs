@@ -10,7 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use regex::Regex;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -64,6 +65,15 @@ struct Faults {
     /// Only requests with these methods fail; empty means all.
     fail_methods: Vec<String>,
     burst_429: u32,
+    /// Requests on these routes (as the statistics name them) are carried
+    /// out, then answered `late_answer` later: a client that times out does
+    /// not know that they happened.
+    late_routes: Vec<String>,
+    late_answer: Duration,
+    /// How many more late answers to give; `None` means no limit.
+    late_answers: Option<u32>,
+    /// PATCHes of users that set one of these fields are refused with 400.
+    refuse_fields: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +82,11 @@ struct Stats {
     rate_limited: u64,
     /// Addresses a verification email went to (`verify_email` on create).
     verification_emails: Vec<String>,
+    /// PATCHes of a user being answered now, by path.
+    patching: BTreeMap<String, u32>,
+    /// PATCHes that arrived while another PATCH of the same user was still
+    /// being answered: two writers pushing one user at once.
+    overlapping_patches: u64,
 }
 
 struct Window {
@@ -199,7 +214,20 @@ async fn faults_and_stats(State(sim): State<Simulator>, request: Request, next: 
     let control = path.starts_with("/__sim/");
     let method = request.method().as_str().to_owned();
     let route = format!("{method} {}", route_name(&path));
-    let (latency, failing) = sim.with(|t| {
+    let patch_of_user = (!control && route == "PATCH /api/v2/users/{id}").then(|| path.clone());
+    let (latency, failing, late) = sim.with(|t| {
+        let late = if control {
+            None
+        } else {
+            t.faults.answers_late(&route)
+        };
+        if let Some(path) = &patch_of_user {
+            let patching = t.stats.patching.entry(path.clone()).or_default();
+            if *patching > 0 {
+                t.stats.overlapping_patches += 1;
+            }
+            *patching += 1;
+        }
         if !control {
             *t.stats.requests.entry(route).or_default() += 1;
         }
@@ -208,11 +236,45 @@ async fn faults_and_stats(State(sim): State<Simulator>, request: Request, next: 
             .fail_until
             .is_some_and(|until| Instant::now() < until)
             && (t.faults.fail_methods.is_empty() || t.faults.fail_methods.contains(&method));
-        (t.faults.latency, failing.then_some(t.faults.fail_status))
+        (
+            t.faults.latency,
+            failing.then_some(t.faults.fail_status),
+            late,
+        )
     });
     if control {
         return next.run(request).await;
     }
+    // Counted out when the answer is done or the client gave up on it.
+    let _patching = patch_of_user.map(|path| Patching {
+        sim: sim.clone(),
+        path,
+    });
+    answer(request, next, latency, failing, late).await
+}
+
+struct Patching {
+    sim: Simulator,
+    path: String,
+}
+
+impl Drop for Patching {
+    fn drop(&mut self) {
+        self.sim.with(|t| {
+            if let Some(patching) = t.stats.patching.get_mut(&self.path) {
+                *patching = patching.saturating_sub(1);
+            }
+        });
+    }
+}
+
+async fn answer(
+    request: Request,
+    next: Next,
+    latency: Duration,
+    failing: Option<u16>,
+    late: Option<Duration>,
+) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -224,7 +286,25 @@ async fn faults_and_stats(State(sim): State<Simulator>, request: Request, next: 
             "service_unavailable",
         );
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    if let Some(delay) = late {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+impl Faults {
+    /// Whether this request on `route` is answered late (and for how long);
+    /// counts it against `late_answers`.
+    fn answers_late(&mut self, route: &str) -> Option<Duration> {
+        if !self.late_routes.iter().any(|r| r == route) || self.late_answers == Some(0) {
+            return None;
+        }
+        if let Some(left) = &mut self.late_answers {
+            *left -= 1;
+        }
+        Some(self.late_answer)
+    }
 }
 
 /// Groups `/api/v2/users/auth0|123` as `/api/v2/users/{id}` in the statistics.
@@ -714,6 +794,74 @@ const PROFILE_FIELDS: &[&str] = &[
     "client_id",
 ];
 
+/// Length limits of `UpdateUserRequestContent`'s text fields (Management
+/// API v2 schema): (field, minLength, maxLength).
+const UPDATE_LENGTHS: &[(&str, usize, usize)] = &[
+    ("given_name", 1, 150),
+    ("family_name", 1, 150),
+    ("name", 1, 300),
+    ("nickname", 1, 300),
+    ("username", 1, 128),
+    ("password", 1, usize::MAX),
+    ("connection", 1, usize::MAX),
+    ("client_id", 1, usize::MAX),
+];
+
+/// The schema's rules for a PATCH body, each failure worded as Auth0 words
+/// it: `'<rule>' on property <field>.`
+fn check_update(patch: &Map<String, Value>) -> Result<(), String> {
+    static PHONE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\+[0-9]{1,15}$").expect("valid regex"));
+    static EMAIL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("valid regex"));
+    let on = |field: &str, rule: String| format!("'{rule}' on property {field}.");
+    for (field, min, max) in UPDATE_LENGTHS {
+        let Some(value) = patch.get(*field) else {
+            continue;
+        };
+        let nullable = !matches!(*field, "connection" | "client_id");
+        let text = match value {
+            Value::String(text) => text,
+            Value::Null if nullable => continue,
+            _ => return Err(on(field, "Expected type string".into())),
+        };
+        let count = text.chars().count();
+        if count < *min {
+            return Err(on(
+                field,
+                format!("String is too short ({count} chars), minimum {min}"),
+            ));
+        }
+        if count > *max {
+            return Err(on(
+                field,
+                format!("String is too long ({count} chars), maximum {max}"),
+            ));
+        }
+    }
+    let text = |field: &str| patch.get(field).and_then(Value::as_str);
+    if text("email").is_some_and(|email| !EMAIL.is_match(email)) {
+        return Err(on(
+            "email",
+            "Object didn't pass validation for format email".into(),
+        ));
+    }
+    if text("phone_number").is_some_and(|phone| !PHONE.is_match(phone)) {
+        return Err(on(
+            "phone_number",
+            "String does not match pattern ^\\+[0-9]{1,15}$".into(),
+        ));
+    }
+    let strict_uri = |value: &str| url::Url::parse(value).is_ok_and(|url| url.has_host());
+    if text("picture").is_some_and(|picture| !strict_uri(picture)) {
+        return Err(on(
+            "picture",
+            "Object didn't pass validation for format strict-uri".into(),
+        ));
+    }
+    Ok(())
+}
+
 async fn patch_user(
     State(sim): State<Simulator>,
     headers: HeaderMap,
@@ -749,6 +897,29 @@ async fn patch_user(
         return error(
             StatusCode::BAD_REQUEST,
             &format!("Payload validation error: 'Additional properties not allowed: {unknown}'"),
+            "invalid_body",
+        );
+    }
+    if let Err(message) = check_update(&patch) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("Payload validation error: {message}"),
+            "invalid_body",
+        );
+    }
+    let refused = sim.with(|t| {
+        t.faults
+            .refuse_fields
+            .iter()
+            .find(|field| patch.contains_key(field.as_str()))
+            .cloned()
+    });
+    if let Some(field) = refused {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Payload validation error: 'Value refused (injected fault)' on property {field}."
+            ),
             "invalid_body",
         );
     }
@@ -965,6 +1136,13 @@ struct FaultsBody {
     fail_methods: Option<Vec<String>>,
     /// Answer the next N Management requests with 429.
     burst_429: Option<u32>,
+    /// Carry out requests on these routes (e.g. `"POST /api/v2/users"`) but
+    /// answer them `late_answer_ms` later, at most `late_answers` times.
+    late_routes: Option<Vec<String>>,
+    late_answer_ms: Option<u64>,
+    late_answers: Option<u32>,
+    /// Refuse (400) every PATCH of a user that sets one of these fields.
+    refuse_fields: Option<Vec<String>>,
 }
 
 async fn set_faults(State(sim): State<Simulator>, Json(body): Json<FaultsBody>) -> Response {
@@ -983,6 +1161,10 @@ async fn set_faults(State(sim): State<Simulator>, Json(body): Json<FaultsBody>) 
                 .map(|m| m.to_ascii_uppercase())
                 .collect(),
             burst_429: body.burst_429.unwrap_or(0),
+            late_routes: body.late_routes.unwrap_or_default(),
+            late_answer: Duration::from_millis(body.late_answer_ms.unwrap_or(0)),
+            late_answers: body.late_answers,
+            refuse_fields: body.refuse_fields.unwrap_or_default(),
         }
     });
     StatusCode::NO_CONTENT.into_response()
@@ -1000,7 +1182,7 @@ async fn set_rate_limit(State(sim): State<Simulator>, Json(body): Json<RateLimit
 
 async fn stats(State(sim): State<Simulator>) -> Json<Value> {
     sim.with(|t| Json(json!({"requests": t.stats.requests, "rateLimited": t.stats.rate_limited, "users": t.users.len(),
-        "verificationEmails": t.stats.verification_emails})))
+        "verificationEmails": t.stats.verification_emails, "overlappingPatches": t.stats.overlapping_patches})))
 }
 
 /// Serves a simulator on `listener` until the task is dropped.

@@ -264,3 +264,80 @@ async fn users_by_email_and_json_token_bodies() {
         400
     );
 }
+
+/// PATCH /users/{id} holds the limits of `UpdateUserRequestContent`, and
+/// answers a value outside them as Auth0 does: 400, naming the property.
+#[tokio::test]
+async fn user_updates_are_checked_against_the_schema() {
+    let (sim, http) = start(100).await;
+    let bearer = access_token(&sim, &http).await;
+    let created: Value = http
+        .post(format!("{}/api/v2/users", sim.base_url()))
+        .bearer_auth(&bearer)
+        .json(&json!({"connection": "Username-Password-Authentication", "email": "lim@example.com", "password": "Passw0rd!long"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user = format!(
+        "{}/api/v2/users/{}",
+        sim.base_url(),
+        created["user_id"].as_str().unwrap()
+    );
+    let patch = |body: Value| {
+        let request = http.patch(&user).bearer_auth(&bearer).json(&body);
+        async move {
+            let reply = request.send().await.unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<Value>().await.unwrap())
+        }
+    };
+    let cases = [
+        ("given_name", json!(""), 400),
+        ("given_name", json!("g".repeat(150)), 200),
+        ("given_name", json!("g".repeat(151)), 400),
+        ("family_name", json!(""), 400),
+        ("family_name", json!(null), 200),
+        ("name", json!("n".repeat(300)), 200),
+        ("name", json!("n".repeat(301)), 400),
+        ("nickname", json!(""), 400),
+        ("nickname", json!("n".repeat(300)), 200),
+        ("phone_number", json!("+14155550123"), 200),
+        ("phone_number", json!("555-0123"), 400),
+        ("email", json!("not-an-email"), 400),
+        ("picture", json!("https://cdn.example.com/a.png"), 200),
+        ("picture", json!("not a uri"), 400),
+        ("given_name", json!(7), 400),
+    ];
+    for (field, value, expected) in cases {
+        let (status, body) = patch(json!({field: value})).await;
+        assert_eq!(status, expected, "{field} = {value}: {body}");
+        if expected == 400 {
+            let message = body["message"].as_str().unwrap();
+            assert!(
+                message.ends_with(&format!("on property {field}.")),
+                "{message}"
+            );
+            assert_eq!(body["errorCode"], "invalid_body");
+        } else {
+            assert_eq!(body[field], value);
+        }
+    }
+
+    // A field refused on purpose, whatever its value.
+    http.put(format!("{}/__sim/faults", sim.base_url()))
+        .json(&json!({"refuse_fields": ["family_name"]}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = patch(json!({"family_name": "Byron"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("on property family_name."));
+    let (status, _) = patch(json!({"app_metadata": {"k": 1}})).await;
+    assert_eq!(status, 200, "other fields are taken");
+}

@@ -1,8 +1,10 @@
 //! A client for the Auth0 Management API v2. It gets client-credentials tokens
 //! (cached until shortly before they expire, one fetch however many callers
-//! wait), retries 5xx answers and timeouts with jittered backoff, waits out
-//! 429s as `Retry-After` or `X-RateLimit-Reset` say, and turns Auth0's error
-//! bodies into typed errors. It knows nothing of Nexus.
+//! wait), retries 5xx answers and timeouts of idempotent calls with jittered
+//! backoff, waits out 429s as `Retry-After` or `X-RateLimit-Reset` say, and
+//! turns Auth0's error bodies into typed errors. A create is never blindly
+//! sent twice: after an answer that leaves its fate unknown, the client looks
+//! for the user it asked for before asking again. It knows nothing of Nexus.
 
 mod update_user;
 
@@ -130,6 +132,16 @@ struct Inner {
     budget: std::sync::Mutex<Option<(u64, u64)>>,
 }
 
+/// Whether a call may be sent again when its first answer is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// GET, DELETE, and a PATCH of a full state: repeating it changes nothing.
+    Safe,
+    /// A create: only when the request surely never reached Auth0 (no
+    /// connection, 401, 429); a timeout or 5xx is returned to the caller.
+    IfNotReceived,
+}
+
 /// One page of a list with `include_totals=true`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Page<T> {
@@ -223,13 +235,24 @@ impl ManagementClient {
         Err(Error::Token(last))
     }
 
-    /// Sends one Management API call, retrying as the module says.
+    /// Sends one idempotent Management API call, retrying as the module says.
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
+    ) -> Result<T, Error> {
+        self.send(method, path, query, body, Resend::Safe).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        resend: Resend,
     ) -> Result<T, Error> {
         let config = &self.inner.config;
         let url = format!("{}/api/v2{path}", config.base_url);
@@ -248,7 +271,8 @@ impl ManagementClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let failure = match request.send().await {
+            // A 5xx or timeout leaves open whether Auth0 acted on the call.
+            let (failure, may_have_acted) = match request.send().await {
                 Ok(response) => {
                     self.note_budget(response.headers());
                     let status = response.status();
@@ -280,10 +304,13 @@ impl ManagementClient {
                     if !status.is_server_error() {
                         return Err(api_error(status, response).await);
                     }
-                    format!("{url} answered {status}")
+                    (format!("{url} answered {status}"), true)
                 }
-                Err(error) => error.to_string(),
+                Err(error) => (error.to_string(), !error.is_connect()),
             };
+            if may_have_acted && resend == Resend::IfNotReceived {
+                return Err(Error::Unavailable(failure));
+            }
             attempt += 1;
             if attempt >= config.max_attempts {
                 return Err(Error::Unavailable(failure));
@@ -358,9 +385,64 @@ impl ManagementClient {
         .await
     }
 
+    /// `POST /users`. The account gets an id chosen here (unless the caller
+    /// chose one), so that after an answer that leaves the create's fate open
+    /// (a timeout, a 5xx) the client can look for it before sending the create
+    /// again: one call never makes two accounts.
     pub async fn create_user(&self, body: &CreateUser) -> Result<Value, Error> {
-        let body = serde_json::to_value(body).expect("a request body serializes");
-        self.call(Method::POST, "/users", &[], Some(&body)).await
+        let mut body = body.clone();
+        let local_id = body.user_id.get_or_insert_with(new_local_id).clone();
+        let json = serde_json::to_value(&body).expect("a request body serializes");
+        let mut attempt = 0;
+        loop {
+            let outcome = self
+                .send(
+                    Method::POST,
+                    "/users",
+                    &[],
+                    Some(&json),
+                    Resend::IfNotReceived,
+                )
+                .await;
+            attempt += 1;
+            let fate_unknown = matches!(outcome, Err(Error::Unavailable(_)));
+            // A repeat finds the account an earlier, late attempt created.
+            let taken_by_earlier =
+                attempt > 1 && matches!(&outcome, Err(e) if e.status() == Some(409));
+            if !fate_unknown && !taken_by_earlier {
+                return outcome;
+            }
+            if let Some(user) = self.created_user(&body, &local_id).await? {
+                return Ok(user);
+            }
+            if taken_by_earlier || body.email.is_none() || attempt >= self.inner.config.max_attempts
+            {
+                return outcome;
+            }
+            tokio::time::sleep(backoff(self.inner.config.backoff, attempt)).await;
+        }
+    }
+
+    /// The account a create with this id made, if it was made.
+    async fn created_user(
+        &self,
+        body: &CreateUser,
+        local_id: &str,
+    ) -> Result<Option<Value>, Error> {
+        let Some(email) = &body.email else {
+            return Ok(None);
+        };
+        let users = self.users_by_email(email).await?;
+        Ok(users.into_iter().find(|user| {
+            user["identities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|identity| {
+                    identity["connection"] == body.connection.as_str()
+                        && identity["user_id"] == local_id
+                })
+        }))
     }
 
     /// `PATCH /users/{id}`; the body is checked against the schema first.
@@ -451,6 +533,15 @@ fn encode(segment: &str) -> String {
         .replace('+', "%20")
 }
 
+/// 24 random hex digits, the shape of the ids Auth0 gives database users.
+fn new_local_id() -> String {
+    format!(
+        "{:016x}{:08x}",
+        rand::random::<u64>(),
+        rand::random::<u32>()
+    )
+}
+
 /// Exponential backoff with full jitter: a random wait up to `base · 2^attempt`, capped at 5 s.
 fn backoff(base: Duration, attempt: u32) -> Duration {
     let ceiling = base
@@ -506,6 +597,9 @@ async fn api_error(status: StatusCode, response: reqwest::Response) -> Error {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CreateUser {
     pub connection: String,
+    /// The id within the connection; `create_user` chooses one when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

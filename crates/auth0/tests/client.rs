@@ -308,3 +308,82 @@ async fn against_the_simulator() {
     client.delete_user(id).await.unwrap();
     assert_eq!(client.get_user(id).await.unwrap_err().status(), Some(404));
 }
+
+/// A create whose answer is lost (Auth0 made the account, the client timed
+/// out) is not sent again blindly: the client finds the account it asked for.
+#[tokio::test]
+async fn a_create_that_times_out_makes_one_account() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = auth0_sim::serve(listener, 100).await.unwrap();
+    let mut config = Config::new(
+        &sim.base_url(),
+        auth0_sim::DEFAULT_CLIENT_ID,
+        auth0_sim::DEFAULT_CLIENT_SECRET,
+    );
+    config.timeout = Duration::from_millis(500);
+    config.backoff = Duration::from_millis(20);
+    let client = ManagementClient::new(config);
+    let http = reqwest::Client::new();
+    http.put(format!("{}/__sim/faults", sim.base_url()))
+        .json(&json!({"late_routes": ["POST /api/v2/users"], "late_answer_ms": 1500, "late_answers": 1}))
+        .send()
+        .await
+        .unwrap();
+    let created = client
+        .create_user(&CreateUser {
+            connection: auth0_sim::DEFAULT_CONNECTION.into(),
+            email: Some("once@example.com".into()),
+            password: Some("Passw0rd!long".into()),
+            ..CreateUser::default()
+        })
+        .await
+        .expect("the create is reported as done");
+    let accounts = client.users_by_email("once@example.com").await.unwrap();
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    assert_eq!(created["user_id"], accounts[0]["user_id"]);
+    let stats: serde_json::Value = http
+        .get(format!("{}/__sim/stats", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["users"], 1, "{stats}");
+    assert_eq!(stats["requests"]["POST /api/v2/users"], 1, "{stats}");
+}
+
+/// A create that failed with a 5xx before Auth0 made anything is tried
+/// again once the client has checked that no account exists.
+#[tokio::test]
+async fn a_create_refused_by_a_5xx_is_sent_again_after_a_check() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = auth0_sim::serve(listener, 100).await.unwrap();
+    let mut config = Config::new(
+        &sim.base_url(),
+        auth0_sim::DEFAULT_CLIENT_ID,
+        auth0_sim::DEFAULT_CLIENT_SECRET,
+    );
+    config.backoff = Duration::from_millis(300);
+    let client = ManagementClient::new(config);
+    // A token first, so that only the create meets the outage.
+    client.users_by_email("nobody@example.com").await.unwrap();
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", sim.base_url()))
+        .json(&json!({"fail_for_ms": 100, "fail_methods": ["POST"]}))
+        .send()
+        .await
+        .unwrap();
+    let created = client
+        .create_user(&CreateUser {
+            connection: auth0_sim::DEFAULT_CONNECTION.into(),
+            email: Some("again@example.com".into()),
+            password: Some("Passw0rd!long".into()),
+            ..CreateUser::default()
+        })
+        .await
+        .expect("created on a later attempt");
+    let accounts = client.users_by_email("again@example.com").await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(created["user_id"], accounts[0]["user_id"]);
+}

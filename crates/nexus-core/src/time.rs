@@ -41,6 +41,10 @@ impl Timestamp {
         Timestamp(self.0 + chrono::Duration::seconds(seconds))
     }
 
+    pub fn plus(&self, duration: std::time::Duration) -> Self {
+        Timestamp(self.0 + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX))
+    }
+
     pub fn to_text(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }

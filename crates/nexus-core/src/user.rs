@@ -176,8 +176,11 @@ impl User {
 // one; Auth0's user limits (seed 004) or a stated Nexus cap where they do not.
 const CREATE_DISPLAY_NAME: Len = Len::between(1, 250); // CreateUser: 1-250
 const PATCH_DISPLAY_NAME: Len = Len::between(1, 200); // PatchUser: max 200
-const PERSON_NAME: Len = Len::at_most(100); // PatchUser: max 100
-const NICKNAME: Len = Len::at_most(100); // UpdateMeProfile: max 100
+                                                      // Fields pushed to Auth0 must also meet its limits (seed 004), or every push
+                                                      // of the user would be refused: given_name/family_name 1-150, nickname 1-300,
+                                                      // name 1-300 (displayName), picture a strict URI.
+const PERSON_NAME: Len = Len::between(1, 100); // PatchUser: max 100; Auth0: min 1
+const NICKNAME: Len = Len::between(1, 100); // UpdateMeProfile: max 100; Auth0: min 1
 const PICTURE_MAX: usize = 250; // UpdateMeProfile: max 250
 const USERNAME: Len = Len::between(1, 128); // seed 004: 1-128
 const LANGUAGE: Len = Len::between(1, 35);
@@ -240,13 +243,13 @@ pub struct CreateUserBody {
     pub picture: Option<String>,
     #[schema(min_length = 1, max_length = 35)]
     pub language: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub nickname: Option<String>,
     #[schema(min_length = 1, max_length = 128)]
     pub username: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub given_name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub family_name: Option<String>,
     /// Gives the membership the `organization-admin` role.
     pub make_admin: Option<bool>,
@@ -476,11 +479,11 @@ fn organization_ref(
 pub struct PatchUserBody {
     #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub given_name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub family_name: Option<String>,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub nickname: Option<String>,
     #[schema(max_length = 250, format = "uri")]
     pub picture: Option<String>,
@@ -730,6 +733,25 @@ mod tests {
         assert_eq!(
             errors.fields()["idpMetadata.azoConnectionId"],
             ["is required"]
+        );
+    }
+
+    #[test]
+    fn pushed_names_are_never_empty() {
+        let patch = PatchUserBody {
+            given_name: Some(String::new()),
+            family_name: Some("f".repeat(100)),
+            nickname: Some(String::new()),
+            ..Default::default()
+        };
+        let errors = patch.into_changes().unwrap_err();
+        let fields: Vec<_> = errors.fields().keys().cloned().collect();
+        assert_eq!(fields, ["givenName", "nickname"]);
+        let mut body = minimal();
+        body.family_name = Some(String::new());
+        assert_eq!(
+            body.into_new().unwrap_err().fields()["familyName"],
+            ["must not be empty"]
         );
     }
 

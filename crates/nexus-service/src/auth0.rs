@@ -235,6 +235,7 @@ pub async fn provision(
     };
     let account = CreateUser {
         connection: connection.name.clone(),
+        user_id: None,
         email: Some(email.to_string()),
         password: Some(password),
         verify_email: Some(user.account.send_email_verification),

@@ -2,12 +2,13 @@
 //! wants the Auth0 user to hold *now*, and PATCHes it — so many changes to one
 //! user become one call, and a retry is always safe.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use auth0::{Error as Auth0Error, UpdateUserRequestContent};
 use nexus_core::Timestamp;
 use nexus_store::push::{self, DesiredState, PushItem};
-use nexus_store::{commit, idp_tenants};
+use nexus_store::{commit, idp_tenants, Backend};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
@@ -22,7 +23,9 @@ pub struct PushConfig {
     pub idle_poll: Duration,
     /// Items claimed at once.
     pub batch: i64,
-    /// How long a claim holds before another worker may take the item.
+    /// How long a claim holds unless renewed: the longest a replica that
+    /// died mid-batch keeps its work from the others. A live worker renews
+    /// its claims every third of it while it pushes.
     pub lease: Duration,
     /// The longest wait between retries of a failing item.
     pub max_retry_delay: Duration,
@@ -33,7 +36,7 @@ impl Default for PushConfig {
         PushConfig {
             idle_poll: Duration::from_millis(250),
             batch: 20,
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(30),
             max_retry_delay: Duration::from_secs(300),
         }
     }
@@ -41,11 +44,17 @@ impl Default for PushConfig {
 
 /// Runs the worker until `stop` turns true.
 pub async fn run(nexus: Nexus, config: PushConfig, mut stop: watch::Receiver<bool>) {
+    // Claims are recorded under a token of this run, so that the worker
+    // renews and releases only its own.
+    let owner = nexus_core::new_text_id();
+    if nexus.store().backend() == Backend::Sqlite {
+        take_over_claims(&nexus).await;
+    }
     loop {
         if *stop.borrow() {
             return;
         }
-        let claimed = claim(&nexus, &config).await;
+        let claimed = claim(&nexus, &config, &owner).await;
         if claimed.is_empty() {
             tokio::select! {
                 _ = tokio::time::sleep(config.idle_poll) => {}
@@ -53,21 +62,47 @@ pub async fn run(nexus: Nexus, config: PushConfig, mut stop: watch::Receiver<boo
             }
             continue;
         }
+        let heartbeat = Heartbeat::start(nexus.clone(), owner.clone(), config.lease);
         for item in claimed {
             if *stop.borrow() {
-                return; // The lease ends and another run takes the item.
+                break;
+            }
+            if !heartbeat.holds() {
+                tracing::warn!("push claims could not be renewed; leaving the rest of the batch to the next claim");
+                break;
             }
             if let Err(error) = push_one(&nexus, &config, &item).await {
                 tracing::warn!(%error, item = item.id, "push bookkeeping failed; the item is retried when its lease ends");
             }
         }
+        heartbeat.end(&nexus, &owner).await;
     }
 }
 
-async fn claim(nexus: &Nexus, config: &PushConfig) -> Vec<PushItem> {
+/// On SQLite only this process pushes, so a claim found at start was left by
+/// a run that ended without releasing it (a crash, kill -9): its work is
+/// taken up at once instead of when the lease would have ended.
+async fn take_over_claims(nexus: &Nexus) {
     let result = async {
         let mut tx = nexus.store().begin().await?;
-        let items = push::claim(&mut tx, config.batch, config.lease).await?;
+        let released = push::release_all(&mut tx).await?;
+        commit(tx).await?;
+        Ok::<_, nexus_store::StoreError>(released)
+    }
+    .await;
+    match result {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "took over push work claimed by an earlier run"),
+        Err(error) => {
+            tracing::warn!(%error, "releasing the push claims of an earlier run failed; they end with their lease")
+        }
+    }
+}
+
+async fn claim(nexus: &Nexus, config: &PushConfig, owner: &str) -> Vec<PushItem> {
+    let result = async {
+        let mut tx = nexus.store().begin().await?;
+        let items = push::claim(&mut tx, owner, config.batch, config.lease).await?;
         commit(tx).await?;
         Ok::<_, nexus_store::StoreError>(items)
     }
@@ -76,6 +111,76 @@ async fn claim(nexus: &Nexus, config: &PushConfig) -> Vec<PushItem> {
         tracing::warn!(%error, "claiming push work failed");
         Vec::new()
     })
+}
+
+/// Keeps a worker's claims alive while it pushes a batch — however slowly
+/// Auth0 answers — by renewing them every third of the lease, and tells
+/// whether they are still surely held.
+struct Heartbeat {
+    done: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    held_until: Arc<Mutex<Instant>>,
+    lease: Duration,
+}
+
+impl Heartbeat {
+    fn start(nexus: Nexus, owner: String, lease: Duration) -> Heartbeat {
+        let held_until = Arc::new(Mutex::new(Instant::now() + lease));
+        let (done, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let held = held_until.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    _ = tokio::time::sleep(lease / 3) => {}
+                }
+                // The new lease runs from no earlier than this instant.
+                let asked = Instant::now();
+                match renew(&nexus, &owner, lease).await {
+                    Ok(_) => *held.lock().expect("lease") = asked + lease,
+                    Err(error) => tracing::warn!(%error, "renewing push claims failed"),
+                }
+            }
+        });
+        Heartbeat {
+            done,
+            task,
+            held_until,
+            lease,
+        }
+    }
+
+    /// Whether at least a third of the lease is left to push one more item in.
+    fn holds(&self) -> bool {
+        Instant::now() + self.lease / 3 < *self.held_until.lock().expect("lease")
+    }
+
+    /// Stops renewing and releases what the batch did not get to.
+    async fn end(self, nexus: &Nexus, owner: &str) {
+        let _ = self.done.send(());
+        let _ = self.task.await;
+        let released = async {
+            let mut tx = nexus.store().begin().await?;
+            let released = push::release_owned(&mut tx, owner).await?;
+            commit(tx).await?;
+            Ok::<_, nexus_store::StoreError>(released)
+        }
+        .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, "releasing push claims failed; they end with their lease");
+        }
+    }
+}
+
+async fn renew(
+    nexus: &Nexus,
+    owner: &str,
+    lease: Duration,
+) -> Result<u64, nexus_store::StoreError> {
+    let mut tx = nexus.store().begin().await?;
+    let renewed = push::renew(&mut tx, owner, lease).await?;
+    commit(tx).await?;
+    Ok(renewed)
 }
 
 async fn push_one(
@@ -106,10 +211,17 @@ async fn push_one(
         }
     };
     // No transaction is open while Auth0 answers: SQLite has one writer.
-    let outcome = client
-        .update_user(&item.azo_user_id, &request_for(&desired))
-        .await;
+    let (outcome, refusal) = send(&client, &item.azo_user_id, request_for(&desired)).await;
     let mut tx = nexus.store().begin().await?;
+    match &refusal {
+        Some(refusal) => {
+            tracing::warn!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, field = ?refusal.field,
+                reason = %refusal.reason, "Auth0 refused the profile; app_metadata is pushed without it");
+            push::record_refusal(&mut tx, item, refusal.field.as_deref(), &refusal.reason).await?;
+        }
+        None if outcome.is_ok() => push::clear_refusal(&mut tx, item).await?,
+        None => {}
+    }
     match outcome {
         Ok(_) => {
             tracing::info!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, "pushed to Auth0");
@@ -135,6 +247,77 @@ async fn push_one(
         }
     }
     commit(tx).await
+}
+
+/// What Auth0 refused of a push's profile fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+/// PATCHes the request; when Auth0 (or its schema, checked before sending)
+/// refuses the profile fields, PATCHes `app_metadata` alone, so that one bad
+/// field cannot hold back the keys applications depend on.
+async fn send(
+    client: &auth0::ManagementClient,
+    azo_user_id: &str,
+    request: UpdateUserRequestContent,
+) -> (Result<Value, Auth0Error>, Option<Refusal>) {
+    let outcome = client.update_user(azo_user_id, &request).await;
+    let refusal = match &outcome {
+        Err(error) if has_profile(&request) => refusal(error),
+        _ => None,
+    };
+    if refusal.is_none() {
+        return (outcome, None);
+    }
+    let metadata_only = UpdateUserRequestContent {
+        app_metadata: request.app_metadata,
+        ..UpdateUserRequestContent::default()
+    };
+    (
+        client.update_user(azo_user_id, &metadata_only).await,
+        refusal,
+    )
+}
+
+fn has_profile(request: &UpdateUserRequestContent) -> bool {
+    let metadata_only = UpdateUserRequestContent {
+        app_metadata: request.app_metadata.clone(),
+        ..UpdateUserRequestContent::default()
+    };
+    *request != metadata_only
+}
+
+/// A refusal of the request's content (not of the user, the credentials or
+/// the moment): the schema's own check, or a 400 from Auth0.
+pub fn refusal(error: &Auth0Error) -> Option<Refusal> {
+    match error {
+        Auth0Error::Invalid(invalid) => Some(Refusal {
+            field: Some(invalid.field.to_owned()),
+            reason: invalid.to_string(),
+        }),
+        Auth0Error::Api {
+            status: 400,
+            message,
+            ..
+        } => Some(Refusal {
+            field: named_property(message),
+            reason: error.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// The field of Auth0's "Payload validation error: '…' on property X." message.
+fn named_property(message: &str) -> Option<String> {
+    let (_, rest) = message.rsplit_once(" on property ")?;
+    let field: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!field.is_empty()).then_some(field)
 }
 
 /// The full Nexus-owned state: `nexus_user_id` and `custom_upns` (the whole
@@ -182,15 +365,54 @@ pub fn is_permanent(error: &Auth0Error) -> bool {
             .is_some_and(|s| s >= 500 || s == 429 || s == 408)
 }
 
-/// (pending, failed, the failures) for operators.
-pub async fn status(nexus: &Nexus) -> crate::Result<(i64, i64, Vec<push::FailedPush>)> {
+/// The push as operators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub pending: i64,
+    pub failed: i64,
+    pub failures: Vec<push::FailedPush>,
+    pub refusals: Vec<push::PushRefusal>,
+}
+
+pub async fn status(nexus: &Nexus) -> crate::Result<Status> {
     let mut tx = nexus.store().begin_read().await?;
     let (pending, failed) = push::backlog(&mut tx).await?;
-    Ok((pending, failed, push::failed(&mut tx).await?))
+    Ok(Status {
+        pending,
+        failed,
+        failures: push::failed(&mut tx).await?,
+        refusals: push::refusals(&mut tx).await?,
+    })
 }
 
 /// (pending, failed) counts alone, for metrics.
 pub async fn backlog(nexus: &Nexus) -> crate::Result<(i64, i64)> {
     let mut conn = nexus.store().read_one().await?;
     Ok(push::backlog(&mut conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refused_field_is_read_from_auth0s_message() {
+        let refused = Auth0Error::Api {
+            status: 400,
+            error: "Bad Request".into(),
+            message: "Payload validation error: 'String is too short (0 chars), minimum 1' on property given_name (Given name/first name/forename of this user).".into(),
+            error_code: "invalid_body".into(),
+        };
+        let found = refusal(&refused).expect("a refusal");
+        assert_eq!(found.field.as_deref(), Some("given_name"));
+        assert!(found.reason.contains("minimum 1"), "{}", found.reason);
+        let gone = Auth0Error::Api {
+            status: 404,
+            error: "Not Found".into(),
+            message: "The user does not exist.".into(),
+            error_code: "inexistent_user".into(),
+        };
+        assert_eq!(refusal(&gone), None);
+        assert_eq!(named_property("Payload validation error: 'x'"), None);
+    }
 }

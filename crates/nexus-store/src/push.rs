@@ -1,6 +1,7 @@
 //! The push outbox (DESIGN §4): work recorded in the transaction of a change,
 //! claimed by workers (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas
-//! never take the same item), and completed only if nothing changed meanwhile.
+//! never take the same item) for a lease their owner renews while it works,
+//! and completed only if nothing changed meanwhile.
 
 use nexus_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -16,6 +17,8 @@ pub struct PushItem {
     pub azo_user_id: String,
     pub version: i32,
     pub attempts: i32,
+    /// The token of the worker holding the claim.
+    pub claimed_by: String,
 }
 
 /// An item that failed for good, for operators.
@@ -82,36 +85,90 @@ fn item(row: &AnyRow) -> Result<PushItem, StoreError> {
         azo_user_id: row.text("azo_user_id")?,
         version: row.int("version")?,
         attempts: row.int("attempts")?,
+        claimed_by: row.text("claimed_by")?,
     })
 }
 
-/// Claims up to `limit` due items for `lease`; another worker does not see
-/// them until the lease ends.
+/// Claims up to `limit` due items for `owner` (a worker's token) for
+/// `lease`; another worker does not see them until the lease ends.
 pub async fn claim(
     conn: &mut Conn,
+    owner: &str,
     limit: i64,
     lease: std::time::Duration,
 ) -> Result<Vec<PushItem>, StoreError> {
     let now = Timestamp::now();
-    let until = now.plus_seconds(lease.as_secs() as i64);
     let skip_locked = if conn.backend_name() == "PostgreSQL" {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
     let sql = format!(
-        "UPDATE push_outbox SET claimed_until = $2 WHERE id IN (SELECT id FROM push_outbox \
+        "UPDATE push_outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN (SELECT id FROM push_outbox \
          WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
          ORDER BY due_at, id LIMIT $3{skip_locked}) \
-         RETURNING id, idp_tenant_id, azo_user_id, version, attempts"
+         RETURNING id, idp_tenant_id, azo_user_id, version, attempts, claimed_by"
     );
     let rows = sqlx::query(&sql)
         .bind(now.to_text())
-        .bind(until.to_text())
+        .bind(now.plus(lease).to_text())
         .bind(limit)
+        .bind(owner)
         .fetch_all(conn)
         .await?;
     rows.iter().map(item).collect()
+}
+
+/// Extends every claim `owner` still holds to `lease` from now; returns how
+/// many it holds.
+pub async fn renew(
+    conn: &mut Conn,
+    owner: &str,
+    lease: std::time::Duration,
+) -> Result<u64, StoreError> {
+    let renewed = sqlx::query(
+        "UPDATE push_outbox SET claimed_until = $2 WHERE claimed_by = $1 AND claimed_until IS NOT NULL",
+    )
+    .bind(owner)
+    .bind(Timestamp::now().plus(lease).to_text())
+    .execute(conn)
+    .await?;
+    Ok(renewed.rows_affected())
+}
+
+/// Ends every claim, whoever holds it: for a start when no other process
+/// can be pushing (SQLite), so that work a killed process held is taken up
+/// at once. Returns how many claims there were.
+pub async fn release_all(conn: &mut Conn) -> Result<u64, StoreError> {
+    let released = sqlx::query(
+        "UPDATE push_outbox SET claimed_until = NULL, claimed_by = NULL WHERE claimed_until IS NOT NULL",
+    )
+    .execute(conn)
+    .await?;
+    Ok(released.rows_affected())
+}
+
+/// Ends every claim `owner` still holds (work it will not do after all).
+pub async fn release_owned(conn: &mut Conn, owner: &str) -> Result<u64, StoreError> {
+    let released = sqlx::query(
+        "UPDATE push_outbox SET claimed_until = NULL, claimed_by = NULL WHERE claimed_by = $1",
+    )
+    .bind(owner)
+    .execute(conn)
+    .await?;
+    Ok(released.rows_affected())
+}
+
+/// Ends the item's claim if its worker still holds it.
+async fn release(conn: &mut Conn, item: &PushItem) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE push_outbox SET claimed_until = NULL, claimed_by = NULL WHERE id = $1 AND claimed_by = $2",
+    )
+    .bind(item.id)
+    .bind(&item.claimed_by)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Done: removes the item unless it was recorded again meanwhile (then it is
@@ -123,10 +180,7 @@ pub async fn complete(conn: &mut Conn, item: &PushItem) -> Result<(), StoreError
         .execute(&mut *conn)
         .await?;
     if deleted.rows_affected() == 0 {
-        sqlx::query("UPDATE push_outbox SET claimed_until = NULL WHERE id = $1")
-            .bind(item.id)
-            .execute(conn)
-            .await?;
+        release(conn, item).await?;
     }
     Ok(())
 }
@@ -140,29 +194,34 @@ pub async fn retry_later(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE push_outbox SET attempts = attempts + 1, due_at = $2, last_error = $3, claimed_until = NULL, \
-         modified = $4 WHERE id = $1",
+         claimed_by = NULL, modified = $4 WHERE id = $1 AND claimed_by = $5",
     )
     .bind(item.id)
     .bind(retry_at.to_text())
     .bind(error)
     .bind(Timestamp::now().to_text())
+    .bind(&item.claimed_by)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// A permanent failure: kept for operators, not retried until recorded again.
+/// A permanent failure: kept for operators, not retried until recorded again
+/// (a change recorded meanwhile is pushed instead: the claim just ends).
 pub async fn fail(conn: &mut Conn, item: &PushItem, error: &str) -> Result<(), StoreError> {
-    sqlx::query(
+    let failed = sqlx::query(
         "UPDATE push_outbox SET status = 'failed', attempts = attempts + 1, last_error = $3, claimed_until = NULL, \
-         modified = $4 WHERE id = $1 AND version = $2",
+         claimed_by = NULL, modified = $4 WHERE id = $1 AND version = $2",
     )
     .bind(item.id)
     .bind(item.version)
     .bind(error)
     .bind(Timestamp::now().to_text())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    if failed.rows_affected() == 0 {
+        release(conn, item).await?;
+    }
     Ok(())
 }
 
@@ -182,6 +241,69 @@ pub async fn failed(conn: &mut Conn) -> Result<Vec<FailedPush>, StoreError> {
                 attempts: row.int("attempts")?,
                 last_error: row.opt_text("last_error")?,
                 modified: row.timestamp("modified")?,
+            })
+        })
+        .collect()
+}
+
+/// What Auth0 refused of a push: the profile fields (the field it named,
+/// if it named one, and why); `app_metadata` was pushed without them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRefusal {
+    pub idp_tenant_id: i32,
+    pub azo_user_id: String,
+    pub field: Option<String>,
+    pub reason: String,
+    pub refused_at: Timestamp,
+}
+
+/// Records (or replaces) the refusal of the Auth0 user's profile.
+pub async fn record_refusal(
+    conn: &mut Conn,
+    item: &PushItem,
+    field: Option<&str>,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO push_refusals (idp_tenant_id, azo_user_id, field, reason, refused_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (idp_tenant_id, azo_user_id) DO UPDATE SET field = excluded.field, reason = excluded.reason, \
+         refused_at = excluded.refused_at",
+    )
+    .bind(item.idp_tenant_id)
+    .bind(&item.azo_user_id)
+    .bind(field)
+    .bind(reason)
+    .bind(Timestamp::now().to_text())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a refusal: Auth0 took a whole push for the user.
+pub async fn clear_refusal(conn: &mut Conn, item: &PushItem) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM push_refusals WHERE idp_tenant_id = $1 AND azo_user_id = $2")
+        .bind(item.idp_tenant_id)
+        .bind(&item.azo_user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn refusals(conn: &mut Conn) -> Result<Vec<PushRefusal>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT idp_tenant_id, azo_user_id, field, reason, refused_at FROM push_refusals \
+         ORDER BY refused_at DESC, idp_tenant_id, azo_user_id LIMIT 1000",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PushRefusal {
+                idp_tenant_id: row.int("idp_tenant_id")?,
+                azo_user_id: row.text("azo_user_id")?,
+                field: row.opt_text("field")?,
+                reason: row.text("reason")?,
+                refused_at: row.timestamp("refused_at")?,
             })
         })
         .collect()

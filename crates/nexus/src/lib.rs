@@ -21,6 +21,7 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `keyId:secret` of an admin key to create at start if it does not exist.
     pub bootstrap_api_key: Option<String>,
+    pub push: PushConfig,
 }
 
 impl Default for Config {
@@ -30,6 +31,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             auth: AuthConfig::default(),
             bootstrap_api_key: None,
+            push: PushConfig::default(),
         }
     }
 }
@@ -99,7 +101,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    start_with(store, config.auth.clone(), listener).await
+    start_with_push(store, config.auth.clone(), config.push.clone(), listener).await
 }
 
 pub async fn start_with(
@@ -107,16 +109,22 @@ pub async fn start_with(
     auth: AuthConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
+    start_with_push(store, auth, PushConfig::default(), listener).await
+}
+
+/// `start_with`, the push worker paced by `push`.
+pub async fn start_with_push(
+    store: Store,
+    auth: AuthConfig,
+    push: PushConfig,
+    listener: TcpListener,
+) -> anyhow::Result<RunningServer> {
     let nexus = Nexus::new(store.clone(), auth);
     let addr = listener.local_addr()?;
     let app = nexus_api::app(nexus.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(nexus_service::push::run(
-        nexus.clone(),
-        PushConfig::default(),
-        push_stopped,
-    ));
+    let worker = tokio::spawn(nexus_service::push::run(nexus.clone(), push, push_stopped));
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async {

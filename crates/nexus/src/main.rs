@@ -7,6 +7,7 @@ use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
 use nexus_service::auth::AuthConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
+use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
 use tracing_subscriber::EnvFilter;
 
@@ -62,6 +63,10 @@ enum Command {
         /// client: comma-separated CIDRs or addresses, e.g. `10.0.0.0/8,192.0.2.10`.
         #[arg(long, env = "NEXUS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
         trusted_proxies: Vec<ipnet::IpNet>,
+        /// Seconds a replica's claim on push work holds unless renewed (it is
+        /// renewed every third of it while the replica pushes).
+        #[arg(long, env = "NEXUS_PUSH_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
+        push_lease_seconds: u64,
     },
     /// Manage API keys offline.
     ApiKey {
@@ -214,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
             secret_keys,
             auth_failures_per_minute,
             trusted_proxies,
+            push_lease_seconds,
         } => {
             let auth = AuthConfig {
                 api_audience,
@@ -231,6 +237,10 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 auth,
                 bootstrap_api_key,
+                push: PushConfig {
+                    lease: std::time::Duration::from_secs(push_lease_seconds),
+                    ..PushConfig::default()
+                },
             };
             let server = nexus::start(&config).await?;
             shutdown_signal().await;

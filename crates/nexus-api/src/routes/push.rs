@@ -22,6 +22,21 @@ pub struct PushStatus {
     /// Pushes that failed for good (e.g. the Auth0 user no longer exists).
     pub failed: i64,
     pub failures: Vec<PushFailure>,
+    /// Auth0 users whose profile fields Auth0 refused in the last push (their
+    /// `app_metadata` was pushed without them); cleared by a push Auth0 takes whole.
+    pub refusals: Vec<PushRefusal>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushRefusal {
+    pub idp_tenant_id: i32,
+    pub azo_user_id: String,
+    /// The Auth0 field refused, when Auth0 named one (e.g. `given_name`).
+    pub field: Option<String>,
+    /// Auth0's answer.
+    pub reason: String,
+    pub refused_at: Timestamp,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -39,10 +54,10 @@ pub struct PushFailure {
 async fn push_status(State(nexus): State<Nexus>) -> ApiResult<Json<PushStatus>> {
     let status = nexus_service::push::status(&nexus).await?;
     Ok(Json(PushStatus {
-        pending: status.0,
-        failed: status.1,
+        pending: status.pending,
+        failed: status.failed,
         failures: status
-            .2
+            .failures
             .into_iter()
             .map(|f| PushFailure {
                 idp_tenant_id: f.idp_tenant_id,
@@ -50,6 +65,17 @@ async fn push_status(State(nexus): State<Nexus>) -> ApiResult<Json<PushStatus>> 
                 attempts: f.attempts,
                 last_error: f.last_error,
                 failed_at: f.modified,
+            })
+            .collect(),
+        refusals: status
+            .refusals
+            .into_iter()
+            .map(|r| PushRefusal {
+                idp_tenant_id: r.idp_tenant_id,
+                azo_user_id: r.azo_user_id,
+                field: r.field,
+                reason: r.reason,
+                refused_at: r.refused_at,
             })
             .collect(),
     }))

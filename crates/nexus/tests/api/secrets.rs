@@ -110,6 +110,7 @@ async fn start_up_checks_and_rotates_the_key(app: TestApp) {
                 ..test_auth()
             },
             bootstrap_api_key: None,
+            ..nexus::Config::default()
         };
         async move { nexus::start(&config).await }
     };

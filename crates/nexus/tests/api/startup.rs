@@ -49,6 +49,7 @@ async fn start_replicas(url: &str) -> Vec<anyhow::Result<RunningServer>> {
         listen: ([127, 0, 0, 1], 0).into(),
         auth: test_auth(),
         bootstrap_api_key: Some(BOOTSTRAP_KEY.to_owned()),
+        ..Config::default()
     };
     let starts = (0..REPLICAS).map(|_| {
         let config = config.clone();

@@ -8,6 +8,7 @@ use nexus_core::auth::{NewApiKey, Permissions};
 use nexus_core::{Actor, Timestamp};
 use nexus_service::auth::AuthConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
+use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
 use nexus_store::Store;
 use reqwest::{Method, StatusCode};
@@ -55,6 +56,8 @@ pub struct TestApp {
     pub admin_id: String,
     pub store: Store,
     pub nexus: Nexus,
+    /// How the push worker of the next `restart` or `replica` is paced.
+    pub push: PushConfig,
     server: Option<RunningServer>,
     url: String,
     auth: AuthConfig,
@@ -127,6 +130,7 @@ impl TestApp {
             admin_id: admin.split(':').next().expect("key id").to_owned(),
             store,
             nexus,
+            push: PushConfig::default(),
             server: Some(server),
             url: url.to_owned(),
             auth: auth_config,
@@ -145,9 +149,14 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let server = nexus::start_with(store.clone(), self.auth.clone(), listener)
-            .await
-            .expect("restart server");
+        let server = nexus::start_with_push(
+            store.clone(),
+            self.auth.clone(),
+            self.push.clone(),
+            listener,
+        )
+        .await
+        .expect("restart server");
         self.base = format!("http://{}", server.addr);
         self.nexus = Nexus::new(store.clone(), self.auth.clone());
         self.store = store;
@@ -170,7 +179,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        nexus::start_with(store, auth, listener)
+        nexus::start_with_push(store, auth, self.push.clone(), listener)
             .await
             .expect("start replica")
     }

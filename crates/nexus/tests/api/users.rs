@@ -14,6 +14,7 @@ both_backends!(
     owner_is_one_level_deep,
     list_filters_orders_and_searches,
     email_addresses_are_unique,
+    pushed_profile_fields_take_only_what_auth0_takes,
 );
 
 /// Every key of the seed 002 `user` object.
@@ -483,4 +484,62 @@ async fn email_addresses_are_unique(app: TestApp) {
         .as_str()
         .unwrap()
         .contains("emailAddress"));
+}
+
+/// givenName, familyName and nickname go to Auth0, which takes 1 to 150
+/// (names) or 300 (nickname) characters: Nexus refuses an empty one (it would
+/// stop every push of the user) and keeps its own maximum of 100.
+async fn pushed_profile_fields_take_only_what_auth0_takes(app: TestApp) {
+    setup(&app).await;
+    let fields = ["givenName", "familyName", "nickname"];
+    let mut empty = create_body();
+    for field in fields {
+        empty[field] = json!("");
+    }
+    let refused = app.post("/v1/users", empty).await;
+    assert_problem(&refused, 400, "/v1/users");
+    assert_eq!(
+        keys(&refused.body["errors"]),
+        ["familyName", "givenName", "nickname"]
+    );
+    assert_eq!(
+        refused.body["errors"]["givenName"],
+        json!(["must not be empty"])
+    );
+
+    let created = app.post("/v1/users", create_body()).await.body;
+    let path = format!("/v1/users/{}", created["id"].as_str().unwrap());
+    for field in fields {
+        let empty = app.patch(&path, json!({field: ""})).await;
+        assert_problem(&empty, 400, &path);
+        assert_eq!(
+            empty.body["errors"][field],
+            json!(["must not be empty"]),
+            "{field}"
+        );
+        let over = app.patch(&path, json!({field: "x".repeat(101)})).await;
+        assert_problem(&over, 400, &path);
+        assert_eq!(
+            over.body["errors"][field],
+            json!(["must be at most 100 characters long"]),
+            "{field}"
+        );
+        for fits in ["x".to_owned(), "x".repeat(100)] {
+            let ok = app.patch(&path, json!({field: fits})).await;
+            assert_eq!(ok.status, StatusCode::OK, "{field}: {}", ok.body);
+            assert_eq!(ok.body[field], json!(fits));
+        }
+    }
+
+    let document = app.get("/openapi.json").await.body;
+    for schema in ["CreateUserBody", "PatchUserBody"] {
+        for field in fields {
+            let property = &document["components"]["schemas"][schema]["properties"][field];
+            assert_eq!(
+                (&property["minLength"], &property["maxLength"]),
+                (&json!(1), &json!(100)),
+                "{schema}.{field}: {property}"
+            );
+        }
+    }
 }
