@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +47,8 @@ enum Command {
         /// Failed authentications allowed per client address and minute.
         #[arg(long, env = "NEXUS_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
         auth_failures_per_minute: u32,
+        #[command(flatten)]
+        http: Http,
     },
     /// Manage API keys offline.
     ApiKey {
@@ -83,6 +86,63 @@ struct Database {
     database_url: String,
 }
 
+/// Bounds on what clients may hold. Durations are like `10s`, `500ms`, `2m`.
+#[derive(clap::Args)]
+struct Http {
+    /// Time for a request head to arrive in full, from its first byte (or,
+    /// for a new connection, from its opening).
+    #[arg(long, env = "NEXUS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// Time for a request to be answered once its head has arrived; later,
+    /// it is abandoned and answered 503.
+    #[arg(long, env = "NEXUS_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Time an idle connection is kept open between requests.
+    #[arg(long, env = "NEXUS_KEEP_ALIVE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    keep_alive_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "NEXUS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// On SIGTERM/SIGINT, time for requests in flight to finish before the
+    /// remaining connections are closed.
+    #[arg(long, env = "NEXUS_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    shutdown_grace: Duration,
+}
+
+impl From<Http> for nexus::HttpLimits {
+    fn from(http: Http) -> Self {
+        nexus::HttpLimits {
+            header_read_timeout: http.header_read_timeout,
+            request_timeout: http.request_timeout,
+            keep_alive_timeout: http.keep_alive_timeout,
+            max_connections: http.max_connections as usize,
+            shutdown_grace: http.shutdown_grace,
+        }
+    }
+}
+
+/// `250ms`, `10s`, `2m`, or a bare number of seconds; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 500ms, 10s or 2m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        _ => return Err(format!("'{text}': the unit must be ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be more than zero".to_owned());
+    }
+    Ok(duration)
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -112,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
             api_audience,
             bootstrap_api_key,
             auth_failures_per_minute,
+            http,
         } => {
             let auth = AuthConfig {
                 api_audience,
@@ -123,10 +184,14 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 auth,
                 bootstrap_api_key,
+                http: http.into(),
             };
             let server = nexus::start(&config).await?;
             shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
+            tracing::info!(
+                grace_ms = config.http.shutdown_grace.as_millis() as u64,
+                "shutting down: finishing requests in flight"
+            );
             server.stop().await?;
             tracing::info!("stopped");
         }
@@ -184,4 +249,20 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("s").is_err());
+    }
 }

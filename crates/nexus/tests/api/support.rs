@@ -82,23 +82,7 @@ impl TestApp {
     }
 
     pub async fn postgres_with(auth: AuthConfig) -> Option<TestApp> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let name = format!(
-            "nexus_test_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
+        let (admin_url, name) = postgres_database().await?;
         let url = with_database(&admin_url, &name);
         Some(Self::start(&url, auth, None, Some((admin_url, name))).await)
     }
@@ -343,17 +327,44 @@ impl Drop for TestApp {
                 }
                 store.close().await;
                 if let Some((admin_url, name)) = postgres {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await;
-                    }
+                    drop_postgres_database(&admin_url, &name).await;
                 }
             });
         })
         .join()
         .ok();
+    }
+}
+
+/// A fresh, empty PostgreSQL database, as (admin URL, database name), when
+/// `NEXUS_TEST_POSTGRES_URL` is set.
+pub async fn postgres_database() -> Option<(String, String)> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "nexus_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    Some((admin_url, name))
+}
+
+/// Drops a database made by `postgres_database`.
+pub async fn drop_postgres_database(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
     }
 }
 
@@ -398,7 +409,7 @@ pub fn basic(credential: &str) -> String {
 }
 
 /// The same server URL with another database name.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
