@@ -120,15 +120,35 @@ fn routes() -> OpenApiRouter<Nexus> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut api = routes().split_for_parts().1;
     document_access(&mut api);
-    document_request_id(&mut api);
+    document_common_responses(&mut api);
     api
 }
 
-/// Every response carries `X-Request-Id`.
-fn document_request_id(api: &mut utoipa::openapi::OpenApi) {
+/// What every operation can answer: `X-Request-Id` on each response, and a
+/// 503 when the request timeout passes or the database cannot be reached.
+fn document_common_responses(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::header::HeaderBuilder;
-    use utoipa::openapi::{ObjectBuilder, RefOr, Type};
-    let header = HeaderBuilder::new()
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
+    let unavailable = ResponseBuilder::new()
+        .description(
+            "Not answered within the server's request timeout, or the database cannot be \
+             reached; nothing was committed unless a later read shows it. Retry after the \
+             seconds in Retry-After.",
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .build(),
+        )
+        .build();
+    let request_id = HeaderBuilder::new()
         .schema(
             ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -149,11 +169,15 @@ fn document_request_id(api: &mut utoipa::openapi::OpenApi) {
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
-            for response in operation.responses.responses.values_mut() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("503".to_owned())
+                .or_insert_with(|| RefOr::T(unavailable.clone()));
+            for response in responses.values_mut() {
                 if let RefOr::T(response) = response {
                     response
                         .headers
-                        .insert(request_id::HEADER.to_string(), header.clone());
+                        .insert(request_id::HEADER.to_string(), request_id.clone());
                 }
             }
         }
@@ -219,7 +243,7 @@ pub fn app(nexus: Nexus) -> Router {
 pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
     let (router, mut api) = routes().split_for_parts();
     document_access(&mut api);
-    document_request_id(&mut api);
+    document_common_responses(&mut api);
     let observed = Observed {
         nexus: nexus.clone(),
         request_timeout: options.request_timeout,
