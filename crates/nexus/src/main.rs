@@ -186,8 +186,9 @@ async fn main() -> anyhow::Result<()> {
                 bootstrap_api_key,
                 http: http.into(),
             };
+            let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
-            shutdown_signal().await;
+            stop.await;
             tracing::info!(
                 grace_ms = config.http.shutdown_grace.as_millis() as u64,
                 "shutting down: finishing requests in flight"
@@ -235,20 +236,28 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
+/// Installs the SIGTERM and SIGINT handlers at once, so that a signal that
+/// arrives while the server is starting stops it gracefully instead of
+/// killing the process; the future resolves on the first signal.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
             _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 #[cfg(test)]
