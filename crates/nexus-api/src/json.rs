@@ -68,8 +68,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body is empty; a JSON object is required",
         ));
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -81,7 +81,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             ApiError::validation(ValidationErrors::single(&path, message))
         }
-    })
+    })?;
+    // Only whitespace may follow the value: `{…} garbage` is not one JSON text.
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request(format!(
+            "the body is not valid JSON: unexpected data after the JSON value ({error})"
+        ))
+    })?;
+    Ok(value)
 }
 
 /// serde_json appends "at line 1 column 20"; the field name says more.
@@ -137,6 +144,28 @@ mod tests {
     fn unknown_fields_are_named() {
         let errors = field_errors(r#"{"displayname": "x"}"#);
         assert!(errors["displayname"][0].starts_with("unknown field `displayname`"));
+    }
+
+    #[test]
+    fn trailing_data_after_the_value_is_refused() {
+        let error = parse::<Body>(br#"{"displayName": "x"} garbage"#).unwrap_err();
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert!(error.errors.is_none());
+        assert!(
+            error
+                .detail
+                .contains("unexpected data after the JSON value"),
+            "{}",
+            error.detail
+        );
+        let error = parse::<Body>(br#"{"displayName": "x"}{}"#).unwrap_err();
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn whitespace_after_the_value_is_fine() {
+        let body = parse::<Body>(b"{\"displayName\": \"x\"} \r\n\t ").expect("valid body");
+        assert_eq!(body.display_name.as_deref(), Some("x"));
     }
 
     #[test]

@@ -8,9 +8,10 @@ mod json;
 mod list;
 mod path;
 mod problem;
+pub mod request_id;
 mod routes;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -26,6 +27,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use problem::Problem;
+pub use request_id::RequestId;
+
+/// How the application bounds each request.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// The longest a request may take, from its head to its response.
+    pub request_timeout: Duration,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -104,7 +121,68 @@ fn routes() -> OpenApiRouter<Nexus> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut api = routes().split_for_parts().1;
     document_access(&mut api);
+    document_common_responses(&mut api);
     api
+}
+
+/// What every operation can answer: `X-Request-Id` on each response, and a
+/// 503 when the request timeout passes or the database cannot be reached.
+fn document_common_responses(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
+    let unavailable = ResponseBuilder::new()
+        .description(
+            "Not answered within the server's request timeout, or the database cannot be \
+             reached; nothing was committed unless a later read shows it. Retry after the \
+             seconds in Retry-After.",
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .build(),
+        )
+        .build();
+    let request_id = HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(request_id::MAX_LEN)),
+        )
+        .description(Some(format!(
+            "The request's id: the caller's own X-Request-Id when it is 1 to {} visible \
+             ASCII characters, otherwise a new UUID. Problem responses repeat it as `requestId`.",
+            request_id::MAX_LEN
+        )))
+        .build();
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("503".to_owned())
+                .or_insert_with(|| RefOr::T(unavailable.clone()));
+            for response in responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .insert(request_id::HEADER.to_string(), request_id.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Each protected operation gets its security requirements (the seeds' "Bearer
@@ -157,10 +235,20 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application, with the default bounds.
 pub fn app(nexus: Nexus) -> Router {
+    app_with(nexus, AppOptions::default())
+}
+
+/// The whole HTTP application.
+pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
     let (router, mut api) = routes().split_for_parts();
     document_access(&mut api);
+    document_common_responses(&mut api);
+    let observed = Observed {
+        nexus: nexus.clone(),
+        request_timeout: options.request_timeout,
+    };
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .route_layer(middleware::from_fn_with_state(
@@ -180,21 +268,41 @@ pub fn app(nexus: Nexus) -> Router {
             )
             .into_response()
         }))
-        .layer(middleware::from_fn_with_state(nexus.clone(), observe))
+        .layer(middleware::from_fn_with_state(observed, observe))
         .with_state(nexus)
 }
 
-/// One span, one log line and one metrics observation per request; the path
-/// is kept for problem responses' `instance`.
-async fn observe(State(nexus): State<Nexus>, request: Request, next: Next) -> Response {
+#[derive(Clone)]
+struct Observed {
+    nexus: Nexus,
+    request_timeout: Duration,
+}
+
+/// One span, one log line and one metrics observation per request, each
+/// with the request id; the path and id are kept for problem responses. The
+/// request is answered within the request timeout.
+async fn observe(State(observed): State<Observed>, mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", %method, %path);
+    let id = RequestId::of(request.headers());
+    request
+        .headers_mut()
+        .insert(request_id::HEADER, id.header_value());
+    request.extensions_mut().insert(id.clone());
+    let span = tracing::info_span!("request", %method, %path, request_id = %id);
+    let context = problem::RequestContext {
+        path,
+        id: id.to_string(),
+    };
     let started = Instant::now();
-    let response = problem::REQUEST_PATH
-        .scope(path, next.run(request))
+    let mut response = problem::REQUEST
+        .scope(context, within(observed.request_timeout, next.run(request)))
         .instrument(span.clone())
         .await;
+    response
+        .headers_mut()
+        .insert(request_id::HEADER, id.header_value());
+    let nexus = observed.nexus;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     span.in_scope(|| {
@@ -217,6 +325,31 @@ async fn observe(State(nexus): State<Nexus>, request: Request, next: Next) -> Re
         elapsed,
     );
     response
+}
+
+/// The response, or a problem once `limit` has passed. Dropping the handler
+/// rolls back a transaction it has not committed.
+async fn within(
+    limit: Duration,
+    response: impl std::future::Future<Output = Response>,
+) -> Response {
+    match tokio::time::timeout(limit, response).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+            problem::ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "The request took too long",
+                format!(
+                    "the request was not answered within {:.1} s and was abandoned; a change it was making is committed only if a later read shows it",
+                    limit.as_secs_f64()
+                ),
+            )
+            .with_retry_after(1)
+            .into_response()
+        }
+    }
 }
 
 /// Hands the matched route template to `observe` (routing happens inside it).

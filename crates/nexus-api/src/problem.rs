@@ -10,9 +10,19 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 tokio::task_local! {
-    /// The path of the request being answered, for the problem's `instance`.
-    pub(crate) static REQUEST_PATH: String;
+    /// The request being answered, for the problem's `instance` and `requestId`.
+    pub(crate) static REQUEST: RequestContext;
 }
+
+/// What a problem response tells about the request it answers.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    pub path: String,
+    pub id: String,
+}
+
+/// What a 503 tells a client to wait when the database is unreachable.
+pub(crate) const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 /// `application/problem+json` body.
 #[derive(Debug, Serialize, ToSchema)]
@@ -25,6 +35,9 @@ pub struct Problem {
     pub detail: String,
     /// The request path.
     pub instance: String,
+    /// The request's id, as in the `X-Request-Id` response header.
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Validation failures by JSON field (400 only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BTreeMap<String, Vec<String>>>,
@@ -136,12 +149,17 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Store(cause) => {
                 tracing::error!(error = %cause, "storage failure");
-                ApiError::new(
+                let problem = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "Service unavailable",
                     "the directory store is unavailable; nothing was changed, retry later",
-                )
+                );
+                if cause.is_unavailable() {
+                    problem.with_retry_after(DATABASE_RETRY_AFTER_SECS)
+                } else {
+                    problem
+                }
             }
         }
     }
@@ -155,13 +173,18 @@ impl From<ValidationErrors> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let instance = REQUEST_PATH.try_with(Clone::clone).unwrap_or_default();
+        let request = REQUEST.try_with(Clone::clone).ok();
+        let (instance, request_id) = match request {
+            Some(RequestContext { path, id }) => (path, Some(id)),
+            None => (String::new(), None),
+        };
         let problem = Problem {
             problem_type: format!("urn:nexus:problem:{}", self.kind),
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail,
             instance,
+            request_id,
             errors: self.errors.map(|e| e.fields().clone()),
         };
         let body = serde_json::to_vec(&problem).expect("a problem serializes");

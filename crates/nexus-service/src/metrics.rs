@@ -132,6 +132,9 @@ impl Metrics {
     }
 }
 
+/// The longest a scrape waits for the push backlog.
+const BACKLOG_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The OpenMetrics text exposition, with the gauges read now.
 pub async fn render(nexus: &Nexus) -> String {
     let metrics = &nexus.metrics().inner;
@@ -140,12 +143,17 @@ pub async fn render(nexus: &Nexus) -> String {
         gauge("idle").set(idle as i64);
         gauge("in_use").set((size as usize).saturating_sub(idle) as i64);
     }
-    match crate::push::backlog(nexus).await {
-        Ok((pending, failed)) => {
+    // A database that hangs must not hang the scrape: the gauges then keep
+    // their last values.
+    match tokio::time::timeout(BACKLOG_TIMEOUT, crate::push::backlog(nexus)).await {
+        Ok(Ok((pending, failed))) => {
             metrics.push_pending.set(pending);
             metrics.push_failed.set(failed);
         }
-        Err(error) => tracing::warn!(%error, "push backlog unknown for /metrics"),
+        Ok(Err(error)) => tracing::warn!(%error, "push backlog unknown for /metrics"),
+        Err(_) => {
+            tracing::warn!("push backlog unknown for /metrics: the database did not answer in time")
+        }
     }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &metrics.registry)

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+mod serve;
+
 use anyhow::Context;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
@@ -11,6 +13,8 @@ use nexus_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use serve::HttpLimits;
 
 /// Where the server keeps its data and where it listens.
 #[derive(Debug, Clone)]
@@ -22,6 +26,7 @@ pub struct Config {
     /// `keyId:secret` of an admin key to create at start if it does not exist.
     pub bootstrap_api_key: Option<String>,
     pub push: PushConfig,
+    pub http: HttpLimits,
 }
 
 impl Default for Config {
@@ -32,6 +37,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             bootstrap_api_key: None,
             push: PushConfig::default(),
+            http: HttpLimits::default(),
         }
     }
 }
@@ -45,26 +51,31 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Time allowed for the push worker and the database pools to close after
+/// the connections, even when the grace period is spent.
+const SHUTDOWN_CLEANUP_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: JoinHandle<()>,
 }
 
 impl RunningServer {
-    /// Stops accepting, lets requests in flight finish, and waits.
+    /// Stops accepting, lets requests in flight finish within the shutdown
+    /// grace period, closes the connections still open, and waits.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        (&mut self.task).await.context("server task")??;
+        (&mut self.task).await.context("server task")?;
         Ok(())
     }
 
     /// Waits until the server stops by itself.
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.task).await.context("server task")??;
+        (&mut self.task).await.context("server task")?;
         Ok(())
     }
 }
@@ -101,15 +112,30 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    start_with_push(store, config.auth.clone(), config.push.clone(), listener).await
+    start_configured(
+        store,
+        config.auth.clone(),
+        config.push.clone(),
+        config.http.clone(),
+        listener,
+    )
+    .await
 }
 
+/// Serves over `store` on `listener` with the default HTTP limits.
 pub async fn start_with(
     store: Store,
     auth: AuthConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    start_with_push(store, auth, PushConfig::default(), listener).await
+    start_configured(
+        store,
+        auth,
+        PushConfig::default(),
+        HttpLimits::default(),
+        listener,
+    )
+    .await
 }
 
 /// `start_with`, the push worker paced by `push`.
@@ -119,23 +145,59 @@ pub async fn start_with_push(
     push: PushConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
+    start_configured(store, auth, push, HttpLimits::default(), listener).await
+}
+
+/// `start_with`, with these bounds on what clients may hold.
+pub async fn start_with_limits(
+    store: Store,
+    auth: AuthConfig,
+    listener: TcpListener,
+    limits: HttpLimits,
+) -> anyhow::Result<RunningServer> {
+    start_configured(store, auth, PushConfig::default(), limits, listener).await
+}
+
+async fn start_configured(
+    store: Store,
+    auth: AuthConfig,
+    push: PushConfig,
+    limits: HttpLimits,
+    listener: TcpListener,
+) -> anyhow::Result<RunningServer> {
     let nexus = Nexus::new(store.clone(), auth);
     let addr = listener.local_addr()?;
-    let app = nexus_api::app(nexus.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = nexus_api::app_with(
+        nexus.clone(),
+        nexus_api::AppOptions {
+            request_timeout: limits.request_timeout,
+        },
+    );
     let (tx, rx) = oneshot::channel::<()>();
     let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(nexus_service::push::run(nexus.clone(), push, push_stopped));
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
+        let deadline = serve::serve(listener, app, limits, async {
+            let _ = rx.await;
+        })
+        .await;
         // The push worker finishes the item in hand; the rest stays recorded.
         let _ = stop_push.send(true);
-        let _ = worker.await;
-        store.close().await;
-        result
+        let abort = worker.abort_handle();
+        let closing = async {
+            let _ = worker.await;
+            store.close().await;
+        };
+        // A database that hangs must not hold the shutdown either: what the
+        // worker had not committed is still in the outbox.
+        let at_least = tokio::time::Instant::now() + SHUTDOWN_CLEANUP_MIN;
+        if tokio::time::timeout_at(deadline.max(at_least), closing)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database did not answer in time: stopping without closing it");
+            abort.abort();
+        }
     });
     tracing::info!(%addr, "nexus is listening");
     Ok(RunningServer {

@@ -1,13 +1,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
 use nexus_service::auth::AuthConfig;
-use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::push::PushConfig;
+use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::Nexus;
 use tracing_subscriber::EnvFilter;
 
@@ -67,6 +68,8 @@ enum Command {
         /// renewed every third of it while the replica pushes).
         #[arg(long, env = "NEXUS_PUSH_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
         push_lease_seconds: u64,
+        #[command(flatten)]
+        http: Http,
     },
     /// Manage API keys offline.
     ApiKey {
@@ -187,6 +190,63 @@ fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("'{text}' is not a CIDR such as 10.0.0.0/8 or an IP address"))
 }
 
+/// Bounds on what clients may hold. Durations are like `10s`, `500ms`, `2m`.
+#[derive(clap::Args)]
+struct Http {
+    /// Time for a request head to arrive in full, from its first byte (or,
+    /// for a new connection, from its opening).
+    #[arg(long, env = "NEXUS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// Time for a request to be answered once its head has arrived; later,
+    /// it is abandoned and answered 503.
+    #[arg(long, env = "NEXUS_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Time an idle connection is kept open between requests.
+    #[arg(long, env = "NEXUS_KEEP_ALIVE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    keep_alive_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "NEXUS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// On SIGTERM/SIGINT, time for requests in flight to finish before the
+    /// remaining connections are closed.
+    #[arg(long, env = "NEXUS_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    shutdown_grace: Duration,
+}
+
+impl From<Http> for nexus::HttpLimits {
+    fn from(http: Http) -> Self {
+        nexus::HttpLimits {
+            header_read_timeout: http.header_read_timeout,
+            request_timeout: http.request_timeout,
+            keep_alive_timeout: http.keep_alive_timeout,
+            max_connections: http.max_connections as usize,
+            shutdown_grace: http.shutdown_grace,
+        }
+    }
+}
+
+/// `250ms`, `10s`, `2m`, or a bare number of seconds; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 500ms, 10s or 2m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        _ => return Err(format!("'{text}': the unit must be ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be more than zero".to_owned());
+    }
+    Ok(duration)
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -220,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
             auth_failures_per_minute,
             trusted_proxies,
             push_lease_seconds,
+            http,
         } => {
             let auth = AuthConfig {
                 api_audience,
@@ -241,10 +302,15 @@ async fn main() -> anyhow::Result<()> {
                     lease: std::time::Duration::from_secs(push_lease_seconds),
                     ..PushConfig::default()
                 },
+                http: http.into(),
             };
+            let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
+            stop.await;
+            tracing::info!(
+                grace_ms = config.http.shutdown_grace.as_millis() as u64,
+                "shutting down: finishing requests in flight"
+            );
             server.stop().await?;
             tracing::info!("stopped");
         }
@@ -291,18 +357,42 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
+/// Installs the SIGTERM and SIGINT handlers at once, so that a signal that
+/// arrives while the server is starting stops it gracefully instead of
+/// killing the process; the future resolves on the first signal.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
             _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("s").is_err());
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

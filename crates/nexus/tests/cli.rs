@@ -81,10 +81,36 @@ fn serve_defaults_to_sqlite_file_and_stops_gracefully_on_sigterm() {
         .iter()
         .find(|l| l.contains("/readyz") && l.contains("status=200"));
     assert!(
-        request_line.is_some_and(|l| l.contains("GET") && l.contains("latency_ms")),
+        request_line.is_some_and(|l| l.contains("GET")
+            && l.contains("latency_ms")
+            && l.contains("request_id=")),
         "{log:#?}"
     );
     assert!(log.iter().any(|l| l.contains("shutting down")), "{log:#?}");
+}
+
+#[test]
+fn sigterm_is_not_held_up_by_a_half_sent_request() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = nexus(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("NEXUS_SHUTDOWN_GRACE", "1s")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let status = terminate(&mut child);
+    assert!(status.success(), "exit status {status}");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
 }
 
 #[test]

@@ -23,6 +23,20 @@ async fn malformed_bodies(app: TestApp) {
         .unwrap()
         .contains("not valid JSON"));
 
+    let trailing = app
+        .send_raw(
+            Method::POST,
+            &path,
+            json,
+            br#"{"customUpnValue":"trailing@example.com"} garbage"#.to_vec(),
+        )
+        .await;
+    assert_problem(&trailing, 400, &path);
+    assert!(trailing.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("unexpected data after the JSON value"));
+
     let empty = app.send_raw(Method::POST, &path, json, Vec::new()).await;
     assert_problem(&empty, 400, &path);
 

@@ -145,6 +145,24 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
         get_user.get("application/problem+json").is_some(),
         "{get_user}"
     );
+    // Every operation can answer 503 (request timeout, database unreachable),
+    // and every response carries X-Request-Id.
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            let unavailable = &responses["503"]["content"]["application/problem+json"];
+            assert!(unavailable.is_object(), "{method} {path}: no 503 problem");
+            for (status, response) in responses {
+                assert!(
+                    response["headers"]["x-request-id"].is_object(),
+                    "{method} {path} {status}: no X-Request-Id"
+                );
+            }
+        }
+    }
 
     let docs = app
         .client

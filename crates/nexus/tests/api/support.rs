@@ -7,8 +7,8 @@ use nexus::RunningServer;
 use nexus_core::auth::{NewApiKey, Permissions};
 use nexus_core::{Actor, Timestamp};
 use nexus_service::auth::AuthConfig;
-use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::push::PushConfig;
+use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::Nexus;
 use nexus_store::Store;
 use reqwest::{Method, StatusCode};
@@ -89,7 +89,7 @@ impl TestApp {
     }
 
     pub async fn postgres_with(auth: AuthConfig) -> Option<TestApp> {
-        let (admin_url, name) = create_postgres_database().await?;
+        let (admin_url, name) = postgres_database().await?;
         let url = with_database(&admin_url, &name);
         Some(Self::start(&url, auth, None, Some((admin_url, name))).await)
     }
@@ -359,10 +359,9 @@ impl Drop for TestApp {
     }
 }
 
-/// A new, empty PostgreSQL database on the server of
-/// `NEXUS_TEST_POSTGRES_URL`: (that URL, the database's name); None when the
-/// variable is unset.
-async fn create_postgres_database() -> Option<(String, String)> {
+/// A fresh, empty PostgreSQL database, as (admin URL, database name), when
+/// `NEXUS_TEST_POSTGRES_URL` is set.
+pub async fn postgres_database() -> Option<(String, String)> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let admin_url = std::env::var("NEXUS_TEST_POSTGRES_URL")
         .ok()
@@ -383,7 +382,8 @@ async fn create_postgres_database() -> Option<(String, String)> {
     Some((admin_url, name))
 }
 
-async fn drop_postgres_database(admin_url: &str, name: &str) {
+/// Drops a database made by `postgres_database`.
+pub async fn drop_postgres_database(admin_url: &str, name: &str) {
     if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut admin)
@@ -402,7 +402,7 @@ pub struct EmptyPostgres {
 impl EmptyPostgres {
     /// None when `NEXUS_TEST_POSTGRES_URL` is unset.
     pub async fn create() -> Option<EmptyPostgres> {
-        let (admin_url, name) = create_postgres_database().await?;
+        let (admin_url, name) = postgres_database().await?;
         Some(EmptyPostgres {
             url: with_database(&admin_url, &name),
             admin_url,
@@ -476,7 +476,7 @@ pub fn basic(credential: &str) -> String {
 }
 
 /// The same server URL with another database name.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
