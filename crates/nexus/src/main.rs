@@ -30,6 +30,8 @@ struct Cli {
     log_format: LogFormat,
 }
 
+// Parsed once at start: the size of `Serve` costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the API server (migrations are applied first).
