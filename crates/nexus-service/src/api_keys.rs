@@ -66,41 +66,71 @@ pub async fn create_with(
     })
 }
 
+/// What start-up did with the bootstrap key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bootstrap {
+    /// No key had its id: it was created.
+    Created(ApiKey),
+    /// The key exists with the configured secret.
+    Exists(ApiKey),
+    /// The key exists with another secret, which it keeps: the configured
+    /// secret does not authenticate (unless rotation is asked for).
+    SecretDiffers(ApiKey),
+    /// The key was given the configured secret and a new year, as asked.
+    Rotated(ApiKey),
+}
+
 /// `NEXUS_BOOTSTRAP_API_KEY=keyId:secret`: creates that admin key (`read
-/// write`) unless a key with that id exists. Returns whether it was created.
-pub async fn bootstrap(nexus: &Nexus, credential: &str) -> Result<bool> {
+/// write`, one year) unless a key with that id exists, and says what it
+/// found. With `rotate`, an existing key takes the configured secret and
+/// expires a year from now; a revoked key stays revoked.
+pub async fn bootstrap(nexus: &Nexus, credential: &str, rotate: bool) -> Result<Bootstrap> {
     let (id, secret) = parse_credential(credential).ok_or_else(|| {
         ValidationErrors::single(
             "NEXUS_BOOTSTRAP_API_KEY",
             "must be keyId:secret with a secret of at least 16 characters",
         )
     })?;
-    let mut tx = nexus.store().begin_read().await?;
-    if api_keys::get(&mut tx, id).await?.is_some() {
-        return Ok(false);
-    }
-    drop(tx);
+    let system = nexus_core::Actor::system();
     let new = NewApiKey {
         description: Some("bootstrap administrator key".to_owned()),
         permissions: Permissions::parse("read write").expect("valid permissions"),
         role_id: None,
         expires_at: Timestamp::now().plus_days(365),
     };
-    match create_with(
-        nexus,
-        &nexus_core::Actor::system(),
-        &Authority::Operator,
-        id,
-        secret,
-        &new,
-    )
-    .await
-    {
-        Ok(_) => Ok(true),
-        // Another replica created it first.
-        Err(ServiceError::Conflict(_)) => Ok(false),
-        Err(other) => Err(other),
+    let existing = {
+        let mut tx = nexus.store().begin_read().await?;
+        api_keys::get_for_verification(&mut tx, id).await?
+    };
+    let (key, stored_hash) = match existing {
+        Some(found) => found,
+        None => match create_with(nexus, &system, &Authority::Operator, id, secret, &new).await {
+            Ok(created) => return Ok(Bootstrap::Created(created.key)),
+            // Another replica created it first: look at what it made.
+            Err(ServiceError::Conflict(_)) => {
+                let mut tx = nexus.store().begin_read().await?;
+                api_keys::get_for_verification(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?
+            }
+            Err(other) => return Err(other),
+        },
+    };
+    let hash = secret_hash(secret);
+    if !rotate {
+        return Ok(if stored_hash == hash {
+            Bootstrap::Exists(key)
+        } else {
+            Bootstrap::SecretDiffers(key)
+        });
     }
+    let mut tx = nexus.store().begin().await?;
+    let rotated = api_keys::replace_secret(&mut tx, id, &hash, new.expires_at, &system)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    commit(tx).await?;
+    nexus.authenticator().forget_key(id);
+    Ok(Bootstrap::Rotated(rotated))
 }
 
 /// Splits `keyId:secret`; both parts non-empty, the secret long enough to be one.

@@ -153,3 +153,38 @@ pub async fn revoke(conn: &mut Conn, id: &str, actor: &Actor) -> Result<bool, St
     .await?;
     Ok(true)
 }
+
+/// Gives a key a new secret and expiry (the bootstrap key's rotation).
+pub async fn replace_secret(
+    conn: &mut Conn,
+    id: &str,
+    secret_hash: &str,
+    expires_at: Timestamp,
+    actor: &Actor,
+) -> Result<Option<ApiKey>, StoreError> {
+    let sql = for_update(
+        conn,
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"),
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let current = from_row(&row)?;
+    let sql = format!(
+        "UPDATE api_keys SET secret_hash = $2, expires_at = $3, modified = $4, modified_by = $5 \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(secret_hash)
+        .bind(expires_at.to_text())
+        .bind(Timestamp::now_after(current.modified).to_text())
+        .bind(&actor.0)
+        .fetch_one(conn)
+        .await?;
+    Ok(Some(from_row(&row)?))
+}

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 mod serve;
 
 use anyhow::Context;
+use nexus_service::api_keys::Bootstrap;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
@@ -25,6 +26,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `keyId:secret` of an admin key to create at start if it does not exist.
     pub bootstrap_api_key: Option<String>,
+    /// Give an existing bootstrap key the configured secret and a new year.
+    pub rotate_bootstrap_api_key: bool,
     pub push: PushConfig,
     pub http: HttpLimits,
 }
@@ -36,6 +39,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             auth: AuthConfig::default(),
             bootstrap_api_key: None,
+            rotate_bootstrap_api_key: false,
             push: PushConfig::default(),
             http: HttpLimits::default(),
         }
@@ -102,12 +106,11 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     }
     if let Some(credential) = &config.bootstrap_api_key {
         let nexus = Nexus::new(store.clone(), config.auth.clone());
-        let created = nexus_service::api_keys::bootstrap(&nexus, credential)
-            .await
-            .map_err(|e| anyhow::anyhow!("NEXUS_BOOTSTRAP_API_KEY: {e}"))?;
-        if created {
-            tracing::info!("created the bootstrap API key");
-        }
+        let outcome =
+            nexus_service::api_keys::bootstrap(&nexus, credential, config.rotate_bootstrap_api_key)
+                .await
+                .map_err(|e| anyhow::anyhow!("NEXUS_BOOTSTRAP_API_KEY: {e}"))?;
+        report_bootstrap(&outcome);
     }
     let listener = TcpListener::bind(config.listen)
         .await
@@ -205,6 +208,43 @@ async fn start_configured(
         shutdown: Some(tx),
         task,
     })
+}
+
+/// Says at start what became of the bootstrap key, and warns of what an
+/// operator must act on: a secret that does not work, an expiry coming or past.
+fn report_bootstrap(outcome: &Bootstrap) {
+    let key = match outcome {
+        Bootstrap::Created(key) => {
+            tracing::info!(key = %key.id, expires = %key.expires_at.to_text(), "created the bootstrap API key");
+            key
+        }
+        Bootstrap::Exists(key) => {
+            tracing::info!(key = %key.id, expires = %key.expires_at.to_text(), "the bootstrap API key exists with the configured secret");
+            key
+        }
+        Bootstrap::SecretDiffers(key) => {
+            tracing::warn!(
+                key = %key.id,
+                "the bootstrap API key exists with another secret, which it keeps: the configured secret \
+                 does not authenticate; set NEXUS_BOOTSTRAP_API_KEY_ROTATE=true to give the key this secret"
+            );
+            key
+        }
+        Bootstrap::Rotated(key) => {
+            tracing::info!(key = %key.id, expires = %key.expires_at.to_text(), "rotated the bootstrap API key: new secret, new expiry");
+            key
+        }
+    };
+    let now = nexus_core::Timestamp::now();
+    if key.revoked_at.is_some() {
+        tracing::error!(key = %key.id, "the bootstrap API key is revoked and stays so: choose another key id");
+    } else if key.expires_at <= now {
+        tracing::error!(key = %key.id, expired = %key.expires_at.to_text(),
+            "the bootstrap API key has expired; set NEXUS_BOOTSTRAP_API_KEY_ROTATE=true to renew it");
+    } else if key.expires_at <= now.plus_days(30) {
+        tracing::warn!(key = %key.id, expires = %key.expires_at.to_text(),
+            "the bootstrap API key expires within 30 days; set NEXUS_BOOTSTRAP_API_KEY_ROTATE=true to renew it");
+    }
 }
 
 /// Hides the password of a database URL for logs and errors.

@@ -56,6 +56,10 @@ enum Command {
             conflicts_with = "bootstrap_api_key"
         )]
         bootstrap_api_key_file: Option<PathBuf>,
+        /// Give an existing bootstrap key the configured secret and expire it
+        /// a year from now.
+        #[arg(long, env = "NEXUS_BOOTSTRAP_API_KEY_ROTATE")]
+        rotate_bootstrap_api_key: bool,
         #[command(flatten)]
         secret_keys: SecretKeys,
         /// Failed authentications allowed per client address, API key id
@@ -278,6 +282,7 @@ async fn main() -> anyhow::Result<()> {
             api_audience,
             bootstrap_api_key,
             bootstrap_api_key_file,
+            rotate_bootstrap_api_key,
             secret_keys,
             auth_failures_per_minute,
             trusted_proxies,
@@ -300,6 +305,7 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 auth,
                 bootstrap_api_key,
+                rotate_bootstrap_api_key,
                 push: PushConfig {
                     lease: std::time::Duration::from_secs(push_lease_seconds),
                     ..PushConfig::default()

@@ -273,6 +273,12 @@ async fn bootstrap_and_offline_keys_work_and_secrets_stay_out_of_logs() {
     wait_healthy(port);
     assert_eq!(get(ADMIN.to_owned(), "/v1/users").await, 200);
     terminate(&mut again);
+    let log = std::io::read_to_string(again.stderr.take().unwrap()).unwrap();
+    assert!(
+        log.contains("the bootstrap API key exists with the configured secret")
+            && log.contains("expires="),
+        "start-up says what it found: {log}"
+    );
 }
 
 /// Every secret the environment can give can come from a file instead

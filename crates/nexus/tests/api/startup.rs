@@ -85,3 +85,57 @@ async fn get_with_bootstrap_key(server: &RunningServer, path: &str) -> Value {
     assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
     reply.body
 }
+
+crate::support::both_backends!(the_bootstrap_key_says_what_it_found_and_rotates);
+
+/// Start-up says what became of the bootstrap key, keeps a key's secret
+/// unless asked to rotate it, and rotation renews the secret and the year.
+async fn the_bootstrap_key_says_what_it_found_and_rotates(app: TestApp) {
+    use nexus_service::api_keys::{bootstrap, Bootstrap};
+    let first = "boot:first-secret-0123456789";
+    let second = "boot:second-secret-0123456789";
+    let status = |credential: &'static str| {
+        let app = &app;
+        async move {
+            app.request_as(
+                reqwest::Method::GET,
+                "/v1/api-keys/boot",
+                &[("authorization", basic(credential))],
+                None,
+            )
+            .await
+            .status
+        }
+    };
+    let created = bootstrap(&app.nexus, first, false).await.unwrap();
+    let Bootstrap::Created(key) = created else {
+        panic!("{created:?}")
+    };
+    assert_eq!(key.permissions, "read write");
+    assert!(matches!(
+        bootstrap(&app.nexus, first, false).await.unwrap(),
+        Bootstrap::Exists(_)
+    ));
+    // Another secret for the same id changes nothing by itself.
+    assert!(matches!(
+        bootstrap(&app.nexus, second, false).await.unwrap(),
+        Bootstrap::SecretDiffers(_)
+    ));
+    assert_eq!(status(second).await, StatusCode::UNAUTHORIZED);
+    // Asked to, it rotates: the new secret works and the year starts again.
+    let before = key.expires_at;
+    let rotated = bootstrap(&app.nexus, second, true).await.unwrap();
+    let Bootstrap::Rotated(rotated) = rotated else {
+        panic!("{rotated:?}")
+    };
+    assert!(rotated.expires_at > before);
+    assert_eq!(status(second).await, StatusCode::OK);
+    assert!(matches!(
+        bootstrap(&app.nexus, second, false).await.unwrap(),
+        Bootstrap::Exists(_)
+    ));
+    assert!(matches!(
+        bootstrap(&app.nexus, first, false).await.unwrap(),
+        Bootstrap::SecretDiffers(_)
+    ));
+}
