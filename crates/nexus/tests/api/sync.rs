@@ -187,8 +187,21 @@ async fn sync_records_groups_and_attributes_and_resolves_roles(app: TestApp) {
     assert_eq!(app.put(&path, body).await.body["upn"], Value::Null);
 }
 
-async fn repeat_sync_writes_nothing(app: TestApp) {
+async fn repeat_sync_writes_nothing(mut app: TestApp) {
     let user = linked_user(&app).await;
+    // The push worker's polls are write transactions too: keep it asleep
+    // once it has looked at the outbox after the restart.
+    app.push.idle_poll = std::time::Duration::from_secs(3600);
+    app.restart().await;
+    let mut seen = app.store.write_transactions();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = app.store.write_transactions();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     let path = format!("/v1/users/{user}/$sync");
     let body = sync_body(&["Staff"], &[("department", "eng")]);
     let first = app.put(&path, body.clone()).await.body;
