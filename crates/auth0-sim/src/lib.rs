@@ -14,7 +14,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -334,11 +334,13 @@ async fn rate_limit(State(sim): State<Simulator>, request: Request, next: Next) 
         } else {
             t.window.used += 1;
         }
-        (
-            t.rate_limit,
-            t.rate_limit.saturating_sub(t.window.used),
-            limited,
-        )
+        // A refused request has nothing left to spend, whatever the window says.
+        let remaining = if limited {
+            0
+        } else {
+            t.rate_limit.saturating_sub(t.window.used)
+        };
+        (t.rate_limit, remaining, limited)
     });
     let mut response = if limited {
         error(
@@ -498,13 +500,78 @@ fn authorize(
 
 // --- users --------------------------------------------------------------------
 
-#[derive(Deserialize)]
-struct ListUsersQuery {
+/// The query parameters of the list operations, read by hand so that a
+/// malformed value gets Auth0's JSON error and a repeated `strategy` is a list.
+#[derive(Default)]
+struct ListQuery {
     page: Option<usize>,
     per_page: Option<usize>,
-    include_totals: Option<bool>,
+    include_totals: bool,
     q: Option<String>,
+    name: Option<String>,
+    strategies: Vec<String>,
+    email: Option<String>,
 }
+
+fn query_error(field: &str, rule: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        &format!("Query validation error: '{rule}' on property {field}."),
+        "invalid_query_string",
+    )
+}
+
+fn list_query(raw: Option<&str>) -> Result<ListQuery, Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| query_error("query", "Malformed query string"))?;
+    let number = |key: &str, value: &str| {
+        value
+            .parse::<usize>()
+            .map_err(|_| query_error(key, "Expected type integer"))
+    };
+    let mut query = ListQuery::default();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "page" => query.page = Some(number(&key, &value)?),
+            "per_page" => query.per_page = Some(number(&key, &value)?),
+            "include_totals" => {
+                query.include_totals = value
+                    .parse()
+                    .map_err(|_| query_error(&key, "Expected type boolean"))?
+            }
+            "q" => query.q = Some(value),
+            "name" => query.name = Some(value),
+            "strategy" => query.strategies.push(value),
+            "email" => query.email = Some(value),
+            _ => {}
+        }
+    }
+    Ok(query)
+}
+
+/// How one list operation pages: the envelope's key, whether the envelope
+/// carries `length` (only the users list does), and the smallest `per_page`.
+struct Listing {
+    key: &'static str,
+    with_length: bool,
+    min_per_page: usize,
+}
+
+const USERS: Listing = Listing {
+    key: "users",
+    with_length: true,
+    min_per_page: 0,
+};
+const CLIENTS: Listing = Listing {
+    key: "clients",
+    with_length: false,
+    min_per_page: 0,
+};
+const CONNECTIONS: Listing = Listing {
+    key: "connections",
+    with_length: false,
+    min_per_page: 1,
+};
 
 /// `q` supports the Lucene forms the client uses: `email:"x"` and `user_id:"x"`.
 fn matches_query(user: &Value, q: &str) -> Result<bool, Response> {
@@ -526,80 +593,88 @@ fn matches_query(user: &Value, q: &str) -> Result<bool, Response> {
     }
 }
 
-fn page_of(
-    items: Vec<Value>,
-    key: &str,
-    page: Option<usize>,
-    per_page: Option<usize>,
-    totals: bool,
-) -> Result<Value, Response> {
-    let per_page = per_page.unwrap_or(50);
-    if per_page == 0 || per_page > 100 {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "per_page must be from 1 to 100",
-            "invalid_query_string",
+fn page_of(items: Vec<Value>, listing: &Listing, query: &ListQuery) -> Result<Value, Response> {
+    let per_page = query.per_page.unwrap_or(50);
+    if per_page < listing.min_per_page {
+        return Err(query_error(
+            "per_page",
+            &format!("Number is less than minimum {}", listing.min_per_page),
         ));
     }
-    let page = page.unwrap_or(0);
+    if per_page > 100 {
+        return Err(query_error(
+            "per_page",
+            "Number is greater than maximum 100",
+        ));
+    }
+    let page = query.page.unwrap_or(0);
     let total = items.len();
     let chunk: Vec<Value> = items
         .into_iter()
         .skip(page * per_page)
         .take(per_page)
         .collect();
-    Ok(if totals {
-        json!({"start": page * per_page, "limit": per_page, "length": chunk.len(), "total": total, key: chunk})
-    } else {
-        Value::Array(chunk)
-    })
+    if !query.include_totals {
+        return Ok(Value::Array(chunk));
+    }
+    let mut envelope = json!({"start": page * per_page, "limit": per_page, "total": total});
+    if listing.with_length {
+        envelope["length"] = json!(chunk.len());
+    }
+    envelope[listing.key] = Value::Array(chunk);
+    Ok(envelope)
 }
 
-async fn list_users(
-    State(sim): State<Simulator>,
-    headers: HeaderMap,
-    Query(query): Query<ListUsersQuery>,
+/// A list answer, or the error that refused its query.
+fn listed(
+    raw: Option<String>,
+    listing: &Listing,
+    items: impl FnOnce(&ListQuery) -> Result<Vec<Value>, Response>,
 ) -> Response {
-    if let Err(response) = authorize(&sim, &headers, &["read:users"]) {
-        return response;
-    }
-    let users: Vec<Value> = sim.with(|t| t.users.values().cloned().collect());
-    let mut selected = Vec::new();
-    for user in users {
-        match &query.q {
-            Some(q) => match matches_query(&user, q) {
-                Ok(true) => selected.push(user),
-                Ok(false) => {}
-                Err(response) => return response,
-            },
-            None => selected.push(user),
-        }
-    }
-    match page_of(
-        selected,
-        "users",
-        query.page,
-        query.per_page,
-        query.include_totals.unwrap_or(false),
-    ) {
+    let answer =
+        list_query(raw.as_deref()).and_then(|query| page_of(items(&query)?, listing, &query));
+    match answer {
         Ok(body) => Json(body).into_response(),
         Err(response) => response,
     }
 }
 
-#[derive(Deserialize)]
-struct EmailQuery {
-    email: Option<String>,
+async fn list_users(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Err(response) = authorize(&sim, &headers, &["read:users"]) {
+        return response;
+    }
+    let users: Vec<Value> = sim.with(|t| t.users.values().cloned().collect());
+    listed(raw, &USERS, |query| {
+        let mut selected = Vec::new();
+        for user in users {
+            let matches = match &query.q {
+                Some(q) => matches_query(&user, q)?,
+                None => true,
+            };
+            if matches {
+                selected.push(user);
+            }
+        }
+        Ok(selected)
+    })
 }
 
 async fn users_by_email(
     State(sim): State<Simulator>,
     headers: HeaderMap,
-    Query(query): Query<EmailQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(response) = authorize(&sim, &headers, &["read:users"]) {
         return response;
     }
+    let query = match list_query(raw.as_deref()) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
     let Some(email) = query.email else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -621,12 +696,41 @@ async fn users_by_email(
     Json(Value::Array(users)).into_response()
 }
 
+/// Auth0 user ids are `provider|id`; anything else is refused before a lookup.
+fn check_user_id(id: &str) -> Result<(), Response> {
+    match id.split_once('|') {
+        Some((provider, local)) if !provider.is_empty() && !local.is_empty() => Ok(()),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Path validation error: 'Object didn't pass validation for format user-id: {id}' on property id."
+            ),
+            "invalid_uri",
+        )),
+    }
+}
+
+/// Connection ids are `con_` and letters or digits.
+fn check_connection_id(id: &str) -> Result<(), Response> {
+    let well_formed = id
+        .strip_prefix("con_")
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+    if well_formed {
+        return Ok(());
+    }
+    Err(error(
+        StatusCode::BAD_REQUEST,
+        "Path validation error: 'String does not match pattern ^con_[A-Za-z0-9]+$' on property id.",
+        "invalid_uri",
+    ))
+}
+
 async fn get_user(
     State(sim): State<Simulator>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = authorize(&sim, &headers, &["read:users"]) {
+    if let Err(response) = authorize(&sim, &headers, &["read:users"]).and(check_user_id(&id)) {
         return response;
     }
     match sim.with(|t| t.users.get(&id).cloned()) {
@@ -643,17 +747,86 @@ async fn create_user(State(sim): State<Simulator>, headers: HeaderMap, body: Byt
     if let Err(response) = authorize(&sim, &headers, &["create:users"]) {
         return response;
     }
-    match insert_user(&sim, &body) {
+    match insert_user(&sim, &headers, &body) {
         Ok(user) => (StatusCode::CREATED, Json(user)).into_response(),
         Err(response) => response,
     }
 }
 
-fn insert_user(sim: &Simulator, body: &[u8]) -> Result<Value, Response> {
-    let bad = |message: &str| error(StatusCode::BAD_REQUEST, message, "invalid_body");
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
-        return Err(bad("Payload validation error: 'Expected type object'"));
+/// Fields that a form body carries as `true`/`false` text.
+const BOOLEAN_FIELDS: &[&str] = &[
+    "blocked",
+    "email_verified",
+    "phone_verified",
+    "verify_email",
+    "verify_phone_number",
+];
+
+/// A request body as an object: JSON, or a form (both are allowed for user
+/// writes), whose boolean fields are read as booleans.
+fn body_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Response> {
+    let bad = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            "Payload validation error: 'Expected type object'",
+            "invalid_body",
+        )
     };
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => Ok(object),
+            _ => Err(bad()),
+        };
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| bad())?;
+    Ok(pairs
+        .into_iter()
+        .map(|(key, text)| {
+            let value = match text.as_str() {
+                "true" | "false" if BOOLEAN_FIELDS.contains(&key.as_str()) => json!(text == "true"),
+                _ => json!(text),
+            };
+            (key, value)
+        })
+        .collect())
+}
+
+/// The defaults Auth0 gives a new user: `name` and `nickname` from the
+/// e-mail (or the phone number or username), a picture, and no logins yet.
+fn profile_defaults(user: &mut Map<String, Value>) {
+    let handle = ["email", "phone_number", "username"]
+        .iter()
+        .find_map(|field| user.get(*field).and_then(Value::as_str))
+        .map(str::to_owned);
+    if let Some(handle) = handle {
+        let nickname = handle.split('@').next().unwrap_or(&handle).to_owned();
+        let initials: String = nickname
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(2)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let initials = if initials.is_empty() {
+            "u".to_owned()
+        } else {
+            initials
+        };
+        user.entry("name").or_insert(json!(handle));
+        user.entry("nickname").or_insert(json!(nickname));
+        user.entry("picture").or_insert(json!(format!(
+            "https://cdn.auth0.com/avatars/{initials}.png"
+        )));
+    }
+    user.insert("logins_count".into(), json!(0));
+}
+
+fn insert_user(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
+    let bad = |message: &str| error(StatusCode::BAD_REQUEST, message, "invalid_body");
+    let body = body_object(headers, body)?;
     let connection_name = body
         .get("connection")
         .and_then(Value::as_str)
@@ -731,6 +904,7 @@ fn insert_user(sim: &Simulator, body: &[u8]) -> Result<Value, Response> {
         "user_metadata".into(),
         body.get("user_metadata").cloned().unwrap_or(json!({})),
     );
+    profile_defaults(&mut user);
     let user = Value::Object(user);
     sim.with(|t| {
         let taken = t.users.values().any(|u| {
@@ -815,6 +989,24 @@ fn check_update(patch: &Map<String, Value>) -> Result<(), String> {
     static EMAIL: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("valid regex"));
     let on = |field: &str, rule: String| format!("'{rule}' on property {field}.");
+    for field in BOOLEAN_FIELDS {
+        if patch.get(*field).is_some_and(|value| !value.is_boolean()) {
+            return Err(on(field, "Expected type boolean".into()));
+        }
+    }
+    for field in ["app_metadata", "user_metadata"] {
+        if patch.get(field).is_some_and(|value| !value.is_object()) {
+            return Err(on(field, "Expected type object".into()));
+        }
+    }
+    for field in ["email", "phone_number", "picture"] {
+        if patch
+            .get(field)
+            .is_some_and(|value| !value.is_string() && !value.is_null())
+        {
+            return Err(on(field, "Expected type string".into()));
+        }
+    }
     for (field, min, max) in UPDATE_LENGTHS {
         let Some(value) = patch.get(*field) else {
             continue;
@@ -876,12 +1068,12 @@ async fn patch_user(
         Ok(granted) => granted,
         Err(response) => return response,
     };
-    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Payload validation error: 'Expected type object'",
-            "invalid_body",
-        );
+    if let Err(response) = check_user_id(&id) {
+        return response;
+    }
+    let patch = match body_object(&headers, &body) {
+        Ok(patch) => patch,
+        Err(response) => return response,
     };
     let only_app_metadata = !granted.iter().any(|g| g == "update:users");
     if only_app_metadata && patch.keys().any(|k| k != "app_metadata") {
@@ -889,15 +1081,6 @@ async fn patch_user(
             StatusCode::FORBIDDEN,
             "Insufficient scope, expected any of: update:users",
             "insufficient_scope",
-        );
-    }
-    if let Some(unknown) = patch.keys().find(|k| {
-        !PROFILE_FIELDS.contains(&k.as_str()) && *k != "app_metadata" && *k != "user_metadata"
-    }) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("Payload validation error: 'Additional properties not allowed: {unknown}'"),
-            "invalid_body",
         );
     }
     if let Err(message) = check_update(&patch) {
@@ -923,15 +1106,6 @@ async fn patch_user(
             "invalid_body",
         );
     }
-    for metadata in ["app_metadata", "user_metadata"] {
-        if patch.get(metadata).is_some_and(|m| !m.is_object()) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("Payload validation error: '{metadata} must be an object'"),
-                "invalid_body",
-            );
-        }
-    }
     sim.with(|t| {
         let Some(user) = t.users.get_mut(&id) else {
             return error(
@@ -950,6 +1124,8 @@ async fn patch_user(
                 | "verify_phone_number"
                 | "connection"
                 | "client_id" => {}
+                // The schema allows other properties; Auth0 does not store them.
+                _ if !PROFILE_FIELDS.contains(&key.as_str()) => {}
                 _ if value.is_null() => {
                     user.as_object_mut().expect("a user object").remove(key);
                 }
@@ -966,7 +1142,7 @@ async fn delete_user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = authorize(&sim, &headers, &["delete:users"]) {
+    if let Err(response) = authorize(&sim, &headers, &["delete:users"]).and(check_user_id(&id)) {
         return response;
     }
     sim.with(|t| t.users.remove(&id));
@@ -975,19 +1151,10 @@ async fn delete_user(
 
 // --- clients and connections -------------------------------------------------------
 
-#[derive(Deserialize)]
-struct PageQuery {
-    page: Option<usize>,
-    per_page: Option<usize>,
-    include_totals: Option<bool>,
-    name: Option<String>,
-    strategy: Option<String>,
-}
-
 async fn list_clients(
     State(sim): State<Simulator>,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(response) = authorize(&sim, &headers, &["read:clients"]) {
         return response;
@@ -998,48 +1165,38 @@ async fn list_clients(
             .map(|c| json!({"client_id": c.client_id, "name": c.name, "app_type": "non_interactive", "client_metadata": c.client_metadata}))
             .collect()
     });
-    match page_of(
-        clients,
-        "clients",
-        query.page,
-        query.per_page,
-        query.include_totals.unwrap_or(false),
-    ) {
-        Ok(body) => Json(body).into_response(),
-        Err(response) => response,
-    }
+    listed(raw, &CLIENTS, |_| Ok(clients))
 }
 
+/// A connection as the list shows it (`ConnectionForList`).
 fn connection_json(c: &Connection) -> Value {
-    json!({"id": c.id, "name": c.name, "strategy": c.strategy, "enabled_clients": []})
+    json!({"id": c.id, "name": c.name, "strategy": c.strategy})
+}
+
+/// A connection as `GET /connections/{id}` shows it, with its clients.
+fn connection_detail(c: &Connection) -> Value {
+    let mut detail = connection_json(c);
+    detail["enabled_clients"] = json!([]);
+    detail
 }
 
 async fn list_connections(
     State(sim): State<Simulator>,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     if let Err(response) = authorize(&sim, &headers, &["read:connections"]) {
         return response;
     }
-    let connections: Vec<Value> = sim.with(|t| {
-        t.connections
+    let connections: Vec<Connection> = sim.with(|t| t.connections.clone());
+    listed(raw, &CONNECTIONS, |query| {
+        Ok(connections
             .iter()
             .filter(|c| query.name.as_ref().is_none_or(|n| *n == c.name))
-            .filter(|c| query.strategy.as_ref().is_none_or(|s| *s == c.strategy))
+            .filter(|c| query.strategies.is_empty() || query.strategies.contains(&c.strategy))
             .map(connection_json)
-            .collect()
-    });
-    match page_of(
-        connections,
-        "connections",
-        query.page,
-        query.per_page,
-        query.include_totals.unwrap_or(false),
-    ) {
-        Ok(body) => Json(body).into_response(),
-        Err(response) => response,
-    }
+            .collect())
+    })
 }
 
 async fn get_connection(
@@ -1047,14 +1204,16 @@ async fn get_connection(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = authorize(&sim, &headers, &["read:connections"]) {
+    if let Err(response) =
+        authorize(&sim, &headers, &["read:connections"]).and(check_connection_id(&id))
+    {
         return response;
     }
     match sim.with(|t| {
         t.connections
             .iter()
             .find(|c| c.id == id)
-            .map(connection_json)
+            .map(connection_detail)
     }) {
         Some(connection) => Json(connection).into_response(),
         None => error(
@@ -1117,8 +1276,8 @@ async fn seed_connection(
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-async fn seed_user(State(sim): State<Simulator>, body: Bytes) -> Response {
-    match insert_user(&sim, &body) {
+async fn seed_user(State(sim): State<Simulator>, headers: HeaderMap, body: Bytes) -> Response {
+    match insert_user(&sim, &headers, &body) {
         Ok(user) => (StatusCode::CREATED, Json(user)).into_response(),
         Err(response) => response,
     }

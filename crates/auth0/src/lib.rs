@@ -142,13 +142,18 @@ enum Resend {
     IfNotReceived,
 }
 
-/// One page of a list with `include_totals=true`.
+/// One page of a list with `include_totals=true`, as the offset-paginated
+/// envelopes of the Management API specify it: every field is optional there,
+/// and only the users envelope has `length`, so none is required here.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Page<T> {
+    #[serde(default)]
     pub start: u64,
+    #[serde(default)]
     pub limit: u64,
-    pub length: u64,
-    pub total: u64,
+    /// How many items match in all; `None` when Auth0 left it out.
+    #[serde(default)]
+    pub total: Option<u64>,
     #[serde(alias = "users", alias = "clients", alias = "connections")]
     pub items: Vec<T>,
 }
@@ -481,10 +486,15 @@ impl ManagementClient {
     /// Every client, page by page.
     pub async fn all_clients(&self) -> Result<Vec<Value>, Error> {
         let mut clients = Vec::new();
+        const PER_PAGE: u32 = 100;
         for page in 0.. {
-            let batch = self.list_clients(page, 100).await?;
-            let done = batch.items.is_empty() || clients.len() as u64 + batch.length >= batch.total;
+            let batch = self.list_clients(page, PER_PAGE).await?;
+            let short = batch.items.len() < PER_PAGE as usize;
             clients.extend(batch.items);
+            let done = short
+                || batch
+                    .total
+                    .is_some_and(|total| clients.len() as u64 >= total);
             if done {
                 break;
             }

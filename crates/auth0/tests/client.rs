@@ -286,7 +286,7 @@ async fn against_the_simulator() {
         .list_users(0, 10, Some(&format!("user_id:\"{id}\"")))
         .await
         .unwrap();
-    assert_eq!((page.total, page.items.len()), (1, 1));
+    assert_eq!((page.total, page.items.len()), (Some(1), 1));
     let connection = client
         .connection_by_name(auth0_sim::DEFAULT_CONNECTION)
         .await
@@ -386,4 +386,37 @@ async fn a_create_refused_by_a_5xx_is_sent_again_after_a_check() {
     let accounts = client.users_by_email("again@example.com").await.unwrap();
     assert_eq!(accounts.len(), 1);
     assert_eq!(created["user_id"], accounts[0]["user_id"]);
+}
+
+/// The clients list is read page by page from envelopes shaped as the
+/// specification has them (no `length`), until the total is reached.
+#[tokio::test]
+async fn all_clients_pages_through_specified_envelopes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = auth0_sim::serve(listener, 1000).await.unwrap();
+    let http = reqwest::Client::new();
+    for n in 0..150 {
+        http.post(format!("{}/__sim/clients", sim.base_url()))
+            .json(&json!({"client_id": format!("app-{n:03}"), "client_secret": "s"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let client = ManagementClient::new(Config::new(
+        &sim.base_url(),
+        auth0_sim::DEFAULT_CLIENT_ID,
+        auth0_sim::DEFAULT_CLIENT_SECRET,
+    ));
+    let first = client.list_clients(0, 100).await.unwrap();
+    assert_eq!(
+        (first.start, first.limit, first.total, first.items.len()),
+        (0, 100, Some(151), 100)
+    );
+    let all = client.all_clients().await.unwrap();
+    let ids: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!((all.len(), ids.len()), (151, 151));
+    assert!(ids.contains("app-149") && ids.contains(auth0_sim::DEFAULT_CLIENT_ID));
 }

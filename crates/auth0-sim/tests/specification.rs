@@ -1,0 +1,515 @@
+//! Every Management operation the simulator serves, walked over real HTTP:
+//! each answer's status is one the Auth0 Management API v2 specification
+//! lists for the operation, and its body validates against the schema the
+//! specification gives for that status (error statuses, which it leaves
+//! without a schema, against Auth0's error shape).
+//!
+//! `fixtures/auth0-management-api.json` is the specification cut down to
+//! the operations the simulator serves and the component schemas they
+//! reference, unchanged otherwise.
+
+use std::collections::BTreeSet;
+
+use auth0_sim::{Simulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_CONNECTION_ID};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const SPECIFICATION: &str = include_str!("fixtures/auth0-management-api.json");
+
+/// Auth0's error body.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["statusCode", "error", "message"],
+        "additionalProperties": false,
+        "properties": {
+            "statusCode": {"type": "integer"},
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "errorCode": {"type": "string"}
+        }
+    })
+}
+
+struct Spec {
+    document: Value,
+    checked: BTreeSet<(String, String)>,
+}
+
+impl Spec {
+    fn load() -> Spec {
+        Spec {
+            document: serde_json::from_str(SPECIFICATION).expect("the specification parses"),
+            checked: BTreeSet::new(),
+        }
+    }
+
+    /// Every (method, path) the specification extract holds.
+    fn operations(&self) -> BTreeSet<(String, String)> {
+        let paths = self.document["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = item.as_object().expect("a path item");
+                methods.keys().map(|m| (m.clone(), path.clone()))
+            })
+            .collect()
+    }
+
+    /// Checks one answer of the operation `method template`.
+    fn check(&mut self, method: &Method, template: &str, status: u16, body: &Value) {
+        let method = method.as_str().to_ascii_lowercase();
+        let operation = &self.document["paths"][template][method.as_str()];
+        assert!(
+            operation.is_object(),
+            "{method} {template} is not in the specification"
+        );
+        let response = &operation["responses"][status.to_string()];
+        assert!(
+            response.is_object(),
+            "{method} {template} may not answer {status} (answered {body})"
+        );
+        let schema = match response.pointer("/content/application~1json/schema") {
+            Some(schema) => schema.clone(),
+            None if status >= 400 => error_schema(),
+            None => {
+                assert_eq!(
+                    body,
+                    &Value::Null,
+                    "{method} {template} {status} has no body"
+                );
+                self.checked.insert((method, template.to_owned()));
+                return;
+            }
+        };
+        self.validate(&schema, body)
+            .unwrap_or_else(|e| panic!("{method} {template} {status}: {e}\nbody: {body:#}"));
+        self.checked.insert((method, template.to_owned()));
+    }
+
+    /// Validates `body` against `schema`, whose `$ref`s point into the
+    /// specification's `#/components/schemas`.
+    fn validate(&self, schema: &Value, body: &Value) -> Result<(), String> {
+        let mut root = schema.clone();
+        root["components"] = self.document["components"].clone();
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| format!("the schema does not compile: {e}"))?;
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n"))
+        }
+    }
+}
+
+/// One Management request and its answer.
+struct Call {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+struct Walk {
+    sim: Simulator,
+    http: reqwest::Client,
+    bearer: String,
+    spec: Spec,
+}
+
+enum Body {
+    None,
+    Json(Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+impl Walk {
+    async fn start() -> Walk {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = auth0_sim::serve(listener, 1000).await.unwrap();
+        let http = reqwest::Client::new();
+        let audience = format!("{}/api/v2/", sim.base_url());
+        let token: Value = http
+            .post(format!("{}/oauth/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+                ("audience", &audience),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Walk {
+            bearer: token["access_token"].as_str().unwrap().to_owned(),
+            sim,
+            http,
+            spec: Spec::load(),
+        }
+    }
+
+    /// Sends `method path` (with `bearer`, if any) and checks the answer
+    /// against the operation `template`.
+    async fn call_as(
+        &mut self,
+        bearer: Option<&str>,
+        method: Method,
+        template: &str,
+        path: &str,
+        body: Body,
+    ) -> Call {
+        let url = format!("{}/api/v2{path}", self.sim.base_url());
+        let mut request = self.http.request(method.clone(), url);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request = match body {
+            Body::None => request,
+            Body::Json(json) => request.json(&json),
+            Body::Form(form) => request.form(&form),
+        };
+        let reply = request.send().await.unwrap();
+        let status = reply.status().as_u16();
+        let headers = reply.headers().clone();
+        let bytes = reply.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{method} {path} answered {status} with a body that is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        self.spec.check(&method, template, status, &body);
+        Call {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn call(&mut self, method: Method, template: &str, path: &str, body: Body) -> Call {
+        let bearer = self.bearer.clone();
+        self.call_as(Some(&bearer), method, template, path, body)
+            .await
+    }
+
+    async fn get(&mut self, template: &str, path: &str) -> Call {
+        self.call(Method::GET, template, path, Body::None).await
+    }
+}
+
+fn password() -> String {
+    "Passw0rd!long-enough".to_owned()
+}
+
+#[tokio::test]
+async fn every_operation_answers_as_the_specification_says() {
+    let mut walk = Walk::start().await;
+    let users = "/users";
+    let user = "/users/{id}";
+
+    // POST /users: JSON and form bodies, and the refusals.
+    let created = walk
+        .call(
+            Method::POST,
+            users,
+            users,
+            Body::Json(json!({"connection": "Username-Password-Authentication",
+                "email": "ada.lovelace@example.com", "password": password()})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        (
+            &created.body["name"],
+            &created.body["nickname"],
+            &created.body["logins_count"]
+        ),
+        (
+            &json!("ada.lovelace@example.com"),
+            &json!("ada.lovelace"),
+            &json!(0)
+        )
+    );
+    assert!(created.body["picture"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("https://")));
+    let id = created.body["user_id"].as_str().unwrap().to_owned();
+    let by_form = walk
+        .call(
+            Method::POST,
+            users,
+            users,
+            Body::Form(vec![
+                ("connection", "Username-Password-Authentication".into()),
+                ("email", "grace@example.com".into()),
+                ("password", password()),
+                ("email_verified", "true".into()),
+            ]),
+        )
+        .await;
+    assert_eq!(by_form.status, 201, "{}", by_form.body);
+    assert_eq!(by_form.body["email_verified"], true);
+    let duplicate = walk
+        .call(
+            Method::POST,
+            users,
+            users,
+            Body::Json(json!({"connection": "Username-Password-Authentication",
+                "email": "ada.lovelace@example.com", "password": password()})),
+        )
+        .await;
+    assert_eq!(duplicate.status, 409);
+    let no_connection = walk
+        .call(
+            Method::POST,
+            users,
+            users,
+            Body::Json(json!({"email": "x@example.com"})),
+        )
+        .await;
+    assert_eq!(no_connection.status, 400);
+    let anonymous = walk
+        .call_as(None, Method::POST, users, users, Body::Json(json!({})))
+        .await;
+    assert_eq!(anonymous.status, 401);
+
+    // GET /users: plain, with totals (the users envelope has `length`),
+    // an empty page, a refused query.
+    let listed = walk.get(users, "/users").await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
+    let totals = walk
+        .get(users, "/users?include_totals=true&per_page=1")
+        .await;
+    assert_eq!(
+        (&totals.body["length"], &totals.body["total"]),
+        (&json!(1), &json!(2))
+    );
+    let empty = walk.get(users, "/users?per_page=0").await;
+    assert_eq!((empty.status, empty.body), (200, json!([])));
+    let bad_query = walk.get(users, "/users?q=nickname:x").await;
+    assert_eq!(bad_query.status, 400);
+    let bad_number = walk.get(users, "/users?per_page=ten").await;
+    assert_eq!(
+        (bad_number.status, &bad_number.body["errorCode"]),
+        (400, &json!("invalid_query_string"))
+    );
+
+    // GET /users/{id}: found, unknown, malformed.
+    let found = walk.get(user, &format!("/users/{id}")).await;
+    assert_eq!(found.body["user_id"], json!(id));
+    let unknown = walk.get(user, "/users/auth0|nobody").await;
+    assert_eq!(unknown.status, 404);
+    let malformed = walk.get(user, "/users/nobody").await;
+    assert_eq!(
+        (malformed.status, &malformed.body["errorCode"]),
+        (400, &json!("invalid_uri"))
+    );
+
+    // PATCH /users/{id}: JSON, form, a property the schema lets through,
+    // values it refuses, unknown and malformed ids.
+    let path = format!("/users/{id}");
+    let patched = walk
+        .call(
+            Method::PATCH,
+            user,
+            &path,
+            Body::Json(json!({"given_name": "Ada", "app_metadata": {"k": 1}})),
+        )
+        .await;
+    assert_eq!(
+        (
+            patched.status,
+            &patched.body["given_name"],
+            &patched.body["app_metadata"]
+        ),
+        (200, &json!("Ada"), &json!({"k": 1}))
+    );
+    let by_form = walk
+        .call(
+            Method::PATCH,
+            user,
+            &path,
+            Body::Form(vec![
+                ("family_name", "Lovelace".into()),
+                ("blocked", "true".into()),
+            ]),
+        )
+        .await;
+    assert_eq!(
+        (
+            by_form.status,
+            &by_form.body["family_name"],
+            &by_form.body["blocked"]
+        ),
+        (200, &json!("Lovelace"), &json!(true))
+    );
+    let extra = walk
+        .call(
+            Method::PATCH,
+            user,
+            &path,
+            Body::Json(json!({"nickname": "ada", "favourite_colour": "green"})),
+        )
+        .await;
+    assert_eq!(
+        (extra.status, &extra.body["nickname"]),
+        (200, &json!("ada"))
+    );
+    assert!(extra.body.get("favourite_colour").is_none());
+    for refused in [
+        json!({"name": ""}),
+        json!({"given_name": "g".repeat(151)}),
+        json!({"email": "not-an-email"}),
+        json!({"blocked": "yes"}),
+    ] {
+        let answer = walk
+            .call(Method::PATCH, user, &path, Body::Json(refused.clone()))
+            .await;
+        assert_eq!(
+            (answer.status, &answer.body["errorCode"]),
+            (400, &json!("invalid_body")),
+            "{refused}"
+        );
+    }
+    let unknown = walk
+        .call(
+            Method::PATCH,
+            user,
+            "/users/auth0|nobody",
+            Body::Json(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    let malformed = walk
+        .call(
+            Method::PATCH,
+            user,
+            "/users/nobody",
+            Body::Json(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(malformed.status, 400);
+
+    // GET /users-by-email.
+    let by_email = "/users-by-email";
+    let found = walk
+        .get(by_email, "/users-by-email?email=ADA.lovelace@example.com")
+        .await;
+    assert_eq!(found.body[0]["user_id"], json!(id));
+    let missing = walk.get(by_email, by_email).await;
+    assert_eq!(missing.status, 400);
+
+    // GET /clients: plain, with totals (no `length` there), an empty page.
+    let clients = "/clients";
+    let plain = walk.get(clients, clients).await;
+    assert_eq!(plain.body[0]["client_id"], DEFAULT_CLIENT_ID);
+    let totals = walk.get(clients, "/clients?include_totals=true").await;
+    assert_eq!(totals.body["total"], 1);
+    assert!(totals.body.get("length").is_none(), "{}", totals.body);
+    let empty = walk.get(clients, "/clients?per_page=0").await;
+    assert_eq!((empty.status, empty.body), (200, json!([])));
+
+    // GET /connections: plain, with totals, several strategies, a page size
+    // below the minimum of 1.
+    let connections = "/connections";
+    let plain = walk.get(connections, connections).await;
+    assert_eq!(plain.body[0]["id"], DEFAULT_CONNECTION_ID);
+    assert!(plain.body[0].get("enabled_clients").is_none());
+    let totals = walk
+        .get(connections, "/connections?include_totals=true")
+        .await;
+    assert!(totals.body.get("length").is_none(), "{}", totals.body);
+    let strategies = walk
+        .get(connections, "/connections?strategy=samlp&strategy=auth0")
+        .await;
+    assert_eq!(strategies.body[0]["strategy"], "auth0");
+    let none = walk.get(connections, "/connections?strategy=samlp").await;
+    assert_eq!(none.body, json!([]));
+    let zero = walk.get(connections, "/connections?per_page=0").await;
+    assert_eq!(
+        (zero.status, &zero.body["errorCode"]),
+        (400, &json!("invalid_query_string"))
+    );
+
+    // GET /connections/{id}: found, unknown, malformed.
+    let connection = "/connections/{id}";
+    let found = walk
+        .get(connection, &format!("/connections/{DEFAULT_CONNECTION_ID}"))
+        .await;
+    assert_eq!(found.body["enabled_clients"], json!([]));
+    let unknown = walk.get(connection, "/connections/con_nothere").await;
+    assert_eq!(unknown.status, 404);
+    let malformed = walk.get(connection, "/connections/not-a-connection").await;
+    assert_eq!(malformed.status, 400);
+
+    // DELETE /users/{id}: done, and a malformed id.
+    let deleted = walk.call(Method::DELETE, user, &path, Body::None).await;
+    assert_eq!(deleted.status, 204);
+    let malformed = walk
+        .call(Method::DELETE, user, "/users/nobody", Body::None)
+        .await;
+    assert_eq!(malformed.status, 400);
+
+    // A rate-limited answer is an answer of every operation.
+    walk.http
+        .put(format!("{}/__sim/faults", walk.sim.base_url()))
+        .json(&json!({"burst_429": 1}))
+        .send()
+        .await
+        .unwrap();
+    let limited = walk.get(users, users).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.headers["x-ratelimit-remaining"], "0");
+
+    assert_eq!(
+        walk.spec.checked,
+        walk.spec.operations(),
+        "operations walked"
+    );
+}
+
+/// The check has teeth: answers the simulator used to give fail it.
+#[test]
+fn the_check_refuses_answers_auth0_does_not_give() {
+    let mut spec = Spec::load();
+    let get = Method::GET;
+    let refused = [
+        (
+            "/clients",
+            200,
+            json!({"start": 0, "limit": 50, "length": 1, "total": 1, "clients": [{"client_id": "a"}]}),
+        ),
+        (
+            "/connections",
+            200,
+            json!([{"id": "con_a", "name": "a", "strategy": "auth0", "enabled_clients": []}]),
+        ),
+        ("/users/{id}", 200, json!({"user_id": 7})),
+        ("/users/{id}", 400, json!("Bad Request")),
+    ];
+    for (template, status, body) in refused {
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            spec.check(&get, template, status, &body)
+        }));
+        assert!(answer.is_err(), "{template} {status} {body} passed");
+    }
+    spec.check(
+        &get,
+        "/clients",
+        200,
+        &json!({"start": 0, "limit": 50, "total": 1, "clients": [{"client_id": "a"}]}),
+    );
+}
