@@ -12,7 +12,10 @@
  *   NEXUS_API_KEY_SECRET   … the key's secret (the key needs only `user.sync`)
  *   NEXUS_TIMEOUT_MS       request timeout, default 5000 (Auth0 aborts a login after 20 s in all)
  *   NEXUS_FAIL_OPEN        "true": when Nexus cannot be reached or fails, let the login
- *                          through without Nexus claims; otherwise (default) deny it
+ *                          through without Nexus claims; otherwise (default) deny it.
+ *                          A 401/403 from Nexus is a configuration error (the key is
+ *                          wrong, revoked, expired or lacks `user.sync`), not an outage:
+ *                          the login is denied even then, and the log says why.
  *   NEXUS_DEFAULT_AUDIENCE audience to resolve roles for when the login asks for no API
  *   NEXUS_CLAIM_NAMESPACE  prefix of the roles claim, default https://nexus.example.com/
  *   NEXUS_ATTRIBUTES       comma-separated event.user fields sent as attributes,
@@ -27,12 +30,35 @@ const DEFAULT_ATTRIBUTES = "email,name,given_name,family_name";
 /** A failure to get an answer from Nexus (as opposed to an answer that says no). */
 class NexusUnavailable extends Error {}
 
+/** Nexus refused the Action's credentials: fixing it needs an administrator. */
+class NexusMisconfigured extends Error {}
+
+/**
+ * Nexus said no. `userMessage` is what the person signing in sees; the
+ * message, with Nexus's problem detail, goes to the Action's log only.
+ */
+class NexusRefused extends Error {
+  constructor(message, userMessage) {
+    super(message);
+    this.userMessage = userMessage;
+  }
+}
+
+const UNAVAILABLE_MESSAGE = "The identity directory is unavailable; try again shortly.";
+const REFUSED_MESSAGE = "Your sign-in could not be completed; contact your administrator.";
+
 exports.onExecutePostLogin = async (event, api) => {
   const secrets = event.secrets || {};
   const failOpen = String(secrets.NEXUS_FAIL_OPEN || "").toLowerCase() === "true";
 
   const userId = event.user && event.user.app_metadata && event.user.app_metadata.nexus_user_id;
   if (!userId) {
+    // Nexus writes app_metadata.nexus_user_id by pushing to this tenant, which
+    // it does only once the tenant is registered with Management credentials.
+    console.log(
+      `nexus: ${(event.user && event.user.user_id) || "the user"} has no app_metadata.nexus_user_id ` +
+        "(not linked in Nexus, or the tenant has no Management credentials in Nexus); denying the login",
+    );
     api.access.deny("This account is not provisioned in the identity directory.");
     return;
   }
@@ -48,12 +74,19 @@ exports.onExecutePostLogin = async (event, api) => {
     if (error instanceof NexusUnavailable) {
       console.log(`nexus: ${error.message}; ${failOpen ? "failing open" : "denying the login"}`);
       if (!failOpen) {
-        api.access.deny("The identity directory is unavailable; try again shortly.");
+        api.access.deny(UNAVAILABLE_MESSAGE);
       }
       return;
     }
+    if (error instanceof NexusMisconfigured) {
+      // Failing open here would let every login through unchecked for as
+      // long as the key stays revoked: deny, whatever NEXUS_FAIL_OPEN says.
+      console.log(`nexus: CONFIGURATION ERROR: ${error.message}; denying the login${failOpen ? " (NEXUS_FAIL_OPEN does not apply)" : ""}`);
+      api.access.deny(REFUSED_MESSAGE);
+      return;
+    }
     console.log(`nexus: ${error.message}; denying the login`);
-    api.access.deny(error.message);
+    api.access.deny(error instanceof NexusRefused ? error.userMessage : REFUSED_MESSAGE);
     return;
   }
 
@@ -113,12 +146,21 @@ async function sync(secrets, userId, body) {
     const why = error && error.name === "TimeoutError" ? `no answer within ${timeout} ms` : String(error);
     throw new NexusUnavailable(`$sync failed: ${why}`);
   }
+  if (response.status === 401 || response.status === 403) {
+    const problem = await response.json().catch(() => ({}));
+    const why = response.status === 401 ? "the API key is wrong, revoked or expired" : "the API key lacks user.sync";
+    throw new NexusMisconfigured(`$sync answered ${response.status}: ${why} (${problem.detail || "no detail"})`);
+  }
   if (response.status === 404) {
-    throw new Error("This account is not linked in the identity directory for this connection.");
+    const problem = await response.json().catch(() => ({}));
+    throw new NexusRefused(
+      `$sync answered 404: ${problem.detail || "not found"}`,
+      "This account is not linked in the identity directory for this connection.",
+    );
   }
   if (response.status === 400) {
     const problem = await response.json().catch(() => ({}));
-    throw new Error(`The identity directory refused the login data: ${problem.detail || "bad request"}`);
+    throw new NexusRefused(`$sync refused the login data: ${problem.detail || "bad request"}`, REFUSED_MESSAGE);
   }
   if (!response.ok) {
     throw new NexusUnavailable(`$sync answered ${response.status}`);

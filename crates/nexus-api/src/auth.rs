@@ -1,6 +1,7 @@
 //! Authentication and authorization of every route: one table says which
 //! permission each route needs; one middleware checks it.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -9,7 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use nexus_core::Actor;
+use nexus_core::auth::Permissions;
+use nexus_core::{Actor, ValidationErrors};
 use nexus_service::auth::{AuthError, Credentials, FailureKey};
 use nexus_service::Nexus;
 
@@ -234,6 +236,47 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Requires("sts.write"),
     ),
 ];
+
+/// Every permission a credential can usefully hold: those the routes of
+/// `ROUTES` require, plus the bare `read` and `write` that stand for them.
+pub fn known_permissions() -> BTreeSet<&'static str> {
+    ROUTES
+        .iter()
+        .filter_map(|(_, _, access)| match access {
+            Access::Requires(permission) => Some(*permission),
+            Access::Open | Access::Authenticated => None,
+        })
+        .chain(["read", "write"])
+        .collect()
+}
+
+/// Refuses space-delimited `permissions` that no route uses: a key holding
+/// only those could do nothing. Malformed codes are left to the body's own
+/// validation, which names them.
+pub fn check_known_permissions(permissions: Option<&str>) -> Result<(), ValidationErrors> {
+    let Some(Ok(permissions)) = permissions.map(Permissions::parse) else {
+        return Ok(());
+    };
+    let known = known_permissions();
+    let unknown: BTreeSet<&str> = permissions
+        .codes()
+        .iter()
+        .map(String::as_str)
+        .filter(|code| !known.contains(code))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list = |codes: &BTreeSet<&str>| codes.iter().copied().collect::<Vec<_>>().join(" ");
+    Err(ValidationErrors::single(
+        "permissions",
+        format!(
+            "unknown permissions: {}; no route needs them. Known: {}",
+            list(&unknown),
+            list(&known)
+        ),
+    ))
+}
 
 /// What the route needs; `None` for a route the table does not know.
 pub fn access(method: &Method, path: &str) -> Option<Access> {

@@ -81,7 +81,7 @@ pub enum Bootstrap {
 }
 
 /// `NEXUS_BOOTSTRAP_API_KEY=keyId:secret`: creates that admin key (`read
-/// write`, one year) unless a key with that id exists, and says what it
+/// write user.sync`, one year) unless a key with that id exists, and says what it
 /// found. With `rotate`, an existing key takes the configured secret and
 /// expires a year from now; a revoked key stays revoked.
 pub async fn bootstrap(nexus: &Nexus, credential: &str, rotate: bool) -> Result<Bootstrap> {
@@ -94,7 +94,9 @@ pub async fn bootstrap(nexus: &Nexus, credential: &str, rotate: bool) -> Result<
     let system = nexus_core::Actor::system();
     let new = NewApiKey {
         description: Some("bootstrap administrator key".to_owned()),
-        permissions: Permissions::parse("read write").expect("valid permissions"),
+        // `user.sync` is neither a read nor a write: the administrator holds it
+        // too, so that it can make the Action's key.
+        permissions: Permissions::parse("read write user.sync").expect("valid permissions"),
         role_id: None,
         expires_at: Timestamp::now().plus_days(365),
     };

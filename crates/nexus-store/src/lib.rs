@@ -136,6 +136,23 @@ impl Writer {
     }
 }
 
+/// One direct connection before the pool: the pool retries a failing
+/// connection until its acquire timeout and then reports only that it timed
+/// out, where this reports the cause at once (connection refused, unknown
+/// host, authentication failed, no such database).
+async fn probe_postgres(url: &str, timeout: Duration) -> Result<(), StoreError> {
+    let connection = tokio::time::timeout(timeout, AnyConnection::connect(url))
+        .await
+        .map_err(|_| {
+            StoreError::Config(format!(
+                "the database server did not answer within {} s",
+                timeout.as_secs()
+            ))
+        })??;
+    connection.close().await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         Self::connect_with(url, StoreOptions::default()).await
@@ -177,6 +194,7 @@ impl Store {
                 })
             }
             Backend::Postgres => {
+                probe_postgres(url, options.acquire_timeout).await?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)

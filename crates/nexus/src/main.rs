@@ -38,14 +38,15 @@ enum Command {
     Serve {
         #[command(flatten)]
         database: Database,
-        /// Address to listen on.
-        #[arg(long, env = "NEXUS_LISTEN", default_value = "127.0.0.1:8080")]
+        /// Address to listen on: `HOST:PORT` (a host name is resolved), or a
+        /// bare port, which means `127.0.0.1:PORT` (loopback only).
+        #[arg(long, env = "NEXUS_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
         listen: SocketAddr,
         /// The audience of Auth0 access tokens for Nexus; Bearer tokens are
         /// refused without one.
         #[arg(long, env = "NEXUS_API_AUDIENCE")]
         api_audience: Option<String>,
-        /// `keyId:secret` of an admin API key (`read write`) created at start
+        /// `keyId:secret` of an admin API key (`read write user.sync`) created at start
         /// if no key has that id.
         #[arg(long, env = "NEXUS_BOOTSTRAP_API_KEY", hide_env_values = true)]
         bootstrap_api_key: Option<String>,
@@ -196,6 +197,32 @@ fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("'{text}' is not a CIDR such as 10.0.0.0/8 or an IP address"))
 }
 
+/// `HOST:PORT` or a bare `PORT`. A bare port binds loopback: exposing the
+/// server to other hosts must be asked for by naming an address.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::{Ipv4Addr, ToSocketAddrs};
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let usage =
+        "expected HOST:PORT (e.g. 127.0.0.1:8080, localhost:8080, [::1]:8080) or a bare port";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("'{text}': {usage}"));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("'{text}': '{port}' is not a port (0-65535); {usage}"))?;
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("'{text}': cannot resolve '{host}': {e}"))?
+        .next()
+        .ok_or_else(|| format!("'{text}': '{host}' has no address"))
+}
+
 /// Bounds on what clients may hold. Durations are like `10s`, `500ms`, `2m`.
 #[derive(clap::Args)]
 struct Http {
@@ -331,6 +358,8 @@ async fn main() -> anyhow::Result<()> {
                     expires_at,
                 },
         } => {
+            nexus_api::auth::check_known_permissions(Some(&permissions))
+                .map_err(|e| anyhow::anyhow!("--permissions: {e}"))?;
             let store = nexus::open_store(&database.url()?).await?;
             let nexus = Nexus::new(store.clone(), AuthConfig::default());
             let body = ApiKeyBody {
@@ -392,6 +421,23 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_listen_addresses() {
+        let addr = |text: &str| parse_listen(text).map(|a| a.to_string());
+        assert_eq!(addr("8081").as_deref(), Ok("127.0.0.1:8081"));
+        assert_eq!(addr("0.0.0.0:80").as_deref(), Ok("0.0.0.0:80"));
+        assert_eq!(addr("[::1]:9000").as_deref(), Ok("[::1]:9000"));
+        let local = parse_listen("localhost:9000").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 9000, "{local}");
+        assert!(parse_listen("localhost:99999")
+            .unwrap_err()
+            .contains("not a port"));
+        assert!(parse_listen("no-such-host.invalid:80")
+            .unwrap_err()
+            .contains("cannot resolve 'no-such-host.invalid'"));
+        assert!(parse_listen("localhost").unwrap_err().contains("HOST:PORT"));
+    }
 
     #[test]
     fn parses_durations() {

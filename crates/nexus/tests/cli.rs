@@ -349,3 +349,189 @@ async fn secrets_come_from_files() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("32 random bytes"), "{stderr}");
 }
+
+/// The shell blocks of the README's walk-through, in order.
+fn walkthrough_blocks() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("\n## A walk through the API")
+        .expect("the walk-through section");
+    let section = &readme[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|rest| rest[..rest.find("```").expect("a closed block")].to_owned())
+        .collect()
+}
+
+/// Runs the README's walk-through as written, with `set -euo pipefail`: the
+/// block that starts the server tells the harness how to start it (with the
+/// README's bootstrap key, on a free port over a temporary SQLite file), and
+/// every other block runs in bash, `cargo run … -p nexus --` being the
+/// binary under test.
+#[test]
+fn readme_walkthrough_runs_as_written() {
+    let blocks = walkthrough_blocks();
+    let (serve, rest): (Vec<_>, Vec<_>) = blocks
+        .into_iter()
+        .partition(|b| b.trim_end().ends_with("-- serve"));
+    assert_eq!(serve.len(), 1, "one block starts the server");
+    let bootstrap = serve[0]
+        .split("NEXUS_BOOTSTRAP_API_KEY='")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("the serve block sets NEXUS_BOOTSTRAP_API_KEY='…'")
+        .to_owned();
+    let script = rest.join("\n");
+    assert!(script.contains("http://127.0.0.1:8080"), "{script}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = nexus(dir.path())
+        .args(["serve"])
+        .env("NEXUS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("NEXUS_BOOTSTRAP_API_KEY", &bootstrap)
+        .env("NEXUS_LOG", "warn")
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+
+    let prelude = r#"set -euo pipefail
+cargo() {
+    if [ "$1 $2 $3 $4 $5" != "run --release -p nexus --" ]; then
+        echo "the walk-through runs cargo as '$*'" >&2; return 1
+    fi
+    shift 5; "$NEXUS_BIN" "$@"
+}
+"#;
+    let script = script.replace("http://127.0.0.1:8080", &format!("http://127.0.0.1:{port}"));
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{prelude}{script}"))
+        .current_dir(dir.path())
+        .env_remove("NEXUS_DATABASE_URL")
+        .env("NEXUS_BIN", env!("CARGO_BIN_EXE_nexus"))
+        .output()
+        .unwrap();
+    terminate(&mut server);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the walk-through failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines[0].starts_with("nk_") && lines[0].contains(':'),
+        "api-key create prints the credential first: {stdout}"
+    );
+    for expected in [
+        r#""upn":"justin.b@corp.example.com""#,
+        r#""name":"billing-admins""#,
+        r#""@odata.count":1"#,
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected} missing in:\n{stdout}"
+        );
+    }
+    // The last step follows the next link of a one-user page: an empty page.
+    let last = lines.last().unwrap();
+    assert!(last.starts_with(r#"{"value":[]"#), "last output: {last}");
+}
+
+#[test]
+fn api_key_create_refuses_permissions_no_route_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = nexus(dir.path())
+        .args(["api-key", "create", "--permissions", "read bogus"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown permissions: bogus;") && stderr.contains("user.sync"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no credential printed");
+    assert!(!dir.path().join("nexus.db").exists(), "nothing was written");
+}
+
+#[test]
+fn a_bare_listen_port_serves_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = nexus(dir.path())
+        .args(["serve", "--listen", &port.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    terminate(&mut child);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains(&format!("127.0.0.1:{port}")), "{log}");
+
+    let refused = nexus(dir.path())
+        .args(["serve", "--listen", "localhost:99999"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("'99999' is not a port"), "{stderr}");
+}
+
+/// `nexus migrate` against `url`: fails within a few seconds, and says `cause`.
+fn refused_at_start(url: &str, cause: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = nexus(dir.path())
+        .args(["migrate", "--database-url", url])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(cause), "expected '{cause}' in: {stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "took {elapsed:?}: {stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_is_reported_with_its_cause_at_once() {
+    refused_at_start(
+        "postgres://postgres@127.0.0.1:1/nexus",
+        "Connection refused",
+    );
+    refused_at_start(
+        "postgres://postgres@no-such-host.invalid/nexus",
+        "failed to lookup address",
+    );
+    let Ok(server) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
+        eprintln!("NEXUS_TEST_POSTGRES_URL is not set: the PostgreSQL cases are not run");
+        return;
+    };
+    let base = server.rsplit_once('/').unwrap().0;
+    let missing = format!("nexus_missing_{}", std::process::id());
+    refused_at_start(
+        &format!("{base}/{missing}"),
+        &format!("database \"{missing}\" does not exist"),
+    );
+    let host = base.rsplit_once('@').map_or(base, |(_, host)| host);
+    refused_at_start(
+        &format!(
+            "postgres://no_such_role_{}@{host}/postgres",
+            std::process::id()
+        ),
+        &format!(
+            "role \"no_such_role_{}\" does not exist",
+            std::process::id()
+        ),
+    );
+}

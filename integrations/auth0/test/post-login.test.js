@@ -194,16 +194,76 @@ test("denies a login Nexus does not know", async () => {
   assert.match(unknown.record.denied, /not linked/);
 });
 
-test("a key without user.sync cannot sync: the login fails closed", async () => {
+/** Runs `fn` with console.log captured; returns what was logged. */
+async function logged(fn) {
+  const lines = [];
+  const original = console.log;
+  console.log = (...args) => lines.push(args.join(" "));
+  try {
+    await fn();
+  } finally {
+    console.log = original;
+  }
+  return lines.join("\n");
+}
+
+test("a key without user.sync cannot sync: denied as a configuration error, not an outage", async () => {
   const userId = await seedUser("dave");
   const readOnly = await call("POST", "/v1/api-keys", { permissions: "read" });
   const { api, record } = recorder();
   const secrets = { NEXUS_API_KEY_ID: readOnly.id, NEXUS_API_KEY_SECRET: readOnly.secret };
-  await onExecutePostLogin(event(userId, { secrets }), api);
-  assert.match(record.denied, /unavailable/);
+  const log = await logged(() => onExecutePostLogin(event(userId, { secrets }), api));
+  assert.match(record.denied, /contact your administrator/);
+  assert.doesNotMatch(record.denied, /unavailable/);
+  assert.match(log, /CONFIGURATION ERROR: \$sync answered 403: the API key lacks user.sync/);
   const unauthenticated = recorder();
   await onExecutePostLogin(event(userId, { secrets: { NEXUS_API_KEY_ID: "", NEXUS_API_KEY_SECRET: "" } }), unauthenticated.api);
-  assert.match(unauthenticated.record.denied, /unavailable/);
+  assert.match(unauthenticated.record.denied, /contact your administrator/);
+});
+
+test("a revoked key denies the login even with NEXUS_FAIL_OPEN, and says so in the log", async () => {
+  const userId = await seedUser("erin");
+  const key = await call("POST", "/v1/api-keys", { permissions: "user.sync" });
+  const secrets = { NEXUS_API_KEY_ID: key.id, NEXUS_API_KEY_SECRET: key.secret, NEXUS_FAIL_OPEN: "true" };
+  const before = recorder();
+  await onExecutePostLogin(event(userId, { secrets }), before.api);
+  assert.equal(before.record.denied, null, "the key works before it is revoked");
+
+  await call("DELETE", `/v1/api-keys/${key.id}`);
+  const { api, record } = recorder();
+  const log = await logged(() => onExecutePostLogin(event(userId, { secrets }), api));
+  assert.match(record.denied, /contact your administrator/);
+  assert.deepEqual(record.idToken, {});
+  assert.match(log, /CONFIGURATION ERROR: \$sync answered 401: the API key is wrong, revoked or expired/);
+  assert.match(log, /NEXUS_FAIL_OPEN does not apply/);
+
+  const forbidden = recorder();
+  const readOnly = await call("POST", "/v1/api-keys", { permissions: "read" });
+  const readSecrets = { NEXUS_API_KEY_ID: readOnly.id, NEXUS_API_KEY_SECRET: readOnly.secret, NEXUS_FAIL_OPEN: "true" };
+  await onExecutePostLogin(event(userId, { secrets: readSecrets }), forbidden.api);
+  assert.match(forbidden.record.denied, /contact your administrator/);
+});
+
+test("Nexus's problem detail goes to the log, never to the person signing in", async () => {
+  const userId = await seedUser("frank");
+  const e = event(userId);
+  e.resource_server = null; // no audience at all: Nexus answers 400
+  const { api, record } = recorder();
+  const log = await logged(() => onExecutePostLogin(e, api));
+  assert.equal(record.denied, "Your sign-in could not be completed; contact your administrator.");
+  assert.match(log, /\$sync refused the login data: .*audience/);
+
+  const unknown = recorder();
+  const unknownLog = await logged(() => onExecutePostLogin(event("no-such-user"), unknown.api));
+  assert.equal(unknown.record.denied, "This account is not linked in the identity directory for this connection.");
+  assert.match(unknownLog, /\$sync answered 404: .*no-such-user/);
+});
+
+test("an account without nexus_user_id is denied, and the log names the likely cause", async () => {
+  const { api, record } = recorder();
+  const log = await logged(() => onExecutePostLogin(event(null), api));
+  assert.match(record.denied, /not provisioned/);
+  assert.match(log, /Management credentials/);
 });
 
 /** A server that accepts connections and never answers. */

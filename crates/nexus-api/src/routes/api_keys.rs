@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 #[utoipa::path(post, path = "/v1/api-keys", tag = "API keys", request_body = ApiKeyBody,
     responses(
         (status = 201, body = CreatedApiKey),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An invalid field, or permissions that no route uses (named in `errors.permissions`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_api_key(
@@ -34,6 +34,7 @@ async fn create_api_key(
     CurrentAuthority(authority): CurrentAuthority,
     ApiJson(body): ApiJson<ApiKeyBody>,
 ) -> ApiResult<Response> {
+    crate::auth::check_known_permissions(body.permissions.as_deref())?;
     let key = api_keys::create(&nexus, &actor, &authority, body).await?;
     Ok(created(format!("/v1/api-keys/{}", key.key.id), key))
 }

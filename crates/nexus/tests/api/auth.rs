@@ -247,6 +247,27 @@ async fn api_keys_show_their_secret_once(app: TestApp) {
         assert_problem(&reply, 400, "/v1/api-keys");
         assert!(reply.body["errors"][field].is_array(), "{}", reply.body);
     }
+
+    // A permission no route needs would make a key that can do nothing.
+    let listed_before = app.get("/v1/api-keys?$count=true").await.body["@odata.count"].clone();
+    let unknown = app
+        .post(
+            "/v1/api-keys",
+            json!({"permissions": "user.sync bogus invoice.read"}),
+        )
+        .await;
+    assert_problem(&unknown, 400, "/v1/api-keys");
+    let message = unknown.body["errors"]["permissions"][0].as_str().unwrap();
+    assert!(
+        message.starts_with("unknown permissions: bogus invoice.read;"),
+        "{message}"
+    );
+    assert!(message.contains("user.sync") && message.contains("customer.mfa.write"));
+    assert_eq!(
+        app.get("/v1/api-keys?$count=true").await.body["@odata.count"],
+        listed_before,
+        "nothing was created"
+    );
 }
 
 async fn revoked_keys_stop_at_once(app: TestApp) {
