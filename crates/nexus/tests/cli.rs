@@ -400,10 +400,10 @@ fn readme_walkthrough_runs_as_written() {
 
     let prelude = r#"set -euo pipefail
 cargo() {
-    if [ "$1 $2 $3 $4 $5" != "run --release -p nexus --" ]; then
-        echo "the walk-through runs cargo as '$*'" >&2; return 1
-    fi
-    shift 5; "$NEXUS_BIN" "$@"
+    case "$*" in
+        "run --release --bin nexus -- "*) shift 5; "$NEXUS_BIN" "$@" ;;
+        *) echo "the walk-through runs cargo as '$*'" >&2; return 1 ;;
+    esac
 }
 "#;
     let script = script.replace("http://127.0.0.1:8080", &format!("http://127.0.0.1:{port}"));

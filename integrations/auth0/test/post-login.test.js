@@ -3,7 +3,7 @@
 // does. NEXUS_BIN names the server binary (scripts/test builds it).
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
-const { spawn } = require("node:child_process");
+const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
@@ -81,6 +81,21 @@ async function seedUser(name) {
 
 let roleId;
 
+/**
+ * A `user.sync` key, made offline: the bootstrap key holds `read write`,
+ * which does not include `user.sync`, so it may not give it.
+ */
+function syncOnlyKey() {
+  const credential = execFileSync(NEXUS_BIN, ["api-key", "create", "--permissions", "user.sync"], {
+    env: { ...process.env, NEXUS_DATABASE_URL: `sqlite://${path.join(dataDir, "nexus.db")}`, NEXUS_LOG: "warn" },
+    stdio: ["ignore", "pipe", "ignore"],
+  })
+    .toString()
+    .trim();
+  const at = credential.indexOf(":");
+  return { id: credential.slice(0, at), secret: credential.slice(at + 1), permissions: "user.sync" };
+}
+
 before(async () => {
   assert.ok(fs.existsSync(NEXUS_BIN), `the nexus binary is missing at ${NEXUS_BIN}: run cargo build -p nexus`);
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-action-"));
@@ -99,7 +114,7 @@ before(async () => {
   await waitReady(baseUrl);
   await call("POST", "/v1/idp_tenants", { name: "corp", azoTenantName: "eci-corp", fqdn: "eci-corp.us.auth0.com" });
   await call("POST", "/v1/organizations", { name: "acme", displayName: "Acme", crmAccountId: "1", type: "Customer" });
-  syncKey = await call("POST", "/v1/api-keys", { description: "post-login Action", permissions: "user.sync" });
+  syncKey = syncOnlyKey();
   assert.equal(syncKey.permissions, "user.sync");
   roleId = (await call("POST", "/v1/roles", { name: "reader", audience: AUDIENCE, permissions: ["user.read"] })).id;
   const mapped = await call("POST", "/v1/roles", { name: "ad-admin", audience: AUDIENCE });
@@ -223,7 +238,7 @@ test("a key without user.sync cannot sync: denied as a configuration error, not 
 
 test("a revoked key denies the login even with NEXUS_FAIL_OPEN, and says so in the log", async () => {
   const userId = await seedUser("erin");
-  const key = await call("POST", "/v1/api-keys", { permissions: "user.sync" });
+  const key = syncOnlyKey();
   const secrets = { NEXUS_API_KEY_ID: key.id, NEXUS_API_KEY_SECRET: key.secret, NEXUS_FAIL_OPEN: "true" };
   const before = recorder();
   await onExecutePostLogin(event(userId, { secrets }), before.api);
