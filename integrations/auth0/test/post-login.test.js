@@ -82,8 +82,8 @@ async function seedUser(name) {
 let roleId;
 
 /**
- * A `user.sync` key, made offline: the bootstrap key holds `read write`,
- * which does not include `user.sync`, so it may not give it.
+ * A `user.sync` key, made offline with the command line, as an operator
+ * would make the Action's key.
  */
 function syncOnlyKey() {
   const credential = execFileSync(NEXUS_BIN, ["api-key", "create", "--permissions", "user.sync"], {
