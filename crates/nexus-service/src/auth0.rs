@@ -99,7 +99,8 @@ pub async fn verify_link(
     let connection = find_connection(client, tenant, &new.azo_connection_id).await?;
     let user = match client.get_user(&new.azo_user_id).await {
         Ok(user) => user,
-        Err(error) if error.status() == Some(404) => {
+        // Auth0 answers 400 for a malformed user id, 404 for an unknown one.
+        Err(error) if matches!(error.status(), Some(400 | 404)) => {
             return Err(ServiceError::Unprocessable(format!(
                 "Auth0 tenant '{}' has no user '{}'",
                 tenant.name, new.azo_user_id

@@ -81,6 +81,20 @@ async fn links_are_checked_against_auth0(app: TestApp) {
         "unprocessable",
         "no user 'auth0|nobody'",
     );
+    // Auth0 refuses an id that is not `provider|id` with a 400.
+    let malformed_user = app
+        .put(
+            &link,
+            json!({"strategy": "auth0", "azoUserId": "nobody", "azoConnectionId": auth0_sim::DEFAULT_CONNECTION}),
+        )
+        .await;
+    assert_problem(
+        &malformed_user,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "no user 'nobody'",
+    );
+    assert_eq!(identities(&app, &user).await, json!([]));
     let unknown_connection = app
         .put(
             &link,
