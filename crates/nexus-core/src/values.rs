@@ -33,12 +33,12 @@ macro_rules! text_value {
 }
 
 text_value!(
-    /// `user_part@domain_part`, for legacy AD/RDP applications (seed 000).
+    /// `user_part@domain_part`, for legacy AD/RDP applications.
     CustomUpnValue
 );
 text_value!(
     /// Ties a custom UPN to Auth0 clients whose `client_metadata.app_upn_key`
-    /// equals it (seed 000).
+    /// equals it.
     ClientUpnKey
 );
 text_value!(EmailAddress);
