@@ -159,6 +159,7 @@ pub struct ApiKeyBody {
     /// A role whose permissions the key also holds.
     pub role_id: Option<String>,
     /// When the key stops working; one year from now by default.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 

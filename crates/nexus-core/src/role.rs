@@ -250,6 +250,7 @@ pub struct UserRolesBody {
     #[schema(required = true, value_type = Vec<String>, min_items = 1, max_items = 100)]
     pub value: Option<Vec<String>>,
     /// When the assignments end; never when absent.
+    #[schema(format = DateTime)]
     pub expires: Option<String>,
 }
 

@@ -5,7 +5,7 @@ use crate::custom_upn::CustomUpn;
 use crate::identity::{Identity, AZO_CONNECTION_ID_LEN, AZO_USER_ID_LEN};
 use crate::organization::{Membership, Organization};
 use crate::validation::{Check, Len};
-use crate::values::{AuthenticationMethod, EmailAddress, HttpUrl, PhoneNumber};
+use crate::values::{AuthenticationMethod, EmailAddress, HttpUrl, OrganizationIdType, PhoneNumber};
 use crate::{Timestamp, ValidationErrors};
 
 /// A person in the directory, as `$sync` answers it in `user`.
@@ -239,6 +239,7 @@ pub struct CreateUserBody {
     #[schema(required = true, value_type = String, min_length = 1, max_length = 250)]
     pub organization: Option<String>,
     /// How to read `organization`: `Id` or `Name`; by default a number is an id.
+    #[schema(value_type = Option<OrganizationIdType>)]
     pub organization_id_type: Option<String>,
     #[serde(rename = "type")]
     #[schema(min_length = 1, max_length = 50)]
@@ -469,15 +470,15 @@ fn organization_ref(
             None
         }
     };
-    match id_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("id") => as_id(check, &value).map(OrganizationRef::Id),
-        Some("name") => Some(OrganizationRef::Name(value)),
+    match id_type.as_deref().map(OrganizationIdType::parse) {
+        Some(Ok(OrganizationIdType::Id)) => as_id(check, &value).map(OrganizationRef::Id),
+        Some(Ok(OrganizationIdType::Name)) => Some(OrganizationRef::Name(value)),
         None => Some(match value.parse::<i32>() {
             Ok(id) => OrganizationRef::IdOrName(id, value),
             Err(_) => OrganizationRef::Name(value),
         }),
-        Some(_) => {
-            check.fail("organizationIdType", "must be one of Id, Name");
+        Some(Err(message)) => {
+            check.fail("organizationIdType", message);
             None
         }
     }
@@ -510,6 +511,7 @@ pub struct PatchUserBody {
     /// An administrator's block; a blocked user is not active.
     pub is_blocked: Option<bool>,
     pub email_verified: Option<bool>,
+    #[schema(format = DateTime)]
     pub email_verify_sent_date: Option<String>,
     pub is_mfa_disabled: Option<bool>,
     #[schema(min_length = 1, max_length = 50)]

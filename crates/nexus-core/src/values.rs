@@ -193,6 +193,10 @@ wire_enum!(
     /// How a user signs in.
     AuthenticationMethod { Database, Ad, Federation, Email, Sms }
 );
+wire_enum!(
+    /// How CreateUser reads `organization`.
+    OrganizationIdType { Id, Name }
+);
 wire_enum!(OrganizationType {
     Customer,
     Partner,

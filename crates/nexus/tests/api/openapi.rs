@@ -166,6 +166,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
     }
 
     check_operation_ids(&document);
+    check_body_rules(&document);
     check_access_and_body_answers(&document);
     assert!(
         !text.to_lowercase().contains("seed"),
@@ -278,4 +279,78 @@ async fn check_orderby_examples(app: &TestApp, document: &Value) {
             reply.body
         );
     }
+}
+
+/// The rules the server applies to bodies are in their schemas: required
+/// fields, item counts, the control-character rule, date-times, enumerations.
+fn check_body_rules(document: &Value) {
+    let schemas = &document["components"]["schemas"];
+    let required = |schema: &str| -> Vec<String> {
+        let schema = &schemas[schema];
+        let own = schema["required"]
+            .as_array()
+            .or_else(|| schema["allOf"][0]["required"].as_array());
+        own.into_iter()
+            .flatten()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (schema, fields) in [
+        ("NewCustomUpnBody", &["customUpnValue"][..]),
+        ("NewIdpTenantBody", &["name", "azoTenantName", "fqdn"]),
+        ("NewRoleBody", &["audience"]),
+        ("LinkBody", &["strategy", "azoUserId", "azoConnectionId"]),
+        ("SyncBody", &["audience", "attributes", "connection"]),
+        (
+            "CreateUserBody",
+            &[
+                "authenticationMethod",
+                "displayName",
+                "idpTenantId",
+                "organization",
+            ],
+        ),
+        (
+            "CreateOrganizationBody",
+            &["name", "displayName", "crmAccountId", "type"],
+        ),
+        ("AddMemberBody", &["userId", "isMfaRequired"]),
+        ("UserRolesBody", &["value"]),
+    ] {
+        let listed = required(schema);
+        for field in fields {
+            assert!(
+                listed.iter().any(|f| f == field),
+                "{schema}.{field} not required: {listed:?}"
+            );
+        }
+    }
+    assert!(
+        required("CustomUpnBody").is_empty(),
+        "PATCH bodies require nothing"
+    );
+    assert_eq!(
+        schemas["UserRolesBody"]["properties"]["value"]["minItems"],
+        1
+    );
+    let name_choice = schemas["NewRoleBody"]["allOf"][1]["oneOf"].to_string();
+    assert!(name_choice.contains("productName"), "{name_choice}");
+    let pattern = schemas["CreateUserBody"]["properties"]["displayName"]["pattern"]
+        .as_str()
+        .expect("a text pattern");
+    assert!(pattern.contains("u0000-"), "{pattern}");
+    assert_eq!(
+        schemas["UserRolesBody"]["properties"]["expires"]["format"],
+        "date-time"
+    );
+    assert!(schemas.get("OrganizationIdType").is_some());
+    let text = document.to_string();
+    assert!(
+        !text.contains("passwordCredential.clientId")
+            && !schemas["PasswordCredential"]["properties"]
+                .as_object()
+                .unwrap()
+                .contains_key("clientId"),
+        "unsupported fields are not offered"
+    );
 }
