@@ -61,7 +61,7 @@ impl Default for AppOptions {
 )]
 struct ApiDoc;
 
-/// The schemes the seeds name ("Bearer and ApplicationToken", or "Basic").
+/// The two ways to authenticate: "Bearer and ApplicationToken", or "Basic".
 struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
@@ -120,9 +120,226 @@ fn routes() -> OpenApiRouter<Nexus> {
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut api = routes().split_for_parts().1;
-    document_access(&mut api);
-    document_common_responses(&mut api);
+    complete(&mut api);
     api
+}
+
+/// Adds what the annotations leave to the route table and the middleware:
+/// security and the answers of authentication, body parsing and timeouts,
+/// and one style of operation ids.
+fn complete(api: &mut utoipa::openapi::OpenApi) {
+    document_access(api);
+    document_bodies(api);
+    document_common_responses(api);
+    document_lists(api);
+    document_text_rule(api);
+    document_role_names(api);
+    name_operations(api);
+}
+
+/// Every text a request body carries is refused with a control character in
+/// it (`nexus_core::validation::check_text`, Unicode category Cc).
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+/// Gives every text property of the request bodies the pattern of the text
+/// rule, unless it has an enumeration or a pattern of its own.
+fn document_text_rule(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType};
+    use utoipa::openapi::{RefOr, Type};
+    fn text(schema: &mut RefOr<Schema>) {
+        match schema {
+            RefOr::T(Schema::Object(object)) => {
+                let is_text = match &object.schema_type {
+                    SchemaType::Type(kind) => *kind == Type::String,
+                    SchemaType::Array(kinds) => kinds.contains(&Type::String),
+                    SchemaType::AnyValue => false,
+                };
+                if is_text && object.enum_values.is_none() && object.pattern.is_none() {
+                    object.pattern = Some(NO_CONTROL_CHARACTERS.to_owned());
+                }
+                for property in object.properties.values_mut() {
+                    text(property);
+                }
+            }
+            RefOr::T(Schema::Array(array)) => {
+                if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                    text(items);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        if name.ends_with("Body") || REQUEST_PARTS.contains(&name.as_str()) {
+            text(schema);
+        }
+    }
+}
+
+/// Schemas used inside request bodies, besides the bodies themselves.
+const REQUEST_PARTS: &[&str] = &[
+    "SyncAttribute",
+    "SyncConnection",
+    "IdpMetadata",
+    "PasswordCredential",
+];
+
+/// A role is named by `name` or by `productName`, never both: a new role by
+/// exactly one of them, an update by at most one.
+fn document_role_names(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    let given = |field: &str| {
+        ObjectBuilder::new()
+            .property(field, ObjectBuilder::new().schema_type(Type::String))
+            .required(field)
+    };
+    let absent = |field: &str| {
+        ObjectBuilder::new().property(field, ObjectBuilder::new().schema_type(Type::Null))
+    };
+    if let Some(schema) = components.schemas.get_mut("NewRoleBody") {
+        let choice = OneOfBuilder::new()
+            .item(given("name"))
+            .item(given("productName"));
+        *schema = AllOfBuilder::new().item(schema.clone()).item(choice).into();
+    }
+    if let Some(schema) = components.schemas.get_mut("RoleBody") {
+        let choice = AnyOfBuilder::new()
+            .item(absent("name"))
+            .item(absent("productName"));
+        *schema = AllOfBuilder::new().item(schema.clone()).item(choice).into();
+    }
+}
+
+/// The list each list route reads.
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 9] {
+    use nexus_store::*;
+    [
+        ("/v1/users", &users::LIST),
+        ("/v1/users/{userId}/custom-upns", &custom_upns::LIST),
+        ("/v1/users/{userId}/idp_tenants", &identities::LIST),
+        ("/v1/idp_tenants", &idp_tenants::LIST),
+        ("/v1/organizations", &organizations::LIST),
+        (
+            "/v1/organizations/{organizationId}/members",
+            &memberships::LIST,
+        ),
+        ("/v1/roles", &roles::LIST),
+        ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
+        ("/v1/api-keys", &api_keys::LIST),
+    ]
+}
+
+/// Each list's `$orderby` names the fields of that list.
+fn document_lists(api: &mut utoipa::openapi::OpenApi) {
+    for (path, spec) in lists() {
+        if let Some(get) = api
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.get.as_mut())
+        {
+            list::document_orderby(get, spec);
+        }
+    }
+}
+
+/// Every operation of the document, mutably, with its path.
+fn operations(
+    api: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<
+    Item = (
+        &String,
+        axum::http::Method,
+        &mut utoipa::openapi::path::Operation,
+    ),
+> {
+    use axum::http::Method;
+    api.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ]
+        .into_iter()
+        .filter_map(move |(method, operation)| Some((path, method, operation.as_mut()?)))
+    })
+}
+
+/// A problem response with `description`.
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// Adds `response` under `status` unless the operation documents its own.
+fn add_response(
+    operation: &mut utoipa::openapi::path::Operation,
+    status: &str,
+    response: &utoipa::openapi::RefOr<utoipa::openapi::Response>,
+) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| response.clone());
+}
+
+/// What every operation with a JSON body can answer before its handler runs.
+fn document_bodies(api: &mut utoipa::openapi::OpenApi) {
+    let malformed = problem_response(
+        "The body is not valid JSON for this operation, or a field breaks its rule (see `errors`)",
+    );
+    let too_large = problem_response(&format!(
+        "The body is larger than {} bytes",
+        json::BODY_LIMIT
+    ));
+    let not_json = problem_response("The body is not declared as JSON (Content-Type)");
+    for (_, _, operation) in operations(api) {
+        if operation.request_body.is_none() {
+            continue;
+        }
+        add_response(operation, "400", &malformed);
+        add_response(operation, "413", &too_large);
+        add_response(operation, "415", &not_json);
+    }
+}
+
+/// Operation ids in one style, PascalCase (`SyncUserIdentity`): an
+/// annotation without its own id gets its handler's name, in snake_case.
+fn name_operations(api: &mut utoipa::openapi::OpenApi) {
+    for (_, _, operation) in operations(api) {
+        if let Some(id) = operation.operation_id.as_mut() {
+            *id = pascal_case(id);
+        }
+    }
+}
+
+fn pascal_case(name: &str) -> String {
+    name.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
 }
 
 /// What every operation can answer: `X-Request-Id` on each response, and a
@@ -185,53 +402,54 @@ fn document_common_responses(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Each protected operation gets its security requirements (the seeds' "Bearer
-/// and ApplicationToken", or "Basic") and its permission, from `auth::ROUTES`.
+/// Each protected operation gets its security requirements ("Bearer and
+/// ApplicationToken", or "Basic"), its permission from `auth::ROUTES`, and
+/// the answers the authentication middleware can give.
 fn document_access(api: &mut utoipa::openapi::OpenApi) {
-    use axum::http::Method;
     use utoipa::openapi::extensions::ExtensionsBuilder;
     use utoipa::openapi::security::SecurityRequirement;
-    for (path, item) in api.paths.paths.iter_mut() {
-        let operations = [
-            (Method::GET, &mut item.get),
-            (Method::POST, &mut item.post),
-            (Method::PUT, &mut item.put),
-            (Method::PATCH, &mut item.patch),
-            (Method::DELETE, &mut item.delete),
-        ];
-        for (method, operation) in operations {
-            let Some(operation) = operation else { continue };
-            // The OData function is served by GET /v1/users/{userId}.
-            let routed = if path.starts_with("/v1/users/FindUserByConnection(") {
-                "/v1/users/{userId}"
-            } else {
-                path
-            };
-            let permission = match auth::access(&method, routed) {
-                Some(auth::Access::Requires(permission)) => Some(permission),
-                Some(auth::Access::Authenticated) => None,
-                _ => continue,
-            };
-            operation.security = Some(vec![
-                SecurityRequirement::new("Bearer", Vec::<String>::new())
-                    .add("ApplicationToken", Vec::<String>::new()),
-                SecurityRequirement::new("Basic", Vec::<String>::new()),
-            ]);
-            let note = match permission {
-                Some(permission) => {
-                    let extension = ExtensionsBuilder::new()
-                        .add("x-nexus-permission", permission)
-                        .build();
-                    match &mut operation.extensions {
-                        Some(existing) => existing.merge(extension),
-                        None => operation.extensions = Some(extension),
-                    }
-                    format!("\n\nRequires the `{permission}` permission.")
+    let unauthorized =
+        problem_response("No credentials, or credentials that are unknown, expired or revoked");
+    let forbidden =
+        problem_response("The credentials do not hold the permission this operation requires");
+    let throttled = problem_response(
+        "Too many failed authentications with these credentials from this address; retry after \
+         the seconds in Retry-After",
+    );
+    for (path, method, operation) in operations(api) {
+        // The OData function is served by GET /v1/users/{userId}.
+        let routed = if path.starts_with("/v1/users/FindUserByConnection(") {
+            "/v1/users/{userId}"
+        } else {
+            path
+        };
+        let permission = match auth::access(&method, routed) {
+            Some(auth::Access::Requires(permission)) => Some(permission),
+            Some(auth::Access::Authenticated) => None,
+            _ => continue,
+        };
+        operation.security = Some(vec![
+            SecurityRequirement::new("Bearer", Vec::<String>::new())
+                .add("ApplicationToken", Vec::<String>::new()),
+            SecurityRequirement::new("Basic", Vec::<String>::new()),
+        ]);
+        add_response(operation, "401", &unauthorized);
+        add_response(operation, "429", &throttled);
+        let note = match permission {
+            Some(permission) => {
+                add_response(operation, "403", &forbidden);
+                let extension = ExtensionsBuilder::new()
+                    .add("x-nexus-permission", permission)
+                    .build();
+                match &mut operation.extensions {
+                    Some(existing) => existing.merge(extension),
+                    None => operation.extensions = Some(extension),
                 }
-                None => "\n\nRequires valid credentials, with any permissions.".to_owned(),
-            };
-            operation.description = Some(operation.description.take().unwrap_or_default() + &note);
-        }
+                format!("\n\nRequires the `{permission}` permission.")
+            }
+            None => "\n\nRequires valid credentials, with any permissions.".to_owned(),
+        };
+        operation.description = Some(operation.description.take().unwrap_or_default() + &note);
     }
 }
 
@@ -243,8 +461,7 @@ pub fn app(nexus: Nexus) -> Router {
 /// The whole HTTP application.
 pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
     let (router, mut api) = routes().split_for_parts();
-    document_access(&mut api);
-    document_common_responses(&mut api);
+    complete(&mut api);
     let observed = Observed {
         nexus: nexus.clone(),
         request_timeout: options.request_timeout,

@@ -50,8 +50,9 @@ pub struct ListOptionsDoc {
     /// `$search`, and not together with `$skip`. Opaque.
     #[param(rename = "$skiptoken")]
     skiptoken: Option<String>,
-    /// Comma-separated `field [asc|desc]`; the id is always the last tie-breaker.
-    #[param(rename = "$orderby", example = "displayName desc")]
+    /// Comma-separated `field [asc|desc]`, each field once; the id is always
+    /// the last tie-breaker.
+    #[param(rename = "$orderby")]
     orderby: Option<String>,
     /// `eq`, `ne`, `startswith(field,'x')`, `and`, `or` and parentheses on the
     /// resource's filterable fields, e.g. `isActive eq true and startswith(displayName,'Ju')`.
@@ -323,4 +324,34 @@ pub struct Envelope<T> {
     /// place of `$skip`. Present when the page is full; absent on the last.
     #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
     pub next_link: Option<String>,
+}
+
+/// Documents the `$orderby` of one list: the fields it sorts by, and an
+/// example it accepts.
+pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: &ListSpec) {
+    use utoipa::openapi::path::ParameterBuilder;
+    let sortable: Vec<&str> = spec
+        .fields
+        .iter()
+        .filter(|f| f.sortable)
+        .map(|f| f.name)
+        .collect();
+    let example = sortable
+        .iter()
+        .find(|name| **name != spec.id_field)
+        .unwrap_or(&spec.id_field);
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.name != "$orderby" {
+            continue;
+        }
+        let description = format!(
+            "{} Sortable fields: {}.",
+            parameter.description.as_deref().unwrap_or_default(),
+            sortable.join(", ")
+        );
+        *parameter = ParameterBuilder::from(parameter.clone())
+            .description(Some(description))
+            .example(Some(serde_json::json!(format!("{example} desc"))))
+            .build();
+    }
 }

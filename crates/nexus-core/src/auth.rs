@@ -159,6 +159,7 @@ pub struct ApiKeyBody {
     /// A role whose permissions the key also holds.
     pub role_id: Option<String>,
     /// When the key stops working; one year from now by default.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -218,16 +219,16 @@ pub struct StsClient {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StsClientBody {
     /// The Auth0 client id (with or without the `@clients` suffix of its tokens' `sub`).
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 128)]
     pub client_id: Option<String>,
     /// The IdP tenant that issues the client's tokens: its numeric id, name,
     /// Auth0 tenant name or login domain. Tokens from any other tenant do not
     /// use this mapping.
-    #[schema(min_length = 1, max_length = 200, example = "us-1")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 200, example = "us-1")]
     pub idp_tenant_id: Option<String>,
     #[schema(max_length = 250)]
     pub description: Option<String>,
-    #[schema(example = "user.read")]
+    #[schema(required = true, value_type = String, example = "user.read")]
     pub permissions: Option<String>,
 }
 

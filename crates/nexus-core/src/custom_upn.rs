@@ -5,7 +5,7 @@ use crate::validation::Check;
 use crate::values::{ClientUpnKey, CustomUpnValue};
 use crate::{Timestamp, ValidationErrors};
 
-/// An extra user principal name for legacy AD/RDP applications (seed 000).
+/// An extra user principal name for legacy AD/RDP applications.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomUpn {
@@ -21,7 +21,8 @@ pub struct CustomUpn {
     pub custom_upn_value: String,
 }
 
-/// Body of `POST` and `PATCH /v1/users/{userId}/custom-upns[/{upnId}]` (seed 000).
+/// Body of `PATCH /v1/users/{userId}/custom-upns/{upnId}` (and, through
+/// `NewCustomUpnBody`, of `POST`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomUpnBody {
@@ -29,13 +30,42 @@ pub struct CustomUpnBody {
     /// `app_upn_key` has this value; at most one UPN per key per user.
     #[schema(max_length = 255, min_length = 1)]
     pub client_upn_key: Option<String>,
-    /// Must take the form `user_part@domain_part`. Required on create.
+    /// Must take the form `user_part@domain_part`.
     #[schema(
         max_length = 1024,
         min_length = 3,
         example = "justin@acme.ecihosted.com"
     )]
     pub custom_upn_value: Option<String>,
+}
+
+/// Body of `POST /v1/users/{userId}/custom-upns`: `CustomUpnBody` with the
+/// value required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewCustomUpnBody {
+    /// Associates the UPN with Auth0 clients whose metadata property
+    /// `app_upn_key` has this value; at most one UPN per key per user.
+    #[schema(max_length = 255, min_length = 1)]
+    pub client_upn_key: Option<String>,
+    /// Must take the form `user_part@domain_part`.
+    #[schema(
+        required = true,
+        value_type = String,
+        max_length = 1024,
+        min_length = 3,
+        example = "justin@acme.ecihosted.com"
+    )]
+    pub custom_upn_value: Option<String>,
+}
+
+impl From<NewCustomUpnBody> for CustomUpnBody {
+    fn from(body: NewCustomUpnBody) -> Self {
+        CustomUpnBody {
+            client_upn_key: body.client_upn_key,
+            custom_upn_value: body.custom_upn_value,
+        }
+    }
 }
 
 /// A checked custom UPN to create.

@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use crate::validation::{Check, Len};
 use crate::{Timestamp, ValidationErrors};
 
-/// A user's account in one Auth0 tenant (seed 001 response).
+/// A user's account in one Auth0 tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
@@ -39,15 +39,15 @@ pub const STRATEGY_LEN: Len = Len::between(1, 25); // seed 001
 pub const AZO_USER_ID_LEN: Len = Len::between(1, 250); // seed 001
 pub const AZO_CONNECTION_ID_LEN: Len = Len::between(1, 50); // seed 001
 
-/// Body of `PUT /v1/users/{userId}/idp_tenants/{idpTenantId}` (seed 001).
+/// Body of `PUT /v1/users/{userId}/idp_tenants/{idpTenantId}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LinkBody {
     /// The Auth0 connection strategy for the identity.
-    #[schema(min_length = 1, max_length = 25, example = "auth0")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 25, example = "auth0")]
     pub strategy: Option<String>,
     /// The Auth0 user id of the account in the tenant.
-    #[schema(min_length = 1, max_length = 250, example = "auth0|64f1c0ffee")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "auth0|64f1c0ffee")]
     pub azo_user_id: Option<String>,
     /// The unique ID or Name of the connection.
     #[schema(
@@ -55,6 +55,7 @@ pub struct LinkBody {
         max_length = 50,
         example = "Username-Password-Authentication"
     )]
+    #[schema(required = true, value_type = String)]
     pub azo_connection_id: Option<String>,
 }
 

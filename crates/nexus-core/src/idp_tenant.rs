@@ -68,7 +68,8 @@ const AZO_TENANT_NAME_LEN: Len = Len::between(1, 100);
 const CLIENT_ID_LEN: Len = Len::between(1, 128);
 const CLIENT_SECRET_LEN: Len = Len::between(1, 512);
 
-/// Body of `POST` and `PATCH /v1/idp_tenants[/{idpTenantId}]`.
+/// Body of `PATCH /v1/idp_tenants/{idpTenantId}` (and, through
+/// `NewIdpTenantBody`, of `POST`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IdpTenantBody {
@@ -97,6 +98,54 @@ pub struct IdpTenantBody {
     /// Plain http is accepted for loopback hosts only.
     #[schema(example = "http://127.0.0.1:4010")]
     pub base_url: Option<String>,
+}
+
+/// Body of `POST /v1/idp_tenants`: `IdpTenantBody` with the tenant's names
+/// and domain required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewIdpTenantBody {
+    /// Unique; not all digits (paths resolve digits as the numeric id).
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 50, example = "us-1")]
+    pub name: Option<String>,
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 100, example = "eci-us-prod")]
+    pub azo_tenant_name: Option<String>,
+    /// The tenant's Auth0 domain (a DNS name).
+    #[schema(required = true, value_type = String, example = "eci-us-prod.us.auth0.com")]
+    pub fqdn: Option<String>,
+    /// The tenant's custom login domain (a DNS name).
+    #[schema(example = "login.us.example.com")]
+    pub login_domain: Option<String>,
+    /// Client id of a machine-to-machine application authorised for the
+    /// Management API. Write-only; give it together with the secret.
+    #[schema(min_length = 1, max_length = 128)]
+    pub management_client_id: Option<String>,
+    /// Write-only; give it together with the client id.
+    #[schema(min_length = 1, max_length = 512)]
+    pub management_client_secret: Option<Secret>,
+    /// Management API audience; defaults to `https://{fqdn}/api/v2/`.
+    /// Only together with the client id and secret.
+    pub management_audience: Option<String>,
+    /// Base URL of the tenant's Auth0 endpoints (token, JWKS, Management API)
+    /// when they are not at `https://{fqdn}`: for a local Auth0 simulator.
+    /// Plain http is accepted for loopback hosts only.
+    #[schema(example = "http://127.0.0.1:4010")]
+    pub base_url: Option<String>,
+}
+
+impl From<NewIdpTenantBody> for IdpTenantBody {
+    fn from(body: NewIdpTenantBody) -> Self {
+        IdpTenantBody {
+            name: body.name,
+            azo_tenant_name: body.azo_tenant_name,
+            fqdn: body.fqdn,
+            login_domain: body.login_domain,
+            management_client_id: body.management_client_id,
+            management_client_secret: body.management_client_secret,
+            management_audience: body.management_audience,
+            base_url: body.base_url,
+        }
+    }
 }
 
 /// Management API credentials of a tenant.

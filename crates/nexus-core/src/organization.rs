@@ -5,7 +5,7 @@ use crate::validation::{Check, Len};
 use crate::values::OrganizationType;
 use crate::{Timestamp, ValidationErrors};
 
-/// An organization (the `organization` object of the seed 002 user). The
+/// An organization (the `organization` of a user). The
 /// collections other than those Nexus keeps are empty arrays.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -71,13 +71,14 @@ const CONTACT: Len = Len::at_most(250);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrganizationBody {
     /// Unique (case-insensitively); not all digits.
-    #[schema(min_length = 1, max_length = 250, example = "welcome-woods")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "welcome-woods")]
     pub name: Option<String>,
-    #[schema(min_length = 1, max_length = 250, example = "Welcome Woods Inc.")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "Welcome Woods Inc.")]
     pub display_name: Option<String>,
-    #[schema(min_length = 1, max_length = 250)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250)]
     pub crm_account_id: Option<String>,
     #[serde(rename = "type")]
+    #[schema(required = true, value_type = OrganizationType)]
     pub organization_type: Option<String>,
     #[schema(max_length = 250)]
     pub contact: Option<String>,
@@ -184,9 +185,10 @@ impl UpdateOrganizationBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMemberBody {
-    #[schema(min_length = 1, max_length = 40)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 40)]
     pub user_id: Option<String>,
     /// Whether MFA is required of this member.
+    #[schema(required = true, value_type = bool)]
     pub is_mfa_required: Option<bool>,
     pub is_guest: Option<bool>,
     /// Gives the membership the `organization-admin` role.

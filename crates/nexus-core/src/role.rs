@@ -52,14 +52,15 @@ const DESCRIPTION: Len = Len::at_most(1000);
 const MAX_PERMISSIONS: usize = 200;
 pub const GROUP_NAME: Len = Len::between(1, 250);
 
-/// Body of `POST` and `PATCH /v1/roles[/{roleId}]`.
+/// Body of `PATCH /v1/roles/{roleId}` (and, through `NewRoleBody`, of `POST`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoleBody {
     /// Unique within the audience (case-insensitively).
     #[schema(min_length = 1, max_length = 100, example = "billing-admins")]
     pub name: Option<String>,
-    /// CreateRole's developer role: the name becomes `{productName}-developers`.
+    /// Instead of `name`, for a developer role: the name becomes
+    /// `{productName}-developers`.
     #[schema(min_length = 1, max_length = 89)]
     pub product_name: Option<String>,
     #[schema(min_length = 1, max_length = 250, example = "https://api.example.com")]
@@ -69,6 +70,39 @@ pub struct RoleBody {
     /// Lowercase dotted permission codes; replaces the role's permissions.
     #[schema(example = json!(["user.read", "user.write"]))]
     pub permissions: Option<Vec<String>>,
+}
+
+/// Body of `POST /v1/roles`: `RoleBody` with the audience and one of `name`
+/// and `productName` required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRoleBody {
+    /// Unique within the audience (case-insensitively).
+    #[schema(min_length = 1, max_length = 100, example = "billing-admins")]
+    pub name: Option<String>,
+    /// Instead of `name`, for a developer role: the name becomes
+    /// `{productName}-developers`.
+    #[schema(min_length = 1, max_length = 89)]
+    pub product_name: Option<String>,
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "https://api.example.com")]
+    pub audience: Option<String>,
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// Lowercase dotted permission codes.
+    #[schema(example = json!(["user.read", "user.write"]))]
+    pub permissions: Option<Vec<String>>,
+}
+
+impl From<NewRoleBody> for RoleBody {
+    fn from(body: NewRoleBody) -> Self {
+        RoleBody {
+            name: body.name,
+            product_name: body.product_name,
+            audience: body.audience,
+            description: body.description,
+            permissions: body.permissions,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -176,10 +210,10 @@ pub struct ConnectionMapBody {
     #[schema(max_length = 250)]
     pub name: Option<String>,
     /// The IdP group whose members hold the role.
-    #[schema(min_length = 1, max_length = 250, example = "Domain Admins")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "Domain Admins")]
     pub group_name: Option<String>,
     /// The Auth0 connection id or name the group comes from.
-    #[schema(min_length = 1, max_length = 50, example = "corp-ad")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 50, example = "corp-ad")]
     pub azo_connection_id: Option<String>,
 }
 
@@ -213,8 +247,10 @@ impl ConnectionMapBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserRolesBody {
     /// Role ids to give the user; roles it holds already get the new expiry.
+    #[schema(required = true, value_type = Vec<String>, min_items = 1, max_items = 100)]
     pub value: Option<Vec<String>>,
     /// When the assignments end; never when absent.
+    #[schema(format = DateTime)]
     pub expires: Option<String>,
 }
 

@@ -23,10 +23,12 @@ const MAX_ATTRIBUTES: usize = 100;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncBody {
     /// The API the token is for; roles are resolved for it.
-    #[schema(min_length = 1, max_length = 250, example = "https://api.example.com")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "https://api.example.com")]
     pub audience: Option<String>,
     /// Attributes the IdP asserted; each is stored under its key.
+    #[schema(required = true, value_type = Vec<SyncAttribute>, max_items = 100)]
     pub attributes: Option<Vec<SyncAttribute>>,
+    #[schema(required = true, value_type = SyncConnection)]
     pub connection: Option<SyncConnection>,
     /// Selects the custom UPN returned as `upn`.
     #[schema(max_length = 255)]
@@ -36,9 +38,9 @@ pub struct SyncBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncAttribute {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 100)]
     pub key: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(required = true, value_type = String, max_length = 2000)]
     pub value: Option<String>,
 }
 
@@ -46,9 +48,10 @@ pub struct SyncAttribute {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncConnection {
     /// The group names the IdP asserted; they replace the identity's groups.
+    #[schema(required = true, value_type = Vec<String>)]
     pub groups: Option<Vec<String>>,
     /// The Auth0 connection id or name the user logged in through.
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 50)]
     pub connection_id: Option<String>,
 }
 
@@ -139,7 +142,7 @@ fn groups(check: &mut Check, names: Vec<String>) -> BTreeSet<String> {
     names.into_iter().collect()
 }
 
-/// The `$sync` answer (seed 002 `UserInfo`).
+/// The `$sync` answer (`UserInfo`).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {

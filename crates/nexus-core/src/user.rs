@@ -5,11 +5,10 @@ use crate::custom_upn::CustomUpn;
 use crate::identity::{Identity, AZO_CONNECTION_ID_LEN, AZO_USER_ID_LEN};
 use crate::organization::{Membership, Organization};
 use crate::validation::{Check, Len};
-use crate::values::{AuthenticationMethod, EmailAddress, HttpUrl, PhoneNumber};
+use crate::values::{AuthenticationMethod, EmailAddress, HttpUrl, OrganizationIdType, PhoneNumber};
 use crate::{Timestamp, ValidationErrors};
 
-/// A person in the directory: the `user` object of the seed 002 response, every
-/// key spelled as there.
+/// A person in the directory, as `$sync` answers it in `user`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -206,13 +205,21 @@ pub struct IdpMetadata {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordCredential {
+    // Not supported yet: refused when given, so not documented.
+    #[schema(ignore)]
     pub client_id: Option<String>,
     pub password: Option<crate::idp_tenant::Secret>,
     pub azo_database_name: Option<String>,
     pub generate_temp_password: Option<bool>,
+    // Not supported yet: refused when true, so not documented.
+    #[schema(ignore)]
     pub create_linked_email_user: Option<bool>,
     pub send_email_verification: Option<bool>,
+    // Not supported yet: refused when true, so not documented.
+    #[schema(ignore)]
     pub send_mfa_enrollment_email: Option<bool>,
+    // Not supported yet: refused when true, so not documented.
+    #[schema(ignore)]
     pub send_forgot_password_email: Option<bool>,
 }
 
@@ -220,22 +227,25 @@ pub struct PasswordCredential {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserBody {
+    #[schema(required = true, value_type = AuthenticationMethod)]
     pub authentication_method: Option<String>,
-    #[schema(min_length = 1, max_length = 250, example = "Justin Buchanan")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "Justin Buchanan")]
     pub display_name: Option<String>,
     /// The IdP tenant: numeric id, name, Auth0 tenant name or login domain.
-    #[schema(min_length = 1, max_length = 200, example = "us-1")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 200, example = "us-1")]
     pub idp_tenant_id: Option<String>,
     /// The organization the user belongs to (numeric id or name); the user
     /// becomes a member of it.
-    #[schema(min_length = 1, max_length = 250)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250)]
     pub organization: Option<String>,
     /// How to read `organization`: `Id` or `Name`; by default a number is an id.
+    #[schema(value_type = Option<OrganizationIdType>)]
     pub organization_id_type: Option<String>,
     #[serde(rename = "type")]
     #[schema(min_length = 1, max_length = 50)]
     pub user_type: Option<String>,
-    /// Role ids to assign.
+    /// Empty: roles are assigned with `PUT /v1/users/{userId}/roles`.
+    #[schema(max_items = 0)]
     pub roles: Option<Vec<String>>,
     #[schema(min_length = 1, max_length = 40)]
     pub owner_id: Option<String>,
@@ -258,7 +268,8 @@ pub struct CreateUserBody {
     #[schema(example = "+14155550123")]
     pub phone_number: Option<String>,
     pub phone_number_verified: Option<bool>,
-    /// Application deployments to add the user to.
+    /// Empty: application deployments are not supported yet.
+    #[schema(max_items = 0)]
     pub applications: Option<Vec<String>>,
     #[schema(max_length = 250, format = Email, example = "justin@example.com")]
     pub email_address: Option<String>,
@@ -459,15 +470,15 @@ fn organization_ref(
             None
         }
     };
-    match id_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("id") => as_id(check, &value).map(OrganizationRef::Id),
-        Some("name") => Some(OrganizationRef::Name(value)),
+    match id_type.as_deref().map(OrganizationIdType::parse) {
+        Some(Ok(OrganizationIdType::Id)) => as_id(check, &value).map(OrganizationRef::Id),
+        Some(Ok(OrganizationIdType::Name)) => Some(OrganizationRef::Name(value)),
         None => Some(match value.parse::<i32>() {
             Ok(id) => OrganizationRef::IdOrName(id, value),
             Err(_) => OrganizationRef::Name(value),
         }),
-        Some(_) => {
-            check.fail("organizationIdType", "must be one of Id, Name");
+        Some(Err(message)) => {
+            check.fail("organizationIdType", message);
             None
         }
     }
@@ -491,13 +502,16 @@ pub struct PatchUserBody {
     pub language: Option<String>,
     #[schema(min_length = 1, max_length = 128)]
     pub username: Option<String>,
-    /// Password changes are made in Auth0 (not yet available: rejected).
+    // Password changes are made in Auth0 and not yet available: refused
+    // when given, so not documented.
+    #[schema(ignore)]
     pub password: Option<crate::idp_tenant::Secret>,
     #[schema(example = "+14155550123")]
     pub phone_number: Option<String>,
     /// An administrator's block; a blocked user is not active.
     pub is_blocked: Option<bool>,
     pub email_verified: Option<bool>,
+    #[schema(format = DateTime)]
     pub email_verify_sent_date: Option<String>,
     pub is_mfa_disabled: Option<bool>,
     #[schema(min_length = 1, max_length = 50)]

@@ -33,12 +33,12 @@ macro_rules! text_value {
 }
 
 text_value!(
-    /// `user_part@domain_part`, for legacy AD/RDP applications (seed 000).
+    /// `user_part@domain_part`, for legacy AD/RDP applications.
     CustomUpnValue
 );
 text_value!(
     /// Ties a custom UPN to Auth0 clients whose `client_metadata.app_upn_key`
-    /// equals it (seed 000).
+    /// equals it.
     ClientUpnKey
 );
 text_value!(EmailAddress);
@@ -192,6 +192,10 @@ macro_rules! wire_enum {
 wire_enum!(
     /// How a user signs in.
     AuthenticationMethod { Database, Ad, Federation, Email, Sms }
+);
+wire_enum!(
+    /// How CreateUser reads `organization`.
+    OrganizationIdType { Id, Name }
 );
 wire_enum!(OrganizationType {
     Customer,

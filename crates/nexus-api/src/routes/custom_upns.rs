@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use nexus_core::custom_upn::{CustomUpn, CustomUpnBody};
+use nexus_core::custom_upn::{CustomUpn, CustomUpnBody, NewCustomUpnBody};
 use nexus_service::{custom_upns, Nexus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 
 /// Adds a custom UPN to a user (CreateUserCustomUpn).
 #[utoipa::path(post, path = "/v1/users/{userId}/custom-upns", tag = "Custom UPNs",
-    params(("userId" = String, Path)), request_body = CustomUpnBody,
+    params(("userId" = String, Path)), request_body = NewCustomUpnBody,
     responses(
         (status = 201, body = CustomUpn),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -33,9 +33,9 @@ async fn create_custom_upn(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
     ApiPath(user_id): ApiPath<String>,
-    ApiJson(body): ApiJson<CustomUpnBody>,
+    ApiJson(body): ApiJson<NewCustomUpnBody>,
 ) -> ApiResult<Response> {
-    let upn = custom_upns::create(&nexus, &actor, &user_id, body).await?;
+    let upn = custom_upns::create(&nexus, &actor, &user_id, body.into()).await?;
     Ok(created(
         format!("/v1/users/{user_id}/custom-upns/{}", upn.id),
         upn,
@@ -74,7 +74,7 @@ async fn get_custom_upn(
     Ok(Json(custom_upns::get(&nexus, &user_id, &upn_id).await?))
 }
 
-/// Updates the given properties on a custom UPN (seed 000). This may prevent
+/// Updates the given properties on a custom UPN. This may prevent
 /// the user from logging in to applications that depend on it.
 #[utoipa::path(patch, path = "/v1/users/{userId}/custom-upns/{upnId}", tag = "Custom UPNs",
     params(("userId" = String, Path), ("upnId" = String, Path)), request_body = CustomUpnBody,

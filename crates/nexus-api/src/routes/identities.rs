@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         ))
 }
 
-/// LinkUserToTenant (seed 001): links the user to an account in the Auth0
+/// Links the user to an account in the Auth0
 /// tenant. Idempotent: repeating it returns the same identity.
 #[utoipa::path(put, path = "/v1/users/{userId}/idp_tenants/{idpTenantId}", tag = "Identities",
     operation_id = "LinkUserToTenant",
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The azoUserId is linked to another user in this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The IdP tenant has Management credentials and its Auth0 tenant refuses the account (unknown user or connection)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn link_user_to_tenant(
     State(nexus): State<Nexus>,

@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody};
+use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody, NewIdpTenantBody};
 use nexus_service::{idp_tenants, Nexus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 }
 
 /// Registers an Auth0 tenant. Management API credentials are write-only.
-#[utoipa::path(post, path = "/v1/idp_tenants", tag = "IdP tenants", request_body = IdpTenantBody,
+#[utoipa::path(post, path = "/v1/idp_tenants", tag = "IdP tenants", request_body = NewIdpTenantBody,
     responses(
         (status = 201, body = IdpTenant),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -34,9 +34,9 @@ pub fn router() -> OpenApiRouter<Nexus> {
 async fn create_idp_tenant(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
-    ApiJson(body): ApiJson<IdpTenantBody>,
+    ApiJson(body): ApiJson<NewIdpTenantBody>,
 ) -> ApiResult<Response> {
-    let tenant = idp_tenants::create(&nexus, &actor, body).await?;
+    let tenant = idp_tenants::create(&nexus, &actor, body.into()).await?;
     Ok(created(format!("/v1/idp_tenants/{}", tenant.id), tenant))
 }
 

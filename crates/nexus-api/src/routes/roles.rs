@@ -2,7 +2,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use nexus_core::role::{ConnectionMap, ConnectionMapBody, Role, RoleBody, UserRolesBody};
+use nexus_core::role::{
+    ConnectionMap, ConnectionMapBody, NewRoleBody, Role, RoleBody, UserRolesBody,
+};
 use nexus_service::{roles, Nexus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,7 +28,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 
 /// Creates a role (CreateRole). With `productName` instead of `name`, the role
 /// is the developer role `{productName}-developers`.
-#[utoipa::path(post, path = "/v1/roles", tag = "Roles", request_body = RoleBody,
+#[utoipa::path(post, path = "/v1/roles", tag = "Roles", request_body = NewRoleBody,
     responses(
         (status = 201, body = Role),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -37,9 +39,9 @@ async fn create_role(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
     CurrentAuthority(authority): CurrentAuthority,
-    ApiJson(body): ApiJson<RoleBody>,
+    ApiJson(body): ApiJson<NewRoleBody>,
 ) -> ApiResult<Response> {
-    let role = roles::create(&nexus, &actor, &authority, body).await?;
+    let role = roles::create(&nexus, &actor, &authority, body.into()).await?;
     Ok(created(format!("/v1/roles/{}", role.id), role))
 }
 

@@ -14,7 +14,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
     OpenApiRouter::new().routes(routes!(sync_user_identity))
 }
 
-/// SyncUserIdentity (seed 002), called by the Auth0 post-login Action on every
+/// Called by the Auth0 post-login Action on every
 /// login: records the IdP groups and attributes and answers with the roles for
 /// `audience` and the custom UPN for `clientUpnKey`. `isAuthenticated` is false
 /// for an inactive user: the login must be denied.

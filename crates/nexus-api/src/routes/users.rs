@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The IdP tenant has Management credentials and its Auth0 tenant refuses the account (unknown user or connection)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_user(
     State(nexus): State<Nexus>,

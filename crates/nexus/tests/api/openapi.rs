@@ -138,6 +138,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
         }
     }
     assert_eq!(lists, 9, "the list endpoints");
+    check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.
     let get_user = &document["paths"]["/v1/users/{userId}"]["get"]["responses"]["404"]["content"];
@@ -164,6 +165,14 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
         }
     }
 
+    check_operation_ids(&document);
+    check_body_rules(&document);
+    check_access_and_body_answers(&document);
+    assert!(
+        !text.to_lowercase().contains("seed"),
+        "the served document speaks the users' words"
+    );
+
     let docs = app
         .client
         .get(format!("{}/docs/", app.base))
@@ -174,5 +183,174 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
     assert!(
         docs.text().await.unwrap().contains("swagger"),
         "the browsable page is Swagger UI"
+    );
+}
+
+/// Each documented operation with its method and path.
+fn operations(document: &Value) -> Vec<(String, String, &Value)> {
+    let mut all = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                all.push((method.clone(), path.clone(), operation));
+            }
+        }
+    }
+    all
+}
+
+/// Operation ids are unique and in one style, PascalCase (`SyncUserIdentity`).
+fn check_operation_ids(document: &Value) {
+    let mut ids = BTreeSet::new();
+    for (method, path, operation) in operations(document) {
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        assert!(
+            id.starts_with(|c: char| c.is_ascii_uppercase())
+                && id.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{method} {path}: operation id {id:?} is not PascalCase"
+        );
+        assert!(ids.insert(id.to_owned()), "{id} twice");
+    }
+    for id in [
+        "SyncUserIdentity",
+        "LinkUserToTenant",
+        "CreateUser",
+        "PatchUser",
+    ] {
+        assert!(ids.contains(id), "{id} in {ids:?}");
+    }
+}
+
+/// What the middleware answers is documented: 401 and 429 on every protected
+/// operation, 403 where a permission is required; 413 and 415 wherever a
+/// body is read.
+fn check_access_and_body_answers(document: &Value) {
+    for (method, path, operation) in operations(document) {
+        let responses = operation["responses"].as_object().unwrap();
+        let problem = |status: &str| {
+            responses
+                .get(status)
+                .is_some_and(|r| r["content"]["application/problem+json"].is_object())
+        };
+        if operation.get("security").is_some() {
+            for status in ["401", "429"] {
+                assert!(problem(status), "{method} {path}: no {status}");
+            }
+        } else {
+            assert!(!problem("401"), "{method} {path}: open, yet 401");
+        }
+        if operation.get("x-nexus-permission").is_some() {
+            assert!(problem("403"), "{method} {path}: no 403");
+        }
+        if operation.get("requestBody").is_some() {
+            for status in ["400", "413", "415"] {
+                assert!(problem(status), "{method} {path}: no {status}");
+            }
+        }
+    }
+    let sync = &document["paths"]["/v1/users/{userId}/$sync"]["put"]["responses"];
+    assert!(sync["401"].is_object() && sync["403"].is_object(), "{sync}");
+    let link = &document["paths"]["/v1/users/{userId}/idp_tenants/{idpTenantId}"]["put"];
+    assert!(link["responses"]["422"].is_object(), "{link}");
+}
+
+/// Each list's `$orderby` example is one that list accepts.
+async fn check_orderby_examples(app: &TestApp, document: &Value) {
+    for (method, path, operation) in operations(document) {
+        let Some(orderby) = operation["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "$orderby")
+        else {
+            continue;
+        };
+        let example = orderby["example"].as_str().expect("an $orderby example");
+        let url = format!(
+            "{}?$orderby={}",
+            concrete(&path),
+            example.replace(' ', "%20")
+        );
+        let reply = app.request(Method::GET, &url, None).await;
+        assert_ne!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {url}: {}",
+            reply.body
+        );
+    }
+}
+
+/// The rules the server applies to bodies are in their schemas: required
+/// fields, item counts, the control-character rule, date-times, enumerations.
+fn check_body_rules(document: &Value) {
+    let schemas = &document["components"]["schemas"];
+    let required = |schema: &str| -> Vec<String> {
+        let schema = &schemas[schema];
+        let own = schema["required"]
+            .as_array()
+            .or_else(|| schema["allOf"][0]["required"].as_array());
+        own.into_iter()
+            .flatten()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (schema, fields) in [
+        ("NewCustomUpnBody", &["customUpnValue"][..]),
+        ("NewIdpTenantBody", &["name", "azoTenantName", "fqdn"]),
+        ("NewRoleBody", &["audience"]),
+        ("LinkBody", &["strategy", "azoUserId", "azoConnectionId"]),
+        ("SyncBody", &["audience", "attributes", "connection"]),
+        (
+            "CreateUserBody",
+            &[
+                "authenticationMethod",
+                "displayName",
+                "idpTenantId",
+                "organization",
+            ],
+        ),
+        (
+            "CreateOrganizationBody",
+            &["name", "displayName", "crmAccountId", "type"],
+        ),
+        ("AddMemberBody", &["userId", "isMfaRequired"]),
+        ("UserRolesBody", &["value"]),
+    ] {
+        let listed = required(schema);
+        for field in fields {
+            assert!(
+                listed.iter().any(|f| f == field),
+                "{schema}.{field} not required: {listed:?}"
+            );
+        }
+    }
+    assert!(
+        required("CustomUpnBody").is_empty(),
+        "PATCH bodies require nothing"
+    );
+    assert_eq!(
+        schemas["UserRolesBody"]["properties"]["value"]["minItems"],
+        1
+    );
+    let name_choice = schemas["NewRoleBody"]["allOf"][1]["oneOf"].to_string();
+    assert!(name_choice.contains("productName"), "{name_choice}");
+    let pattern = schemas["CreateUserBody"]["properties"]["displayName"]["pattern"]
+        .as_str()
+        .expect("a text pattern");
+    assert!(pattern.contains("u0000-"), "{pattern}");
+    assert_eq!(
+        schemas["UserRolesBody"]["properties"]["expires"]["format"],
+        "date-time"
+    );
+    assert!(schemas.get("OrganizationIdType").is_some());
+    let text = document.to_string();
+    assert!(
+        !text.contains("passwordCredential.clientId")
+            && !schemas["PasswordCredential"]["properties"]
+                .as_object()
+                .unwrap()
+                .contains_key("clientId"),
+        "unsupported fields are not offered"
     );
 }
