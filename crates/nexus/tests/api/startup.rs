@@ -30,7 +30,7 @@ async fn replicas_start_together_on_a_new_database() {
         for server in &started {
             let key = bootstrap_key_through(server).await;
             assert_eq!(key["id"], "boot-admin", "{key}");
-            assert_eq!(key["permissions"], "read write user.sync", "{key}");
+            assert_eq!(key["permissions"], "read user.sync write", "{key}");
             assert!(key["revokedAt"].is_null(), "{key}");
         }
         let keys = list_keys_through(&started[0]).await;
@@ -111,7 +111,7 @@ async fn the_bootstrap_key_says_what_it_found_and_rotates(app: TestApp) {
     let Bootstrap::Created(key) = created else {
         panic!("{created:?}")
     };
-    assert_eq!(key.permissions, "read write user.sync");
+    assert_eq!(key.permissions, "read user.sync write");
     assert!(matches!(
         bootstrap(&app.nexus, first, false).await.unwrap(),
         Bootstrap::Exists(_)
