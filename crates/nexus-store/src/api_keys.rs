@@ -125,21 +125,25 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<ApiKey>, 
     Ok(page.with_items(items))
 }
 
-/// Revokes a key that is not revoked yet (a revoked key stays as it is);
-/// false when there is no such key.
-pub async fn revoke(conn: &mut Conn, id: &str, actor: &Actor) -> Result<bool, StoreError> {
+/// The key, locked until the transaction ends.
+async fn get_for_update(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, StoreError> {
     let sql = for_update(
         conn,
         &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"),
     );
-    let Some(row) = sqlx::query(&sql)
+    let row = sqlx::query(&sql)
         .bind(id)
         .fetch_optional(&mut *conn)
-        .await?
-    else {
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Revokes a key that is not revoked yet (a revoked key stays as it is);
+/// false when there is no such key.
+pub async fn revoke(conn: &mut Conn, id: &str, actor: &Actor) -> Result<bool, StoreError> {
+    let Some(current) = get_for_update(conn, id).await? else {
         return Ok(false);
     };
-    let current = from_row(&row)?;
     if current.revoked_at.is_some() {
         return Ok(true);
     }
@@ -162,18 +166,9 @@ pub async fn replace_secret(
     expires_at: Timestamp,
     actor: &Actor,
 ) -> Result<Option<ApiKey>, StoreError> {
-    let sql = for_update(
-        conn,
-        &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"),
-    );
-    let Some(row) = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(current) = get_for_update(conn, id).await? else {
         return Ok(None);
     };
-    let current = from_row(&row)?;
     let sql = format!(
         "UPDATE api_keys SET secret_hash = $2, expires_at = $3, modified = $4, modified_by = $5 \
          WHERE id = $1 RETURNING {COLUMNS}"
