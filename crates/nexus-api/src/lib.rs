@@ -10,6 +10,7 @@ mod path;
 mod problem;
 pub mod request_id;
 mod routes;
+mod schema_rules;
 
 use std::time::{Duration, Instant};
 
@@ -130,90 +131,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn complete(api: &mut utoipa::openapi::OpenApi) {
     document_access(api);
     document_bodies(api);
-    document_common_responses(api);
     document_lists(api);
-    document_text_rule(api);
-    document_role_names(api);
+    document_common_responses(api);
+    schema_rules::document(api);
     name_operations(api);
-}
-
-/// Every text a request body carries is refused with a control character in
-/// it (`nexus_core::validation::check_text`, Unicode category Cc).
-const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
-
-/// Gives every text property of the request bodies the pattern of the text
-/// rule, unless it has an enumeration or a pattern of its own.
-fn document_text_rule(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType};
-    use utoipa::openapi::{RefOr, Type};
-    fn text(schema: &mut RefOr<Schema>) {
-        match schema {
-            RefOr::T(Schema::Object(object)) => {
-                let is_text = match &object.schema_type {
-                    SchemaType::Type(kind) => *kind == Type::String,
-                    SchemaType::Array(kinds) => kinds.contains(&Type::String),
-                    SchemaType::AnyValue => false,
-                };
-                if is_text && object.enum_values.is_none() && object.pattern.is_none() {
-                    object.pattern = Some(NO_CONTROL_CHARACTERS.to_owned());
-                }
-                for property in object.properties.values_mut() {
-                    text(property);
-                }
-            }
-            RefOr::T(Schema::Array(array)) => {
-                if let ArrayItems::RefOrSchema(items) = &mut array.items {
-                    text(items);
-                }
-            }
-            _ => {}
-        }
-    }
-    let Some(components) = api.components.as_mut() else {
-        return;
-    };
-    for (name, schema) in components.schemas.iter_mut() {
-        if name.ends_with("Body") || REQUEST_PARTS.contains(&name.as_str()) {
-            text(schema);
-        }
-    }
-}
-
-/// Schemas used inside request bodies, besides the bodies themselves.
-const REQUEST_PARTS: &[&str] = &[
-    "SyncAttribute",
-    "SyncConnection",
-    "IdpMetadata",
-    "PasswordCredential",
-];
-
-/// A role is named by `name` or by `productName`, never both: a new role by
-/// exactly one of them, an update by at most one.
-fn document_role_names(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, OneOfBuilder, Type};
-    let Some(components) = api.components.as_mut() else {
-        return;
-    };
-    let given = |field: &str| {
-        ObjectBuilder::new()
-            .property(field, ObjectBuilder::new().schema_type(Type::String))
-            .required(field)
-    };
-    let absent = |field: &str| {
-        ObjectBuilder::new().property(field, ObjectBuilder::new().schema_type(Type::Null))
-    };
-    if let Some(schema) = components.schemas.get_mut("NewRoleBody") {
-        let choice = OneOfBuilder::new()
-            .item(given("name"))
-            .item(given("productName"));
-        *schema = AllOfBuilder::new().item(schema.clone()).item(choice).into();
-    }
-    if let Some(schema) = components.schemas.get_mut("RoleBody") {
-        let choice = AnyOfBuilder::new()
-            .item(absent("name"))
-            .item(absent("productName"));
-        *schema = AllOfBuilder::new().item(schema.clone()).item(choice).into();
-    }
 }
 
 /// The list each list route reads.
@@ -237,6 +158,8 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 9] {
 
 /// Each list's `$orderby` names the fields of that list.
 fn document_lists(api: &mut utoipa::openapi::OpenApi) {
+    let stale_token =
+        problem_response("`$skiptoken` is not from an `@odata.nextLink` of this same query");
     for (path, spec) in lists() {
         if let Some(get) = api
             .paths
@@ -245,6 +168,7 @@ fn document_lists(api: &mut utoipa::openapi::OpenApi) {
             .and_then(|item| item.get.as_mut())
         {
             list::document_orderby(get, spec);
+            add_response(get, "422", &stale_token);
         }
     }
 }
@@ -418,7 +342,7 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
     );
     for (path, method, operation) in operations(api) {
         // The OData function is served by GET /v1/users/{userId}.
-        let routed = if path.starts_with("/v1/users/FindUserByConnection(") {
+        let routed = if routes::users::calls_find_by_connection(path) {
             "/v1/users/{userId}"
         } else {
             path
@@ -580,15 +504,22 @@ async fn route_not_found(request: Request) -> problem::ApiError {
     problem::ApiError::route_not_found(request.uri().path())
 }
 
-async fn method_not_allowed(request: Request) -> problem::ApiError {
-    problem::ApiError::new(
+async fn method_not_allowed(request: Request) -> Response {
+    let path = request.uri().path();
+    let mut response = problem::ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Method not allowed",
-        format!(
-            "{} is not allowed on '{}'",
-            request.method(),
-            request.uri().path()
-        ),
+        format!("{} is not allowed on '{path}'", request.method()),
     )
+    .into_response();
+    // The router would list the methods of `/v1/users/{userId}`; axum keeps
+    // an Allow header that is already there.
+    if routes::users::calls_find_by_connection(path) {
+        response.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET,HEAD"),
+        );
+    }
+    response
 }

@@ -42,12 +42,13 @@ pub struct ListOptionsDoc {
     /// How many items to return (default 100, at most 1000).
     #[param(rename = "$top", minimum = 0, maximum = 1000)]
     top: Option<i64>,
-    /// How many items to skip. Deep pages are cheaper through `$skiptoken`.
+    /// How many items to skip; with `$skiptoken`, counted from where the
+    /// token starts. Deep pages are cheaper through `$skiptoken`.
     #[param(rename = "$skip", minimum = 0)]
     skip: Option<i64>,
     /// Where the page starts: the token in the previous page's
     /// `@odata.nextLink`, valid only with the same `$orderby`, `$filter` and
-    /// `$search`, and not together with `$skip`. Opaque.
+    /// `$search`. Opaque.
     #[param(rename = "$skiptoken")]
     skiptoken: Option<String>,
     /// Comma-separated `field [asc|desc]`, each field once; the id is always
@@ -56,10 +57,12 @@ pub struct ListOptionsDoc {
     orderby: Option<String>,
     /// `eq`, `ne`, `startswith(field,'x')`, `and`, `or` and parentheses on the
     /// resource's filterable fields, e.g. `isActive eq true and startswith(displayName,'Ju')`.
-    #[param(rename = "$filter")]
+    /// The pattern states a regular part of the grammar; deeper parentheses
+    /// and up to 50 comparisons are accepted too.
+    #[param(rename = "$filter", max_length = 2000)]
     filter: Option<String>,
     /// Case-insensitive text contained in any of the resource's searchable fields.
-    #[param(rename = "$search")]
+    #[param(rename = "$search", max_length = 200)]
     search: Option<String>,
     /// `true` adds `@odata.count`, the number of matching items.
     #[param(rename = "$count")]
@@ -131,20 +134,15 @@ impl ListOptions {
             count,
             after: None,
         };
-        if let Some(token) = token {
-            if self.get("$skip").is_some() {
-                errors.add(
-                    "$skiptoken",
-                    "cannot be combined with $skip: the token already says where the page starts",
-                );
-            } else {
-                match self.read_token(token, &params) {
-                    Ok(after) => params.after = Some(after),
-                    Err(message) => errors.add("$skiptoken", message),
-                }
-            }
-        }
         errors.into_result()?;
+        // Whether a token fits depends on what the server issued, not on its
+        // form: one that does not is well-formed but cannot be applied.
+        if let Some(token) = token {
+            let after = self.read_token(token, &params).map_err(|message| {
+                ApiError::inapplicable(ValidationErrors::single("$skiptoken", message))
+            })?;
+            params.after = Some(after);
+        }
         Ok(params)
     }
 
@@ -326,8 +324,9 @@ pub struct Envelope<T> {
     pub next_link: Option<String>,
 }
 
-/// Documents the `$orderby` of one list: the fields it sorts by, and an
-/// example it accepts.
+/// Documents the `$orderby` and `$filter` of one list: the fields they
+/// take, as patterns (`ListSpec::orderby_pattern`, `filter_pattern`), and an
+/// example `$orderby`.
 pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: &ListSpec) {
     use utoipa::openapi::path::ParameterBuilder;
     let sortable: Vec<&str> = spec
@@ -341,6 +340,16 @@ pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: 
         .find(|name| **name != spec.id_field)
         .unwrap_or(&spec.id_field);
     for parameter in operation.parameters.iter_mut().flatten() {
+        let pattern = match parameter.name.as_str() {
+            "$orderby" => spec.orderby_pattern(),
+            "$filter" => spec.filter_pattern(),
+            _ => continue,
+        };
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(schema))) =
+            parameter.schema.as_mut()
+        {
+            schema.pattern = Some(pattern);
+        }
         if parameter.name != "$orderby" {
             continue;
         }

@@ -38,7 +38,7 @@ pub struct Problem {
     /// The request's id, as in the `X-Request-Id` response header.
     #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// Validation failures by JSON field (400 only).
+    /// The failures by JSON field (400 and 422 answers naming fields).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BTreeMap<String, Vec<String>>>,
 }
@@ -72,14 +72,29 @@ impl ApiError {
     }
 
     pub fn validation(errors: ValidationErrors) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            kind: "validation",
-            title: "The request is invalid",
-            detail: errors.to_string(),
-            errors: Some(errors),
-            retry_after: None,
-        }
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "validation",
+            "The request is invalid",
+            errors.to_string(),
+        )
+        .with_errors(errors)
+    }
+
+    /// A well-formed request that names something missing or a past moment.
+    pub fn inapplicable(errors: ValidationErrors) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot-apply",
+            "The request cannot be applied to the current data",
+            errors.to_string(),
+        )
+        .with_errors(errors)
+    }
+
+    fn with_errors(mut self, errors: ValidationErrors) -> Self {
+        self.errors = Some(errors);
+        self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
@@ -119,6 +134,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
             }
             ServiceError::Validation(errors) => ApiError::validation(errors),
+            ServiceError::Inapplicable(errors) => ApiError::inapplicable(errors),
             ServiceError::NotHeld { .. } => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "permission-not-held",

@@ -41,6 +41,14 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Every secret a body carries (a password, a client secret): text of
+    /// this length, as the `Secret` schema states.
+    pub const LEN: Len = Len::between(1, 512);
+
+    pub fn check(&self) -> Result<(), String> {
+        crate::validation::check_text(&self.0, Self::LEN)
+    }
 }
 
 impl std::fmt::Debug for Secret {
@@ -57,6 +65,9 @@ impl utoipa::PartialSchema for Secret {
                 utoipa::openapi::KnownFormat::Password,
             )))
             .write_only(Some(true))
+            .min_length(Some(Secret::LEN.min))
+            .max_length(Some(Secret::LEN.max))
+            .pattern(Some(crate::patterns::NO_CONTROL_CHARACTERS))
             .into()
     }
 }
@@ -66,7 +77,6 @@ impl utoipa::ToSchema for Secret {}
 const NAME_LEN: Len = Len::between(1, 50);
 const AZO_TENANT_NAME_LEN: Len = Len::between(1, 100);
 const CLIENT_ID_LEN: Len = Len::between(1, 128);
-const CLIENT_SECRET_LEN: Len = Len::between(1, 512);
 
 /// Body of `PATCH /v1/idp_tenants/{idpTenantId}` (and, through
 /// `NewIdpTenantBody`, of `POST`).
@@ -227,15 +237,15 @@ impl IdpTenantBody {
             self.management_client_id,
             CLIENT_ID_LEN,
         );
-        let client_secret = self.management_client_secret.and_then(|secret| {
-            match crate::validation::check_text(secret.expose(), CLIENT_SECRET_LEN) {
+        let client_secret = self
+            .management_client_secret
+            .and_then(|secret| match secret.check() {
                 Ok(()) => Some(secret),
                 Err(message) => {
                     check.fail("managementClientSecret", message);
                     None
                 }
-            }
-        });
+            });
         let management_audience =
             check.parse("managementAudience", self.management_audience, |a| {
                 HttpUrl::parse(a, 250).map(HttpUrl::into_inner)
@@ -276,8 +286,14 @@ impl IdpTenantBody {
 }
 
 /// An absolute URL without a trailing slash; https, or http on loopback.
-fn parse_base_url(value: &str) -> Result<String, String> {
+pub(crate) fn parse_base_url(value: &str) -> Result<String, String> {
+    static SHAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(crate::patterns::BASE_URL).expect("valid regex")
+    });
     let url = HttpUrl::parse(value, 250)?;
+    if !SHAPE.is_match(value) {
+        return Err("must use https (plain http only for a loopback host)".to_owned());
+    }
     let parsed = url::Url::parse(url.as_str()).map_err(|e| e.to_string())?;
     let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if parsed.scheme() == "http" && !loopback {

@@ -85,7 +85,7 @@ pub struct OrderBy {
 #[error("{0}")]
 pub struct QueryError(pub String);
 
-const MAX_FILTER_LEN: usize = 2000;
+pub const MAX_FILTER_LEN: usize = 2000;
 const MAX_DEPTH: usize = 20;
 const MAX_COMPARISONS: usize = 50;
 

@@ -25,13 +25,14 @@ pub struct SyncBody {
     /// The API the token is for; roles are resolved for it.
     #[schema(required = true, value_type = String, min_length = 1, max_length = 250, example = "https://api.example.com")]
     pub audience: Option<String>,
-    /// Attributes the IdP asserted; each is stored under its key.
+    /// Attributes the IdP asserted; each is stored under its key (a key
+    /// given twice keeps its last value).
     #[schema(required = true, value_type = Vec<SyncAttribute>, max_items = 100)]
     pub attributes: Option<Vec<SyncAttribute>>,
     #[schema(required = true, value_type = SyncConnection)]
     pub connection: Option<SyncConnection>,
     /// Selects the custom UPN returned as `upn`.
-    #[schema(max_length = 255)]
+    #[schema(min_length = 1, max_length = 255)]
     pub client_upn_key: Option<String>,
 }
 
@@ -48,7 +49,7 @@ pub struct SyncAttribute {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncConnection {
     /// The group names the IdP asserted; they replace the identity's groups.
-    #[schema(required = true, value_type = Vec<String>)]
+    #[schema(required = true, value_type = Vec<String>, max_items = 1000)]
     pub groups: Option<Vec<String>>,
     /// The Auth0 connection id or name the user logged in through.
     #[schema(required = true, value_type = String, min_length = 1, max_length = 50)]
@@ -113,13 +114,11 @@ fn attributes(check: &mut Check, items: Vec<SyncAttribute>) -> Vec<(String, Stri
         let value = check.required(&format!("attributes[{i}].value"), item.value);
         let value = check.text(&format!("attributes[{i}].value"), value, ATTRIBUTE_VALUE);
         if let (Some(key), Some(value)) = (key, value) {
-            if out.iter().any(|(k, _)| *k == key) {
-                check.fail(
-                    &format!("attributes[{i}].key"),
-                    format!("'{key}' is asserted twice"),
-                );
-            } else {
-                out.push((key, value));
+            // A key asserted again takes its last value, as a repeated member
+            // of a JSON object would.
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some(earlier) => earlier.1 = value,
+                None => out.push((key, value)),
             }
         }
     }
@@ -185,6 +184,18 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_attribute_keeps_its_last_value() {
+        let mut repeated = body(vec![]);
+        let attribute = |value: &str| SyncAttribute {
+            key: Some("dept".into()),
+            value: Some(value.into()),
+        };
+        repeated.attributes = Some(vec![attribute("eng"), attribute("ops")]);
+        let request = repeated.into_request().unwrap();
+        assert_eq!(request.attributes, [("dept".to_owned(), "ops".to_owned())]);
+    }
+
+    #[test]
     fn every_missing_part_is_reported() {
         let errors = SyncBody::default().into_request().unwrap_err();
         assert_eq!(
@@ -204,20 +215,11 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_attribute_keys_and_empty_groups_are_rejected() {
-        let mut b = body(vec![""]);
-        b.attributes = Some(vec![
-            SyncAttribute {
-                key: Some("k".into()),
-                value: Some("1".into()),
-            },
-            SyncAttribute {
-                key: Some("k".into()),
-                value: Some("2".into()),
-            },
-        ]);
-        let errors = b.into_request().unwrap_err();
-        assert!(errors.fields().contains_key("attributes[1].key"));
-        assert!(errors.fields().contains_key("connection.groups[0]"));
+    fn empty_group_names_are_rejected() {
+        let errors = body(vec!["a", ""]).into_request().unwrap_err();
+        assert_eq!(
+            errors.fields().keys().collect::<Vec<_>>(),
+            ["connection.groups[1]"]
+        );
     }
 }

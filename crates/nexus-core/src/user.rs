@@ -195,9 +195,9 @@ const USER_ID: Len = Len::between(1, 40);
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IdpMetadata {
-    #[schema(min_length = 1, max_length = 250)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 250)]
     pub azo_user_id: Option<String>,
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 50)]
     pub azo_connection_id: Option<String>,
 }
 
@@ -209,7 +209,9 @@ pub struct PasswordCredential {
     #[schema(ignore)]
     pub client_id: Option<String>,
     pub password: Option<crate::idp_tenant::Secret>,
+    #[schema(min_length = 1, max_length = 128)]
     pub azo_database_name: Option<String>,
+    /// Not together with `password`.
     pub generate_temp_password: Option<bool>,
     // Not supported yet: refused when true, so not documented.
     #[schema(ignore)]
@@ -354,8 +356,8 @@ impl PasswordCredential {
             }
         }
         if let Some(password) = &self.password {
-            if password.expose().is_empty() {
-                check.fail("passwordCredential.password", "must not be empty");
+            if let Err(message) = password.check() {
+                check.fail("passwordCredential.password", message);
             }
             if self.generate_temp_password == Some(true) {
                 check.fail(

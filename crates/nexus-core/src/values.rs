@@ -151,7 +151,12 @@ impl PhoneNumber {
 
 impl HttpUrl {
     pub fn parse(value: &str, max_len: usize) -> Result<Self, String> {
+        static SHAPE: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(crate::patterns::HTTP_URL).expect("valid regex"));
         check_text(value, Len::between(1, max_len))?;
+        if !SHAPE.is_match(value) {
+            return Err("must be an absolute http or https URL".to_owned());
+        }
         match url::Url::parse(value) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
                 Ok(HttpUrl(value.to_owned()))

@@ -17,7 +17,10 @@ pub async fn create(
     authority: &Authority,
     body: ApiKeyBody,
 ) -> Result<CreatedApiKey> {
-    let new = body.into_new(Timestamp::now())?;
+    let now = Timestamp::now();
+    let new = body.into_new(now)?;
+    new.require_future_expiry(now)
+        .map_err(ServiceError::Inapplicable)?;
     let id = format!("nk_{}", random_token(12));
     let secret = random_token(32);
     create_with(nexus, actor, authority, &id, &secret, &new).await
@@ -36,18 +39,20 @@ pub async fn create_with(
     let mut granted = new.permissions.clone();
     if let Some(role_id) = &new.role_id {
         let role = roles::get(&mut tx, role_id).await?.ok_or_else(|| {
-            ValidationErrors::single("roleId", format!("no role has the id '{role_id}'"))
+            ServiceError::Inapplicable(ValidationErrors::single(
+                "roleId",
+                format!("no role has the id '{role_id}'"),
+            ))
         })?;
         let audience = nexus.authenticator().nexus_audience();
         if role.audience != audience {
-            return Err(ValidationErrors::single(
+            return Err(ServiceError::Inapplicable(ValidationErrors::single(
                 "roleId",
                 format!(
                     "the role is for '{}'; only roles of Nexus's audience '{audience}' give a key permissions",
                     role.audience
                 ),
-            )
-            .into());
+            )));
         }
         granted = granted.union(&grants::nexus_permissions(nexus, [&role]));
     }

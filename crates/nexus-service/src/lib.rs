@@ -69,6 +69,10 @@ pub enum ServiceError {
     Conflict(String),
     #[error("the request is invalid: {0}")]
     Validation(ValidationErrors),
+    /// The request is well-formed but cannot be applied to the data as it
+    /// is: it names something that does not exist, or a moment already past.
+    #[error("the request cannot be applied: {0}")]
+    Inapplicable(ValidationErrors),
     /// The request is well-formed but the IdP says it cannot be done (an
     /// unknown Auth0 user or connection, an account Auth0 refuses to create).
     #[error("{0}")]

@@ -34,11 +34,10 @@ pub async fn add(
     }
     let organization_id = require_organization(&mut tx, organization).await?;
     if !users::exists(&mut tx, &new.user_id).await? {
-        return Err(ValidationErrors::single(
+        return Err(ServiceError::Inapplicable(ValidationErrors::single(
             "userId",
             format!("no user has the id '{}'", new.user_id),
-        )
-        .into());
+        )));
     }
     memberships::insert(&mut tx, organization_id, &new, actor).await?;
     let membership = memberships::get(&mut tx, organization_id, &new.user_id)

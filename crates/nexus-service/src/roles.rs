@@ -111,11 +111,10 @@ pub async fn assign(
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        return Err(ValidationErrors::single(
+        return Err(ServiceError::Inapplicable(ValidationErrors::single(
             "value",
             format!("no role has the id {}", missing.join(", ")),
-        )
-        .into());
+        )));
     }
     grants::require_roles_held(nexus, authority, &found)?;
     roles::assign(

@@ -21,7 +21,10 @@ pub async fn create(
     let tenant = idp_tenants::resolve(&mut tx, reference)
         .await?
         .ok_or_else(|| {
-            ValidationErrors::single("idpTenantId", format!("no IdP tenant is '{reference}'"))
+            ServiceError::Inapplicable(ValidationErrors::single(
+                "idpTenantId",
+                format!("no IdP tenant is '{reference}'"),
+            ))
         })?;
     let client = sts_clients::insert(&mut tx, &new, tenant.id, actor).await?;
     commit(tx).await?;

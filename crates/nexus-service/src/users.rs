@@ -112,7 +112,7 @@ async fn check_references(conn: &mut Conn, new: &NewUser) -> Result<(IdpTenant, 
             check.fail("ownerId", format!("no user has the id '{owner}'"));
         }
     }
-    check.finish()?;
+    check.finish().map_err(ServiceError::Inapplicable)?;
     Ok((tenant.expect("checked"), organization.expect("checked")))
 }
 

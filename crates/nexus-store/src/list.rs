@@ -19,7 +19,7 @@ pub struct ListParams {
     pub skip: i64,
     pub count: bool,
     /// Keyset paging: the order-key values of the row before the page (one
-    /// per `order` key, checked by `check_position`); used instead of `skip`.
+    /// per `order` key, checked by `check_position`); `skip` counts from there.
     pub after: Option<Vec<Literal>>,
 }
 
@@ -46,8 +46,8 @@ impl<T> Page<T> {
 
 /// The rows of `from` (a table, possibly joined) that match `scope` (column,
 /// value pairs that must be equal: e.g. the owning user), the filter and the
-/// search, in the requested order: the page after `params.after` when it is
-/// set, else the page `params.skip` rows in.
+/// search, in the requested order: the page `params.skip` rows after
+/// `params.after` (or after the start when it is not set).
 pub(crate) async fn fetch_page(
     conn: &mut Conn,
     spec: &'static ListSpec,
@@ -96,13 +96,10 @@ pub(crate) async fn fetch_page(
         None
     };
 
-    let skip = match &params.after {
-        Some(after) => {
-            conditions.push(keyset_condition(&params.order, after, &mut binds));
-            0
-        }
-        None => params.skip,
-    };
+    if let Some(after) = &params.after {
+        conditions.push(keyset_condition(&params.order, after, &mut binds));
+    }
+    let skip = params.skip;
     // The order keys again under names of their own, to read the last row's
     // position from whatever `select` calls its columns.
     let keys: Vec<String> = params

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = CreatedApiKey),
         (status = 400, description = "An invalid field, or permissions that no route uses (named in `errors.permissions`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`roleId` names no role, or a role of another audience; or `expiresAt` is not in the future", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_api_key(
     State(nexus): State<Nexus>,

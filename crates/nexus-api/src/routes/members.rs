@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`userId` names no user", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn add_member(

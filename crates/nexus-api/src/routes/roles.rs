@@ -118,6 +118,7 @@ async fn delete_role(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`value` names a role that does not exist", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn add_user_roles(
     State(nexus): State<Nexus>,

@@ -23,9 +23,10 @@ pub fn router() -> OpenApiRouter<Nexus> {
 #[utoipa::path(post, path = "/v1/sts-clients", tag = "STS clients", request_body = StsClientBody,
     responses(
         (status = 201, body = StsClient),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An invalid field, or permissions that no route uses (named in `errors.permissions`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_sts_client(
     State(nexus): State<Nexus>,
@@ -33,6 +34,7 @@ async fn create_sts_client(
     CurrentAuthority(authority): CurrentAuthority,
     ApiJson(body): ApiJson<StsClientBody>,
 ) -> ApiResult<Response> {
+    crate::auth::check_known_permissions(body.permissions.as_deref())?;
     let client = sts_clients::create(&nexus, &actor, &authority, body).await?;
     Ok(created(
         format!("/v1/sts-clients/{}", client.client_id),

@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The IdP tenant has Management credentials and its Auth0 tenant refuses the account (unknown user or connection)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idpTenantId`, `organization` or `ownerId` names nothing that exists (`errors` says which); or the IdP tenant has Management credentials and its Auth0 tenant refuses the account (unknown user or connection)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_user(
     State(nexus): State<Nexus>,
@@ -107,6 +107,14 @@ async fn delete_user(
 }
 
 const FIND_BY_CONNECTION: &str = "FindUserByConnection";
+
+/// Whether a request path calls the OData function, which only GET (and
+/// HEAD) serve although it shares its route with `/v1/users/{userId}`.
+pub(crate) fn calls_find_by_connection(path: &str) -> bool {
+    path.strip_prefix("/v1/users/").is_some_and(|rest| {
+        rest.starts_with(FIND_BY_CONNECTION) && rest[FIND_BY_CONNECTION.len()..].starts_with('(')
+    })
+}
 
 /// Finds the user holding an Auth0 account (FindUserByConnection). Values are
 /// OData string literals: single-quoted, a quote inside doubled.

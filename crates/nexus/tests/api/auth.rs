@@ -234,18 +234,31 @@ async fn api_keys_show_their_secret_once(app: TestApp) {
         .await;
     assert_problem(&sync, 403, &format!("/v1/users/{user}"));
 
-    for (body, field) in [
-        (json!({}), "permissions"),
-        (json!({"permissions": "User.Read"}), "permissions"),
+    // Malformed bodies are 400; well-formed ones that name a missing role
+    // or a past moment cannot be applied: 422.
+    for (body, status, field) in [
+        (json!({}), 400, "permissions"),
+        (json!({"permissions": "User.Read"}), 400, "permissions"),
         (
             json!({"permissions": "read", "expiresAt": "2001-01-01T00:00:00Z"}),
+            422,
             "expiresAt",
         ),
-        (json!({"permissions": "read", "roleId": "nope"}), "roleId"),
+        (
+            json!({"permissions": "read", "roleId": "nope"}),
+            422,
+            "roleId",
+        ),
     ] {
         let reply = app.post("/v1/api-keys", body).await;
-        assert_problem(&reply, 400, "/v1/api-keys");
+        assert_problem(&reply, status, "/v1/api-keys");
         assert!(reply.body["errors"][field].is_array(), "{}", reply.body);
+        let kind = if status == 400 {
+            "validation"
+        } else {
+            "cannot-apply"
+        };
+        assert_eq!(reply.body["type"], format!("urn:nexus:problem:{kind}"));
     }
 
     // A permission no route needs would make a key that can do nothing.
@@ -382,24 +395,34 @@ async fn sts_clients(app: TestApp) {
     );
     assert_eq!(created.body["clientId"], "batch-job");
     assert_eq!(created.body["idpTenantId"], tenant["id"]);
-    for (body, field) in [
-        (
-            json!({"clientId": "x", "permissions": "user.read"}),
-            "idpTenantId",
-        ),
+    for (body, status) in [
+        (json!({"clientId": "x", "permissions": "user.read"}), 400),
         (
             json!({"clientId": "x", "idpTenantId": "nowhere", "permissions": "user.read"}),
-            "idpTenantId",
+            422,
         ),
         (
             json!({"clientId": "x", "idpTenantId": "", "permissions": "user.read"}),
-            "idpTenantId",
+            400,
         ),
     ] {
+        let field = "idpTenantId";
         let reply = app.post("/v1/sts-clients", body).await;
-        assert_problem(&reply, 400, "/v1/sts-clients");
+        assert_problem(&reply, status, "/v1/sts-clients");
         assert!(reply.body["errors"][field].is_array(), "{}", reply.body);
     }
+    // A mapping to permissions no route uses would be useless, as for keys.
+    let bogus = app
+        .post(
+            "/v1/sts-clients",
+            json!({"clientId": "x", "idpTenantId": "batch", "permissions": "user.read bogus"}),
+        )
+        .await;
+    assert_problem(&bogus, 400, "/v1/sts-clients");
+    assert!(bogus.body["errors"]["permissions"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown permissions: bogus;"));
     let by_number = app
         .post("/v1/sts-clients", json!({"clientId": "numbered", "idpTenantId": tenant["id"].to_string(), "permissions": "user.read"}))
         .await;

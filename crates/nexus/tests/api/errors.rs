@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{assert_problem, both_backends, TestApp};
+use crate::support::{assert_problem, both_backends, Reply, TestApp};
 
 both_backends!(
     malformed_bodies,
@@ -80,6 +80,14 @@ async fn malformed_bodies(app: TestApp) {
     );
 }
 
+/// The methods a 405 answer's Allow header lists, sorted.
+fn allowed(reply: &Reply) -> Vec<String> {
+    let allow = reply.headers["allow"].to_str().unwrap();
+    let mut methods: Vec<String> = allow.split(',').map(|m| m.trim().to_owned()).collect();
+    methods.sort();
+    methods
+}
+
 async fn unknown_routes_and_methods(app: TestApp) {
     let reply = app.get("/v1/nothing-here").await;
     assert_problem(&reply, 404, "/v1/nothing-here");
@@ -88,6 +96,16 @@ async fn unknown_routes_and_methods(app: TestApp) {
         .request(Method::PUT, "/v1/users", Some(&json!({})))
         .await;
     assert_problem(&reply, 405, "/v1/users");
+    assert_eq!(allowed(&reply), ["GET", "HEAD", "POST"]);
+    // The OData function shares `/v1/users/{userId}` but only GET serves it.
+    let function = "/v1/users/FindUserByConnection(azoConnectionId='c',azoUserId='u')";
+    let reply = app.request(Method::OPTIONS, function, None).await;
+    assert_problem(&reply, 405, function);
+    assert_eq!(allowed(&reply), ["GET", "HEAD"]);
+    let reply = app
+        .request(Method::OPTIONS, "/v1/users/someone", None)
+        .await;
+    assert_eq!(allowed(&reply), ["DELETE", "GET", "HEAD", "PATCH"]);
     // A path segment that is not UTF-8 once decoded is a bad request, not a crash.
     let reply = app.get("/v1/users/%FF%FE").await;
     assert_problem(&reply, 400, "/v1/users/%FF%FE");

@@ -302,7 +302,7 @@ async fn a_membership_role_is_a_grant(app: TestApp) {
 async fn only_roles_of_nexus_audience_count(app: TestApp) {
     let billing = role(&app, "billing", "https://billing.example.com", &["write"]).await;
     let refused = app.post("/v1/api-keys", json!({"roleId": billing})).await;
-    assert_problem(&refused, 400, "/v1/api-keys");
+    assert_problem(&refused, 422, "/v1/api-keys");
     assert!(refused.body["errors"]["roleId"][0]
         .as_str()
         .unwrap()

@@ -50,7 +50,7 @@ async fn membership_lifecycle(app: TestApp) {
     let ghost = app
         .post(&base, json!({"userId": "ghost", "isMfaRequired": false}))
         .await;
-    assert_problem(&ghost, 400, &base);
+    assert_problem(&ghost, 422, &base);
     assert!(ghost.body["errors"]["userId"].is_array());
     assert_problem(
         &app.post(

@@ -170,7 +170,7 @@ async fn user_role_assignment(app: TestApp) {
     assert_eq!(roles[1]["expires"], "2999-01-01T00:00:00.000000Z");
 
     let unknown = app.put(&path, json!({"value": [a["id"], "nope"]})).await;
-    assert_problem(&unknown, 400, &path);
+    assert_problem(&unknown, 422, &path);
     assert!(unknown.body["errors"]["value"][0]
         .as_str()
         .unwrap()

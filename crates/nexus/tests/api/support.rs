@@ -529,3 +529,14 @@ pub fn assert_problem(reply: &Reply, status: u16, instance: &str) {
         .is_some_and(|t| t.starts_with("urn:nexus:problem:")));
     assert!(reply.body["title"].is_string() && reply.body["detail"].is_string());
 }
+
+/// A component schema's own object: a schema the document refines with
+/// rules across fields is `allOf: [object, rule]`.
+pub fn schema_object<'a>(document: &'a Value, name: &str) -> &'a Value {
+    let schema = &document["components"]["schemas"][name];
+    if schema["allOf"].is_array() {
+        &schema["allOf"][0]
+    } else {
+        schema
+    }
+}

@@ -299,12 +299,7 @@ async fn request_validation(app: TestApp) {
     let reply = app.put(&path, body).await;
     assert_eq!(
         keys(&reply.body["errors"]),
-        [
-            "attributes[1].key",
-            "audience",
-            "clientUpnKey",
-            "connection.groups[1]"
-        ]
+        ["audience", "clientUpnKey", "connection.groups[1]"]
     );
     let mut edge = sync_body(&[], &[]);
     edge["clientUpnKey"] = json!("k".repeat(255));
@@ -313,6 +308,13 @@ async fn request_validation(app: TestApp) {
     let stored = app.get(&format!("/v1/users/{user}")).await.body;
     assert_eq!(stored["attributes"], json!([]));
     assert_eq!(stored["identities"][0]["groups"], json!([]));
+    // A key asserted twice keeps its last value.
+    let repeated = sync_body(&[], &[("k", "1"), ("k", "2")]);
+    assert_eq!(app.put(&path, repeated).await.status, StatusCode::OK);
+    let stored = app.get(&format!("/v1/users/{user}")).await.body;
+    let attributes = stored["attributes"].as_array().unwrap();
+    assert_eq!(attributes.len(), 1, "{attributes:?}");
+    assert_eq!(attributes[0]["value"], "2");
 }
 
 async fn concurrent_syncs_leave_one_group_set(app: TestApp) {

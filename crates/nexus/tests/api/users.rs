@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{assert_problem, both_backends, keys, TestApp};
+use crate::support::{assert_problem, both_backends, keys, schema_object, TestApp};
 
 both_backends!(
     create_returns_the_full_user_shape,
@@ -219,7 +219,8 @@ async fn create_checks_references(app: TestApp) {
     body["organization"] = json!("no-such-org");
     body["ownerId"] = json!("nobody");
     let reply = app.post("/v1/users", body).await;
-    assert_problem(&reply, 400, "/v1/users");
+    assert_problem(&reply, 422, "/v1/users");
+    assert_eq!(reply.body["type"], "urn:nexus:problem:cannot-apply");
     assert_eq!(
         keys(&reply.body["errors"]),
         ["idpTenantId", "organization", "ownerId"]
@@ -534,7 +535,7 @@ async fn pushed_profile_fields_take_only_what_auth0_takes(app: TestApp) {
     let document = app.get("/openapi.json").await.body;
     for schema in ["CreateUserBody", "PatchUserBody"] {
         for field in fields {
-            let property = &document["components"]["schemas"][schema]["properties"][field];
+            let property = &schema_object(&document, schema)["properties"][field];
             assert_eq!(
                 (&property["minLength"], &property["maxLength"]),
                 (&json!(1), &json!(100)),
