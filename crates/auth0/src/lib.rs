@@ -2,22 +2,32 @@
 //! (cached until shortly before they expire, one fetch however many callers
 //! wait), retries 5xx answers and timeouts of idempotent calls with jittered
 //! backoff, waits out 429s as `Retry-After` or `X-RateLimit-Reset` say, and
-//! turns Auth0's error bodies into typed errors. A create is never blindly
+//! turns Auth0's error bodies into typed errors and its answers into typed
+//! records (users, connections, clients, pages) that ignore fields Auth0
+//! adds. A create is never blindly
 //! sent twice: after an answer that leaves its fate unknown, the client looks
 //! for the user it asked for before asking again. It knows nothing of Nexus.
 
+mod clients;
+mod connections;
+mod page;
 mod update_user;
+mod users;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+pub use clients::Client;
+pub use connections::Connection;
+pub use page::Page;
 pub use update_user::{UpdateUserRequestContent, ValidationError};
+pub use users::{CreateUser, Identity, User, UserDate};
 
 /// Where the tenant is and how to authenticate to it.
 #[derive(Clone)]
@@ -140,22 +150,6 @@ enum Resend {
     /// A create: only when the request surely never reached Auth0 (no
     /// connection, 401, 429); a timeout or 5xx is returned to the caller.
     IfNotReceived,
-}
-
-/// One page of a list with `include_totals=true`, as the offset-paginated
-/// envelopes of the Management API specify it: every field is optional there,
-/// and only the users envelope has `length`, so none is required here.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Page<T> {
-    #[serde(default)]
-    pub start: u64,
-    #[serde(default)]
-    pub limit: u64,
-    /// How many items match in all; `None` when Auth0 left it out.
-    #[serde(default)]
-    pub total: Option<u64>,
-    #[serde(alias = "users", alias = "clients", alias = "connections")]
-    pub items: Vec<T>,
 }
 
 impl ManagementClient {
@@ -356,7 +350,7 @@ impl ManagementClient {
         }
     }
 
-    pub async fn get_user(&self, id: &str) -> Result<Value, Error> {
+    pub async fn get_user(&self, id: &str) -> Result<User, Error> {
         self.call(Method::GET, &format!("/users/{}", encode(id)), &[], None)
             .await
     }
@@ -367,7 +361,7 @@ impl ManagementClient {
         page: u32,
         per_page: u32,
         q: Option<&str>,
-    ) -> Result<Page<Value>, Error> {
+    ) -> Result<Page<User>, Error> {
         let mut query = vec![
             ("page", page.to_string()),
             ("per_page", per_page.to_string()),
@@ -380,7 +374,7 @@ impl ManagementClient {
         self.call(Method::GET, "/users", &query, None).await
     }
 
-    pub async fn users_by_email(&self, email: &str) -> Result<Vec<Value>, Error> {
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>, Error> {
         self.call(
             Method::GET,
             "/users-by-email",
@@ -394,7 +388,7 @@ impl ManagementClient {
     /// chose one), so that after an answer that leaves the create's fate open
     /// (a timeout, a 5xx) the client can look for it before sending the create
     /// again: one call never makes two accounts.
-    pub async fn create_user(&self, body: &CreateUser) -> Result<Value, Error> {
+    pub async fn create_user(&self, body: &CreateUser) -> Result<User, Error> {
         let mut body = body.clone();
         let local_id = body.user_id.get_or_insert_with(new_local_id).clone();
         let json = serde_json::to_value(&body).expect("a request body serializes");
@@ -429,24 +423,16 @@ impl ManagementClient {
     }
 
     /// The account a create with this id made, if it was made.
-    async fn created_user(
-        &self,
-        body: &CreateUser,
-        local_id: &str,
-    ) -> Result<Option<Value>, Error> {
+    async fn created_user(&self, body: &CreateUser, local_id: &str) -> Result<Option<User>, Error> {
         let Some(email) = &body.email else {
             return Ok(None);
         };
         let users = self.users_by_email(email).await?;
         Ok(users.into_iter().find(|user| {
-            user["identities"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|identity| {
-                    identity["connection"] == body.connection.as_str()
-                        && identity["user_id"] == local_id
-                })
+            user.identities.iter().any(|identity| {
+                identity.connection.as_deref() == Some(body.connection.as_str())
+                    && identity.user_id.as_deref() == Some(local_id)
+            })
         }))
     }
 
@@ -455,7 +441,7 @@ impl ManagementClient {
         &self,
         id: &str,
         body: &UpdateUserRequestContent,
-    ) -> Result<Value, Error> {
+    ) -> Result<User, Error> {
         body.validate()?;
         let body = serde_json::to_value(body).expect("a request body serializes");
         self.call(
@@ -468,13 +454,13 @@ impl ManagementClient {
     }
 
     pub async fn delete_user(&self, id: &str) -> Result<(), Error> {
-        let _: Value = self
+        let _: IgnoredAny = self
             .call(Method::DELETE, &format!("/users/{}", encode(id)), &[], None)
             .await?;
         Ok(())
     }
 
-    pub async fn list_clients(&self, page: u32, per_page: u32) -> Result<Page<Value>, Error> {
+    pub async fn list_clients(&self, page: u32, per_page: u32) -> Result<Page<Client>, Error> {
         let query = [
             ("page", page.to_string()),
             ("per_page", per_page.to_string()),
@@ -484,7 +470,7 @@ impl ManagementClient {
     }
 
     /// Every client, page by page.
-    pub async fn all_clients(&self) -> Result<Vec<Value>, Error> {
+    pub async fn all_clients(&self) -> Result<Vec<Client>, Error> {
         let mut clients = Vec::new();
         const PER_PAGE: u32 = 100;
         for page in 0.. {
@@ -503,8 +489,8 @@ impl ManagementClient {
     }
 
     /// The connection with this name, if any.
-    pub async fn connection_by_name(&self, name: &str) -> Result<Option<Value>, Error> {
-        let found: Vec<Value> = self
+    pub async fn connection_by_name(&self, name: &str) -> Result<Option<Connection>, Error> {
+        let found: Vec<Connection> = self
             .call(
                 Method::GET,
                 "/connections",
@@ -516,7 +502,7 @@ impl ManagementClient {
     }
 
     /// The connections of one strategy (`auth0` for database connections).
-    pub async fn connections_by_strategy(&self, strategy: &str) -> Result<Vec<Value>, Error> {
+    pub async fn connections_by_strategy(&self, strategy: &str) -> Result<Vec<Connection>, Error> {
         self.call(
             Method::GET,
             "/connections",
@@ -526,7 +512,7 @@ impl ManagementClient {
         .await
     }
 
-    pub async fn get_connection(&self, id: &str) -> Result<Value, Error> {
+    pub async fn get_connection(&self, id: &str) -> Result<Connection, Error> {
         self.call(
             Method::GET,
             &format!("/connections/{}", encode(id)),
@@ -601,35 +587,6 @@ async fn api_error(status: StatusCode, response: reqwest::Response) -> Error {
         message: body.message.unwrap_or_default(),
         error_code: body.error_code.unwrap_or_default(),
     }
-}
-
-/// The fields Nexus sends to create a user (`POST /users`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CreateUser {
-    pub connection: String,
-    /// The id within the connection; `create_user` chooses one when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify_email: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nickname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub picture: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_metadata: Option<Value>,
 }
 
 #[cfg(test)]

@@ -54,7 +54,9 @@ async fn scripted(script: Script) -> String {
                     };
                     let token = headers["authorization"].to_str().unwrap().to_owned();
                     match next {
-                        None => Json(json!({"user_id": "auth0|1", "token": token})).into_response(),
+                        // The token used comes back in user_metadata.
+                        None => Json(json!({"user_id": "auth0|1", "user_metadata": {"token": token}}))
+                            .into_response(),
                         Some((status, extra)) => {
                             let mut response: Response = (
                                 StatusCode::from_u16(status).unwrap(),
@@ -76,6 +78,11 @@ async fn scripted(script: Script) -> String {
     base
 }
 
+/// The bearer token the scripted tenant saw, as it echoes it.
+fn token_used(user: &auth0::User) -> serde_json::Value {
+    user.user_metadata.as_ref().unwrap()["token"].clone()
+}
+
 fn client(base: &str) -> ManagementClient {
     let mut config = Config::new(base, "id", "secret");
     config.backoff = Duration::from_millis(20);
@@ -94,7 +101,10 @@ async fn concurrent_callers_share_one_token() {
         1,
         "one token fetch for twenty callers"
     );
-    assert_eq!(results[0].as_ref().unwrap()["token"], "Bearer token-0");
+    assert_eq!(
+        token_used(results[0].as_ref().unwrap()),
+        json!("Bearer token-0")
+    );
 }
 
 #[tokio::test]
@@ -107,8 +117,8 @@ async fn server_errors_are_retried_with_backoff() {
         .extend([(503, vec![]), (502, vec![])]);
     let client = client(&scripted(script.clone()).await);
     assert_eq!(
-        client.get_user("auth0|1").await.unwrap()["user_id"],
-        "auth0|1"
+        client.get_user("auth0|1").await.unwrap().user_id.as_deref(),
+        Some("auth0|1")
     );
     assert_eq!(script.calls.load(Ordering::SeqCst), 3);
 
@@ -194,7 +204,8 @@ async fn errors_are_typed_and_tokens_refreshed_once() {
     script.replies.lock().unwrap().push((401, vec![]));
     let user = client.get_user("auth0|1").await.unwrap();
     assert_eq!(
-        user["token"], "Bearer token-1",
+        token_used(&user),
+        json!("Bearer token-1"),
         "a 401 fetches a new token and retries"
     );
     assert_eq!(script.tokens.load(Ordering::SeqCst), 2);
@@ -252,7 +263,7 @@ async fn against_the_simulator() {
         })
         .await
         .unwrap();
-    let id = created["user_id"].as_str().unwrap();
+    let id = created.user_id.as_deref().unwrap();
     let update = UpdateUserRequestContent {
         given_name: Some(Some("Ada".into())),
         app_metadata: Some(
@@ -261,9 +272,9 @@ async fn against_the_simulator() {
         ..Default::default()
     };
     let updated = client.update_user(id, &update).await.unwrap();
-    assert_eq!(updated["given_name"], "Ada");
+    assert_eq!(updated.given_name.as_deref(), Some("Ada"));
     assert_eq!(
-        updated["app_metadata"]["custom_upns"]["rdp"],
+        updated.app_metadata.unwrap()["custom_upns"]["rdp"],
         "ada@corp.example.com"
     );
     let cleared = UpdateUserRequestContent {
@@ -271,7 +282,7 @@ async fn against_the_simulator() {
         ..Default::default()
     };
     assert_eq!(
-        client.update_user(id, &cleared).await.unwrap()["app_metadata"],
+        json!(client.update_user(id, &cleared).await.unwrap().app_metadata),
         json!({"nexus_user_id": "u1"})
     );
     assert_eq!(
@@ -292,18 +303,21 @@ async fn against_the_simulator() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(connection["id"], auth0_sim::DEFAULT_CONNECTION_ID);
     assert_eq!(
-        client
-            .get_connection(auth0_sim::DEFAULT_CONNECTION_ID)
-            .await
-            .unwrap()["name"],
-        auth0_sim::DEFAULT_CONNECTION
+        connection.id.as_deref(),
+        Some(auth0_sim::DEFAULT_CONNECTION_ID)
     );
+    assert_eq!(connection.strategy.as_deref(), Some("auth0"));
+    let detail = client
+        .get_connection(auth0_sim::DEFAULT_CONNECTION_ID)
+        .await
+        .unwrap();
+    assert_eq!(detail.name.as_deref(), Some(auth0_sim::DEFAULT_CONNECTION));
+    assert_eq!(detail.enabled_clients, Some(vec![]));
     assert!(client.connection_by_name("nope").await.unwrap().is_none());
     assert_eq!(
-        client.all_clients().await.unwrap()[0]["client_id"],
-        auth0_sim::DEFAULT_CLIENT_ID
+        client.all_clients().await.unwrap()[0].client_id.as_deref(),
+        Some(auth0_sim::DEFAULT_CLIENT_ID)
     );
     client.delete_user(id).await.unwrap();
     assert_eq!(client.get_user(id).await.unwrap_err().status(), Some(404));
@@ -340,7 +354,7 @@ async fn a_create_that_times_out_makes_one_account() {
         .expect("the create is reported as done");
     let accounts = client.users_by_email("once@example.com").await.unwrap();
     assert_eq!(accounts.len(), 1, "{accounts:?}");
-    assert_eq!(created["user_id"], accounts[0]["user_id"]);
+    assert_eq!(created.user_id, accounts[0].user_id);
     let stats: serde_json::Value = http
         .get(format!("{}/__sim/stats", sim.base_url()))
         .send()
@@ -385,7 +399,7 @@ async fn a_create_refused_by_a_5xx_is_sent_again_after_a_check() {
         .expect("created on a later attempt");
     let accounts = client.users_by_email("again@example.com").await.unwrap();
     assert_eq!(accounts.len(), 1);
-    assert_eq!(created["user_id"], accounts[0]["user_id"]);
+    assert_eq!(created.user_id, accounts[0].user_id);
 }
 
 /// The clients list is read page by page from envelopes shaped as the
@@ -415,7 +429,7 @@ async fn all_clients_pages_through_specified_envelopes() {
     let all = client.all_clients().await.unwrap();
     let ids: std::collections::BTreeSet<&str> = all
         .iter()
-        .map(|c| c["client_id"].as_str().unwrap())
+        .map(|c| c.client_id.as_deref().unwrap())
         .collect();
     assert_eq!((all.len(), ids.len()), (151, 151));
     assert!(ids.contains("app-149") && ids.contains(auth0_sim::DEFAULT_CLIENT_ID));

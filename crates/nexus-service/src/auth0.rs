@@ -11,7 +11,7 @@ use nexus_core::identity::NewIdentity;
 use nexus_core::idp_tenant::{IdpTenant, ManagementCredentials, Secret};
 use nexus_core::user::NewUser;
 use nexus_core::validation::Check;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::secrets::{SealError, Sealer};
 use crate::ServiceError;
@@ -108,12 +108,7 @@ pub async fn verify_link(
         }
         Err(error) => return Err(unreachable(tenant, error)),
     };
-    let on_connection = user["identities"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|identity| identity["connection"] == json!(connection.name));
-    if !on_connection {
+    if !user.has_identity_on(&connection.name) {
         return Err(ServiceError::Unprocessable(format!(
             "Auth0 user '{}' has no account on connection '{}'",
             new.azo_user_id, connection.name
@@ -132,11 +127,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// From an Auth0 connection object; `None` without an id and a name.
-    fn from_auth0(value: &Value) -> Option<Connection> {
-        let text = |key: &str| value[key].as_str().map(str::to_owned);
-        let (id, name) = text("id").zip(text("name"))?;
-        Some(Connection { id, name })
+    /// From an Auth0 connection; `None` without an id and a name.
+    fn from_auth0(connection: &auth0::Connection) -> Option<Connection> {
+        Some(Connection {
+            id: connection.id.clone()?,
+            name: connection.name.clone()?,
+        })
     }
 }
 
@@ -170,7 +166,7 @@ pub async fn create_account(
     client: &ManagementClient,
     tenant: &IdpTenant,
     account: &CreateUser,
-) -> Result<Value, ServiceError> {
+) -> Result<auth0::User, ServiceError> {
     client
         .create_user(account)
         .await
@@ -249,7 +245,7 @@ pub async fn provision(
         app_metadata: Some(json!({"nexus_user_id": user_id})),
     };
     let created = create_account(client, tenant, &account).await?;
-    let azo_user_id = created["user_id"].as_str().ok_or_else(|| {
+    let azo_user_id = created.user_id.ok_or_else(|| {
         unreachable(
             tenant,
             Auth0Error::Unavailable("the created user has no user_id".into()),
@@ -257,7 +253,7 @@ pub async fn provision(
     })?;
     Ok(NewIdentity {
         strategy: "auth0".into(),
-        azo_user_id: azo_user_id.to_owned(),
+        azo_user_id,
         azo_connection_id: connection.id,
         azo_connection_name: Some(connection.name),
     })

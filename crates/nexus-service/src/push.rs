@@ -263,7 +263,7 @@ async fn send(
     client: &auth0::ManagementClient,
     azo_user_id: &str,
     request: UpdateUserRequestContent,
-) -> (Result<Value, Auth0Error>, Option<Refusal>) {
+) -> (Result<auth0::User, Auth0Error>, Option<Refusal>) {
     let outcome = client.update_user(azo_user_id, &request).await;
     let refusal = match &outcome {
         Err(error) if has_profile(&request) => refusal(error),

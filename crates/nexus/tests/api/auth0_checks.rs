@@ -47,7 +47,7 @@ async fn user_count(app: &TestApp) -> Value {
     app.get("/v1/users?$count=true").await.body["@odata.count"].clone()
 }
 
-async fn connection(tenant: &Tenant, name: &str) -> Value {
+async fn connection(tenant: &Tenant, name: &str) -> auth0::Connection {
     tenant
         .auth0
         .connection_by_name(name)
@@ -130,16 +130,16 @@ async fn links_are_checked_against_auth0(app: TestApp) {
         )
         .await;
     assert_eq!(by_name.status, StatusCode::OK, "{}", by_name.body);
-    assert_eq!(by_name.body["azoConnectionId"], database["id"]);
+    assert_eq!(by_name.body["azoConnectionId"], json!(database.id));
     assert_eq!(by_name.body["azoUserId"], json!(azo));
     let by_id = app
         .put(
             &link,
-            json!({"strategy": "auth0", "azoUserId": azo, "azoConnectionId": database["id"]}),
+            json!({"strategy": "auth0", "azoUserId": azo, "azoConnectionId": database.id}),
         )
         .await;
     assert_eq!(by_id.body, by_name.body, "relinking by id changes nothing");
-    for connection in [json!(auth0_sim::DEFAULT_CONNECTION), database["id"].clone()] {
+    for connection in [json!(auth0_sim::DEFAULT_CONNECTION), json!(database.id)] {
         let found = app
             .get(&format!(
                 "/v1/users/FindUserByConnection(azoConnectionId='{}',azoUserId='{azo}')",
@@ -257,19 +257,19 @@ async fn database_users_get_an_auth0_account(app: TestApp) {
     let user = created.body["id"].as_str().unwrap();
     let identity = &created.body["identities"][0];
     assert_eq!(identity["strategy"], "auth0");
-    assert_eq!(identity["azoConnectionId"], database["id"]);
+    assert_eq!(identity["azoConnectionId"], json!(database.id));
     let azo = identity["azoUserId"].as_str().unwrap();
     assert!(azo.starts_with("auth0|"), "{azo}");
     let account = tenant.auth0.get_user(azo).await.unwrap();
-    assert_eq!(account["email"], "ada@example.com");
-    assert_eq!(account["name"], "Ada Lovelace");
-    assert_eq!(account["given_name"], "Ada");
-    assert_eq!(account["family_name"], "Lovelace");
-    assert_eq!(account["email_verified"], false);
-    assert_eq!(account["app_metadata"], json!({"nexus_user_id": user}));
+    assert_eq!(account.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(account.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(account.given_name.as_deref(), Some("Ada"));
+    assert_eq!(account.family_name.as_deref(), Some("Lovelace"));
+    assert_eq!(account.email_verified, Some(false));
+    assert_eq!(json!(account.app_metadata), json!({"nexus_user_id": user}));
     assert_eq!(
-        account["identities"][0]["connection"],
-        auth0_sim::DEFAULT_CONNECTION
+        account.identities[0].connection.as_deref(),
+        Some(auth0_sim::DEFAULT_CONNECTION)
     );
     assert_eq!(
         stats(&tenant).await["verificationEmails"],
@@ -290,8 +290,8 @@ async fn database_users_get_an_auth0_account(app: TestApp) {
         .as_str()
         .unwrap();
     assert_eq!(
-        tenant.auth0.get_user(azo).await.unwrap()["email_verified"],
-        true
+        tenant.auth0.get_user(azo).await.unwrap().email_verified,
+        Some(true)
     );
     assert_eq!(
         stats(&tenant).await["verificationEmails"],

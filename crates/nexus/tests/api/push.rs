@@ -34,7 +34,7 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
     let tenant = tenant(&app, 100).await;
     let (user, azo) = linked_user(&app, &tenant, "ada@example.com").await;
     eventually_linked(&tenant, &azo, &user).await;
-    eventually(&tenant, &azo, "name", json!("Ada Lovelace")).await;
+    eventually(&tenant, &azo, |u| json!(u.name), json!("Ada Lovelace")).await;
 
     let base = format!("/v1/users/{user}/custom-upns");
     let rdp = app
@@ -47,7 +47,7 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
     eventually(
         &tenant,
         &azo,
-        "app_metadata",
+        |u| json!(u.app_metadata),
         json!({"nexus_user_id": user, "custom_upns": {"rdp": "ada@corp.example.com"}}),
     )
     .await;
@@ -65,13 +65,13 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
     // An unkeyed UPN has no client to be the upn claim for: it is not pushed.
     app.post(&base, json!({"customUpnValue": "ada@legacy.example.com"}))
         .await;
-    eventually(&tenant, &azo, "app_metadata", json!({"nexus_user_id": user, "custom_upns": {"rdp": "a.lovelace@corp.example.com", "vdi": "ada@vdi.example.com"}})).await;
+    eventually(&tenant, &azo, |u| json!(u.app_metadata), json!({"nexus_user_id": user, "custom_upns": {"rdp": "a.lovelace@corp.example.com", "vdi": "ada@vdi.example.com"}})).await;
     // A removed key disappears: the whole object is sent.
     app.delete(&format!("{base}/{rdp_id}")).await;
     eventually(
         &tenant,
         &azo,
-        "app_metadata",
+        |u| json!(u.app_metadata),
         json!({"nexus_user_id": user, "custom_upns": {"vdi": "ada@vdi.example.com"}}),
     )
     .await;
@@ -91,8 +91,8 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
         json!({"givenName": "Ada", "displayName": "Countess Lovelace"}),
     )
     .await;
-    eventually(&tenant, &azo, "given_name", json!("Ada")).await;
-    eventually(&tenant, &azo, "name", json!("Countess Lovelace")).await;
+    eventually(&tenant, &azo, |u| json!(u.given_name), json!("Ada")).await;
+    eventually(&tenant, &azo, |u| json!(u.name), json!("Countess Lovelace")).await;
 
     // Unlinking removes both keys.
     assert_eq!(
@@ -101,7 +101,7 @@ async fn changes_arrive_in_app_metadata(app: TestApp) {
             .status,
         StatusCode::NO_CONTENT
     );
-    eventually(&tenant, &azo, "app_metadata", json!({})).await;
+    eventually(&tenant, &azo, |u| json!(u.app_metadata), json!({})).await;
     push_settles(&app, Duration::from_secs(10)).await;
 }
 
@@ -146,7 +146,7 @@ async fn rapid_edits_coalesce(app: TestApp) {
     eventually(
         &tenant,
         &azo,
-        "app_metadata",
+        |u| json!(u.app_metadata),
         json!({"nexus_user_id": user, "custom_upns": {"rdp": "v100@corp.example.com"}}),
     )
     .await;
@@ -197,7 +197,7 @@ async fn nothing_is_lost_across_outage_and_restart(mut app: TestApp) {
     http.put(&faults).json(&json!({})).send().await.unwrap();
     let expected = json!({"nexus_user_id": user, "custom_upns": {
         "a": "a@corp.example.com", "b": "b@corp.example.com", "c": "c@corp.example.com", "d": "d@corp.example.com"}});
-    eventually(&tenant, &azo, "app_metadata", expected).await;
+    eventually(&tenant, &azo, |u| json!(u.app_metadata), expected).await;
     push_settles(&app, Duration::from_secs(10)).await;
 }
 
@@ -245,7 +245,7 @@ async fn a_rate_limited_backlog_drains_calmly() {
         .unwrap();
     for (user, azo) in &users {
         assert_eq!(
-            tenant.auth0.get_user(azo).await.unwrap()["app_metadata"],
+            json!(tenant.auth0.get_user(azo).await.unwrap().app_metadata),
             json!({"nexus_user_id": user})
         );
     }
@@ -374,7 +374,7 @@ async fn a_dead_claim_does_not_hold_back_changes(mut app: TestApp) {
     assert_eq!(before.status, StatusCode::CREATED, "{}", before.body);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        tenant.auth0.get_user(&azo).await.unwrap()["app_metadata"],
+        json!(tenant.auth0.get_user(&azo).await.unwrap().app_metadata),
         json!({"nexus_user_id": user}),
         "a claimed row waits for its claim"
     );
@@ -395,7 +395,7 @@ async fn a_dead_claim_does_not_hold_back_changes(mut app: TestApp) {
     eventually(
         &tenant,
         &azo,
-        "app_metadata",
+        |u| json!(u.app_metadata),
         json!({"nexus_user_id": user, "custom_upns": {"a": "a@corp.example.com", "b": "b@corp.example.com"}}),
     )
     .await;
@@ -518,7 +518,7 @@ async fn a_refused_profile_field_does_not_hold_back_app_metadata(app: TestApp) {
     eventually(
         &tenant,
         &azo,
-        "app_metadata",
+        |u| json!(u.app_metadata),
         json!({"nexus_user_id": user, "custom_upns": {"rdp": "ada@corp.example.com"}}),
     )
     .await;
@@ -532,12 +532,18 @@ async fn a_refused_profile_field_does_not_hold_back_app_metadata(app: TestApp) {
         reason.contains("400") && reason.contains("family_name"),
         "{reason}"
     );
-    assert!(tenant.auth0.get_user(&azo).await.unwrap()["family_name"].is_null());
+    assert!(tenant
+        .auth0
+        .get_user(&azo)
+        .await
+        .unwrap()
+        .family_name
+        .is_none());
 
     // Auth0 takes the profile again: the next push clears the refusal.
     http.put(&faults).json(&json!({})).send().await.unwrap();
     app.patch(&path, json!({"familyName": "King"})).await;
-    eventually(&tenant, &azo, "family_name", json!("King")).await;
+    eventually(&tenant, &azo, |u| json!(u.family_name), json!("King")).await;
     status_when(&app, |s| s["refusals"] == json!([])).await;
 
     // A value stored before Nexus held Auth0's limits is not sent at all
@@ -557,7 +563,7 @@ async fn a_refused_profile_field_does_not_hold_back_app_metadata(app: TestApp) {
     eventually(
         &tenant,
         &azo,
-        "app_metadata",
+        |u| json!(u.app_metadata),
         json!({"nexus_user_id": user, "custom_upns": {"rdp": "ada@corp.example.com", "vdi": "ada@vdi.example.com"}}),
     )
     .await;
@@ -582,10 +588,10 @@ async fn the_longest_profile_nexus_takes_arrives(app: TestApp) {
         "familyName": "f".repeat(100), "nickname": "n".repeat(100), "picture": picture});
     let patched = app.patch(&format!("/v1/users/{user}"), longest).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
-    eventually(&tenant, &azo, "picture", json!(picture)).await;
+    eventually(&tenant, &azo, |u| json!(u.picture), json!(picture)).await;
     let pushed = tenant.auth0.get_user(&azo).await.unwrap();
-    assert_eq!(pushed["name"], json!("d".repeat(200)));
-    assert_eq!(pushed["nickname"], json!("n".repeat(100)));
+    assert_eq!(pushed.name, Some("d".repeat(200)));
+    assert_eq!(pushed.nickname, Some("n".repeat(100)));
     let status = status_when(&app, |_| true).await;
     assert_eq!(status["refusals"], json!([]), "{status}");
     assert_eq!(status["failed"], 0, "{status}");

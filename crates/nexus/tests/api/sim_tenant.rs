@@ -73,17 +73,21 @@ pub async fn stats(tenant: &Tenant) -> Value {
 }
 
 /// Waits until the Auth0 user's `field` equals `expected`.
-pub async fn eventually(tenant: &Tenant, azo: &str, field: &str, expected: Value) {
+pub async fn eventually(
+    tenant: &Tenant,
+    azo: &str,
+    field: impl Fn(&auth0::User) -> Value,
+    expected: Value,
+) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let user = tenant.auth0.get_user(azo).await.unwrap();
-        if user[field] == expected {
+        let found = field(&tenant.auth0.get_user(azo).await.unwrap());
+        if found == expected {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{field} is {} and not {expected}",
-            user[field]
+            "the field is {found} and not {expected}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -91,5 +95,11 @@ pub async fn eventually(tenant: &Tenant, azo: &str, field: &str, expected: Value
 
 /// Waits until the Auth0 user carries the Nexus user's id and no custom UPNs.
 pub async fn eventually_linked(tenant: &Tenant, azo: &str, user: &str) {
-    eventually(tenant, azo, "app_metadata", json!({"nexus_user_id": user})).await;
+    eventually(
+        tenant,
+        azo,
+        |u| json!(u.app_metadata),
+        json!({"nexus_user_id": user}),
+    )
+    .await;
 }

@@ -1,0 +1,133 @@
+//! The authorization server: client-credentials tokens signed with the
+//! development key, the JWKS that publishes it, and the OpenID configuration.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::clock::now_seconds;
+use crate::Simulator;
+
+const SIGNING_KEY: &str = include_str!("dev-signing-key.pem");
+const SIGNING_KEY_N: &str = include_str!("dev-signing-key.n");
+const KID: &str = "auth0-sim-dev";
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    audience: Option<String>,
+}
+
+pub(crate) async fn token(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let parsed: Result<TokenRequest, String> = if form {
+        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    };
+    let Ok(request) = parsed else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request body is malformed",
+        );
+    };
+    if request.grant_type.as_deref() != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "unsupported_grant_type",
+            "Only client_credentials is supported",
+        );
+    }
+    let base = sim.with(|t| t.base_url.clone());
+    let client = sim.with(|t| {
+        t.clients
+            .iter()
+            .find(|c| {
+                Some(&c.client_id) == request.client_id.as_ref()
+                    && Some(&c.client_secret) == request.client_secret.as_ref()
+            })
+            .cloned()
+    });
+    let Some(client) = client else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+    };
+    let audience = format!("{base}/api/v2/");
+    if request.audience.as_deref() != Some(audience.as_str()) {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "Service not enabled within domain",
+        );
+    }
+    let now = now_seconds();
+    let claims = json!({
+        "iss": format!("{base}/"),
+        "sub": format!("{}@clients", client.client_id),
+        "aud": audience,
+        "iat": now,
+        "exp": now + 86_400,
+        "azp": client.client_id,
+        "scope": client.scopes.join(" "),
+        "gty": "client-credentials",
+        "permissions": client.scopes,
+    });
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(KID.to_owned());
+    let key = EncodingKey::from_rsa_pem(SIGNING_KEY.as_bytes()).expect("the development key");
+    let token = jsonwebtoken::encode(&header, &claims, &key).expect("signing");
+    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 86_400, "scope": client.scopes.join(" ")}))
+        .into_response()
+}
+
+/// The claims of a Management API token this tenant issued for itself,
+/// or `None` when it did not issue the token or it has expired.
+pub(crate) fn management_claims(base: &str, token: &str) -> Option<Value> {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[format!("{base}/api/v2/")]);
+    validation.set_issuer(&[format!("{base}/")]);
+    let key = DecodingKey::from_rsa_components(SIGNING_KEY_N.trim(), "AQAB")
+        .expect("the development key");
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response()
+}
+
+pub(crate) async fn jwks() -> Json<Value> {
+    Json(
+        json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID, "n": SIGNING_KEY_N.trim(), "e": "AQAB"}]}),
+    )
+}
+
+pub(crate) async fn openid_configuration(State(sim): State<Simulator>) -> Json<Value> {
+    let base = sim.with(|t| t.base_url.clone());
+    Json(json!({
+        "issuer": format!("{base}/"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+}
