@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use nexus_core::list_query::{check_position, ListSpec, Literal};
 use nexus_core::ValidationErrors;
-use nexus_store::{ListParams, Page};
+use nexus_service::{ListParams, Page};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -353,7 +353,7 @@ mod tests {
                 .map(|(key, value)| (key.to_string(), value.to_string()))
                 .collect(),
         };
-        let params = options.params(&nexus_store::users::LIST).unwrap();
+        let params = options.params(&nexus_service::users::LIST).unwrap();
         options.fingerprint(&params)
     }
 
