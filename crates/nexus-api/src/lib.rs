@@ -139,17 +139,14 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 
 /// The list each list route reads.
 fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 9] {
-    use nexus_store::*;
+    use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
         ("/v1/users/{userId}/custom-upns", &custom_upns::LIST),
         ("/v1/users/{userId}/idp_tenants", &identities::LIST),
         ("/v1/idp_tenants", &idp_tenants::LIST),
         ("/v1/organizations", &organizations::LIST),
-        (
-            "/v1/organizations/{organizationId}/members",
-            &memberships::LIST,
-        ),
+        ("/v1/organizations/{organizationId}/members", &members::LIST),
         ("/v1/roles", &roles::LIST),
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),

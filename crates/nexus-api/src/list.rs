@@ -6,9 +6,9 @@ use axum::extract::{FromRequestParts, OriginalUri, Query};
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use nexus_core::list_query::{check_position, filter_to_sql, Direction, ListSpec, Literal};
+use nexus_core::list_query::{check_position, ListSpec, Literal};
 use nexus_core::ValidationErrors;
-use nexus_store::{ListParams, Page};
+use nexus_service::{ListParams, Page};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -225,32 +225,17 @@ impl ListOptions {
     }
 
     /// A short digest of what decides the order and the rows of a list: the
-    /// path, the order, the filter and the search, each normalized.
+    /// path, the order, the filter and the search, each in a canonical form.
     fn fingerprint(&self, params: &ListParams) -> String {
-        let order: Vec<String> = params
-            .order
-            .iter()
-            .map(|o| {
-                let direction = match o.direction {
-                    Direction::Asc => "asc",
-                    Direction::Desc => "desc",
-                };
-                format!("{} {direction}", o.field.name)
-            })
-            .collect();
-        let mut filter_values = Vec::new();
+        let order: Vec<String> = params.order.iter().map(ToString::to_string).collect();
         let filter = params
             .filter
             .as_ref()
-            .map(|f| filter_to_sql(f, 1, &mut filter_values))
+            .map(ToString::to_string)
             .unwrap_or_default();
         // The search is case-insensitive, and an empty one searches nothing.
         let search = params.search.as_deref().unwrap_or_default().to_lowercase();
-        let canonical = format!(
-            "{}\n{}\n{filter}\n{filter_values:?}\n{search}",
-            self.path,
-            order.join(",")
-        );
+        let canonical = format!("{}\n{}\n{filter}\n{search}", self.path, order.join(","));
         let digest = Sha256::digest(canonical.as_bytes());
         URL_SAFE_NO_PAD.encode(&digest[..9])
     }
@@ -362,5 +347,44 @@ pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: 
             .description(Some(description))
             .example(Some(serde_json::json!(format!("{example} desc"))))
             .build();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(query: &[(&str, &str)]) -> String {
+        let options = ListOptions {
+            path: "/v1/users".to_owned(),
+            pairs: query
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect(),
+        };
+        let params = options.params(&nexus_service::users::LIST).unwrap();
+        options.fingerprint(&params)
+    }
+
+    #[test]
+    fn a_fingerprint_follows_what_the_query_means() {
+        let filter = "displayName eq 'a' and created ne '2026-01-02T03:04:05+01:00'";
+        let base = fingerprint(&[("$filter", filter)]);
+        let respelled = "( displayName EQ 'a' ) AND created ne '2026-01-02T02:04:05Z'";
+        assert_eq!(base, fingerprint(&[("$top", "5"), ("$filter", respelled)]));
+        for other in [
+            "displayName eq 'b' and created ne '2026-01-02T03:04:05+01:00'",
+            "displayName ne 'a' and created ne '2026-01-02T03:04:05+01:00'",
+            "displayName eq 'a' or created ne '2026-01-02T03:04:05+01:00'",
+            "displayName eq 'a' and created ne '2026-01-02T03:04:06+01:00'",
+            "givenName eq 'a' and created ne '2026-01-02T03:04:05+01:00'",
+        ] {
+            assert_ne!(base, fingerprint(&[("$filter", other)]), "{other}");
+        }
+        assert_ne!(base, fingerprint(&[]));
+        assert_ne!(
+            base,
+            fingerprint(&[("$filter", filter), ("$orderby", "displayName")])
+        );
     }
 }

@@ -6,6 +6,8 @@ use crate::auth::{random_token, secret_hash};
 use crate::grants;
 use crate::{Nexus, Result, ServiceError};
 
+pub use nexus_store::api_keys::LIST;
+
 const RESOURCE: &str = "API key";
 
 /// Creates a key with a random id and secret; the secret is in the answer only.

@@ -5,6 +5,8 @@ use nexus_store::{commit, custom_upns, push, ListParams, Page};
 use crate::users::require_user;
 use crate::{Nexus, Result, ServiceError};
 
+pub use nexus_store::custom_upns::LIST;
+
 const RESOURCE: &str = "custom UPN";
 
 #[tracing::instrument(skip(nexus, actor, body))]

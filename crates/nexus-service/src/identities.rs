@@ -8,6 +8,8 @@ use crate::idp_tenants::resolve;
 use crate::users::{lock_user, require_user};
 use crate::{Nexus, Result, ServiceError};
 
+pub use nexus_store::identities::LIST;
+
 const RESOURCE: &str = "identity";
 
 /// LinkUserToTenant (seed 001): an idempotent upsert keyed by (user, tenant).

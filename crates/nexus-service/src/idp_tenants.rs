@@ -4,6 +4,8 @@ use nexus_store::{commit, idp_tenants, Conn, ListParams, Page};
 
 use crate::{Nexus, Result, ServiceError};
 
+pub use nexus_store::idp_tenants::LIST;
+
 const RESOURCE: &str = "IdP tenant";
 
 /// Management client secrets are stored sealed; without a secret key they

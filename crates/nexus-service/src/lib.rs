@@ -22,6 +22,10 @@ pub mod users;
 use nexus_core::ValidationErrors;
 use nexus_store::{Store, StoreError};
 
+// What a list operation takes and answers. With the `LIST` spec each
+// resource module re-exports, the API builds lists without knowing the store.
+pub use nexus_store::{ListParams, Page};
+
 /// What the operations work with. Cheap to clone.
 #[derive(Clone)]
 pub struct Nexus {

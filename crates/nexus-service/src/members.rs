@@ -5,6 +5,8 @@ use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, P
 
 use crate::{grants, numeric_id, Nexus, Result, ServiceError};
 
+pub use nexus_store::memberships::LIST;
+
 const ORGANIZATION: &str = "organization";
 const MEMBER: &str = "member";
 

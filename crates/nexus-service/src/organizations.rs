@@ -4,6 +4,8 @@ use nexus_store::{commit, organizations, ListParams, Page};
 
 use crate::{numeric_id, Nexus, Result, ServiceError};
 
+pub use nexus_store::organizations::LIST;
+
 const RESOURCE: &str = "organization";
 
 #[tracing::instrument(skip_all)]

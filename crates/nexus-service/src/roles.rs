@@ -6,6 +6,8 @@ use nexus_store::{commit, roles, Conn, ListParams, Page};
 use crate::users::require_user;
 use crate::{grants, numeric_id, Nexus, Result, ServiceError};
 
+pub use nexus_store::roles::{LIST, MAP_LIST};
+
 const RESOURCE: &str = "role";
 const MAP: &str = "connection map";
 

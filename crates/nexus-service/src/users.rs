@@ -14,6 +14,8 @@ use nexus_store::{
 use crate::auth0::{self, Use};
 use crate::{grants, Nexus, Result, ServiceError};
 
+pub use nexus_store::users::LIST;
+
 const RESOURCE: &str = "user";
 
 /// 404 unless the user exists.

@@ -3,6 +3,7 @@
 //! which both backends accept through sqlx's `Any` driver, so a query is
 //! written once unless the dialects really differ.
 
+mod backend;
 mod error;
 mod list;
 mod login_writes;
@@ -30,54 +31,14 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+pub use backend::Backend;
+pub(crate) use backend::{for_update, PerBackend};
 pub use error::StoreError;
 pub use list::{ListParams, Page};
 
 /// A connection to run queries on: a pooled connection or an open transaction.
 pub type Conn = AnyConnection;
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
-        let scheme = url.split(':').next().unwrap_or_default();
-        match scheme {
-            "sqlite" => Ok(Backend::Sqlite),
-            "postgres" | "postgresql" => Ok(Backend::Postgres),
-            _ => Err(StoreError::Config(format!(
-                "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://…"
-            ))),
-        }
-    }
-
-    /// The backend a connection (or a transaction) talks to.
-    pub fn of(conn: &Conn) -> Backend {
-        if conn.backend_name() == "PostgreSQL" {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        }
-    }
-}
-
-/// `select` (a SELECT from one table) made to also lock the rows it finds
-/// until the transaction ends, for a read-modify-write: a concurrent writer
-/// of those rows waits for this transaction, then reads what it wrote.
-/// PostgreSQL: `FOR NO KEY UPDATE`, the lock an UPDATE that keeps the key
-/// takes, so inserts of rows that reference a locked row still go ahead.
-/// SQLite has no row locks and needs none: a write transaction holds the
-/// database's one write lock from its start (`Writer::begin`).
-pub(crate) fn for_update(conn: &Conn, select: &str) -> String {
-    match Backend::of(conn) {
-        Backend::Postgres => format!("{select} FOR NO KEY UPDATE"),
-        Backend::Sqlite => select.to_owned(),
-    }
-}
 
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone)]
@@ -326,19 +287,6 @@ fn sqlite_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backend_by_scheme() {
-        assert_eq!(
-            Backend::from_url("sqlite://nexus.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert_eq!(
-            Backend::from_url("postgres://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert!(Backend::from_url("mysql://h/db").is_err());
-    }
 
     #[test]
     fn sqlite_files_are_created() {

@@ -1,13 +1,14 @@
 //! Paged, filtered, ordered listing shared by every collection endpoint.
 
-use nexus_core::list_query::{
-    filter_to_sql, Direction, FieldKind, Filter, ListSpec, Literal, OrderBy,
-};
+mod filter;
+
+use nexus_core::list_query::{Direction, FieldKind, Filter, ListSpec, Literal, OrderBy};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use crate::{Conn, StoreError};
+use filter::{escape_like, filter_to_sql};
 
 /// Options of one list request, already parsed against the resource's spec.
 #[derive(Debug, Clone)]
@@ -258,17 +259,6 @@ pub(crate) fn bind_all<'q>(
         };
     }
     query
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

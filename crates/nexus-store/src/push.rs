@@ -7,7 +7,7 @@ use nexus_core::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::rows::RowExt;
-use crate::{Conn, StoreError};
+use crate::{Backend, Conn, StoreError};
 
 /// A claimed piece of work.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +98,9 @@ pub async fn claim(
     lease: std::time::Duration,
 ) -> Result<Vec<PushItem>, StoreError> {
     let now = Timestamp::now();
-    let skip_locked = if conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
+    let skip_locked = match Backend::of(conn) {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
     };
     let sql = format!(
         "UPDATE push_outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN (SELECT id FROM push_outbox \

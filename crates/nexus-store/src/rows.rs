@@ -4,7 +4,7 @@ use nexus_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::StoreError;
+use crate::{Backend, StoreError};
 
 pub(crate) trait RowExt {
     fn text(&self, column: &str) -> Result<String, StoreError>;
@@ -156,7 +156,7 @@ pub(crate) fn json_objects<'a>(
 /// `order`) as a JSON array (text) of objects keyed by `columns`' names;
 /// `nested` adds keys whose values are such subqueries themselves.
 pub(crate) fn json_collection(
-    postgres: bool,
+    backend: Backend,
     columns: &str,
     nested: &[(&str, String)],
     from: &str,
@@ -175,26 +175,24 @@ pub(crate) fn json_collection(
         .collect();
     for (key, sql) in nested {
         // A nested collection is JSON text: parse it back into JSON.
-        if postgres {
-            pairs.push(format!("'{key}', CAST({sql} AS json)"));
-        } else {
-            pairs.push(format!("'{key}', json({sql})"));
-        }
+        pairs.push(match backend {
+            Backend::Postgres => format!("'{key}', CAST({sql} AS json)"),
+            Backend::Sqlite => format!("'{key}', json({sql})"),
+        });
     }
     let order = if order.is_empty() {
         String::new()
     } else {
         format!(" ORDER BY {order}")
     };
-    if postgres {
-        format!(
+    match backend {
+        Backend::Postgres => format!(
             "(SELECT CAST(COALESCE(json_agg(json_build_object({}){order}), '[]') AS TEXT) FROM {from})",
             pairs.join(", ")
-        )
-    } else {
-        format!(
+        ),
+        Backend::Sqlite => format!(
             "(SELECT json_group_array(json_object({}){order}) FROM {from})",
             pairs.join(", ")
-        )
+        ),
     }
 }

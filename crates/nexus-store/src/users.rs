@@ -1,5 +1,4 @@
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::user::{
@@ -11,8 +10,8 @@ use nexus_core::{Actor, Timestamp};
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, json_array, json_collection, json_objects, placeholders, RowExt};
 use crate::{
-    custom_upns, for_update, identities, memberships, organizations, roles, Backend, Conn, Store,
-    StoreError,
+    custom_upns, for_update, identities, memberships, organizations, roles, Backend, Conn,
+    PerBackend, Store, StoreError,
 };
 
 pub static LIST: ListSpec = ListSpec {
@@ -370,27 +369,18 @@ struct FullUser {
     connection_names: Vec<Option<String>>,
 }
 
-static FULL_USERS_SQLITE: OnceLock<String> = OnceLock::new();
-static FULL_USERS_POSTGRES: OnceLock<String> = OnceLock::new();
-static FULL_USER_SQLITE: OnceLock<String> = OnceLock::new();
-static FULL_USER_POSTGRES: OnceLock<String> = OnceLock::new();
+static FULL_USERS: PerBackend<String> = PerBackend::new();
+static FULL_USER: PerBackend<String> = PerBackend::new();
 
-fn full_users_select(postgres: bool) -> &'static str {
-    if postgres {
-        FULL_USERS_POSTGRES.get_or_init(|| full_users_sql(true))
-    } else {
-        FULL_USERS_SQLITE.get_or_init(|| full_users_sql(false))
-    }
+fn full_users_select(backend: Backend) -> &'static str {
+    FULL_USERS.get_or_init(backend, full_users_sql)
 }
 
 /// `full_users_select` for the user `$1`: built once, not on every read.
-fn full_user_select(postgres: bool) -> &'static str {
-    let one = |postgres| format!("{} WHERE u.id = $1", full_users_select(postgres));
-    if postgres {
-        FULL_USER_POSTGRES.get_or_init(|| one(true))
-    } else {
-        FULL_USER_SQLITE.get_or_init(|| one(false))
-    }
+fn full_user_select(backend: Backend) -> &'static str {
+    FULL_USER.get_or_init(backend, |backend| {
+        format!("{} WHERE u.id = $1", full_users_select(backend))
+    })
 }
 
 /// The users with these ids (in no particular order), each with every
@@ -406,14 +396,14 @@ async fn full_users(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let postgres = Backend::of(conn) == Backend::Postgres;
+    let backend = Backend::of(conn);
     let many;
     let sql = if ids.len() == 1 {
-        full_user_select(postgres)
+        full_user_select(backend)
     } else {
         many = format!(
             "{} WHERE u.id IN ({})",
-            full_users_select(postgres),
+            full_users_select(backend),
             placeholders(1, ids.len())
         );
         &many
@@ -439,7 +429,7 @@ fn full_user_on_thread(
     id: &str,
     audience: Option<&str>,
 ) -> Result<Option<FullUser>, StoreError> {
-    let mut statement = conn.prepare_cached(full_user_select(false))?;
+    let mut statement = conn.prepare_cached(full_user_select(Backend::Sqlite))?;
     let mut rows = statement.query([id])?;
     let Some(row) = rows.next()? else {
         return Ok(None);
@@ -575,9 +565,9 @@ fn collections_from_row(
 
 /// `SELECT … FROM users u`: the record's columns and one JSON column per
 /// collection, each a subquery correlated on `u`.
-fn full_users_sql(postgres: bool) -> String {
+fn full_users_sql(backend: Backend) -> String {
     let collection = |columns: &str, nested: &[(&str, String)], from: &str, order: &str| {
-        json_collection(postgres, columns, nested, from, order)
+        json_collection(backend, columns, nested, from, order)
     };
     let groups = collection(
         identities::GROUP_COLUMNS,

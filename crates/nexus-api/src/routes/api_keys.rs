@@ -50,7 +50,7 @@ async fn list_api_keys(
     State(nexus): State<Nexus>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<ApiKey>>> {
-    let params = options.params(&nexus_store::api_keys::LIST)?;
+    let params = options.params(&api_keys::LIST)?;
     let page = api_keys::list(&nexus, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

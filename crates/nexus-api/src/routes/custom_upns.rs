@@ -55,7 +55,7 @@ async fn list_custom_upns(
     ApiPath(user_id): ApiPath<String>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<CustomUpn>>> {
-    let params = options.params(&nexus_store::custom_upns::LIST)?;
+    let params = options.params(&custom_upns::LIST)?;
     let page = custom_upns::list(&nexus, &user_id, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

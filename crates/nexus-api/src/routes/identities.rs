@@ -60,7 +60,7 @@ async fn list_identities(
     ApiPath(user_id): ApiPath<String>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Identity>>> {
-    let params = options.params(&nexus_store::identities::LIST)?;
+    let params = options.params(&identities::LIST)?;
     let page = identities::list(&nexus, &user_id, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

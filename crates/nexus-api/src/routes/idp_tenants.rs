@@ -50,7 +50,7 @@ async fn list_idp_tenants(
     State(nexus): State<Nexus>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<IdpTenant>>> {
-    let params = options.params(&nexus_store::idp_tenants::LIST)?;
+    let params = options.params(&idp_tenants::LIST)?;
     let page = idp_tenants::list(&nexus, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

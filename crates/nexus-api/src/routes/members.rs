@@ -62,7 +62,7 @@ async fn list_members(
     ApiPath(organization): ApiPath<String>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Membership>>> {
-    let params = options.params(&nexus_store::memberships::LIST)?;
+    let params = options.params(&members::LIST)?;
     let page = members::list(&nexus, &organization, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

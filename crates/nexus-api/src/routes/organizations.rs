@@ -49,7 +49,7 @@ async fn list_organizations(
     State(nexus): State<Nexus>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Organization>>> {
-    let params = options.params(&nexus_store::organizations::LIST)?;
+    let params = options.params(&organizations::LIST)?;
     let page = organizations::list(&nexus, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

@@ -55,7 +55,7 @@ async fn list_roles(
     State(nexus): State<Nexus>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<Role>>> {
-    let params = options.params(&nexus_store::roles::LIST)?;
+    let params = options.params(&roles::LIST)?;
     let page = roles::list(&nexus, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }
@@ -183,7 +183,7 @@ async fn list_connection_maps(
     ApiPath(role_id): ApiPath<String>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<ConnectionMap>>> {
-    let params = options.params(&nexus_store::roles::MAP_LIST)?;
+    let params = options.params(&roles::MAP_LIST)?;
     let page = roles::list_maps(&nexus, &role_id, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }

@@ -51,7 +51,7 @@ async fn list_users(
     State(nexus): State<Nexus>,
     options: ListOptions,
 ) -> ApiResult<Json<Envelope<User>>> {
-    let params = options.params(&nexus_store::users::LIST)?;
+    let params = options.params(&users::LIST)?;
     let page = users::list(&nexus, &params).await?;
     Ok(Json(options.envelope(&params, page)))
 }
