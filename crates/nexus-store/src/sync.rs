@@ -7,7 +7,7 @@ use nexus_core::Timestamp;
 
 use crate::rows::{placeholders, RowExt};
 use crate::users::{self, LoginView};
-use crate::{for_update, Conn, StoreError};
+use crate::{for_update, identities, Conn, StoreError};
 
 /// What a login asserted that is not stored yet.
 #[derive(Debug, Default, PartialEq)]
@@ -35,9 +35,10 @@ pub async fn identity_on_connection(
     connection: &str,
     lock: bool,
 ) -> Result<Option<i32>, StoreError> {
-    let mut sql = "SELECT id FROM identities WHERE user_id = $1 \
-         AND (azo_connection_id = $2 OR azo_connection_name = $2) ORDER BY id LIMIT 1"
-        .to_owned();
+    let mut sql = format!(
+        "SELECT id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
+        identities::on_connection("identities", "$2")
+    );
     if lock {
         sql = for_update(conn, &sql);
     }

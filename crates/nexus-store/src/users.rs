@@ -1,7 +1,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use nexus_core::identity::is_on_connection;
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::role::{self, ResolvedRoles};
 use nexus_core::user::{
     Attribute, NewUser, User, UserChanges, UserCollections, UserRecord, UserRole,
 };
@@ -353,7 +355,7 @@ fn login_view(found: FullUser, connection: &str) -> LoginView {
         .iter()
         .zip(&found.connection_names)
         .find(|(identity, name)| {
-            identity.azo_connection_id == connection || name.as_deref() == Some(connection)
+            is_on_connection(connection, &identity.azo_connection_id, name.as_deref())
         })
         .map(|(identity, _)| identity.id);
     LoginView {
@@ -459,8 +461,7 @@ fn full_user_on_thread(
 
 type Found = (UserRecord, Collections);
 
-/// Expired roles are dropped here, not in SQL: a bound "now" in a range
-/// condition would make SQLite re-plan the statement for every value.
+/// Expired roles are dropped here, not in SQL (see `roles::held_by`).
 fn found_from_row(
     row: &impl RowExt,
     now: Timestamp,
@@ -510,7 +511,6 @@ fn collections_from_row(
     audience: Option<&str>,
 ) -> Result<Collections, StoreError> {
     let column = |name: &str| json_array(&row.text(name)?, name);
-    let unexpired = |expires: Option<Timestamp>| expires.is_none_or(|at| at > now);
     let (mut identities_of_user, mut connection_names) = (Vec::new(), Vec::new());
     let found = column("j_identities")?;
     for item in json_objects(&found, "j_identities")? {
@@ -528,33 +528,23 @@ fn collections_from_row(
     for item in json_objects(&found, "j_memberships")? {
         let mut membership = memberships::from_row(&item)?;
         for role in item.array("roles")? {
-            if unexpired(role.opt_timestamp("expires")?) {
+            if role::in_force(role.opt_timestamp("expires")?, now) {
                 membership.roles.push(role.text("role_name")?);
             }
         }
         member_of.push(membership);
     }
-    let (mut user_roles, mut for_audience) = (Vec::new(), Vec::new());
-    for source in ["j_roles_direct", "j_roles_mapped", "j_roles_membership"] {
-        let found = column(source)?;
-        for item in json_objects(&found, source)? {
-            let role = roles::user_role_from_row(&item)?;
-            if !unexpired(role.expires) {
-                continue;
-            }
-            if audience.is_some_and(|a| item.text("audience").is_ok_and(|held| held == a)) {
-                roles::merge_role(&mut for_audience, role.clone());
-            }
-            roles::merge_role(&mut user_roles, role);
-        }
-    }
-    roles::sort_roles(&mut user_roles);
-    roles::sort_roles(&mut for_audience);
+    let held = column("j_roles")?;
+    let held = json_objects(&held, "j_roles")?
+        .iter()
+        .map(roles::held_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ResolvedRoles { all, for_audience } = role::resolve(held, now, audience);
     let attributes = column("j_attributes")?;
     let upns = column("j_custom_upns")?;
     let organization = column("j_organization")?;
     let collections = UserCollections {
-        roles: user_roles,
+        roles: all,
         member_of,
         attributes: json_objects(&attributes, "j_attributes")?
             .iter()
@@ -591,11 +581,15 @@ fn full_users_sql(postgres: bool) -> String {
         "membership_roles WHERE membership_id = m.id",
         "role_name",
     );
-    let role_columns = "r.id, r.name, r.description, r.audience, x.expires";
     let columns = [
         (
             "j_custom_upns",
-            collection(custom_upns::COLUMNS, &[], "custom_upns WHERE user_id = u.id", "created, id"),
+            collection(
+                custom_upns::COLUMNS,
+                &[],
+                "custom_upns WHERE user_id = u.id",
+                "created, id",
+            ),
         ),
         (
             "j_identities",
@@ -608,7 +602,12 @@ fn full_users_sql(postgres: bool) -> String {
         ),
         (
             "j_attributes",
-            collection(ATTRIBUTE_COLUMNS, &[], "user_attributes WHERE user_id = u.id", "name"),
+            collection(
+                ATTRIBUTE_COLUMNS,
+                &[],
+                "user_attributes WHERE user_id = u.id",
+                "name",
+            ),
         ),
         (
             "j_memberships",
@@ -620,35 +619,8 @@ fn full_users_sql(postgres: bool) -> String {
             ),
         ),
         (
-            "j_roles_direct",
-            collection(
-                role_columns,
-                &[],
-                "user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id",
-                "",
-            ),
-        ),
-        (
-            "j_roles_mapped",
-            collection(
-                role_columns,
-                &[],
-                "identities i JOIN identity_groups x ON x.identity_id = i.id \
-                 JOIN role_connection_maps cm ON cm.group_name = x.group_name \
-                   AND (cm.azo_connection_id = i.azo_connection_id OR cm.azo_connection_id = i.azo_connection_name) \
-                 JOIN roles r ON r.id = cm.role_id WHERE i.user_id = u.id",
-                "",
-            ),
-        ),
-        (
-            "j_roles_membership",
-            collection(
-                role_columns,
-                &[],
-                "memberships ms JOIN membership_roles x ON x.membership_id = ms.id \
-                 JOIN roles r ON lower(r.name) = lower(x.role_name) WHERE ms.user_id = u.id",
-                "",
-            ),
+            "j_roles",
+            collection(roles::HELD_COLUMNS, &[], &roles::held_by("u.id"), ""),
         ),
         (
             "j_organization",
