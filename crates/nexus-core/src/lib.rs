@@ -6,6 +6,7 @@ pub mod custom_upn;
 pub mod identity;
 pub mod idp_tenant;
 pub mod list_query;
+pub mod login;
 pub mod organization;
 pub mod role;
 pub mod sync;

@@ -1,7 +1,8 @@
 //! `PUT /v1/users/{userId}/$sync` (seed 002): what the IdP asserted at a login,
 //! and what Nexus answers for the tokens.
 
-use std::collections::BTreeSet;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -59,8 +60,8 @@ pub struct SyncConnection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncRequest {
     pub audience: String,
-    /// Sorted, without duplicates.
-    pub attributes: Vec<(String, String)>,
+    /// Value by name.
+    pub attributes: BTreeMap<String, String>,
     pub connection_id: String,
     /// Without duplicates.
     pub groups: BTreeSet<String>,
@@ -100,30 +101,30 @@ impl SyncBody {
     }
 }
 
-fn attributes(check: &mut Check, items: Vec<SyncAttribute>) -> Vec<(String, String)> {
+fn attributes(check: &mut Check, items: Vec<SyncAttribute>) -> BTreeMap<String, String> {
     if items.len() > MAX_ATTRIBUTES {
         check.fail(
             "attributes",
             format!("must have at most {MAX_ATTRIBUTES} items"),
         );
     }
-    let mut out: Vec<(String, String)> = Vec::with_capacity(items.len());
+    let mut out = BTreeMap::new();
     for (i, item) in items.into_iter().enumerate() {
         let key = check.required_text(&format!("attributes[{i}].key"), item.key, ATTRIBUTE_KEY);
         let value = check.required(&format!("attributes[{i}].value"), item.value);
         let value = check.text(&format!("attributes[{i}].value"), value, ATTRIBUTE_VALUE);
         if let (Some(key), Some(value)) = (key, value) {
-            if out.iter().any(|(k, _)| *k == key) {
-                check.fail(
+            match out.entry(key) {
+                Entry::Occupied(twice) => check.fail(
                     &format!("attributes[{i}].key"),
-                    format!("'{key}' is asserted twice"),
-                );
-            } else {
-                out.push((key, value));
+                    format!("'{}' is asserted twice", twice.key()),
+                ),
+                Entry::Vacant(new) => {
+                    new.insert(value);
+                }
             }
         }
     }
-    out.sort();
     out
 }
 

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use nexus_core::identity::is_on_connection;
+use nexus_core::identity::{is_on_connection, Identity};
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::role::{self, ResolvedRoles};
 use nexus_core::user::{
@@ -302,9 +302,16 @@ pub struct LoginView {
     pub user: User,
     /// The roles the user holds for the login's audience.
     pub roles: Vec<UserRole>,
-    /// The first identity (by id) whose Auth0 connection id or name is the
-    /// login's connection.
-    pub identity: Option<i32>,
+    /// Where in `user.identities` is `identity()`.
+    identity: Option<usize>,
+}
+
+impl LoginView {
+    /// The first identity (by id) on the login's connection (by the Auth0
+    /// connection's id or name).
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.and_then(|i| self.user.identities.get(i))
+    }
 }
 
 pub async fn get_for_login(
@@ -354,10 +361,9 @@ fn login_view(found: FullUser, connection: &str) -> LoginView {
         .identities
         .iter()
         .zip(&found.connection_names)
-        .find(|(identity, name)| {
+        .position(|(identity, name)| {
             is_on_connection(connection, &identity.azo_connection_id, name.as_deref())
-        })
-        .map(|(identity, _)| identity.id);
+        });
     LoginView {
         user: found.user,
         roles: found.roles_for_audience,
