@@ -35,6 +35,17 @@ pub struct Group {
     pub user_identity_id: i32,
 }
 
+/// Whether `connection` (a login's connection, or a connection map's) is the
+/// identity's Auth0 connection: its id, or its name when that is known. The
+/// store's SQL spells the same rule (`nexus_store::identities::on_connection`).
+pub fn is_on_connection(
+    connection: &str,
+    azo_connection_id: &str,
+    azo_connection_name: Option<&str>,
+) -> bool {
+    connection == azo_connection_id || azo_connection_name == Some(connection)
+}
+
 pub const STRATEGY_LEN: Len = Len::between(1, 25); // seed 001
 pub const AZO_USER_ID_LEN: Len = Len::between(1, 250); // seed 001
 pub const AZO_CONNECTION_ID_LEN: Len = Len::between(1, 50); // seed 001
@@ -119,5 +130,14 @@ mod tests {
         let errors = LinkBody::default().into_new().unwrap_err();
         let fields: Vec<_> = errors.fields().keys().cloned().collect();
         assert_eq!(fields, ["azoConnectionId", "azoUserId", "strategy"]);
+    }
+
+    #[test]
+    fn a_connection_is_named_by_its_id_or_its_name() {
+        assert!(is_on_connection("con_1", "con_1", Some("corp-ad")));
+        assert!(is_on_connection("corp-ad", "con_1", Some("corp-ad")));
+        assert!(is_on_connection("corp-ad", "corp-ad", None));
+        assert!(!is_on_connection("corp-ad", "con_1", None));
+        assert!(!is_on_connection("Corp-AD", "con_1", Some("corp-ad")));
     }
 }

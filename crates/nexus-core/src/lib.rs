@@ -7,6 +7,7 @@ pub mod identity;
 pub mod idp_tenant;
 pub mod list_patterns;
 pub mod list_query;
+pub mod login;
 pub mod organization;
 pub mod patterns;
 pub mod role;

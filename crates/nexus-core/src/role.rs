@@ -4,6 +4,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::user::UserRole;
 use crate::validation::{check_text, Check, Len};
 use crate::{Timestamp, ValidationErrors};
 
@@ -284,6 +285,66 @@ impl UserRolesBody {
     }
 }
 
+/// One way a user holds a role — assigned directly, through a connection map
+/// matching a group of one of its identities, or through a role of one of
+/// its memberships — with the API the role is for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldRole {
+    pub role: UserRole,
+    pub audience: String,
+}
+
+/// The roles a user holds, each once, sorted by name (then id).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResolvedRoles {
+    /// Every role the user holds.
+    pub all: Vec<UserRole>,
+    /// Those of the audience asked for; none when none was asked for.
+    pub for_audience: Vec<UserRole>,
+}
+
+/// Whether something that ends at `expires` (never, when `None`) still
+/// holds at `now`.
+pub fn in_force(expires: Option<Timestamp>, now: Timestamp) -> bool {
+    expires.is_none_or(|at| at > now)
+}
+
+/// The roles a user holds at `now`, from every way it holds them: expired
+/// ones are dropped, and a role held several ways lasts as long as the
+/// longest of them.
+pub fn resolve(
+    held: impl IntoIterator<Item = HeldRole>,
+    now: Timestamp,
+    audience: Option<&str>,
+) -> ResolvedRoles {
+    let mut roles = ResolvedRoles::default();
+    for HeldRole { role, audience: of } in held {
+        if !in_force(role.expires, now) {
+            continue;
+        }
+        if audience == Some(of.as_str()) {
+            merge(&mut roles.for_audience, role.clone());
+        }
+        merge(&mut roles.all, role);
+    }
+    for list in [&mut roles.all, &mut roles.for_audience] {
+        list.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    }
+    roles
+}
+
+fn merge(roles: &mut Vec<UserRole>, role: UserRole) {
+    match roles.iter_mut().find(|r| r.id == role.id) {
+        // None (never expires) outlasts any date.
+        Some(held) => {
+            if held.expires.is_some() && (role.expires.is_none() || role.expires > held.expires) {
+                held.expires = role.expires;
+            }
+        }
+        None => roles.push(role),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +398,101 @@ mod tests {
         let assignment = body.into_assignment().unwrap();
         assert_eq!(assignment.role_ids, ["a", "b"]);
         assert!(assignment.expires.is_some());
+    }
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn held(id: &str, audience: &str, expires: Option<&str>) -> HeldRole {
+        HeldRole {
+            role: UserRole {
+                id: id.into(),
+                name: format!("name-{id}"),
+                expires: expires.map(at),
+                description: None,
+            },
+            audience: audience.into(),
+        }
+    }
+
+    const NOW: &str = "2025-06-01T00:00:00Z";
+    const API: &str = "https://api.example.com";
+
+    fn expiries(roles: &[UserRole]) -> Vec<(&str, Option<String>)> {
+        roles
+            .iter()
+            .map(|r| (r.id.as_str(), r.expires.map(|t| t.to_text())))
+            .collect()
+    }
+
+    #[test]
+    fn a_role_held_several_ways_lasts_as_long_as_the_longest() {
+        let later = "2030-01-01T00:00:00.000000Z";
+        let roles = resolve(
+            [
+                held("a", API, Some("2026-01-01T00:00:00Z")),
+                held("a", API, Some(later)),
+                held("a", API, Some("2027-01-01T00:00:00Z")),
+                held("b", API, Some("2026-01-01T00:00:00Z")),
+                held("b", API, None),
+                held("c", API, None),
+                held("c", API, Some("2026-01-01T00:00:00Z")),
+            ],
+            at(NOW),
+            None,
+        );
+        assert_eq!(
+            expiries(&roles.all),
+            [("a", Some(later.to_owned())), ("b", None), ("c", None)]
+        );
+    }
+
+    #[test]
+    fn expired_roles_are_dropped_before_merging() {
+        let roles = resolve(
+            [
+                held("gone", API, Some("2025-01-01T00:00:00Z")),
+                held("ends-now", API, Some(NOW)),
+                held("kept", API, Some("2020-01-01T00:00:00Z")),
+                held("kept", API, Some("2026-01-01T00:00:00Z")),
+            ],
+            at(NOW),
+            Some(API),
+        );
+        let kept = [("kept", Some("2026-01-01T00:00:00.000000Z".to_owned()))];
+        assert_eq!(expiries(&roles.all), kept);
+        assert_eq!(expiries(&roles.for_audience), kept);
+        assert!(in_force(None, at(NOW)));
+        assert!(!in_force(Some(at(NOW)), at(NOW)));
+    }
+
+    #[test]
+    fn only_roles_of_the_audience_asked_for_are_for_it() {
+        let held = [
+            held("b", API, None),
+            held("other", "https://other.example.com", None),
+            held("a", API, None),
+        ];
+        let roles = resolve(held.clone(), at(NOW), Some(API));
+        let ids = |roles: &[UserRole]| roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&roles.all), ["a", "b", "other"]);
+        assert_eq!(ids(&roles.for_audience), ["a", "b"]);
+        assert!(resolve(held, at(NOW), None).for_audience.is_empty());
+    }
+
+    #[test]
+    fn roles_sort_by_name_then_id() {
+        let mut second = held("1", API, None);
+        second.role.name = "same".into();
+        let mut first = held("0", API, None);
+        first.role.name = "same".into();
+        let roles = resolve([held("z", API, None), second, first], at(NOW), None);
+        let order: Vec<(&str, &str)> = roles
+            .all
+            .iter()
+            .map(|r| (r.name.as_str(), r.id.as_str()))
+            .collect();
+        assert_eq!(order, [("name-z", "z"), ("same", "0"), ("same", "1")]);
     }
 }

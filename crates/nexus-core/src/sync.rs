@@ -1,7 +1,7 @@
 //! `PUT /v1/users/{userId}/$sync` (seed 002): what the IdP asserted at a login,
 //! and what Nexus answers for the tokens.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,8 +60,8 @@ pub struct SyncConnection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncRequest {
     pub audience: String,
-    /// Sorted, without duplicates.
-    pub attributes: Vec<(String, String)>,
+    /// Value by name.
+    pub attributes: BTreeMap<String, String>,
     pub connection_id: String,
     /// Without duplicates.
     pub groups: BTreeSet<String>,
@@ -101,14 +101,14 @@ impl SyncBody {
     }
 }
 
-fn attributes(check: &mut Check, items: Vec<SyncAttribute>) -> Vec<(String, String)> {
+fn attributes(check: &mut Check, items: Vec<SyncAttribute>) -> BTreeMap<String, String> {
     if items.len() > MAX_ATTRIBUTES {
         check.fail(
             "attributes",
             format!("must have at most {MAX_ATTRIBUTES} items"),
         );
     }
-    let mut out: Vec<(String, String)> = Vec::with_capacity(items.len());
+    let mut out = BTreeMap::new();
     for (i, item) in items.into_iter().enumerate() {
         let key = check.required_text(&format!("attributes[{i}].key"), item.key, ATTRIBUTE_KEY);
         let value = check.required(&format!("attributes[{i}].value"), item.value);
@@ -116,13 +116,9 @@ fn attributes(check: &mut Check, items: Vec<SyncAttribute>) -> Vec<(String, Stri
         if let (Some(key), Some(value)) = (key, value) {
             // A key asserted again takes its last value, as a repeated member
             // of a JSON object would.
-            match out.iter_mut().find(|(k, _)| *k == key) {
-                Some(earlier) => earlier.1 = value,
-                None => out.push((key, value)),
-            }
+            out.insert(key, value);
         }
     }
-    out.sort();
     out
 }
 
@@ -192,7 +188,10 @@ mod tests {
         };
         repeated.attributes = Some(vec![attribute("eng"), attribute("ops")]);
         let request = repeated.into_request().unwrap();
-        assert_eq!(request.attributes, [("dept".to_owned(), "ops".to_owned())]);
+        assert_eq!(
+            request.attributes,
+            BTreeMap::from([("dept".to_owned(), "ops".to_owned())])
+        );
     }
 
     #[test]

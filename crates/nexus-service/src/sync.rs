@@ -1,3 +1,4 @@
+use nexus_core::login;
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
 use nexus_store::users::LoginView;
 use nexus_store::{sync, users};
@@ -13,46 +14,20 @@ use crate::{Nexus, Result, ServiceError};
 #[tracing::instrument(skip(nexus, body))]
 pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserInfo> {
     let request = body.into_request()?;
-    {
-        // One statement reads everything an unchanged login needs.
-        let view = users::read_for_login(
-            nexus.store(),
-            user_id,
-            &request.audience,
-            &request.connection_id,
-        )
-        .await?
-        .ok_or_else(|| ServiceError::not_found("user", user_id))?;
-        let identity = view
-            .identity
-            .ok_or_else(|| no_identity(user_id, &request))?;
-        let stored_groups: Vec<(i32, String)> = view
-            .user
-            .identities
-            .iter()
-            .find(|i| i.id == identity)
-            .map(|i| {
-                i.groups
-                    .iter()
-                    .map(|g| (g.id, g.group_name.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let stored_attributes: Vec<(String, String)> = view
-            .user
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), a.value.clone()))
-            .collect();
-        let plan = sync::plan_against(
-            &stored_groups,
-            &stored_attributes,
-            &request.groups,
-            &request.attributes,
-        );
-        if plan.is_empty() {
-            return Ok(user_info(view, &request));
-        }
+    // One statement reads everything an unchanged login needs.
+    let view = users::read_for_login(
+        nexus.store(),
+        user_id,
+        &request.audience,
+        &request.connection_id,
+    )
+    .await?
+    .ok_or_else(|| ServiceError::not_found("user", user_id))?;
+    let identity = view
+        .identity()
+        .ok_or_else(|| no_identity(user_id, &request))?;
+    if !login::changes(identity, &view.user.attributes, &request).any() {
+        return Ok(user_info(view, &request));
     }
     let write = sync::LoginWrite {
         user_id: user_id.to_owned(),

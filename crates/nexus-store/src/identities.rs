@@ -62,6 +62,15 @@ pub(crate) const COLUMNS: &str =
     t.login_domain, t.azo_tenant_name, t.fqdn, t.name AS tenant_name";
 pub(crate) const FROM: &str = "identities i JOIN idp_tenants t ON t.id = i.idp_tenant_id";
 
+/// SQL: the identity `identity` (a table name or alias) is on `connection` (an
+/// SQL expression), given as the Auth0 connection's id or name — the rule of
+/// `nexus_core::identity::is_on_connection`.
+pub(crate) fn on_connection(identity: &str, connection: &str) -> String {
+    format!(
+        "({identity}.azo_connection_id = {connection} OR {identity}.azo_connection_name = {connection})"
+    )
+}
+
 pub(crate) fn from_row(row: &impl RowExt) -> Result<Identity, StoreError> {
     Ok(Identity {
         id: row.int("id")?,
@@ -156,14 +165,15 @@ pub async fn users_by_connection(
     connection: &str,
     azo_user_id: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT user_id FROM identities \
-         WHERE (azo_connection_id = $1 OR azo_connection_name = $1) AND azo_user_id = $2 ORDER BY user_id",
-    )
-    .bind(connection)
-    .bind(azo_user_id)
-    .fetch_all(conn)
-    .await?;
+    let sql = format!(
+        "SELECT DISTINCT user_id FROM identities WHERE {} AND azo_user_id = $2 ORDER BY user_id",
+        on_connection("identities", "$1")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(connection)
+        .bind(azo_user_id)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(|r| r.text("user_id")).collect()
 }
 

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
 use nexus_core::role::{
-    ConnectionMap, NewConnectionMap, NewRole, Role, RoleChanges, RolePermission,
+    ConnectionMap, HeldRole, NewConnectionMap, NewRole, Role, RoleChanges, RolePermission,
 };
 use nexus_core::user::UserRole;
 use nexus_core::{new_text_id, Actor, Timestamp};
@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{placeholders, RowExt};
-use crate::{for_update, Conn, StoreError};
+use crate::{for_update, identities, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -373,31 +373,39 @@ pub async fn unassign(conn: &mut Conn, user_id: &str, role_id: &str) -> Result<b
     Ok(result.rows_affected() > 0)
 }
 
-pub(crate) fn user_role_from_row(row: &impl RowExt) -> Result<UserRole, StoreError> {
-    Ok(UserRole {
-        id: row.text("id")?,
-        name: row.text("name")?,
-        expires: row.opt_timestamp("expires")?,
-        description: row.opt_text("description")?,
+/// The columns of `held_by`.
+pub(crate) const HELD_COLUMNS: &str = "id, name, description, audience, expires";
+
+/// Every way the user `user` (an SQL expression) holds a role, as one `FROM`
+/// item of `HELD_COLUMNS`: assigned directly, through a connection map that
+/// matches a group of one of its identities, or through a role of one of its
+/// memberships (by name, case-insensitively). Expired ones are included:
+/// `nexus_core::role::resolve` drops them, because a bound "now" in a range
+/// condition would make SQLite re-plan the statement for every value.
+pub(crate) fn held_by(user: &str) -> String {
+    let columns = "r.id, r.name, r.description, r.audience, x.expires";
+    let mapped = identities::on_connection("i", "cm.azo_connection_id");
+    format!(
+        "(SELECT {columns} FROM user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = {user} \
+         UNION ALL SELECT {columns} FROM identities i JOIN identity_groups x ON x.identity_id = i.id \
+           JOIN role_connection_maps cm ON cm.group_name = x.group_name AND {mapped} \
+           JOIN roles r ON r.id = cm.role_id WHERE i.user_id = {user} \
+         UNION ALL SELECT {columns} FROM memberships ms JOIN membership_roles x ON x.membership_id = ms.id \
+           JOIN roles r ON lower(r.name) = lower(x.role_name) WHERE ms.user_id = {user}) held"
+    )
+}
+
+/// A row of `held_by`.
+pub(crate) fn held_from_row(row: &impl RowExt) -> Result<HeldRole, StoreError> {
+    Ok(HeldRole {
+        role: UserRole {
+            id: row.text("id")?,
+            name: row.text("name")?,
+            expires: row.opt_timestamp("expires")?,
+            description: row.opt_text("description")?,
+        },
+        audience: row.text("audience")?,
     })
-}
-
-/// Adds a role reached one more way; a role held several ways lasts as
-/// long as the longest of them.
-pub(crate) fn merge_role(roles: &mut Vec<UserRole>, role: UserRole) {
-    match roles.iter_mut().find(|r| r.id == role.id) {
-        // None (never expires) outlasts any date.
-        Some(held) => {
-            if held.expires.is_some() && (role.expires.is_none() || role.expires > held.expires) {
-                held.expires = role.expires;
-            }
-        }
-        None => roles.push(role),
-    }
-}
-
-pub(crate) fn sort_roles(roles: &mut [UserRole]) {
-    roles.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
 }
 
 pub async fn insert_map(

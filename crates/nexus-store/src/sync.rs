@@ -1,30 +1,13 @@
 //! The login-time writes of `$sync`: an identity's groups and a user's
 //! attributes, changed only where they differ from what the IdP asserted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nexus_core::Timestamp;
 
 use crate::rows::{placeholders, RowExt};
 use crate::users::{self, LoginView};
-use crate::{for_update, Conn, StoreError};
-
-/// What a login asserted that is not stored yet.
-#[derive(Debug, Default, PartialEq)]
-pub struct SyncPlan {
-    pub remove_groups: Vec<i32>,
-    pub add_groups: Vec<String>,
-    /// (name, value) to insert or update.
-    pub upsert_attributes: Vec<(String, String)>,
-}
-
-impl SyncPlan {
-    pub fn is_empty(&self) -> bool {
-        self.remove_groups.is_empty()
-            && self.add_groups.is_empty()
-            && self.upsert_attributes.is_empty()
-    }
-}
+use crate::{for_update, identities, Conn, StoreError};
 
 /// The user's identity on the connection, matched by Auth0 connection id or
 /// name. With `lock`, the row stays locked until the transaction ends, so that
@@ -35,9 +18,10 @@ pub async fn identity_on_connection(
     connection: &str,
     lock: bool,
 ) -> Result<Option<i32>, StoreError> {
-    let mut sql = "SELECT id FROM identities WHERE user_id = $1 \
-         AND (azo_connection_id = $2 OR azo_connection_name = $2) ORDER BY id LIMIT 1"
-        .to_owned();
+    let mut sql = format!(
+        "SELECT id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
+        identities::on_connection("identities", "$2")
+    );
     if lock {
         sql = for_update(conn, &sql);
     }
@@ -49,36 +33,6 @@ pub async fn identity_on_connection(
     row.map(|r| r.int("id")).transpose()
 }
 
-/// The plan, from what is stored: the identity's groups as (id, name) and
-/// the user's attributes as (name, value) — all of them or just the asserted.
-pub fn plan_against(
-    stored_groups: &[(i32, String)],
-    stored_attributes: &[(String, String)],
-    groups: &BTreeSet<String>,
-    attributes: &[(String, String)],
-) -> SyncPlan {
-    let mut plan = SyncPlan::default();
-    let mut kept: BTreeSet<&String> = BTreeSet::new();
-    for (id, name) in stored_groups {
-        if groups.contains(name) {
-            kept.insert(name);
-        } else {
-            plan.remove_groups.push(*id);
-        }
-    }
-    plan.add_groups = groups
-        .iter()
-        .filter(|g| !kept.contains(g))
-        .cloned()
-        .collect();
-    plan.upsert_attributes = attributes
-        .iter()
-        .filter(|a| !stored_attributes.contains(a))
-        .cloned()
-        .collect();
-    plan
-}
-
 /// What a login that changes something writes: the identity's groups become
 /// exactly `groups`, and the asserted attributes are upserted.
 #[derive(Debug, Clone)]
@@ -88,14 +42,14 @@ pub struct LoginWrite {
     pub connection: String,
     pub audience: String,
     pub groups: BTreeSet<String>,
-    /// Sorted by name, without duplicate names.
-    pub attributes: Vec<(String, String)>,
+    /// Value by name.
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Writes one login in an open transaction and reads the user back for the
 /// answer. `None`: the user has no identity on the connection (or no longer
 /// exists), and nothing was written. The statements set the stored state
-/// whatever it was — no plan read outside the lock is trusted — so a login
+/// whatever it was — nothing read outside the lock is trusted — so a login
 /// racing another one for the same identity still ends exactly as asserted.
 pub async fn write_login(
     conn: &mut Conn,
@@ -151,7 +105,7 @@ async fn set_groups(
 async fn upsert_attributes(
     conn: &mut Conn,
     user_id: &str,
-    attributes: &[(String, String)],
+    attributes: &BTreeMap<String, String>,
     now: &str,
 ) -> Result<(), StoreError> {
     if attributes.is_empty() {

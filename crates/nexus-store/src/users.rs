@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 
+use nexus_core::identity::{is_on_connection, Identity};
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::role::{self, ResolvedRoles};
 use nexus_core::user::{
     Attribute, NewUser, User, UserChanges, UserCollections, UserRecord, UserRole,
 };
@@ -299,9 +301,16 @@ pub struct LoginView {
     pub user: User,
     /// The roles the user holds for the login's audience.
     pub roles: Vec<UserRole>,
-    /// The first identity (by id) whose Auth0 connection id or name is the
-    /// login's connection.
-    pub identity: Option<i32>,
+    /// Where in `user.identities` is `identity()`.
+    identity: Option<usize>,
+}
+
+impl LoginView {
+    /// The first identity (by id) on the login's connection (by the Auth0
+    /// connection's id or name).
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.and_then(|i| self.user.identities.get(i))
+    }
 }
 
 pub async fn get_for_login(
@@ -351,10 +360,9 @@ fn login_view(found: FullUser, connection: &str) -> LoginView {
         .identities
         .iter()
         .zip(&found.connection_names)
-        .find(|(identity, name)| {
-            identity.azo_connection_id == connection || name.as_deref() == Some(connection)
-        })
-        .map(|(identity, _)| identity.id);
+        .position(|(identity, name)| {
+            is_on_connection(connection, &identity.azo_connection_id, name.as_deref())
+        });
     LoginView {
         user: found.user,
         roles: found.roles_for_audience,
@@ -449,8 +457,7 @@ fn full_user_on_thread(
 
 type Found = (UserRecord, Collections);
 
-/// Expired roles are dropped here, not in SQL: a bound "now" in a range
-/// condition would make SQLite re-plan the statement for every value.
+/// Expired roles are dropped here, not in SQL (see `roles::held_by`).
 fn found_from_row(
     row: &impl RowExt,
     now: Timestamp,
@@ -500,7 +507,6 @@ fn collections_from_row(
     audience: Option<&str>,
 ) -> Result<Collections, StoreError> {
     let column = |name: &str| json_array(&row.text(name)?, name);
-    let unexpired = |expires: Option<Timestamp>| expires.is_none_or(|at| at > now);
     let (mut identities_of_user, mut connection_names) = (Vec::new(), Vec::new());
     let found = column("j_identities")?;
     for item in json_objects(&found, "j_identities")? {
@@ -518,33 +524,23 @@ fn collections_from_row(
     for item in json_objects(&found, "j_memberships")? {
         let mut membership = memberships::from_row(&item)?;
         for role in item.array("roles")? {
-            if unexpired(role.opt_timestamp("expires")?) {
+            if role::in_force(role.opt_timestamp("expires")?, now) {
                 membership.roles.push(role.text("role_name")?);
             }
         }
         member_of.push(membership);
     }
-    let (mut user_roles, mut for_audience) = (Vec::new(), Vec::new());
-    for source in ["j_roles_direct", "j_roles_mapped", "j_roles_membership"] {
-        let found = column(source)?;
-        for item in json_objects(&found, source)? {
-            let role = roles::user_role_from_row(&item)?;
-            if !unexpired(role.expires) {
-                continue;
-            }
-            if audience.is_some_and(|a| item.text("audience").is_ok_and(|held| held == a)) {
-                roles::merge_role(&mut for_audience, role.clone());
-            }
-            roles::merge_role(&mut user_roles, role);
-        }
-    }
-    roles::sort_roles(&mut user_roles);
-    roles::sort_roles(&mut for_audience);
+    let held = column("j_roles")?;
+    let held = json_objects(&held, "j_roles")?
+        .iter()
+        .map(roles::held_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ResolvedRoles { all, for_audience } = role::resolve(held, now, audience);
     let attributes = column("j_attributes")?;
     let upns = column("j_custom_upns")?;
     let organization = column("j_organization")?;
     let collections = UserCollections {
-        roles: user_roles,
+        roles: all,
         member_of,
         attributes: json_objects(&attributes, "j_attributes")?
             .iter()
@@ -581,11 +577,15 @@ fn full_users_sql(backend: Backend) -> String {
         "membership_roles WHERE membership_id = m.id",
         "role_name",
     );
-    let role_columns = "r.id, r.name, r.description, r.audience, x.expires";
     let columns = [
         (
             "j_custom_upns",
-            collection(custom_upns::COLUMNS, &[], "custom_upns WHERE user_id = u.id", "created, id"),
+            collection(
+                custom_upns::COLUMNS,
+                &[],
+                "custom_upns WHERE user_id = u.id",
+                "created, id",
+            ),
         ),
         (
             "j_identities",
@@ -598,7 +598,12 @@ fn full_users_sql(backend: Backend) -> String {
         ),
         (
             "j_attributes",
-            collection(ATTRIBUTE_COLUMNS, &[], "user_attributes WHERE user_id = u.id", "name"),
+            collection(
+                ATTRIBUTE_COLUMNS,
+                &[],
+                "user_attributes WHERE user_id = u.id",
+                "name",
+            ),
         ),
         (
             "j_memberships",
@@ -610,35 +615,8 @@ fn full_users_sql(backend: Backend) -> String {
             ),
         ),
         (
-            "j_roles_direct",
-            collection(
-                role_columns,
-                &[],
-                "user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id",
-                "",
-            ),
-        ),
-        (
-            "j_roles_mapped",
-            collection(
-                role_columns,
-                &[],
-                "identities i JOIN identity_groups x ON x.identity_id = i.id \
-                 JOIN role_connection_maps cm ON cm.group_name = x.group_name \
-                   AND (cm.azo_connection_id = i.azo_connection_id OR cm.azo_connection_id = i.azo_connection_name) \
-                 JOIN roles r ON r.id = cm.role_id WHERE i.user_id = u.id",
-                "",
-            ),
-        ),
-        (
-            "j_roles_membership",
-            collection(
-                role_columns,
-                &[],
-                "memberships ms JOIN membership_roles x ON x.membership_id = ms.id \
-                 JOIN roles r ON lower(r.name) = lower(x.role_name) WHERE ms.user_id = u.id",
-                "",
-            ),
+            "j_roles",
+            collection(roles::HELD_COLUMNS, &[], &roles::held_by("u.id"), ""),
         ),
         (
             "j_organization",

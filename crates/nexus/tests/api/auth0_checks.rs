@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::roles::role;
 use crate::sim_tenant::{auth0_user, eventually_linked, stats, tenant, Tenant};
 use crate::support::{both_backends, Reply, TestApp};
 
@@ -139,6 +140,20 @@ async fn links_are_checked_against_auth0(app: TestApp) {
         )
         .await;
     assert_eq!(by_id.body, by_name.body, "relinking by id changes nothing");
+    // A connection map names the connection by id or by name: both match.
+    for (name, connection) in [
+        ("mapped-by-name", json!(auth0_sim::DEFAULT_CONNECTION)),
+        ("mapped-by-id", json!(database.id)),
+    ] {
+        let role = role(&app, name, "https://api.example.com", &[]).await;
+        let map = app
+            .post(
+                &format!("/v1/roles/{}/connection-maps", role["id"].as_str().unwrap()),
+                json!({"groupName": "staff", "azoConnectionId": connection}),
+            )
+            .await;
+        assert_eq!(map.status, StatusCode::CREATED, "{}", map.body);
+    }
     for connection in [json!(auth0_sim::DEFAULT_CONNECTION), json!(database.id)] {
         let found = app
             .get(&format!(
@@ -169,6 +184,13 @@ async fn links_are_checked_against_auth0(app: TestApp) {
             synced.body["user"]["identities"][0]["groups"][0]["groupName"],
             "staff"
         );
+        let roles: Vec<&str> = synced.body["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["mapped-by-id", "mapped-by-name"], "{connection}");
     }
     eventually_linked(&tenant, &azo, &user).await;
 }
