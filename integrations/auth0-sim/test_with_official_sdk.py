@@ -1,6 +1,7 @@
 """The Auth0 tenant simulator, driven by a client nobody here wrote: Auth0's
 official Python SDK (auth0-python). SIM_BIN names the simulator binary."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import urllib.request
 import pytest
 from auth0.authentication import GetToken
 from auth0.management import Auth0
-from auth0.management.errors import NotFoundError
+from auth0.management.errors import BadRequestError, NotFoundError, TooManyRequestsError
 
 CLIENT_ID = "nexus-sim-client"
 CLIENT_SECRET = "nexus-sim-secret-do-not-use-in-production"
@@ -23,28 +24,35 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def domain():
+@contextlib.contextmanager
+def simulator(rate_limit=1000):
     port = free_port()
     process = subprocess.Popen(
-        [os.environ["SIM_BIN"], "--listen", f"127.0.0.1:{port}", "--rate-limit", "1000"],
+        [os.environ["SIM_BIN"], "--listen", f"127.0.0.1:{port}", "--rate-limit", str(rate_limit)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if time.time() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def domain():
+    with simulator() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +112,57 @@ def test_app_metadata_merges_as_auth0_does(management):
     updated = management.users.update(user.user_id, app_metadata={})
     assert updated.app_metadata == {}
     assert management.users.get(user.user_id).app_metadata == {}
+
+
+def test_created_users_get_auth0_defaults(management):
+    user = management.users.create(connection=CONNECTION, email="grace.h@example.com", password="Passw0rd!long")
+    assert user.name == "grace.h@example.com"
+    assert user.nickname == "grace.h"
+    assert user.picture and user.picture.startswith("https://")
+    assert user.logins_count == 0
+    assert user.email_verified is False
+    found = management.users.list_users_by_email(email="grace.h@example.com")
+    assert [u.user_id for u in found] == [user.user_id]
+
+
+def test_profile_updates_follow_auth0_rules(management):
+    user = management.users.create(connection=CONNECTION, email="rules@example.com", password="Passw0rd!long")
+    for bad in ({"given_name": "x" * 151}, {"name": ""}, {"email": "not-an-email"}):
+        with pytest.raises(BadRequestError) as refused:
+            management.users.update(user.user_id, **bad)
+        assert refused.value.status_code == 400, bad
+    edge = management.users.update(user.user_id, given_name="x" * 150)
+    assert edge.given_name == "x" * 150
+    # Nothing of the refused updates was kept.
+    assert management.users.get(user.user_id).email == "rules@example.com"
+
+
+def test_connections_and_clients_as_nexus_reads_them(management):
+    database = list(management.connections.list(strategy="auth0"))
+    assert [c.name for c in database] == [CONNECTION]
+    by_name = list(management.connections.list(name=CONNECTION))
+    assert [c.id for c in by_name] == [database[0].id]
+    assert management.connections.get(database[0].id).strategy == "auth0"
+    clients = list(management.clients.list(per_page=1, include_totals=True))
+    assert CLIENT_ID in [c.client_id for c in clients]
+
+
+def test_a_malformed_user_id_is_a_bad_request(management):
+    with pytest.raises(BadRequestError):
+        management.users.get("no-provider-separator")
+    with pytest.raises(NotFoundError):
+        management.users.get("auth0|000000000000000000000000")
+
+
+def test_rate_limited_answers_say_none_remain():
+    with simulator(rate_limit=1) as domain:
+        token = GetToken(domain, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http").client_credentials(
+            f"http://{domain}/api/v2/"
+        )
+        client = Auth0(base_url=f"http://{domain}/api/v2", token=token["access_token"], max_retries=0)
+        with pytest.raises(TooManyRequestsError) as limited:
+            for _ in range(20):
+                list(client.users.list(per_page=1))
+        headers = {k.lower(): v for k, v in (limited.value.headers or {}).items()}
+        assert headers.get("x-ratelimit-remaining") == "0", headers
+        assert int(headers["x-ratelimit-reset"]) > 0
