@@ -122,6 +122,15 @@ struct ErrorBody {
     error_code: Option<String>,
 }
 
+/// Which token a call is sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    /// The cached token while it is valid.
+    Cached,
+    /// A new one: Auth0 refused the cached token.
+    Fresh,
+}
+
 struct CachedToken {
     value: String,
     refresh_at: Instant,
@@ -176,13 +185,13 @@ impl ManagementClient {
             .unwrap_or_else(|| format!("{}/api/v2/", config.base_url))
     }
 
-    /// A valid token: the cached one, or one fetched by the first caller while
-    /// the others wait for it.
-    async fn token(&self, force: bool) -> Result<String, Error> {
+    /// A valid token: the cached one (unless `Token::Fresh`), or one fetched
+    /// by the first caller while the others wait for it.
+    async fn token(&self, which: Token) -> Result<String, Error> {
         let mut cached = self.inner.token.lock().await;
         if let Some(token) = cached
             .as_ref()
-            .filter(|t| !force && Instant::now() < t.refresh_at)
+            .filter(|t| which == Token::Cached && Instant::now() < t.refresh_at)
         {
             return Ok(token.value.clone());
         }
@@ -260,7 +269,7 @@ impl ManagementClient {
         let mut attempt = 0;
         loop {
             self.pace().await;
-            let token = self.token(false).await?;
+            let token = self.token(Token::Cached).await?;
             let mut request = self
                 .inner
                 .http
@@ -297,7 +306,7 @@ impl ManagementClient {
                     }
                     if status == StatusCode::UNAUTHORIZED && !refreshed {
                         refreshed = true;
-                        self.token(true).await?;
+                        self.token(Token::Fresh).await?;
                         continue;
                     }
                     if !status.is_server_error() {

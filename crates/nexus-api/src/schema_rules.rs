@@ -123,12 +123,18 @@ fn document_value_patterns(api: &mut OpenApi) {
         (
             &["ApiKeyBody"][..],
             "permissions",
-            rule_owned(patterns::space_separated(&known, false)),
+            rule_owned(patterns::space_separated(
+                &known,
+                patterns::Words::AnyNumber,
+            )),
         ),
         (
             &["StsClientBody"][..],
             "permissions",
-            rule_owned(patterns::space_separated(&known, true)),
+            rule_owned(patterns::space_separated(
+                &known,
+                patterns::Words::AtLeastOne,
+            )),
         ),
     ];
     for (schemas, property, rule) in VALUE_RULES.iter().chain(&permissions) {

@@ -74,14 +74,20 @@ pub const HTTP_URL: &str = concat!(r"^[Hh][Tt][Tt][Pp][Ss]?://", host!(), after_
 /// An organization's numeric id (within int32).
 pub const ORGANIZATION_ID: &str = r"^-?[0-9]{1,9}$";
 
-/// A space-separated list of the given words: at least one when `required`.
-pub fn space_separated(words: &[&str], required: bool) -> String {
+/// How many words a space-separated list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    AtLeastOne,
+    AnyNumber,
+}
+
+/// A space-separated list of the given words.
+pub fn space_separated(words: &[&str], count: Words) -> String {
     let word = format!("({})", words.join("|").replace('.', r"\."));
     let list = format!("{word}( +{word})*");
-    if required {
-        format!("^ *{list} *$")
-    } else {
-        format!("^ *({list})? *$")
+    match count {
+        Words::AtLeastOne => format!("^ *{list} *$"),
+        Words::AnyNumber => format!("^ *({list})? *$"),
     }
 }
 
@@ -299,9 +305,9 @@ mod tests {
             "readread",
             "bogus",
         ];
-        agrees(&space_separated(&words, false), parse, &samples);
+        agrees(&space_separated(&words, Words::AnyNumber), parse, &samples);
         agrees(
-            &space_separated(&words, true),
+            &space_separated(&words, Words::AtLeastOne),
             |s| parse(s) && !s.trim().is_empty(),
             &samples,
         );

@@ -48,6 +48,9 @@ pub struct ConnectionMap {
 }
 
 pub const ROLE_NAME: Len = Len::between(1, 100);
+/// A developer role is named `{productName}-developers`.
+const DEVELOPERS: &str = "-developers";
+const PRODUCT_NAME: Len = Len::between(1, ROLE_NAME.max - DEVELOPERS.len());
 const AUDIENCE: Len = Len::between(1, 250);
 const DESCRIPTION: Len = Len::at_most(1000);
 const MAX_PERMISSIONS: usize = 200;
@@ -145,16 +148,15 @@ impl RoleBody {
     }
 
     fn parse(self, check: &mut Check) -> RoleChanges {
-        let product = self.product_name.map(|p| format!("{p}-developers"));
-        if self.name.is_some() && product.is_some() {
+        if self.name.is_some() && self.product_name.is_some() {
             check.fail("productName", "give name or productName, not both");
         }
-        let name_field = if self.name.is_some() {
-            "name"
-        } else {
-            "productName"
+        let name = match self.name {
+            Some(name) => check.text("name", Some(name), ROLE_NAME),
+            None => check
+                .text("productName", self.product_name, PRODUCT_NAME)
+                .map(|product| format!("{product}{DEVELOPERS}")),
         };
-        let name = check.text(name_field, self.name.or(product), ROLE_NAME);
         let audience = check.text("audience", self.audience, AUDIENCE);
         if audience
             .as_deref()
@@ -357,6 +359,20 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(body.into_new().unwrap().name, "Billing-developers");
+    }
+
+    #[test]
+    fn a_product_name_is_1_to_89_characters() {
+        let with = |product: String| RoleBody {
+            product_name: Some(product),
+            ..Default::default()
+        };
+        let longest = with("p".repeat(89)).into_changes().unwrap();
+        assert_eq!(longest.name.unwrap().chars().count(), 100);
+        for refused in [String::new(), "p".repeat(90)] {
+            let errors = with(refused).into_changes().unwrap_err();
+            assert!(errors.fields().contains_key("productName"));
+        }
     }
 
     #[test]

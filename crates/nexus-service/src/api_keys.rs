@@ -87,11 +87,22 @@ pub enum Bootstrap {
     Rotated(ApiKey),
 }
 
+/// What the bootstrap does to a key that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistingKey {
+    Keep,
+    Rotate,
+}
+
 /// `NEXUS_BOOTSTRAP_API_KEY=keyId:secret`: creates that admin key (`read
 /// write user.sync`, one year) unless a key with that id exists, and says what it
-/// found. With `rotate`, an existing key takes the configured secret and
-/// expires a year from now; a revoked key stays revoked.
-pub async fn bootstrap(nexus: &Nexus, credential: &str, rotate: bool) -> Result<Bootstrap> {
+/// found. With `ExistingKey::Rotate`, an existing key takes the configured
+/// secret and expires a year from now; a revoked key stays revoked.
+pub async fn bootstrap(
+    nexus: &Nexus,
+    credential: &str,
+    existing_key: ExistingKey,
+) -> Result<Bootstrap> {
     let (id, secret) = parse_credential(credential).ok_or_else(|| {
         ValidationErrors::single(
             "NEXUS_BOOTSTRAP_API_KEY",
@@ -126,7 +137,7 @@ pub async fn bootstrap(nexus: &Nexus, credential: &str, rotate: bool) -> Result<
         },
     };
     let hash = secret_hash(secret);
-    if !rotate {
+    if existing_key == ExistingKey::Keep {
         return Ok(if stored_hash == hash {
             Bootstrap::Exists(key)
         } else {

@@ -1,6 +1,7 @@
 use nexus_core::custom_upn::{CustomUpn, CustomUpnBody};
 use nexus_core::Actor;
-use nexus_store::{commit, custom_upns, push, ListParams, Page};
+use nexus_store::push::{self, PushTo};
+use nexus_store::{commit, custom_upns, ListParams, Page};
 
 use crate::users::require_user;
 use crate::{Nexus, Result, ServiceError};
@@ -20,7 +21,7 @@ pub async fn create(
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
     let upn = custom_upns::insert(&mut tx, user_id, &new, actor).await?;
-    push::enqueue_user(&mut tx, user_id, false).await?;
+    push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
     commit(tx).await?;
     Ok(upn)
 }
@@ -58,7 +59,7 @@ pub async fn update(
         .ok_or_else(|| ServiceError::not_found(RESOURCE, upn_id))?;
     let updated = custom_upns::update(&mut tx, &current, &changes, actor).await?;
     if updated != current {
-        push::enqueue_user(&mut tx, user_id, false).await?;
+        push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
     }
     commit(tx).await?;
     Ok(updated)
@@ -68,7 +69,7 @@ pub async fn update(
 pub async fn delete(nexus: &Nexus, user_id: &str, upn_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
-    push::enqueue_user(&mut tx, user_id, false).await?;
+    push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
     if !custom_upns::delete(&mut tx, user_id, upn_id).await? {
         return Err(ServiceError::not_found(RESOURCE, upn_id));
     }

@@ -7,8 +7,8 @@ use nexus_core::validation::Check;
 use nexus_core::values::AuthenticationMethod;
 use nexus_core::{new_text_id, Actor};
 use nexus_store::{
-    commit, identities, idp_tenants, memberships, organizations, push, users, Conn, ListParams,
-    Page,
+    commit, identities, idp_tenants, memberships, organizations, push, push::PushTo, users, Conn,
+    ListParams, Page,
 };
 
 use crate::auth0::{self, Use};
@@ -195,7 +195,7 @@ pub async fn update(
     let updated = users::update(&mut tx, &current, &changes, actor).await?;
     if updated != current {
         // Profile fields are Nexus's to keep only on database identities.
-        push::enqueue_user(&mut tx, user_id, true).await?;
+        push::enqueue_user(&mut tx, user_id, PushTo::DatabaseIdentities).await?;
     }
     let user = users::get(&mut tx, user_id)
         .await?
@@ -207,7 +207,7 @@ pub async fn update(
 #[tracing::instrument(skip(nexus))]
 pub async fn delete(nexus: &Nexus, user_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    push::enqueue_user(&mut tx, user_id, false).await?;
+    push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
     if !users::delete(&mut tx, user_id).await? {
         return Err(ServiceError::not_found(RESOURCE, user_id));
     }

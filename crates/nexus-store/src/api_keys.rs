@@ -1,6 +1,6 @@
 use nexus_core::auth::{ApiKey, NewApiKey};
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
-use nexus_core::{Actor, Timestamp};
+use nexus_core::{Actor, Audit, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
@@ -60,6 +60,12 @@ const COLUMNS: &str =
     "id, description, permissions, role_id, expires_at, revoked_at, created, created_by, modified, modified_by";
 
 fn from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     Ok(ApiKey {
         id: row.text("id")?,
         description: row.opt_text("description")?,
@@ -67,10 +73,10 @@ fn from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
         role_id: row.opt_text("role_id")?,
         expires_at: row.timestamp("expires_at")?,
         revoked_at: row.opt_timestamp("revoked_at")?,
-        created: row.timestamp("created")?,
-        created_by: row.text("created_by")?,
-        modified: row.timestamp("modified")?,
-        modified_by: row.text("modified_by")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 

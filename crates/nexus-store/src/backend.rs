@@ -72,6 +72,23 @@ pub(crate) fn for_update(conn: &Conn, select: &str) -> String {
     }
 }
 
+/// Whether a read locks what it finds until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lock {
+    No,
+    /// `for_update`.
+    ForUpdate,
+}
+
+impl Lock {
+    pub(crate) fn apply(self, conn: &Conn, select: String) -> String {
+        match self {
+            Lock::No => select,
+            Lock::ForUpdate => for_update(conn, &select),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

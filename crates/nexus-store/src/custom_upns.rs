@@ -1,6 +1,6 @@
 use nexus_core::custom_upn::{CustomUpn, CustomUpnChanges, NewCustomUpn};
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
-use nexus_core::{new_text_id, Actor, Timestamp};
+use nexus_core::{new_text_id, Actor, Audit, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::RowExt;
@@ -52,15 +52,21 @@ pub(crate) const COLUMNS: &str =
     "id, user_id, client_upn_key, custom_upn_value, created, created_by, modified, modified_by";
 
 pub(crate) fn from_row(row: &impl RowExt) -> Result<CustomUpn, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     Ok(CustomUpn {
         id: row.text("id")?,
         user_id: row.text("user_id")?,
-        created: row.timestamp("created")?,
-        modified: row.timestamp("modified")?,
-        created_by: row.text("created_by")?,
-        modified_by: row.text("modified_by")?,
         client_upn_key: row.opt_text("client_upn_key")?,
         custom_upn_value: row.text("custom_upn_value")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 

@@ -2,12 +2,12 @@ use nexus_core::idp_tenant::{
     IdpTenant, IdpTenantChanges, ManagementCredentials, NewIdpTenant, Secret,
 };
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
-use nexus_core::{Actor, Timestamp};
+use nexus_core::{Actor, Audit, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::RowExt;
-use crate::{for_update, Conn, StoreError};
+use crate::{Conn, Lock, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -63,6 +63,12 @@ const COLUMNS: &str = "id, name, azo_tenant_name, fqdn, login_domain, base_url, 
     created, created_by, modified, modified_by";
 
 fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     Ok(IdpTenant {
         id: row.int("id")?,
         name: row.text("name")?,
@@ -71,10 +77,10 @@ fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
         login_domain: row.opt_text("login_domain")?,
         base_url: row.opt_text("base_url")?,
         has_management_credentials: row.flag("has_credentials")?,
-        created: row.timestamp("created")?,
-        created_by: row.text("created_by")?,
-        modified: row.timestamp("modified")?,
-        modified_by: row.text("modified_by")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 
@@ -107,14 +113,13 @@ pub async fn insert(
 }
 
 pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<IdpTenant>, StoreError> {
-    get_with(conn, id, false).await
+    get_with(conn, id, Lock::No).await
 }
 
-async fn get_with(conn: &mut Conn, id: i32, lock: bool) -> Result<Option<IdpTenant>, StoreError> {
-    let sql = select(
+async fn get_with(conn: &mut Conn, id: i32, lock: Lock) -> Result<Option<IdpTenant>, StoreError> {
+    let sql = lock.apply(
         conn,
         format!("SELECT {COLUMNS} FROM idp_tenants WHERE id = $1"),
-        lock,
     );
     let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
@@ -124,7 +129,7 @@ async fn get_with(conn: &mut Conn, id: i32, lock: bool) -> Result<Option<IdpTena
 /// name, the Auth0 tenant name or the login domain (first match in that order;
 /// names compare case-insensitively).
 pub async fn resolve(conn: &mut Conn, reference: &str) -> Result<Option<IdpTenant>, StoreError> {
-    resolve_with(conn, reference, false).await
+    resolve_with(conn, reference, Lock::No).await
 }
 
 /// `resolve`, locking the tenant until the transaction ends (`for_update`).
@@ -132,21 +137,13 @@ pub async fn resolve_for_update(
     conn: &mut Conn,
     reference: &str,
 ) -> Result<Option<IdpTenant>, StoreError> {
-    resolve_with(conn, reference, true).await
-}
-
-fn select(conn: &Conn, sql: String, lock: bool) -> String {
-    if lock {
-        for_update(conn, &sql)
-    } else {
-        sql
-    }
+    resolve_with(conn, reference, Lock::ForUpdate).await
 }
 
 async fn resolve_with(
     conn: &mut Conn,
     reference: &str,
-    lock: bool,
+    lock: Lock,
 ) -> Result<Option<IdpTenant>, StoreError> {
     if let Ok(id) = reference.parse::<i32>() {
         return get_with(conn, id, lock).await;
@@ -158,7 +155,7 @@ async fn resolve_with(
                        WHEN lower(azo_tenant_name) = lower($1) THEN 1 ELSE 2 END \
          LIMIT 1"
     );
-    let sql = select(conn, sql, lock);
+    let sql = lock.apply(conn, sql);
     let row = sqlx::query(&sql)
         .bind(reference)
         .fetch_optional(conn)

@@ -32,7 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use backend::Backend;
-pub(crate) use backend::{for_update, PerBackend};
+pub(crate) use backend::{for_update, Lock, PerBackend};
 pub use error::StoreError;
 pub use list::{ListParams, Page};
 

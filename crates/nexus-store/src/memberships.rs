@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
 use nexus_core::organization::{Membership, NewMember};
-use nexus_core::{new_text_id, Actor, Timestamp};
+use nexus_core::{new_text_id, Actor, Audit, Timestamp};
 
 use crate::list::{bind_all, fetch_page, ListParams, Page};
 use crate::rows::{flag, placeholders, RowExt};
@@ -59,22 +59,28 @@ pub(crate) const COLUMNS: &str = "m.id, m.user_id, m.organization_id, m.is_guest
 pub(crate) const FROM: &str = "memberships m JOIN organizations o ON o.id = m.organization_id";
 
 pub(crate) fn from_row(row: &impl RowExt) -> Result<Membership, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     let own_mfa = row.flag("is_mfa_required")?;
     Ok(Membership {
         id: row.text("id")?,
         user: None,
         roles: Vec::new(),
         user_id: row.text("user_id")?,
-        created: row.timestamp("created")?,
         is_guest: row.flag("is_guest")?,
-        modified: row.timestamp("modified")?,
-        created_by: row.text("created_by")?,
-        modified_by: row.text("modified_by")?,
         is_mfa_required: own_mfa || row.flag("organization_mfa_required")?,
         organization_id: row.int("organization_id")?,
         organization_name: row.text("organization_name")?,
         is_membership_mfa_required: own_mfa,
         organization_display_name: row.text("organization_display_name")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 

@@ -1,7 +1,7 @@
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::organization::{NewOrganization, Organization, OrganizationChanges};
 use nexus_core::values::OrganizationType;
-use nexus_core::{Actor, Timestamp};
+use nexus_core::{Actor, Audit, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, RowExt};
@@ -82,6 +82,12 @@ pub(crate) const COLUMNS: &str = "id, name, display_name, organization_type, crm
     is_domain_verification_required, created, created_by, modified, modified_by";
 
 pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     let organization_type = OrganizationType::parse(&row.text("organization_type")?)
         .map_err(|e| StoreError::Corrupt(format!("organization_type {e}")))?;
     Ok(Organization {
@@ -90,14 +96,10 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
         organization_type,
         aliases: Vec::new(),
         contact: row.opt_text("contact")?,
-        created: row.timestamp("created")?,
         domains: Vec::new(),
         members: Vec::new(),
         is_active: row.flag("is_active")?,
-        modified: row.timestamp("modified")?,
         products: Vec::new(),
-        created_by: row.text("created_by")?,
-        modified_by: row.text("modified_by")?,
         display_name: row.text("display_name")?,
         applications: Vec::new(),
         crm_account_id: row.text("crm_account_id")?,
@@ -107,6 +109,10 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
         technical_contact: row.opt_text("technical_contact")?,
         is_enabled_for_preview_features: row.flag("is_enabled_for_preview_features")?,
         is_domain_verification_required: row.flag("is_domain_verification_required")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 

@@ -49,17 +49,21 @@ pub async fn enqueue(conn: &mut Conn, tenant_id: i32, azo_user_id: &str) -> Resu
     Ok(())
 }
 
-/// Records a push for every identity of the user (before a change to what
-/// Nexus owns in Auth0: UPNs, links, profile).
-pub async fn enqueue_user(
-    conn: &mut Conn,
-    user_id: &str,
-    only_database: bool,
-) -> Result<(), StoreError> {
-    let filter = if only_database {
-        " AND strategy = 'auth0'"
-    } else {
-        ""
+/// Which of a user's identities a change is pushed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushTo {
+    /// Every identity: UPNs and links are Nexus's on all of them.
+    AllIdentities,
+    /// Only database identities: profile fields are Nexus's to keep only there.
+    DatabaseIdentities,
+}
+
+/// Records a push for the user's identities (before a change to what Nexus
+/// owns in Auth0: UPNs, links, profile).
+pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<(), StoreError> {
+    let filter = match to {
+        PushTo::AllIdentities => "",
+        PushTo::DatabaseIdentities => " AND strategy = 'auth0'",
     };
     let sql =
         format!("SELECT idp_tenant_id, azo_user_id FROM identities WHERE user_id = $1{filter}");

@@ -5,7 +5,7 @@ use nexus_core::role::{
     ConnectionMap, HeldRole, NewConnectionMap, NewRole, Role, RoleChanges, RolePermission,
 };
 use nexus_core::user::UserRole;
-use nexus_core::{new_text_id, Actor, Timestamp};
+use nexus_core::{new_text_id, Actor, Audit, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
@@ -86,16 +86,22 @@ const COLUMNS: &str = "id, name, audience, description, created, created_by, mod
 const MAP_COLUMNS: &str = "id, role_id, name, group_name, azo_connection_id, created, created_by";
 
 fn from_row(row: &AnyRow) -> Result<Role, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     Ok(Role {
         id: row.text("id")?,
         name: row.text("name")?,
         audience: row.text("audience")?,
         description: row.opt_text("description")?,
         permissions: Vec::new(),
-        created: row.timestamp("created")?,
-        created_by: row.text("created_by")?,
-        modified: row.timestamp("modified")?,
-        modified_by: row.text("modified_by")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Reading columns the way both backends store them.
 
-use nexus_core::Timestamp;
+use nexus_core::{Audit, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -19,6 +19,16 @@ pub(crate) trait RowExt {
 
     fn timestamp(&self, column: &str) -> Result<Timestamp, StoreError> {
         parse_timestamp(column, &self.text(column)?)
+    }
+
+    /// The stamps every record carries, from the four columns of that name.
+    fn audit(&self) -> Result<Audit, StoreError> {
+        Ok(Audit {
+            created: self.timestamp("created")?,
+            created_by: self.text("created_by")?,
+            modified: self.timestamp("modified")?,
+            modified_by: self.text("modified_by")?,
+        })
     }
 
     fn opt_timestamp(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {

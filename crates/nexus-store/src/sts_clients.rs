@@ -1,5 +1,5 @@
 use nexus_core::auth::{NewStsClient, StsClient};
-use nexus_core::{Actor, Timestamp};
+use nexus_core::{Actor, Audit, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::rows::RowExt;
@@ -9,15 +9,21 @@ const COLUMNS: &str =
     "client_id, idp_tenant_id, description, permissions, created, created_by, modified, modified_by";
 
 fn from_row(row: &AnyRow) -> Result<StsClient, StoreError> {
+    let Audit {
+        created,
+        created_by,
+        modified,
+        modified_by,
+    } = row.audit()?;
     Ok(StsClient {
         client_id: row.text("client_id")?,
         idp_tenant_id: row.opt_int("idp_tenant_id")?,
         description: row.opt_text("description")?,
         permissions: row.text("permissions")?,
-        created: row.timestamp("created")?,
-        created_by: row.text("created_by")?,
-        modified: row.timestamp("modified")?,
-        modified_by: row.text("modified_by")?,
+        created,
+        created_by,
+        modified,
+        modified_by,
     })
 }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 mod serve;
 
 use anyhow::Context;
-use nexus_service::api_keys::Bootstrap;
+use nexus_service::api_keys::{Bootstrap, ExistingKey};
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
@@ -106,10 +106,14 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     }
     if let Some(credential) = &config.bootstrap_api_key {
         let nexus = Nexus::new(store.clone(), config.auth.clone());
-        let outcome =
-            nexus_service::api_keys::bootstrap(&nexus, credential, config.rotate_bootstrap_api_key)
-                .await
-                .map_err(|e| anyhow::anyhow!("NEXUS_BOOTSTRAP_API_KEY: {e}"))?;
+        let existing_key = if config.rotate_bootstrap_api_key {
+            ExistingKey::Rotate
+        } else {
+            ExistingKey::Keep
+        };
+        let outcome = nexus_service::api_keys::bootstrap(&nexus, credential, existing_key)
+            .await
+            .map_err(|e| anyhow::anyhow!("NEXUS_BOOTSTRAP_API_KEY: {e}"))?;
         report_bootstrap(&outcome);
     }
     let listener = TcpListener::bind(config.listen)

@@ -12,6 +12,7 @@ mod errors;
 mod grants;
 mod identities;
 mod idp_tenants;
+mod limits;
 mod members;
 mod metrics;
 mod openapi;

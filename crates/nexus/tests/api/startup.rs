@@ -91,7 +91,7 @@ crate::support::both_backends!(the_bootstrap_key_says_what_it_found_and_rotates)
 /// Start-up says what became of the bootstrap key, keeps a key's secret
 /// unless asked to rotate it, and rotation renews the secret and the year.
 async fn the_bootstrap_key_says_what_it_found_and_rotates(app: TestApp) {
-    use nexus_service::api_keys::{bootstrap, Bootstrap};
+    use nexus_service::api_keys::{bootstrap, Bootstrap, ExistingKey};
     let first = "boot:first-secret-0123456789";
     let second = "boot:second-secret-0123456789";
     let status = |credential: &'static str| {
@@ -107,35 +107,47 @@ async fn the_bootstrap_key_says_what_it_found_and_rotates(app: TestApp) {
             .status
         }
     };
-    let created = bootstrap(&app.nexus, first, false).await.unwrap();
+    let created = bootstrap(&app.nexus, first, ExistingKey::Keep)
+        .await
+        .unwrap();
     let Bootstrap::Created(key) = created else {
         panic!("{created:?}")
     };
     assert_eq!(key.permissions, "read user.sync write");
     assert!(matches!(
-        bootstrap(&app.nexus, first, false).await.unwrap(),
+        bootstrap(&app.nexus, first, ExistingKey::Keep)
+            .await
+            .unwrap(),
         Bootstrap::Exists(_)
     ));
     // Another secret for the same id changes nothing by itself.
     assert!(matches!(
-        bootstrap(&app.nexus, second, false).await.unwrap(),
+        bootstrap(&app.nexus, second, ExistingKey::Keep)
+            .await
+            .unwrap(),
         Bootstrap::SecretDiffers(_)
     ));
     assert_eq!(status(second).await, StatusCode::UNAUTHORIZED);
     // Asked to, it rotates: the new secret works and the year starts again.
     let before = key.expires_at;
-    let rotated = bootstrap(&app.nexus, second, true).await.unwrap();
+    let rotated = bootstrap(&app.nexus, second, ExistingKey::Rotate)
+        .await
+        .unwrap();
     let Bootstrap::Rotated(rotated) = rotated else {
         panic!("{rotated:?}")
     };
     assert!(rotated.expires_at > before);
     assert_eq!(status(second).await, StatusCode::OK);
     assert!(matches!(
-        bootstrap(&app.nexus, second, false).await.unwrap(),
+        bootstrap(&app.nexus, second, ExistingKey::Keep)
+            .await
+            .unwrap(),
         Bootstrap::Exists(_)
     ));
     assert!(matches!(
-        bootstrap(&app.nexus, first, false).await.unwrap(),
+        bootstrap(&app.nexus, first, ExistingKey::Keep)
+            .await
+            .unwrap(),
         Bootstrap::SecretDiffers(_)
     ));
 }

@@ -1,0 +1,410 @@
+//! Every length limit the document states is the one the server applies: for
+//! each request-body field (or array item) with `minLength`/`maxLength`, a
+//! value at the limit is not refused for that field, and a value past it is.
+//! Storage plays no part, so this runs on SQLite only.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{Reply, TestApp};
+
+/// Where a limited value sits in a body: object keys, and `None` for the
+/// first item of an array.
+type Pointer = Vec<Option<String>>;
+
+/// A limited string the document states.
+struct Limit {
+    pointer: Pointer,
+    min: Option<usize>,
+    max: Option<usize>,
+    schema: Value,
+}
+
+/// An operation with a body that the server would accept, sent to one of
+/// its concrete paths. An operation may have several, for fields that only
+/// one shape of body carries.
+struct Base {
+    method: Method,
+    template: &'static str,
+    path: String,
+    body: Value,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_length_limit_is_the_servers() {
+    let app = TestApp::sqlite().await;
+    let document = app.get("/openapi.json").await.body;
+    let bases = bases(&app).await;
+
+    let mut checked = 0;
+    let mut disagreements = Vec::new();
+    for (template, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(schema) = operation.pointer("/requestBody/content/application~1json/schema")
+            else {
+                continue;
+            };
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut limits = Vec::new();
+            collect(&document, schema, &mut Vec::new(), &mut limits);
+            for limit in limits {
+                // The body that has the field, else the first with its parent.
+                let of_operation = || {
+                    bases
+                        .iter()
+                        .filter(|b| b.method == method && b.template == template)
+                };
+                let base = of_operation()
+                    .find(|b| holds(&b.body, &limit.pointer))
+                    .or_else(|| of_operation().find(|b| holds_parent(&b.body, &limit.pointer)))
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "no base body of {method} {template} for {}",
+                            name(&limit.pointer)
+                        )
+                    });
+                for (value, refused) in probes(&limit) {
+                    let mut body = base.body.clone();
+                    *slot(&mut body, &limit.pointer) = json!(value);
+                    let reply = app.request(method.clone(), &base.path, Some(&body)).await;
+                    let named = reply.status == 400 && names(&reply.body, &limit.pointer);
+                    checked += 1;
+                    if named != refused {
+                        disagreements.push(format!(
+                            "{method} {template} {} ({} characters): {} {}",
+                            name(&limit.pointer),
+                            value.chars().count(),
+                            reply.status,
+                            reply.body
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    // Every limited field of every body was probed (about 75, most twice over).
+    assert!(checked > 300, "only {checked} probes");
+}
+
+/// The values to send, each with whether the server must refuse it.
+fn probes(limit: &Limit) -> Vec<(String, bool)> {
+    let mut probes = Vec::new();
+    if let Some(min) = limit.min.filter(|&min| min > 0) {
+        probes.extend(shaped(&limit.schema, min).map(|v| (v, false)));
+        probes.push(("a".repeat(min - 1), true));
+    }
+    if let Some(max) = limit.max {
+        probes.extend(shaped(&limit.schema, max).map(|v| (v, false)));
+        let past = shaped(&limit.schema, max + 1).unwrap_or_else(|| "a".repeat(max + 1));
+        probes.push((past, true));
+    }
+    probes
+}
+
+/// A value of exactly `length` characters that the field's format and
+/// pattern allow, when one exists.
+fn shaped(schema: &Value, length: usize) -> Option<String> {
+    let pattern = schema["pattern"].as_str().unwrap_or_default();
+    let format = schema["format"].as_str().unwrap_or_default();
+    let url = "https://a.example/";
+    if format == "email" {
+        (length >= 5).then(|| format!("a@a.{}", dns_name(length - 4)))
+    } else if format == "uri" || pattern.contains("[Hh][Tt][Tt][Pp]") {
+        (length >= url.len()).then(|| format!("{url}{}", "a".repeat(length - url.len())))
+    } else if pattern.starts_with("^[A-Za-z0-9](") {
+        Some(dns_name(length))
+    } else if pattern.starts_with("^[^@") {
+        // user_part@domain_part: a long value has a long user part.
+        let domain = "@example.com";
+        match length {
+            0..3 => None,
+            3..=255 => Some(format!("a@{}", dns_name(length - 2))),
+            _ => Some(format!("{}{domain}", "a".repeat(length - domain.len()))),
+        }
+    } else {
+        Some("a".repeat(length))
+    }
+}
+
+/// A DNS name of `length` characters: labels of at most 63.
+fn dns_name(mut length: usize) -> String {
+    let mut name = String::new();
+    while length > 63 {
+        name.push_str(&"a".repeat(62));
+        name.push('.');
+        length -= 63;
+    }
+    name.push_str(&"a".repeat(length));
+    name
+}
+
+/// Gathers the limited strings of a schema, following `$ref`s, `allOf`s,
+/// properties and array items.
+fn collect(document: &Value, schema: &Value, pointer: &mut Pointer, out: &mut Vec<Limit>) {
+    let schema = resolve(document, schema);
+    for part in ["allOf", "oneOf", "anyOf"] {
+        for sub in schema[part].as_array().into_iter().flatten() {
+            collect(document, sub, pointer, out);
+        }
+    }
+    let length = |key: &str| schema[key].as_u64().map(|n| n as usize);
+    if length("minLength").is_some() || length("maxLength").is_some() {
+        out.push(Limit {
+            pointer: pointer.clone(),
+            min: length("minLength"),
+            max: length("maxLength"),
+            schema: schema.clone(),
+        });
+    }
+    for (key, property) in schema["properties"].as_object().into_iter().flatten() {
+        pointer.push(Some(key.clone()));
+        collect(document, property, pointer, out);
+        pointer.pop();
+    }
+    if schema["items"].is_object() {
+        pointer.push(None);
+        collect(document, &schema["items"], pointer, out);
+        pointer.pop();
+    }
+}
+
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let target = reference.trim_start_matches('#');
+            resolve(
+                document,
+                document.pointer(target).expect("a resolvable $ref"),
+            )
+        }
+        None => schema,
+    }
+}
+
+fn holds(body: &Value, pointer: &Pointer) -> bool {
+    let mut at = body;
+    for step in pointer {
+        at = match step {
+            Some(key) => &at[key.as_str()],
+            None => &at[0],
+        };
+    }
+    !at.is_null()
+}
+
+/// Whether the body has the object or array the value goes into.
+fn holds_parent(body: &Value, pointer: &Pointer) -> bool {
+    let mut at = body;
+    for step in &pointer[..pointer.len() - 1] {
+        at = match step {
+            Some(key) => &at[key.as_str()],
+            None => &at[0],
+        };
+    }
+    match pointer.last().unwrap() {
+        Some(_) => at.is_object(),
+        None => at.is_array(),
+    }
+}
+
+fn slot<'a>(body: &'a mut Value, pointer: &Pointer) -> &'a mut Value {
+    pointer.iter().fold(body, |at, step| match step {
+        Some(key) => &mut at[key.as_str()],
+        None => &mut at[0],
+    })
+}
+
+/// The field's name as the `errors` of a 400 give it: `parent.child`, with
+/// `[0]` for the array item (or without, for a rule on the whole array).
+fn name(pointer: &Pointer) -> String {
+    pointer.iter().fold(String::new(), |name, step| match step {
+        Some(key) if name.is_empty() => key.clone(),
+        Some(key) => format!("{name}.{key}"),
+        None => format!("{name}[0]"),
+    })
+}
+
+fn names(body: &Value, pointer: &Pointer) -> bool {
+    let item = name(pointer);
+    let whole = item.replace("[0]", "");
+    body["errors"]
+        .as_object()
+        .is_some_and(|errors| errors.contains_key(&item) || errors.contains_key(&whole))
+}
+
+/// A body of every operation that has one, and what they refer to.
+async fn bases(app: &TestApp) -> Vec<Base> {
+    let tenant = app.tenant("limits").await;
+    let tenant_name = tenant["name"].as_str().unwrap().to_owned();
+    // Renamed by the PATCH probes: a tenant of its own.
+    let patched_tenant = app.tenant("limits-patched").await["id"].to_string();
+    let organization = app.organization("limits-org").await["id"].to_string();
+    let user = app.user().await;
+    let upn = created_id(
+        app.post(
+            &format!("/v1/users/{user}/custom-upns"),
+            json!({"customUpnValue": "limits@example.com"}),
+        )
+        .await,
+    );
+    let role_body = json!({
+        "name": "Reader", "audience": "https://nexus.test/api", "description": "reads",
+        "permissions": ["read"],
+    });
+    let mut product_role_body = role_body.clone();
+    product_role_body["productName"] = product_role_body["name"].take();
+    let role = created_id(app.post("/v1/roles", role_body.clone()).await);
+    let create_user = json!({
+        "authenticationMethod": "Database", "displayName": "Justin Buchanan",
+        "idpTenantId": tenant_name, "organization": organization,
+    });
+    let mut with_metadata = create_user.clone();
+    with_metadata["idpMetadata"] = json!({"azoUserId": "auth0|1", "azoConnectionId": "db"});
+    let mut with_password = create_user.clone();
+    with_password["passwordCredential"] =
+        json!({"password": "Correct-Horse-9", "azoDatabaseName": "db"});
+    let tenant_body = json!({
+        "name": "limits-2", "azoTenantName": "eci-limits-2", "fqdn": "eci-limits-2.us.auth0.com",
+        "managementClientId": "client", "managementClientSecret": "secret",
+        "managementAudience": "https://eci-limits-2.us.auth0.com/api/v2/",
+    });
+    let organization_body = json!({
+        "name": "limits-org-2", "displayName": "Limits", "crmAccountId": "crm-2", "type": "Customer",
+    });
+    let upn_body = json!({"clientUpnKey": "rdp", "customUpnValue": "a@example.com"});
+    let base = |method: Method, template: &'static str, path: String, body: Value| Base {
+        method,
+        template,
+        path,
+        body,
+    };
+    vec![
+        base(Method::POST, "/v1/users", "/v1/users".into(), create_user),
+        base(Method::POST, "/v1/users", "/v1/users".into(), with_metadata),
+        base(Method::POST, "/v1/users", "/v1/users".into(), with_password),
+        base(
+            Method::PATCH,
+            "/v1/users/{userId}",
+            format!("/v1/users/{user}"),
+            json!({}),
+        ),
+        base(
+            Method::POST,
+            "/v1/users/{userId}/custom-upns",
+            format!("/v1/users/{user}/custom-upns"),
+            upn_body.clone(),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/users/{userId}/custom-upns/{upnId}",
+            format!("/v1/users/{user}/custom-upns/{upn}"),
+            upn_body,
+        ),
+        base(
+            Method::PUT,
+            "/v1/users/{userId}/idp_tenants/{idpTenantId}",
+            format!("/v1/users/{user}/idp_tenants/{tenant_name}"),
+            json!({"strategy": "auth0", "azoUserId": "auth0|2", "azoConnectionId": "db"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/idp_tenants",
+            "/v1/idp_tenants".into(),
+            tenant_body,
+        ),
+        base(
+            Method::PATCH,
+            "/v1/idp_tenants/{idpTenantId}",
+            format!("/v1/idp_tenants/{patched_tenant}"),
+            json!({}),
+        ),
+        base(
+            Method::POST,
+            "/v1/organizations",
+            "/v1/organizations".into(),
+            organization_body,
+        ),
+        base(
+            Method::PATCH,
+            "/v1/organizations/{organizationId}",
+            format!("/v1/organizations/{organization}"),
+            json!({}),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/organizations/{organizationId}/mfa",
+            format!("/v1/organizations/{organization}/mfa"),
+            json!({"isMfaRequired": true}),
+        ),
+        base(
+            Method::POST,
+            "/v1/organizations/{organizationId}/members",
+            format!("/v1/organizations/{organization}/members"),
+            json!({"userId": user, "isMfaRequired": false}),
+        ),
+        base(
+            Method::POST,
+            "/v1/roles",
+            "/v1/roles".into(),
+            role_body.clone(),
+        ),
+        base(
+            Method::POST,
+            "/v1/roles",
+            "/v1/roles".into(),
+            product_role_body.clone(),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/roles/{roleId}",
+            format!("/v1/roles/{role}"),
+            role_body,
+        ),
+        base(
+            Method::PATCH,
+            "/v1/roles/{roleId}",
+            format!("/v1/roles/{role}"),
+            product_role_body,
+        ),
+        base(
+            Method::PUT,
+            "/v1/users/{userId}/roles",
+            format!("/v1/users/{user}/roles"),
+            json!({"value": [role]}),
+        ),
+        base(
+            Method::POST,
+            "/v1/roles/{roleId}/connection-maps",
+            format!("/v1/roles/{role}/connection-maps"),
+            json!({"name": "admins", "groupName": "Admins", "azoConnectionId": "db"}),
+        ),
+        base(
+            Method::PUT,
+            "/v1/users/{userId}/$sync",
+            format!("/v1/users/{user}/$sync"),
+            json!({
+                "audience": "https://nexus.test/api", "clientUpnKey": "rdp",
+                "attributes": [{"key": "title", "value": "Engineer"}],
+                "connection": {"connectionId": "db", "groups": ["Admins"]},
+            }),
+        ),
+        base(
+            Method::POST,
+            "/v1/api-keys",
+            "/v1/api-keys".into(),
+            json!({"description": "limits", "permissions": "read"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/sts-clients",
+            "/v1/sts-clients".into(),
+            json!({"clientId": "limits", "idpTenantId": tenant_name, "permissions": "read", "description": "limits"}),
+        ),
+    ]
+}
+
+fn created_id(reply: Reply) -> String {
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().expect("an id").to_owned()
+}
