@@ -47,7 +47,7 @@ impl RowExt for AnyRow {
 }
 
 /// A row of the SQLite readers that run on the calling thread
-/// (`sqlite_reads`).
+/// (`login::sqlite_reads`).
 impl RowExt for rusqlite::Row<'_> {
     fn text(&self, column: &str) -> Result<String, StoreError> {
         Ok(self.get(column)?)
