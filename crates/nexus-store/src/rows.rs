@@ -1,6 +1,6 @@
 //! Reading columns the way both backends store them.
 
-use nexus_core::Timestamp;
+use nexus_core::{Audit, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -25,6 +25,16 @@ pub(crate) trait RowExt {
         self.opt_text(column)?
             .map(|t| parse_timestamp(column, &t))
             .transpose()
+    }
+
+    /// The four stamp columns every record has.
+    fn audit(&self) -> Result<Audit, StoreError> {
+        Ok(Audit {
+            created: self.timestamp("created")?,
+            created_by: self.text("created_by")?,
+            modified: self.timestamp("modified")?,
+            modified_by: self.text("modified_by")?,
+        })
     }
 }
 

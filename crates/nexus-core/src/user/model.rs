@@ -5,7 +5,7 @@ use crate::custom_upn::CustomUpn;
 use crate::identity::Identity;
 use crate::organization::{Membership, Organization};
 use crate::values::AuthenticationMethod;
-use crate::Timestamp;
+use crate::{Audit, Timestamp};
 
 /// A person in the directory, as `$sync` answers it in `user`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -102,10 +102,7 @@ pub struct UserRecord {
     pub is_mfa_disabled: bool,
     pub mfa_enrollment_status: Option<String>,
     pub authentication_method: AuthenticationMethod,
-    pub created: Timestamp,
-    pub created_by: String,
-    pub modified: Timestamp,
-    pub modified_by: String,
+    pub audit: Audit,
 }
 
 /// The embedded collections of a user.
@@ -136,22 +133,22 @@ impl User {
             user_type: record.user_type,
             owner,
             roles: collections.roles,
-            created: record.created,
+            created: record.audit.created,
             owner_id: record.owner_id,
             picture: record.picture,
             is_active: record.is_active,
             language: record.language,
             member_of: collections.member_of,
-            modified: record.modified,
+            modified: record.audit.modified,
             nickname: record.nickname,
             username: record.username,
-            created_by: record.created_by,
+            created_by: record.audit.created_by,
             given_name: record.given_name,
             attributes: collections.attributes,
             custom_upns: collections.custom_upns,
             family_name: record.family_name,
             identities: collections.identities,
-            modified_by: record.modified_by,
+            modified_by: record.audit.modified_by,
             display_name: record.display_name,
             phone_number: record.phone_number,
             email_address: record.email_address,

@@ -46,10 +46,7 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<UserRecord, StoreError> {
         is_mfa_disabled: row.flag("is_mfa_disabled")?,
         mfa_enrollment_status: row.opt_text("mfa_enrollment_status")?,
         authentication_method,
-        created: row.timestamp("created")?,
-        created_by: row.text("created_by")?,
-        modified: row.timestamp("modified")?,
-        modified_by: row.text("modified_by")?,
+        audit: row.audit()?,
     })
 }
 
@@ -217,7 +214,7 @@ pub async fn update(
         .bind(flag(merged.is_mfa_disabled))
         .bind(&merged.mfa_enrollment_status)
         .bind(&merged.recovery_email_address)
-        .bind(Timestamp::now_after(current.modified).to_text())
+        .bind(Timestamp::now_after(current.audit.modified).to_text())
         .bind(&actor.0)
         .fetch_optional(conn)
         .await?;
@@ -277,10 +274,10 @@ pub async fn insert_many(conn: &mut Conn, records: &[UserRecord]) -> Result<(), 
                 .bind(flag(r.is_mfa_disabled))
                 .bind(&r.mfa_enrollment_status)
                 .bind(r.authentication_method.as_str())
-                .bind(r.created.to_text())
-                .bind(&r.created_by)
-                .bind(r.modified.to_text())
-                .bind(&r.modified_by);
+                .bind(r.audit.created.to_text())
+                .bind(&r.audit.created_by)
+                .bind(r.audit.modified.to_text())
+                .bind(&r.audit.modified_by);
         }
         query.execute(&mut *conn).await?;
     }
