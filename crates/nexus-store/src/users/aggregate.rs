@@ -1,6 +1,7 @@
 //! A User is one statement: the record's columns and one JSON column per
 //! collection, each a subquery correlated on the user, for one user or a
-//! page. GET user, `$sync` and a login all read a user this way.
+//! page. GET user, the list, `$sync` and the check of a user's token all
+//! read a user this way.
 
 use std::collections::HashMap;
 
