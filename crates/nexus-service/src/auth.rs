@@ -13,6 +13,7 @@ use nexus_core::auth::{Authority, Permissions, DEFAULT_NEXUS_AUDIENCE};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::role::Role;
 use nexus_core::Timestamp;
+use nexus_store::users::UserWithRoles;
 use nexus_store::{
     api_keys, identities, idp_tenants, roles, sts_clients, users, Store, StoreError,
 };
@@ -347,9 +348,10 @@ impl Authenticator {
             .ok_or_else(|| rejected("the token's subject is not linked to a Nexus user"))?;
         // The same read that answers `$sync`: one definition of the roles a
         // user holds for an audience.
-        let (user, held) = users::get_with_roles(&mut tx, &user_id, audience)
-            .await?
-            .ok_or_else(|| rejected("the token's user is gone"))?;
+        let UserWithRoles { user, roles: held } =
+            users::get_with_roles(&mut tx, &user_id, audience)
+                .await?
+                .ok_or_else(|| rejected("the token's user is gone"))?;
         if !user.is_active {
             return Err(rejected("the token's user is not active"));
         }

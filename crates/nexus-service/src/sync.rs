@@ -1,7 +1,7 @@
 use nexus_core::login;
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
-use nexus_store::users::LoginView;
-use nexus_store::{sync, users};
+use nexus_store::login::{LoginView, LoginWrite};
+use nexus_store::users;
 
 use crate::{Nexus, Result, ServiceError};
 
@@ -15,7 +15,7 @@ use crate::{Nexus, Result, ServiceError};
 pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserInfo> {
     let request = body.into_request()?;
     // One statement reads everything an unchanged login needs.
-    let view = users::read_for_login(
+    let view = nexus_store::login::read(
         nexus.store(),
         user_id,
         &request.audience,
@@ -29,7 +29,7 @@ pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserIn
     if !login::changes(identity, &view.user.attributes, &request).any() {
         return Ok(user_info(view, &request));
     }
-    let write = sync::LoginWrite {
+    let write = LoginWrite {
         user_id: user_id.to_owned(),
         connection: request.connection_id.clone(),
         audience: request.audience.clone(),

@@ -6,21 +6,19 @@
 mod backend;
 mod error;
 mod list;
-mod login_writes;
 mod rows;
 mod sqlite_memory;
-mod sqlite_reads;
 
 pub mod api_keys;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
+pub mod login;
 pub mod memberships;
 pub mod organizations;
 pub mod push;
 pub mod roles;
 pub mod sts_clients;
-pub mod sync;
 pub mod users;
 
 use std::str::FromStr;
@@ -62,9 +60,9 @@ pub struct Store {
     read: AnyPool,
     writer: Writer,
     /// SQLite only: the queue of login writes committed in groups.
-    logins: Option<login_writes::LoginWrites>,
+    logins: Option<login::group_commit::LoginWrites>,
     /// SQLite files only: readers that run on the calling thread.
-    sqlite_reads: Option<Arc<sqlite_reads::SqliteReaders>>,
+    sqlite_reads: Option<Arc<login::sqlite_reads::SqliteReaders>>,
 }
 
 /// Where write transactions begin.
@@ -147,10 +145,13 @@ impl Store {
                 Ok(Store {
                     backend,
                     read,
-                    logins: Some(login_writes::LoginWrites::start(writer.clone())),
+                    logins: Some(login::group_commit::LoginWrites::start(writer.clone())),
                     writer,
                     sqlite_reads: (!in_memory).then(|| {
-                        Arc::new(sqlite_reads::SqliteReaders::new(file, 2 * cores as usize))
+                        Arc::new(login::sqlite_reads::SqliteReaders::new(
+                            file,
+                            2 * cores as usize,
+                        ))
                     }),
                 })
             }
@@ -215,17 +216,17 @@ impl Store {
         self.writer.transactions.load(Ordering::Relaxed)
     }
 
-    /// Writes a login that changes something (`sync::write_login`) in a
+    /// Writes a login that changes something (`login::LoginWrite`) in a
     /// transaction of its own — or, on SQLite, in one shared with the logins
     /// queued behind the single writer, so that one commit (one fsync) serves
     /// them all. Answers only once the change is committed.
     pub async fn write_login(
         &self,
-        write: sync::LoginWrite,
-    ) -> Result<Option<users::LoginView>, StoreError> {
+        write: login::LoginWrite,
+    ) -> Result<Option<login::LoginView>, StoreError> {
         match &self.logins {
             Some(logins) => logins.write(write).await,
-            None => login_writes::alone(&self.writer, &write).await,
+            None => login::group_commit::alone(&self.writer, &write).await,
         }
     }
 
@@ -240,7 +241,7 @@ impl Store {
         Ok(self.read.acquire().await?)
     }
 
-    pub(crate) fn sqlite_reads(&self) -> Option<&sqlite_reads::SqliteReaders> {
+    pub(crate) fn sqlite_reads(&self) -> Option<&login::sqlite_reads::SqliteReaders> {
         self.sqlite_reads.as_deref()
     }
 

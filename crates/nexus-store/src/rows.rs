@@ -36,6 +36,16 @@ pub(crate) trait RowExt {
             .map(|t| parse_timestamp(column, &t))
             .transpose()
     }
+
+    /// The four stamp columns every record has.
+    fn audit(&self) -> Result<Audit, StoreError> {
+        Ok(Audit {
+            created: self.timestamp("created")?,
+            created_by: self.text("created_by")?,
+            modified: self.timestamp("modified")?,
+            modified_by: self.text("modified_by")?,
+        })
+    }
 }
 
 impl RowExt for AnyRow {
@@ -57,7 +67,7 @@ impl RowExt for AnyRow {
 }
 
 /// A row of the SQLite readers that run on the calling thread
-/// (`sqlite_reads`).
+/// (`login::sqlite_reads`).
 impl RowExt for rusqlite::Row<'_> {
     fn text(&self, column: &str) -> Result<String, StoreError> {
         Ok(self.get(column)?)

@@ -4,7 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use nexus_core::user::UserRecord;
 use nexus_core::values::AuthenticationMethod;
-use nexus_core::Timestamp;
+use nexus_core::{Audit, Timestamp};
 use serde_json::{json, Value};
 
 use crate::support::{assert_problem, both_backends, TestApp};
@@ -46,10 +46,12 @@ fn record(id: String, display_name: String, family_name: Option<String>) -> User
         is_mfa_disabled: false,
         mfa_enrollment_status: None,
         authentication_method: AuthenticationMethod::Database,
-        created: now,
-        created_by: "seed".into(),
-        modified: now,
-        modified_by: "seed".into(),
+        audit: Audit {
+            created: now,
+            created_by: "seed".into(),
+            modified: now,
+            modified_by: "seed".into(),
+        },
     }
 }
 

@@ -6,8 +6,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sync::{write_login, LoginWrite};
-use crate::users::LoginView;
+use super::{write_login, LoginView, LoginWrite};
 use crate::{commit, StoreError, Writer};
 
 /// Most logins in one transaction: bounds how long other writers wait.

@@ -5,26 +5,25 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nexus_core::Timestamp;
 
+use super::LoginView;
 use crate::rows::{placeholders, RowExt};
-use crate::users::{self, LoginView};
 use crate::{for_update, identities, Conn, StoreError};
 
 /// The user's identity on the connection, matched by Auth0 connection id or
-/// name. With `lock`, the row stays locked until the transaction ends, so that
-/// concurrent syncs of one identity apply one after the other.
-pub async fn identity_on_connection(
+/// name, locked until the transaction ends, so that concurrent syncs of one
+/// identity apply one after the other.
+async fn lock_identity_on_connection(
     conn: &mut Conn,
     user_id: &str,
     connection: &str,
-    lock: bool,
 ) -> Result<Option<i32>, StoreError> {
-    let mut sql = format!(
-        "SELECT id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
-        identities::on_connection("identities", "$2")
+    let sql = for_update(
+        conn,
+        &format!(
+            "SELECT id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
+            identities::on_connection("identities", "$2")
+        ),
     );
-    if lock {
-        sql = for_update(conn, &sql);
-    }
     let row = sqlx::query(&sql)
         .bind(user_id)
         .bind(connection)
@@ -56,14 +55,14 @@ pub async fn write_login(
     write: &LoginWrite,
 ) -> Result<Option<LoginView>, StoreError> {
     let Some(identity) =
-        identity_on_connection(conn, &write.user_id, &write.connection, true).await?
+        lock_identity_on_connection(conn, &write.user_id, &write.connection).await?
     else {
         return Ok(None);
     };
     let now = Timestamp::now().to_text();
     set_groups(conn, identity, &write.groups, &now).await?;
     upsert_attributes(conn, &write.user_id, &write.attributes, &now).await?;
-    users::get_for_login(conn, &write.user_id, &write.audience, &write.connection).await
+    super::get(conn, &write.user_id, &write.audience, &write.connection).await
 }
 
 async fn set_groups(

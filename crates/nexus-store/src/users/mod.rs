@@ -1,0 +1,13 @@
+//! Users: the stored record and its writes (`record`), the User with every
+//! collection read in one statement (`aggregate`), and the list (`list`).
+
+mod aggregate;
+mod list;
+mod record;
+
+pub(crate) use aggregate::{full_user, read_full_user, FullUser};
+pub use aggregate::{get, get_with_roles, read, UserWithRoles};
+pub use list::{list, LIST};
+pub use record::{
+    delete, exists, get_record, get_record_for_update, insert, insert_many, lock, update,
+};
