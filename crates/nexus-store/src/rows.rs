@@ -36,16 +36,6 @@ pub(crate) trait RowExt {
             .map(|t| parse_timestamp(column, &t))
             .transpose()
     }
-
-    /// The four stamp columns every record has.
-    fn audit(&self) -> Result<Audit, StoreError> {
-        Ok(Audit {
-            created: self.timestamp("created")?,
-            created_by: self.text("created_by")?,
-            modified: self.timestamp("modified")?,
-            modified_by: self.text("modified_by")?,
-        })
-    }
 }
 
 impl RowExt for AnyRow {
