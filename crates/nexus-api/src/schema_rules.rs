@@ -14,6 +14,7 @@ use utoipa::openapi::{OpenApi, RefOr};
 
 pub(crate) fn document(api: &mut OpenApi) {
     document_value_patterns(api);
+    document_find_by_connection_values(api);
     document_membership_roles_query(api);
     document_text_rule(api);
     document_field_ties(api);
@@ -168,6 +169,22 @@ fn apply(schema: &mut RefOr<Schema>, rule: &Rule) {
             ArrayItems::False => panic!("an array without items has no values to rule"),
         },
         _ => panic!("a rule is set on a text or array property only"),
+    }
+}
+
+/// FindUserByConnection's values go inside OData string literals.
+fn document_find_by_connection_values(api: &mut OpenApi) {
+    let operation = api
+        .paths
+        .paths
+        .iter_mut()
+        .find(|(path, _)| path.starts_with("/v1/users/FindUserByConnection("))
+        .and_then(|(_, item)| item.get.as_mut())
+        .expect("FindUserByConnection is documented");
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+            object.pattern = Some(patterns::ODATA_STRING_CONTENT.to_owned());
+        }
     }
 }
 

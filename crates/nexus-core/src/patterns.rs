@@ -71,6 +71,9 @@ pub const BASE_URL: &str = concat!(
 /// that the URL parses.
 pub const HTTP_URL: &str = concat!(r"^[Hh][Tt][Tt][Pp][Ss]?://", host!(), after_host!());
 
+/// The inside of a non-empty OData string literal: a quote only doubled.
+pub const ODATA_STRING_CONTENT: &str = r"^([^']|'')+$";
+
 /// An organization's numeric id (within int32).
 pub const ORGANIZATION_ID: &str = r"^-?[0-9]{1,9}$";
 

@@ -220,6 +220,22 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_pattern_is_the_literal_rule() {
+        let pattern = regex::Regex::new(nexus_core::patterns::ODATA_STRING_CONTENT).unwrap();
+        let values = [
+            "c", "o''brien", "'", "a'b", "", "a,b", "a)b", "x''", "''", "'''",
+        ];
+        for value in values {
+            let call = format!("(azoConnectionId='{value}',azoUserId='u')");
+            assert_eq!(
+                pattern.is_match(value),
+                parse_find_arguments(&call).is_ok(),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
     fn rejects_malformed() {
         for bad in [
             "",
