@@ -136,6 +136,28 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// Told of every answer the Management API gives (or the lack of one) and of
+/// every wait for its rate limit: how a caller keeps metrics of its calls.
+pub trait Observer: Send + Sync {
+    /// `operation` is the method and the path with its ids left out, in
+    /// lower case (`patch /users/{id}`); `status` is `None` when no answer came.
+    fn answered(&self, operation: &str, status: Option<u16>, elapsed: Duration);
+    /// Time spent waiting for the tenant's rate limit to reset.
+    fn waited(&self, wait: Duration);
+}
+
+/// The operation a call is, for an `Observer`: every second path segment
+/// after the first is an id (`/users/auth0%7C1` → `/users/{id}`).
+fn operation_of(method: &Method, path: &str) -> String {
+    let template: Vec<&str> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .enumerate()
+        .map(|(i, segment)| if i % 2 == 1 { "{id}" } else { segment })
+        .collect();
+    format!("{} /{}", method.as_str(), template.join("/")).to_lowercase()
+}
+
 /// A Management API client for one tenant. Cheap to clone.
 #[derive(Clone)]
 pub struct ManagementClient {
@@ -144,6 +166,7 @@ pub struct ManagementClient {
 
 struct Inner {
     config: Config,
+    observer: Option<Arc<dyn Observer>>,
     http: reqwest::Client,
     token: Mutex<Option<CachedToken>>,
     /// The last `x-ratelimit-remaining` and `x-ratelimit-reset` seen: when
@@ -163,6 +186,11 @@ enum Resend {
 
 impl ManagementClient {
     pub fn new(config: Config) -> Self {
+        Self::observed(config, None)
+    }
+
+    /// A client that tells `observer` of each answer and rate-limit wait.
+    pub fn observed(config: Config, observer: Option<Arc<dyn Observer>>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .build()
@@ -170,6 +198,7 @@ impl ManagementClient {
         ManagementClient {
             inner: Arc::new(Inner {
                 config,
+                observer,
                 http,
                 token: Mutex::new(None),
                 budget: std::sync::Mutex::new(None),
@@ -213,7 +242,14 @@ impl ManagementClient {
             if attempt > 0 {
                 tokio::time::sleep(backoff(config.backoff, attempt)).await;
             }
-            match self.inner.http.post(&url).json(&body).send().await {
+            let sent = Instant::now();
+            let answer = self.inner.http.post(&url).json(&body).send().await;
+            self.report(
+                "post /oauth/token",
+                answer.as_ref().ok().map(|r| r.status()),
+                sent,
+            );
+            match answer {
                 Ok(response) if response.status().is_success() => {
                     let answer: TokenAnswer = response
                         .json()
@@ -279,8 +315,15 @@ impl ManagementClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
+            let sent = Instant::now();
+            let answer = request.send().await;
+            self.report(
+                &operation_of(&method, path),
+                answer.as_ref().ok().map(|r| r.status()),
+                sent,
+            );
             // A 5xx or timeout leaves open whether Auth0 acted on the call.
-            let (failure, may_have_acted) = match request.send().await {
+            let (failure, may_have_acted) = match answer {
                 Ok(response) => {
                     self.note_budget(response.headers());
                     let status = response.status();
@@ -300,7 +343,7 @@ impl ManagementClient {
                             return Err(Error::RateLimited { retry_after: wait });
                         }
                         tracing::debug!(?wait, "Auth0 rate limit: waiting");
-                        tokio::time::sleep(wait).await;
+                        self.wait(wait).await;
                         waited += wait;
                         continue;
                     }
@@ -327,6 +370,20 @@ impl ManagementClient {
         }
     }
 
+    fn report(&self, operation: &str, status: Option<StatusCode>, sent: Instant) {
+        if let Some(observer) = &self.inner.observer {
+            observer.answered(operation, status.map(|s| s.as_u16()), sent.elapsed());
+        }
+    }
+
+    /// Sleeps for the tenant's rate limit, and says so to the observer.
+    async fn wait(&self, wait: Duration) {
+        if let Some(observer) = &self.inner.observer {
+            observer.waited(wait);
+        }
+        tokio::time::sleep(wait).await;
+    }
+
     /// Waits for the rate-limit window to reset when the last answer said
     /// nothing remains in it.
     async fn pace(&self) {
@@ -339,7 +396,7 @@ impl ManagementClient {
             if !wait.is_zero() {
                 let wait =
                     wait.min(self.inner.config.max_rate_limit_wait) + Duration::from_millis(20);
-                tokio::time::sleep(wait).await;
+                self.wait(wait).await;
             }
             *self.inner.budget.lock().expect("budget") = None;
         }
@@ -600,6 +657,23 @@ async fn api_error(status: StatusCode, response: reqwest::Response) -> Error {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn operations_leave_ids_out() {
+        use super::{operation_of, Method};
+        assert_eq!(
+            operation_of(&Method::PATCH, "/users/auth0%7C1"),
+            "patch /users/{id}"
+        );
+        assert_eq!(
+            operation_of(&Method::GET, "/users-by-email"),
+            "get /users-by-email"
+        );
+        assert_eq!(
+            operation_of(&Method::GET, "/connections/con_1"),
+            "get /connections/{id}"
+        );
+        assert_eq!(operation_of(&Method::GET, "/clients"), "get /clients");
+    }
     use super::*;
 
     #[test]

@@ -33,13 +33,16 @@ type Known = (String, ManagementClient);
 pub struct Auth0Clients {
     clients: Arc<Mutex<HashMap<(i32, Use), Known>>>,
     sealer: Sealer,
+    observer: Option<Arc<dyn auth0::Observer>>,
 }
 
 impl Auth0Clients {
-    pub fn new(sealer: Sealer) -> Self {
+    /// Clients that open secrets with `sealer` and tell `observer` of each call.
+    pub fn new(sealer: Sealer, observer: Arc<dyn auth0::Observer>) -> Self {
         Auth0Clients {
             clients: Arc::default(),
             sealer,
+            observer: Some(observer),
         }
     }
 
@@ -80,7 +83,7 @@ impl Auth0Clients {
                     config.max_attempts = 2;
                     config.max_rate_limit_wait = Duration::from_secs(3);
                 }
-                let client = ManagementClient::new(config);
+                let client = ManagementClient::observed(config, self.observer.clone());
                 clients.insert((tenant.id, purpose), (fingerprint, client.clone()));
                 Ok(client)
             }

@@ -37,11 +37,15 @@ pub struct Nexus {
 
 impl Nexus {
     pub fn new(store: Store, auth: auth::AuthConfig) -> Self {
+        let metrics = metrics::Metrics::default();
         Nexus {
-            auth0: auth0::Auth0Clients::new(auth.sealer.clone()),
+            auth0: auth0::Auth0Clients::new(
+                auth.sealer.clone(),
+                std::sync::Arc::new(metrics.clone()),
+            ),
             authenticator: auth::Authenticator::new(store.clone(), auth),
             store,
-            metrics: metrics::Metrics::default(),
+            metrics,
         }
     }
 

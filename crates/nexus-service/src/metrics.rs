@@ -1,7 +1,9 @@
 //! What `GET /metrics` shows: requests by route and status with their
-//! latency, database pool use, and the push backlog and its outcomes. One
+//! latency, database pool use, the push backlog and its outcomes, and the
+//! Auth0 Management API calls with their answers and rate-limit waits. One
 //! registry per `Nexus`, so servers in one process (tests) do not mix counts.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +36,19 @@ struct PushLabels {
     outcome: PushOutcome,
 }
 
+/// An Auth0 Management API answer: the operation with its ids left out,
+/// and the status (`none` when no answer came).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Auth0Labels {
+    operation: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Auth0OperationLabels {
+    operation: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     pool: &'static str,
@@ -55,6 +70,9 @@ struct Inner {
     pool: Family<PoolLabels, Gauge>,
     push_pending: Gauge,
     push_failed: Gauge,
+    auth0_requests: Family<Auth0Labels, Counter>,
+    auth0_latency: Family<Auth0OperationLabels, Histogram, fn() -> Histogram>,
+    auth0_rate_limit_wait: Counter<f64, AtomicU64>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -101,8 +119,30 @@ impl Default for Metrics {
             "Database connections by pool (read, write) and state (idle, in_use)",
             pool.clone(),
         );
+        let auth0_requests = Family::<Auth0Labels, Counter>::default();
+        registry.register(
+            "auth0_requests",
+            "Auth0 Management API answers, by operation and status (none: no answer)",
+            auth0_requests.clone(),
+        );
+        let auth0_latency: Family<Auth0OperationLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "auth0_request_duration_seconds",
+            "Time from an Auth0 Management API call to its answer, by operation",
+            auth0_latency.clone(),
+        );
+        let auth0_rate_limit_wait = Counter::<f64, AtomicU64>::default();
+        registry.register(
+            "auth0_rate_limit_wait_seconds",
+            "Time spent waiting for Auth0 tenants' rate limits to reset",
+            auth0_rate_limit_wait.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
+                auth0_requests,
+                auth0_latency,
+                auth0_rate_limit_wait,
                 registry,
                 requests,
                 latency,
@@ -129,6 +169,29 @@ impl Metrics {
             .pushes
             .get_or_create(&PushLabels { outcome })
             .inc();
+    }
+}
+
+impl auth0::Observer for Metrics {
+    fn answered(&self, operation: &str, status: Option<u16>, elapsed: Duration) {
+        let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+        self.inner
+            .auth0_requests
+            .get_or_create(&Auth0Labels {
+                operation: operation.to_owned(),
+                status,
+            })
+            .inc();
+        self.inner
+            .auth0_latency
+            .get_or_create(&Auth0OperationLabels {
+                operation: operation.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    fn waited(&self, wait: Duration) {
+        self.inner.auth0_rate_limit_wait.inc_by(wait.as_secs_f64());
     }
 }
 

@@ -21,8 +21,37 @@ both_backends!(
     a_dead_claim_does_not_hold_back_changes,
     a_slow_auth0_keeps_claims_renewed_and_replicas_apart,
     a_refused_profile_field_does_not_hold_back_app_metadata,
-    the_longest_profile_nexus_takes_arrives
+    the_longest_profile_nexus_takes_arrives,
+    auth0_calls_are_measured
 );
+
+/// Every Management API answer is counted by operation (ids left out) and
+/// status, timed, and the waits for a tenant's rate limit are added up.
+async fn auth0_calls_are_measured(app: TestApp) {
+    // One call a second: the link check and the push must wait for it.
+    let tenant = tenant(&app, 1).await;
+    let (user, azo) = linked_user(&app, &tenant, "ada@example.com").await;
+    eventually_linked(&tenant, &azo, &user).await;
+
+    let text = scrape(&app).await;
+    let answered = |operation: &str, status: &str| {
+        sample(
+            &text,
+            &format!(r#"nexus_auth0_requests_total{{operation="{operation}",status="{status}"}}"#),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(answered("post /oauth/token", "200") >= 1.0, "{text}");
+    assert!(answered("get /users/{id}", "200") >= 1.0, "{text}");
+    assert!(answered("patch /users/{id}", "200") >= 1.0, "{text}");
+    let patch_count = sample(
+        &text,
+        r#"nexus_auth0_request_duration_seconds_count{operation="patch /users/{id}"}"#,
+    );
+    assert!(patch_count.is_some_and(|n| n >= 1.0), "{text}");
+    let waited = sample(&text, "nexus_auth0_rate_limit_wait_seconds_total");
+    assert!(waited.is_some_and(|s| s > 0.0), "{text}");
+}
 
 async fn patches(tenant: &Tenant) -> u64 {
     stats(tenant).await["requests"]["PATCH /api/v2/users/{id}"]
