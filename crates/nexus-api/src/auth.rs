@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use nexus_core::auth::Permissions;
 use nexus_core::{Actor, ValidationErrors};
-use nexus_service::auth::{AuthError, Credentials, FailureKey};
+use nexus_service::auth::{AuthError, Credentials, FailureKey, Rejection};
 use nexus_service::Nexus;
 
 use crate::client_address::client_address;
@@ -328,6 +328,7 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
             .map(str::to_owned),
     };
     if let Some(retry_after) = authenticator.throttled(&failure_key) {
+        nexus.metrics().observe_auth_failure("throttled");
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-failures",
@@ -339,18 +340,22 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
     }
     let principal = match credentials {
         Ok(credentials) => authenticator.authenticate(credentials).await,
-        Err(reason) => Err(AuthError::Rejected(reason.to_owned())),
+        Err(detail) => Err(AuthError::Rejected {
+            reason: Rejection::Malformed,
+            detail: detail.to_owned(),
+        }),
     };
     let principal = match principal {
         Ok(principal) => principal,
-        Err(AuthError::Rejected(reason)) => {
+        Err(AuthError::Rejected { reason, detail }) => {
             authenticator.record_failure(failure_key);
-            tracing::info!(%reason, "authentication failed");
+            nexus.metrics().observe_auth_failure(reason.as_str());
+            tracing::info!(reason = %detail, "authentication failed");
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Unauthorized",
-                reason,
+                detail,
             )
             .into_response();
         }
@@ -359,6 +364,7 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
         }
     };
     if let Some(required) = required.filter(|p| !principal.authority.allows(p)) {
+        nexus.metrics().observe_auth_failure("permission");
         return forbidden(&format!(
             "this operation requires the {required} permission"
         ))

@@ -118,14 +118,50 @@ pub struct Principal {
 pub enum AuthError {
     /// The credentials are missing, malformed, unknown, expired, revoked or
     /// do not verify. The text is safe to show: it never echoes a secret.
-    #[error("{0}")]
-    Rejected(String),
+    #[error("{detail}")]
+    Rejected { reason: Rejection, detail: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-fn rejected(reason: impl Into<String>) -> AuthError {
-    AuthError::Rejected(reason.into())
+/// Why credentials were refused, in a few kinds an operator can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// No credentials, or credentials in no form Nexus reads.
+    Malformed,
+    /// An API key that does not exist, or a wrong secret (not told apart).
+    UnknownKey,
+    Revoked,
+    Expired,
+    /// A Bearer token that does not verify.
+    InvalidToken,
+    /// A Bearer token from an issuer that is not a trusted IdP tenant.
+    UntrustedIssuer,
+    /// A valid token whose client or user Nexus does not know, or whose user
+    /// is not active.
+    UnknownSubject,
+}
+
+impl Rejection {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Malformed => "malformed",
+            Rejection::UnknownKey => "unknown_key",
+            Rejection::Revoked => "revoked",
+            Rejection::Expired => "expired",
+            Rejection::InvalidToken => "invalid_token",
+            Rejection::UntrustedIssuer => "untrusted_issuer",
+            Rejection::UnknownSubject => "unknown_subject",
+        }
+    }
+}
+
+fn rejected(reason: Rejection, detail: impl Into<String>) -> AuthError {
+    AuthError::Rejected {
+        reason,
+        detail: detail.into(),
+    }
 }
 
 struct CachedKey {
@@ -198,7 +234,10 @@ impl Authenticator {
                 application_key,
             } => {
                 let (key_id, secret) = application_key.ok_or_else(|| {
-                    rejected("a Bearer token must come with the ApplicationToken header")
+                    rejected(
+                        Rejection::Malformed,
+                        "a Bearer token must come with the ApplicationToken header",
+                    )
                 })?;
                 let key = self.verify_key(&key_id, &secret).await?;
                 let (id, token_permissions) = self.verify_token(&token).await?;
@@ -260,7 +299,12 @@ impl Authenticator {
                 }
             }
         }
-        let invalid = || rejected("the API key is unknown or its secret is wrong");
+        let invalid = || {
+            rejected(
+                Rejection::UnknownKey,
+                "the API key is unknown or its secret is wrong",
+            )
+        };
         let mut tx = self.inner.store.begin_read().await?;
         let (key, stored_hash) = api_keys::get_for_verification(&mut tx, key_id)
             .await?
@@ -269,10 +313,10 @@ impl Authenticator {
             return Err(invalid());
         }
         if key.revoked_at.is_some() {
-            return Err(rejected("the API key has been revoked"));
+            return Err(rejected(Rejection::Revoked, "the API key has been revoked"));
         }
         if key.expires_at <= now {
-            return Err(rejected("the API key has expired"));
+            return Err(rejected(Rejection::Expired, "the API key has expired"));
         }
         let own = Permissions::parse(&key.permissions).map_err(|_| invalid())?;
         let permissions = match &key.role_id {
@@ -301,23 +345,34 @@ impl Authenticator {
     /// principal's id (Nexus user id or client id) and permissions.
     async fn verify_token(&self, token: &str) -> Result<(String, Permissions), AuthError> {
         let audience = self.inner.config.api_audience.as_deref().ok_or_else(|| {
-            rejected("Bearer tokens are not accepted: no API audience is configured")
+            rejected(
+                Rejection::InvalidToken,
+                "Bearer tokens are not accepted: no API audience is configured",
+            )
         })?;
         let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| rejected("the Bearer token is malformed"))?;
+            .map_err(|_| rejected(Rejection::InvalidToken, "the Bearer token is malformed"))?;
         if header.alg != Algorithm::RS256 {
-            return Err(rejected("the Bearer token must be signed with RS256"));
+            return Err(rejected(
+                Rejection::InvalidToken,
+                "the Bearer token must be signed with RS256",
+            ));
         }
         let kid = header
             .kid
-            .ok_or_else(|| rejected("the Bearer token has no kid"))?;
-        let issuer =
-            unverified_issuer(token).ok_or_else(|| rejected("the Bearer token has no issuer"))?;
+            .ok_or_else(|| rejected(Rejection::InvalidToken, "the Bearer token has no kid"))?;
+        let issuer = unverified_issuer(token)
+            .ok_or_else(|| rejected(Rejection::InvalidToken, "the Bearer token has no issuer"))?;
         let tenant = {
             let mut tx = self.inner.store.begin_read().await?;
             idp_tenants::by_issuer(&mut tx, &issuer).await?
         }
-        .ok_or_else(|| rejected("the Bearer token's issuer is not a trusted tenant"))?;
+        .ok_or_else(|| {
+            rejected(
+                Rejection::UntrustedIssuer,
+                "the Bearer token's issuer is not a trusted tenant",
+            )
+        })?;
         let key = self.signing_key(&tenant, &kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
@@ -327,16 +382,25 @@ impl Authenticator {
         validation.validate_nbf = true;
         validation.leeway = self.inner.config.leeway_seconds;
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|e| rejected(format!("the Bearer token is not valid: {e}")))?
+            .map_err(|e| {
+                rejected(
+                    Rejection::InvalidToken,
+                    format!("the Bearer token is not valid: {e}"),
+                )
+            })?
             .claims;
 
         let mut tx = self.inner.store.begin_read().await?;
         if let Some(client) = claims.sub.strip_suffix("@clients") {
-            let mapping = sts_clients::get(&mut tx, client)
-                .await?
-                .ok_or_else(|| rejected("the token's client has no STS client mapping"))?;
+            let mapping = sts_clients::get(&mut tx, client).await?.ok_or_else(|| {
+                rejected(
+                    Rejection::UnknownSubject,
+                    "the token's client has no STS client mapping",
+                )
+            })?;
             if mapping.idp_tenant_id != Some(tenant.id) {
                 return Err(rejected(
+                    Rejection::UnknownSubject,
                     "the token's client is mapped for another IdP tenant than its issuer",
                 ));
             }
@@ -345,15 +409,23 @@ impl Authenticator {
         }
         let user_id = identities::owner_in_tenant(&mut tx, tenant.id, &claims.sub)
             .await?
-            .ok_or_else(|| rejected("the token's subject is not linked to a Nexus user"))?;
+            .ok_or_else(|| {
+                rejected(
+                    Rejection::UnknownSubject,
+                    "the token's subject is not linked to a Nexus user",
+                )
+            })?;
         // The same read that answers `$sync`: one definition of the roles a
         // user holds for an audience.
         let UserWithRoles { user, roles: held } =
             users::get_with_roles(&mut tx, &user_id, audience)
                 .await?
-                .ok_or_else(|| rejected("the token's user is gone"))?;
+                .ok_or_else(|| rejected(Rejection::UnknownSubject, "the token's user is gone"))?;
         if !user.is_active {
-            return Err(rejected("the token's user is not active"));
+            return Err(rejected(
+                Rejection::UnknownSubject,
+                "the token's user is not active",
+            ));
         }
         let role_ids: Vec<String> = held.into_iter().map(|r| r.id).collect();
         let permissions =
@@ -403,11 +475,12 @@ impl Authenticator {
                 }
             }
         }
-        entry
-            .keys
-            .get(kid)
-            .cloned()
-            .ok_or_else(|| rejected("the Bearer token's signing key is unknown"))
+        entry.keys.get(kid).cloned().ok_or_else(|| {
+            rejected(
+                Rejection::InvalidToken,
+                "the Bearer token's signing key is unknown",
+            )
+        })
     }
 
     async fn fetch_jwks(&self, tenant: &IdpTenant) -> Result<HashMap<String, DecodingKey>, String> {

@@ -45,6 +45,11 @@ struct Auth0Labels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthFailureLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Auth0OperationLabels {
     operation: String,
 }
@@ -73,6 +78,7 @@ struct Inner {
     auth0_requests: Family<Auth0Labels, Counter>,
     auth0_latency: Family<Auth0OperationLabels, Histogram, fn() -> Histogram>,
     auth0_rate_limit_wait: Counter<f64, AtomicU64>,
+    auth_failures: Family<AuthFailureLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -138,8 +144,15 @@ impl Default for Metrics {
             "Time spent waiting for Auth0 tenants' rate limits to reset",
             auth0_rate_limit_wait.clone(),
         );
+        let auth_failures = Family::<AuthFailureLabels, Counter>::default();
+        registry.register(
+            "auth_failures",
+            "Refused requests by reason: the 401 kinds, throttled (429), permission (403)",
+            auth_failures.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
+                auth_failures,
                 auth0_requests,
                 auth0_latency,
                 auth0_rate_limit_wait,
@@ -162,6 +175,16 @@ impl Metrics {
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
         self.inner.requests.get_or_create(&labels).inc();
+    }
+
+    /// A refused request: a `Rejection` label, `throttled` or `permission`.
+    pub fn observe_auth_failure(&self, reason: &str) {
+        self.inner
+            .auth_failures
+            .get_or_create(&AuthFailureLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
 
     pub fn observe_push(&self, outcome: PushOutcome) {

@@ -1,10 +1,58 @@
 //! `GET /metrics`: what operators scrape.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
-use crate::support::{both_backends, TestApp};
+use crate::support::{basic, both_backends, TestApp};
 
-both_backends!(requests_are_counted_by_route_and_status);
+both_backends!(
+    requests_are_counted_by_route_and_status,
+    refusals_are_counted_by_reason
+);
+
+/// Each refused request counts once, under why it was refused.
+async fn refusals_are_counted_by_reason(app: TestApp) {
+    let me = |headers: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            app.request_as(Method::GET, "/v1/me", &headers, None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(me(vec![]).await, StatusCode::UNAUTHORIZED);
+    let reader = app.key("user.read").await;
+    let (id, _) = reader.split_once(':').unwrap();
+    let wrong = basic(&format!("{id}:not-the-secret-at-all"));
+    assert_eq!(
+        me(vec![("authorization", wrong.clone())]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(vec![("authorization", wrong)]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let forbidden = app
+        .request_as(
+            Method::GET,
+            "/v1/roles",
+            &[("authorization", basic(&reader))],
+            None,
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+
+    let text = scrape(&app).await;
+    let refused = |reason: &str| {
+        sample(
+            &text,
+            &format!(r#"nexus_auth_failures_total{{reason="{reason}"}}"#),
+        )
+    };
+    assert_eq!(refused("malformed"), Some(1.0), "{text}");
+    assert_eq!(refused("unknown_key"), Some(2.0), "{text}");
+    assert_eq!(refused("permission"), Some(1.0), "{text}");
+    assert_eq!(refused("expired"), None, "{text}");
+}
 
 /// The scrape as text, and the value of one sample line (name with labels).
 pub async fn scrape(app: &TestApp) -> String {
