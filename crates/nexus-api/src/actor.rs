@@ -4,9 +4,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use nexus_core::auth::Authority;
 
-/// The principal a request acts as, for `createdBy` / `modifiedBy`. An
-/// authentication layer inserts it into the request extensions; without one
-/// changes are recorded as made by `system`.
+/// The principal a request acts as, for `createdBy` / `modifiedBy` and the
+/// audit trail. The authentication layer inserts it into the request
+/// extensions; routes open to all have none and are recorded as `system`.
 pub struct CurrentActor(pub nexus_core::Actor);
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
@@ -17,7 +17,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
             .extensions
             .get::<nexus_core::Actor>()
             .cloned()
-            .unwrap_or_else(nexus_core::Actor::system);
+            .unwrap_or_else(|| nexus_core::Actor::system("request"));
         Ok(CurrentActor(actor))
     }
 }

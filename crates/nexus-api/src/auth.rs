@@ -1,8 +1,9 @@
 //! Authentication and authorization of every route: one table says which
 //! permission each route needs; one middleware checks it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -17,6 +18,7 @@ use nexus_service::Nexus;
 
 use crate::client_address::client_address;
 use crate::problem::ApiError;
+use crate::request_id::RequestId;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +225,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/api-keys/{keyId}",
         Access::Requires("apikey.write"),
     ),
+    ("GET", "/v1/audit-events", Access::Requires("audit.read")),
     ("POST", "/v1/sts-clients", Access::Requires("sts.write")),
     ("GET", "/v1/sts-clients", Access::Requires("sts.read")),
     (
@@ -296,9 +299,24 @@ pub fn access(method: &Method, path: &str) -> Option<Access> {
         .map(|(_, _, access)| *access)
 }
 
+/// What the middleware needs: the operations and each route's operation id.
+#[derive(Clone)]
+pub struct Gate {
+    pub nexus: Nexus,
+    pub operations: Arc<Operations>,
+}
+
+/// The OpenAPI operation id of each (method, route template).
+pub type Operations = HashMap<(Method, String), String>;
+
 /// The middleware: authenticates, checks the route's permission, and records
-/// the caller as the request's actor.
-pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: Next) -> Response {
+/// the caller as the request's actor. A refusal for want of the permission
+/// is recorded in the audit trail.
+pub async fn authorize(
+    State(Gate { nexus, operations }): State<Gate>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request
         .extensions()
         .get::<MatchedPath>()
@@ -319,8 +337,9 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let credentials = credentials(request.headers());
+    let address = client_address(peer, request.headers(), authenticator.trusted_proxies());
     let failure_key = FailureKey {
-        address: client_address(peer, request.headers(), authenticator.trusted_proxies()),
+        address,
         key_id: credentials
             .as_ref()
             .ok()
@@ -363,14 +382,36 @@ pub async fn authorize(State(nexus): State<Nexus>, mut request: Request, next: N
             return ApiError::from(nexus_service::ServiceError::from(error)).into_response()
         }
     };
+    let method = if request.method() == Method::HEAD {
+        Method::GET
+    } else {
+        request.method().clone()
+    };
+    let actor = Actor {
+        id: principal.id,
+        kind: principal.kind,
+        tenant_id: principal.tenant_id,
+        operation: operations.get(&(method, path)).cloned().unwrap_or_default(),
+        request_id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned()),
+        client_address: Some(address.to_string()),
+    };
     if let Some(required) = required.filter(|p| !principal.authority.allows(p)) {
         nexus.metrics().observe_auth_failure("permission");
+        let attempted = request.uri().path();
+        if let Err(error) =
+            nexus_service::audit::record_denial(&nexus, &actor, "request", attempted).await
+        {
+            return ApiError::from(error).into_response();
+        }
         return forbidden(&format!(
             "this operation requires the {required} permission"
         ))
         .into_response();
     }
-    request.extensions_mut().insert(Actor(principal.id));
+    request.extensions_mut().insert(actor);
     request.extensions_mut().insert(principal.authority);
     next.run(request).await
 }

@@ -53,7 +53,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -115,6 +115,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::api_keys::router())
         .merge(routes::sts_clients::router())
         .merge(routes::push::router())
+        .merge(routes::audit::router())
         .merge(routes::ops::router())
 }
 
@@ -138,7 +139,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 9] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 10] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -150,6 +151,7 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 9] {
         ("/v1/roles", &roles::LIST),
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),
+        ("/v1/audit-events", &audit::LIST),
     ]
 }
 
@@ -240,6 +242,17 @@ fn document_bodies(api: &mut utoipa::openapi::OpenApi) {
         add_response(operation, "413", &too_large);
         add_response(operation, "415", &not_json);
     }
+}
+
+/// Each route's operation id, as the document names it. The OData function
+/// is served by GET /v1/users/{userId}, so it is left out.
+fn operation_ids(api: &mut utoipa::openapi::OpenApi) -> auth::Operations {
+    operations(api)
+        .filter(|(path, _, _)| !routes::users::calls_find_by_connection(path))
+        .filter_map(|(path, method, operation)| {
+            Some(((method, path.clone()), operation.operation_id.clone()?))
+        })
+        .collect()
 }
 
 /// Operation ids in one style, PascalCase (`SyncUserIdentity`): an
@@ -383,16 +396,17 @@ pub fn app(nexus: Nexus) -> Router {
 pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
     let (router, mut api) = routes().split_for_parts();
     complete(&mut api);
+    let gate = auth::Gate {
+        nexus: nexus.clone(),
+        operations: std::sync::Arc::new(operation_ids(&mut api)),
+    };
     let observed = Observed {
         nexus: nexus.clone(),
         request_timeout: options.request_timeout,
     };
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
-        .route_layer(middleware::from_fn_with_state(
-            nexus.clone(),
-            auth::authorize,
-        ))
+        .route_layer(middleware::from_fn_with_state(gate, auth::authorize))
         .route_layer(middleware::from_fn(tag_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

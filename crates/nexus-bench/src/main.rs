@@ -151,7 +151,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
     };
     nexus_service::api_keys::create_with(
         &nexus,
-        &Actor::system(),
+        &Actor::system("CreateApiKey"),
         &nexus_core::auth::Authority::Operator,
         KEY_ID,
         KEY_SECRET,

@@ -1,6 +1,7 @@
 //! Nexus domain: the records Nexus keeps, the values they are made of, and the
 //! rules those values obey. Nothing here does I/O.
 
+pub mod audit;
 pub mod auth;
 pub mod custom_upn;
 pub mod identity;
@@ -17,20 +18,9 @@ pub mod user;
 pub mod validation;
 pub mod values;
 
+pub use audit::Actor;
 pub use time::Timestamp;
 pub use validation::ValidationErrors;
-
-/// Who performed a change; recorded as `createdBy` / `modifiedBy`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
-
-impl Actor {
-    /// The principal recorded for changes made without an authenticated caller
-    /// (start-up tasks, and every request until authentication lands).
-    pub fn system() -> Self {
-        Actor("system".to_owned())
-    }
-}
 
 /// Audit stamps carried by every record.
 #[derive(Debug, Clone, PartialEq)]

@@ -109,7 +109,7 @@ pub async fn bootstrap(
             "must be keyId:secret with a secret of at least 16 characters",
         )
     })?;
-    let system = nexus_core::Actor::system();
+    let system = nexus_core::Actor::system("BootstrapApiKey");
     let new = NewApiKey {
         description: Some("bootstrap administrator key".to_owned()),
         // `user.sync` is neither a read nor a write: the administrator holds it

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use nexus_core::audit::ActorType;
 use nexus_core::auth::{Authority, Permissions, DEFAULT_NEXUS_AUDIENCE};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::role::Role;
@@ -111,7 +112,18 @@ impl Credentials {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub id: String,
+    pub kind: ActorType,
+    /// The IdP tenant that issued the caller's token.
+    pub tenant_id: Option<i32>,
     pub authority: Authority,
+}
+
+/// Who a verified token names.
+struct TokenSubject {
+    id: String,
+    kind: ActorType,
+    tenant_id: i32,
+    permissions: Permissions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +238,8 @@ impl Authenticator {
                 let permissions = self.verify_key(&key_id, &secret).await?;
                 Ok(Principal {
                     id: key_id,
+                    kind: ActorType::ApiKey,
+                    tenant_id: None,
                     authority: Authority::Grants(vec![permissions]),
                 })
             }
@@ -240,10 +254,12 @@ impl Authenticator {
                     )
                 })?;
                 let key = self.verify_key(&key_id, &secret).await?;
-                let (id, token_permissions) = self.verify_token(&token).await?;
+                let subject = self.verify_token(&token).await?;
                 Ok(Principal {
-                    id,
-                    authority: Authority::Grants(vec![token_permissions, key]),
+                    id: subject.id,
+                    kind: subject.kind,
+                    tenant_id: Some(subject.tenant_id),
+                    authority: Authority::Grants(vec![subject.permissions, key]),
                 })
             }
         }
@@ -342,8 +358,8 @@ impl Authenticator {
     }
 
     /// Verifies an RS256 access token from a known tenant; returns the
-    /// principal's id (Nexus user id or client id) and permissions.
-    async fn verify_token(&self, token: &str) -> Result<(String, Permissions), AuthError> {
+    /// principal (a Nexus user or a client) and its permissions.
+    async fn verify_token(&self, token: &str) -> Result<TokenSubject, AuthError> {
         let audience = self.inner.config.api_audience.as_deref().ok_or_else(|| {
             rejected(
                 Rejection::InvalidToken,
@@ -405,7 +421,12 @@ impl Authenticator {
                 ));
             }
             let permissions = Permissions::parse(&mapping.permissions).unwrap_or_default();
-            return Ok((mapping.client_id, permissions));
+            return Ok(TokenSubject {
+                id: mapping.client_id,
+                kind: ActorType::Client,
+                tenant_id: tenant.id,
+                permissions,
+            });
         }
         let user_id = identities::owner_in_tenant(&mut tx, tenant.id, &claims.sub)
             .await?
@@ -430,7 +451,12 @@ impl Authenticator {
         let role_ids: Vec<String> = held.into_iter().map(|r| r.id).collect();
         let permissions =
             Permissions::from_codes(roles::permission_codes(&mut tx, &role_ids).await?);
-        Ok((user_id, permissions))
+        Ok(TokenSubject {
+            id: user_id,
+            kind: ActorType::User,
+            tenant_id: tenant.id,
+            permissions,
+        })
     }
 
     /// The audience whose roles give Nexus permissions.

@@ -3,6 +3,7 @@
 //! that says what the caller did wrong.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod auth0;
 pub mod custom_upns;

@@ -12,7 +12,7 @@ use nexus_store::{
 };
 
 use crate::auth0::{self, Use};
-use crate::{grants, Nexus, Result, ServiceError};
+use crate::{audit, grants, Nexus, Result, ServiceError};
 
 pub use nexus_store::users::LIST;
 
@@ -147,6 +147,7 @@ async fn store_new_user(
     let user = users::get(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    audit::record(&mut tx, actor, RESOURCE, id, None, Some(&user)).await?;
     commit(tx).await?;
     Ok(user)
 }
@@ -192,25 +193,41 @@ pub async fn update(
     let current = users::get_record_for_update(&mut tx, user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
+    let before = get_in(&mut tx, user_id).await?;
     let updated = users::update(&mut tx, &current, &changes, actor).await?;
     if updated != current {
         // Profile fields are Nexus's to keep only on database identities.
         push::enqueue_user(&mut tx, user_id, PushTo::DatabaseIdentities).await?;
     }
-    let user = users::get(&mut tx, user_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
+    let user = get_in(&mut tx, user_id).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        RESOURCE,
+        user_id,
+        Some(&before),
+        Some(&user),
+    )
+    .await?;
     commit(tx).await?;
     Ok(user)
 }
 
-#[tracing::instrument(skip(nexus))]
-pub async fn delete(nexus: &Nexus, user_id: &str) -> Result<()> {
+/// The user as the API shows it, read in the transaction.
+async fn get_in(conn: &mut Conn, user_id: &str) -> Result<User> {
+    users::get(conn, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))
+}
+
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete(nexus: &Nexus, actor: &Actor, user_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
+    lock_user(&mut tx, user_id).await?;
+    let before = get_in(&mut tx, user_id).await?;
     push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
-    if !users::delete(&mut tx, user_id).await? {
-        return Err(ServiceError::not_found(RESOURCE, user_id));
-    }
+    users::delete(&mut tx, user_id).await?;
+    audit::record(&mut tx, actor, RESOURCE, user_id, Some(&before), None).await?;
     commit(tx).await?;
     Ok(())
 }

@@ -102,7 +102,7 @@ pub async fn insert(
         .bind(secret_hash)
         .bind(new.expires_at.to_text())
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -158,7 +158,7 @@ pub async fn revoke(conn: &mut Conn, id: &str, actor: &Actor) -> Result<bool, St
     )
     .bind(id)
     .bind(Timestamp::now_after(current.modified).to_text())
-    .bind(&actor.0)
+    .bind(&actor.id)
     .execute(conn)
     .await?;
     Ok(true)
@@ -184,7 +184,7 @@ pub async fn replace_secret(
         .bind(secret_hash)
         .bind(expires_at.to_text())
         .bind(Timestamp::now_after(current.modified).to_text())
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     Ok(Some(from_row(&row)?))

@@ -87,7 +87,7 @@ pub async fn insert(
         .bind(new.client_upn_key.as_ref().map(|k| k.as_str()))
         .bind(new.custom_upn_value.as_str())
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -168,7 +168,7 @@ pub async fn update(
         .bind(&key)
         .bind(&value)
         .bind(Timestamp::now_after(current.modified).to_text())
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_optional(conn)
         .await?;
     row.as_ref()

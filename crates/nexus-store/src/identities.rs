@@ -114,7 +114,7 @@ pub async fn upsert(
     .bind(&new.azo_user_id)
     .bind(&new.azo_connection_id)
     .bind(&now)
-    .bind(&actor.0)
+    .bind(&actor.id)
     .bind(&new.azo_connection_name)
     .execute(&mut *conn)
     .await?;

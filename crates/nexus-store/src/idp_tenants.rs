@@ -105,7 +105,7 @@ pub async fn insert(
         .bind(credentials.map(|c| c.client_secret.expose()))
         .bind(credentials.and_then(|c| c.audience.as_deref()))
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .bind(&new.base_url)
         .fetch_one(conn)
         .await?;
@@ -284,7 +284,7 @@ pub async fn update(
         .bind(credentials.map(|c| c.client_secret.expose()))
         .bind(changes.management_audience.as_deref())
         .bind(Timestamp::now_after(current.modified).to_text())
-        .bind(&actor.0)
+        .bind(&actor.id)
         .bind(&merged.base_url)
         .fetch_one(conn)
         .await?;

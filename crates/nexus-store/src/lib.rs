@@ -10,6 +10,7 @@ mod rows;
 mod sqlite_memory;
 
 pub mod api_keys;
+pub mod audit;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;

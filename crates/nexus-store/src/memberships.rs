@@ -103,7 +103,7 @@ pub async fn insert(
     .bind(flag(new.is_guest))
     .bind(flag(new.is_mfa_required))
     .bind(&now)
-    .bind(&actor.0)
+    .bind(&actor.id)
     .execute(&mut *conn)
     .await?;
     if new.make_admin {
@@ -125,7 +125,7 @@ pub async fn add_role(
     .bind(membership_id)
     .bind(role_name)
     .bind(Timestamp::now().to_text())
-    .bind(&actor.0)
+    .bind(&actor.id)
     .execute(conn)
     .await?;
     Ok(())

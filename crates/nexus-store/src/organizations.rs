@@ -139,7 +139,7 @@ pub async fn insert(
         .bind(flag(new.is_self_service))
         .bind(flag(new.is_enabled_for_preview_features))
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -225,7 +225,7 @@ pub async fn update(
         .bind(flag(merged.is_enabled_for_preview_features))
         .bind(flag(merged.is_domain_verification_required))
         .bind(Timestamp::now_after(current.modified).to_text())
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     from_row(&row)

@@ -129,7 +129,7 @@ pub async fn insert(conn: &mut Conn, new: &NewRole, actor: &Actor) -> Result<Rol
         .bind(&new.audience)
         .bind(&new.description)
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(&mut *conn)
         .await?;
     let mut role = from_row(&row)?;
@@ -309,7 +309,7 @@ pub async fn update(
     .bind(&audience)
     .bind(&description)
     .bind(Timestamp::now_after(current.modified).to_text())
-    .bind(&actor.0)
+    .bind(&actor.id)
     .execute(&mut *conn)
     .await?;
     if let Some(codes) = permissions_change {
@@ -363,7 +363,7 @@ pub async fn assign(
         .bind(role_id)
         .bind(&expires)
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .execute(&mut *conn)
         .await?;
     }
@@ -431,7 +431,7 @@ pub async fn insert_map(
         .bind(&new.group_name)
         .bind(&new.azo_connection_id)
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     map_from_row(&row)

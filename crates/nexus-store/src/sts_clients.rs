@@ -44,7 +44,7 @@ pub async fn insert(
         .bind(&new.description)
         .bind(new.permissions.to_text())
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     from_row(&row)

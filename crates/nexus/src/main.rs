@@ -370,7 +370,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let created = nexus_service::api_keys::create(
                 &nexus,
-                &Actor("cli".to_owned()),
+                &Actor::internal("cli", "CreateApiKey"),
                 &nexus_core::auth::Authority::Operator,
                 body,
             )

@@ -1,6 +1,7 @@
 //! One module per resource, each with its own `router()`.
 
 pub mod api_keys;
+pub mod audit;
 pub mod custom_upns;
 pub mod health;
 pub mod identities;

@@ -43,5 +43,5 @@ pub struct Me {
 /// the HTTP and authentication stack in benchmarks.
 #[utoipa::path(get, path = "/v1/me", tag = "Health", responses((status = 200, body = Me)))]
 async fn me(CurrentActor(actor): CurrentActor) -> Json<Me> {
-    Json(Me { id: actor.0 })
+    Json(Me { id: actor.id })
 }

@@ -100,9 +100,10 @@ async fn patch_user(
     ))]
 async fn delete_user(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath(user_id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    users::delete(&nexus, &user_id).await?;
+    users::delete(&nexus, &actor, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

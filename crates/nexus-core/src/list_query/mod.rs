@@ -32,6 +32,33 @@ pub struct Field {
     pub nullable: bool,
 }
 
+impl Field {
+    /// A field that can be filtered on, not sorted by, and is never NULL.
+    pub const fn new(name: &'static str, column: &'static str, kind: FieldKind) -> Field {
+        Field {
+            name,
+            column,
+            kind,
+            sortable: false,
+            nullable: false,
+        }
+    }
+
+    pub const fn sortable(self) -> Field {
+        Field {
+            sortable: true,
+            ..self
+        }
+    }
+
+    pub const fn nullable(self) -> Field {
+        Field {
+            nullable: true,
+            ..self
+        }
+    }
+}
+
 /// What one list endpoint allows.
 #[derive(Debug)]
 pub struct ListSpec {

@@ -88,7 +88,7 @@ pub async fn insert(
         .bind(&new.mfa_enrollment_status)
         .bind(new.authentication_method.as_str())
         .bind(&now)
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -215,7 +215,7 @@ pub async fn update(
         .bind(&merged.mfa_enrollment_status)
         .bind(&merged.recovery_email_address)
         .bind(Timestamp::now_after(current.audit.modified).to_text())
-        .bind(&actor.0)
+        .bind(&actor.id)
         .fetch_optional(conn)
         .await?;
     row.as_ref()

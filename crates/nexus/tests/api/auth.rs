@@ -323,7 +323,7 @@ async fn verified_keys_are_cached(app: TestApp) {
     // Revoked behind the server's back (another replica would do this): the
     // verified key is served from the cache, without a database lookup.
     let mut tx = app.store.begin().await.unwrap();
-    nexus_store::api_keys::revoke(&mut tx, &id, &nexus_core::Actor::system())
+    nexus_store::api_keys::revoke(&mut tx, &id, &nexus_core::Actor::system("RevokeApiKey"))
         .await
         .unwrap();
     nexus_store::commit(tx).await.unwrap();

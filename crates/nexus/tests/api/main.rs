@@ -4,6 +4,7 @@
 mod sim_tenant;
 mod support;
 
+mod audit;
 mod auth;
 mod auth0_checks;
 mod concurrency;

@@ -456,7 +456,7 @@ pub async fn create_key(nexus: &Nexus, permissions: &str, expires_at: Timestamp)
     };
     nexus_service::api_keys::create_with(
         nexus,
-        &Actor::system(),
+        &Actor::system("CreateApiKey"),
         &nexus_core::auth::Authority::Operator,
         &id,
         &secret,

@@ -1,0 +1,85 @@
+//! The audit trail's table: events inserted in the transaction of the change
+//! they describe, read back as a list.
+
+use nexus_core::audit::{ActorType, AuditEvent, NewAuditEvent, Outcome};
+use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::{Actor, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::list::fetch_page;
+use crate::rows::RowExt;
+use crate::{Conn, ListParams, Page, StoreError};
+
+pub static LIST: ListSpec = ListSpec {
+    fields: &[
+        Field::new("id", "id", FieldKind::Integer).sortable(),
+        Field::new("time", "time", FieldKind::Timestamp).sortable(),
+        Field::new("actor", "actor", FieldKind::Text),
+        Field::new("resourceType", "resource_type", FieldKind::Text),
+        Field::new("resourceId", "resource_id", FieldKind::Text),
+        Field::new("operation", "operation", FieldKind::Text),
+    ],
+    search: &[],
+    id_field: "id",
+};
+
+const COLUMNS: &str = "id, time, actor, actor_type, actor_tenant_id, request_id, client_address, \
+     operation, resource_type, resource_id, changes, outcome";
+
+/// Records `event`, made by `actor`, in the transaction of the change.
+pub async fn record(
+    conn: &mut Conn,
+    actor: &Actor,
+    event: &NewAuditEvent,
+) -> Result<(), StoreError> {
+    let changes = serde_json::to_string(&event.changes).expect("changes serialize");
+    sqlx::query(
+        "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
+         client_address, operation, resource_type, resource_id, changes, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(Timestamp::now().to_text())
+    .bind(&actor.id)
+    .bind(actor.kind.as_str())
+    .bind(actor.tenant_id)
+    .bind(&actor.request_id)
+    .bind(&actor.client_address)
+    .bind(&actor.operation)
+    .bind(event.resource_type)
+    .bind(&event.resource_id)
+    .bind(changes)
+    .bind(event.outcome.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    let corrupt =
+        |what: &str, text: &str| StoreError::Corrupt(format!("audit event {what}: {text}"));
+    let actor_type = row.text("actor_type")?;
+    let outcome = row.text("outcome")?;
+    let changes = row.text("changes")?;
+    Ok(AuditEvent {
+        id: row.try_get::<i64, _>("id")?,
+        time: row.timestamp("time")?,
+        actor: row.text("actor")?,
+        actor_type: ActorType::parse(&actor_type)
+            .ok_or_else(|| corrupt("actor type", &actor_type))?,
+        actor_tenant_id: row.opt_int("actor_tenant_id")?,
+        request_id: row.opt_text("request_id")?,
+        client_address: row.opt_text("client_address")?,
+        operation: row.text("operation")?,
+        resource_type: row.text("resource_type")?,
+        resource_id: row.text("resource_id")?,
+        changes: serde_json::from_str(&changes).map_err(|e| corrupt("changes", &e.to_string()))?,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
+    })
+}
+
+pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<AuditEvent>, StoreError> {
+    let page = fetch_page(conn, &LIST, COLUMNS, "audit_events", &[], params).await?;
+    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok(page.with_items(items))
+}
