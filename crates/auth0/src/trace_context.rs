@@ -1,7 +1,7 @@
 //! The W3C trace context (`traceparent`, `tracestate`) that each call to
 //! the tenant carries, so that Auth0's side of a call joins the caller's
-//! trace. The process's propagator writes it: none is installed unless
-//! traces are exported, and then nothing is added.
+//! trace. The process's global propagator writes them; it is installed only
+//! when traces are exported, so otherwise nothing is added.
 
 use opentelemetry_http::HeaderInjector;
 use reqwest::header::HeaderMap;

@@ -388,6 +388,7 @@ async fn a_login_is_traced_from_the_caller_through_nexus_to_auth0(
     assert_eq!(hex(&request.trace_id), login_trace);
     assert_eq!(hex(&request.parent_span_id), login_parent);
     assert_eq!(request.kind, SpanKind::Server as i32);
+    assert_eq!(request.trace_state, "vendor=opaque");
     let attributes = &request.attributes;
     assert_eq!(
         string(attributes, "http.request.method").as_deref(),
