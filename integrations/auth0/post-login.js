@@ -21,7 +21,16 @@
  *   NEXUS_ATTRIBUTES       comma-separated event.user fields sent as attributes,
  *                          default "email,name,given_name,family_name"
  *   NEXUS_GROUPS_FIELD     event.user field holding the IdP groups, default "groups"
+ *
+ * Tracing: the `$sync` call carries a W3C `traceparent`, so that Nexus's spans
+ * of the login join one trace. An application that wants the login in its own
+ * trace passes `traceparent` (and optionally `tracestate`) as query parameters
+ * of /authorize, which Auth0 hands the Action in event.request.query; without
+ * a valid one the Action starts a new trace. The trace id is in the Action's
+ * log lines about failed calls, to find the login in the traces.
  */
+
+const crypto = require("node:crypto");
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_NAMESPACE = "https://nexus.example.com/";
@@ -43,6 +52,12 @@ class NexusRefused extends Error {
     this.userMessage = userMessage;
   }
 }
+
+// W3C Trace Context, version 00: trace id, parent span id, flags.
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+// Visible ASCII and spaces only (a header value), at most the 512 characters
+// the specification lets a tracestate be cut to.
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
 
 const UNAVAILABLE_MESSAGE = "The identity directory is unavailable; try again shortly.";
 const REFUSED_MESSAGE = "Your sign-in could not be completed; contact your administrator.";
@@ -67,12 +82,13 @@ exports.onExecutePostLogin = async (event, api) => {
     (event.request && event.request.query && event.request.query.audience) ||
     secrets.NEXUS_DEFAULT_AUDIENCE;
 
+  const trace = traceContext(event);
   let info;
   try {
-    info = await sync(secrets, userId, syncBody(event, secrets, audience));
+    info = await sync(secrets, userId, syncBody(event, secrets, audience), trace);
   } catch (error) {
     if (error instanceof NexusUnavailable) {
-      console.log(`nexus: ${error.message}; ${failOpen ? "failing open" : "denying the login"}`);
+      console.log(`nexus: ${error.message}; ${failOpen ? "failing open" : "denying the login"} (trace ${trace.traceId})`);
       if (!failOpen) {
         api.access.deny(UNAVAILABLE_MESSAGE);
       }
@@ -81,11 +97,13 @@ exports.onExecutePostLogin = async (event, api) => {
     if (error instanceof NexusMisconfigured) {
       // Failing open here would let every login through unchecked for as
       // long as the key stays revoked: deny, whatever NEXUS_FAIL_OPEN says.
-      console.log(`nexus: CONFIGURATION ERROR: ${error.message}; denying the login${failOpen ? " (NEXUS_FAIL_OPEN does not apply)" : ""}`);
+      console.log(
+        `nexus: CONFIGURATION ERROR: ${error.message}; denying the login${failOpen ? " (NEXUS_FAIL_OPEN does not apply)" : ""} (trace ${trace.traceId})`,
+      );
       api.access.deny(REFUSED_MESSAGE);
       return;
     }
-    console.log(`nexus: ${error.message}; denying the login`);
+    console.log(`nexus: ${error.message}; denying the login (trace ${trace.traceId})`);
     api.access.deny(error instanceof NexusRefused ? error.userMessage : REFUSED_MESSAGE);
     return;
   }
@@ -102,6 +120,39 @@ exports.onExecutePostLogin = async (event, api) => {
     api.idToken.setCustomClaim("upn", info.upn);
   }
 };
+
+/**
+ * The trace context of the `$sync` call: the application's, from the
+ * /authorize query, when its traceparent is valid (ids not all zeros), or a
+ * new sampled trace.
+ */
+function traceContext(event) {
+  const query = (event.request && event.request.query) || {};
+  const given = typeof query.traceparent === "string" ? query.traceparent : "";
+  const match = TRACEPARENT.exec(given);
+  if (match && !allZeros(match[1]) && !allZeros(match[2])) {
+    const headers = { traceparent: given };
+    if (typeof query.tracestate === "string" && TRACESTATE.test(query.tracestate)) {
+      headers.tracestate = query.tracestate;
+    }
+    return { traceId: match[1], headers };
+  }
+  const traceId = randomId(16);
+  return { traceId, headers: { traceparent: `00-${traceId}-${randomId(8)}-01` } };
+}
+
+function allZeros(hex) {
+  return /^0+$/.test(hex);
+}
+
+/** `bytes` random bytes in lower-case hex, not all zeros (an invalid id). */
+function randomId(bytes) {
+  let id;
+  do {
+    id = crypto.randomBytes(bytes).toString("hex");
+  } while (allZeros(id));
+  return id;
+}
 
 function syncBody(event, secrets, audience) {
   const user = event.user || {};
@@ -123,12 +174,12 @@ function syncBody(event, secrets, audience) {
   };
 }
 
-async function sync(secrets, userId, body) {
+async function sync(secrets, userId, body, trace) {
   if (!secrets.NEXUS_URL) {
     throw new NexusUnavailable("NEXUS_URL is not set");
   }
   const timeout = Number(secrets.NEXUS_TIMEOUT_MS) > 0 ? Number(secrets.NEXUS_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
-  const headers = { "content-type": "application/json", accept: "application/json" };
+  const headers = { "content-type": "application/json", accept: "application/json", ...trace.headers };
   if (secrets.NEXUS_API_KEY_ID && secrets.NEXUS_API_KEY_SECRET) {
     const credentials = Buffer.from(`${secrets.NEXUS_API_KEY_ID}:${secrets.NEXUS_API_KEY_SECRET}`).toString("base64");
     headers.authorization = `Basic ${credentials}`;

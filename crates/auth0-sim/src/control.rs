@@ -145,5 +145,6 @@ pub(crate) async fn set_rate_limit(
 
 pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Value> {
     sim.with(|t| Json(json!({"requests": t.stats.requests, "rateLimited": t.stats.rate_limited, "users": t.users.len(),
-        "verificationEmails": t.stats.verification_emails, "overlappingPatches": t.stats.overlapping_patches})))
+        "verificationEmails": t.stats.verification_emails, "overlappingPatches": t.stats.overlapping_patches,
+        "traceparents": t.stats.traceparents})))
 }

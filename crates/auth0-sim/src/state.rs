@@ -45,6 +45,8 @@ pub(crate) struct Stats {
     pub(crate) rate_limited: u64,
     /// Addresses a verification email went to (`verify_email` on create).
     pub(crate) verification_emails: Vec<String>,
+    /// The `traceparent` header of the last request on each route that had one.
+    pub(crate) traceparents: BTreeMap<String, String>,
     /// PATCHes of a user being answered now, by path.
     pub(crate) patching: BTreeMap<String, u32>,
     /// PATCHes that arrived while another PATCH of the same user was still

@@ -11,6 +11,7 @@
 mod clients;
 mod connections;
 mod page;
+mod trace_context;
 mod update_user;
 mod users;
 
@@ -22,6 +23,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 pub use clients::Client;
 pub use connections::Connection;
@@ -242,13 +244,8 @@ impl ManagementClient {
             if attempt > 0 {
                 tokio::time::sleep(backoff(config.backoff, attempt)).await;
             }
-            let sent = Instant::now();
-            let answer = self.inner.http.post(&url).json(&body).send().await;
-            self.report(
-                "post /oauth/token",
-                answer.as_ref().ok().map(|r| r.status()),
-                sent,
-            );
+            let request = self.inner.http.post(&url).json(&body);
+            let answer = self.exchange("post /oauth/token", request).await;
             match answer {
                 Ok(response) if response.status().is_success() => {
                     let answer: TokenAnswer = response
@@ -315,13 +312,7 @@ impl ManagementClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let sent = Instant::now();
-            let answer = request.send().await;
-            self.report(
-                &operation_of(&method, path),
-                answer.as_ref().ok().map(|r| r.status()),
-                sent,
-            );
+            let answer = self.exchange(&operation_of(&method, path), request).await;
             // A 5xx or timeout leaves open whether Auth0 acted on the call.
             let (failure, may_have_acted) = match answer {
                 Ok(response) => {
@@ -370,10 +361,36 @@ impl ManagementClient {
         }
     }
 
-    fn report(&self, operation: &str, status: Option<StatusCode>, sent: Instant) {
+    /// Sends one HTTP request to the tenant in a client span named for the
+    /// operation, carrying that span's trace context (`traceparent`), and
+    /// tells the observer how it was answered.
+    async fn exchange(
+        &self,
+        operation: &str,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::debug_span!(
+            "auth0",
+            otel.name = operation,
+            otel.kind = "client",
+            auth0.operation = operation,
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let request = request.headers(trace_context::headers(&span));
+        let sent = Instant::now();
+        let answer = request.send().instrument(span.clone()).await;
+        let status = answer.as_ref().ok().map(|r| r.status());
+        if let Some(status) = status {
+            span.record("http.response.status_code", i64::from(status.as_u16()));
+        }
+        if status.is_none_or(|s| s.is_client_error() || s.is_server_error()) {
+            span.record("otel.status_code", "ERROR");
+        }
         if let Some(observer) = &self.inner.observer {
             observer.answered(operation, status.map(|s| s.as_u16()), sent.elapsed());
         }
+        answer
     }
 
     /// Sleeps for the tenant's rate limit, and says so to the observer.

@@ -11,6 +11,7 @@ mod problem;
 pub mod request_id;
 mod routes;
 mod schema_rules;
+mod trace_context;
 
 use std::time::{Duration, Instant};
 
@@ -35,12 +36,16 @@ pub use request_id::RequestId;
 pub struct AppOptions {
     /// The longest a request may take, from its head to its response.
     pub request_timeout: Duration,
+    /// Traces are exported (OpenTelemetry): each request continues its
+    /// caller's trace and its span carries the HTTP attributes.
+    pub traced: bool,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             request_timeout: Duration::from_secs(30),
+            traced: false,
         }
     }
 }
@@ -403,11 +408,12 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
     let observed = Observed {
         nexus: nexus.clone(),
         request_timeout: options.request_timeout,
+        traced: options.traced,
     };
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .route_layer(middleware::from_fn_with_state(gate, auth::authorize))
-        .route_layer(middleware::from_fn(tag_route))
+        .route_layer(middleware::from_fn_with_state(options.traced, tag_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
@@ -428,6 +434,7 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
 struct Observed {
     nexus: Nexus,
     request_timeout: Duration,
+    traced: bool,
 }
 
 /// One span, one log line and one metrics observation per request, each
@@ -441,7 +448,18 @@ async fn observe(State(observed): State<Observed>, mut request: Request, next: N
         .headers_mut()
         .insert(request_id::HEADER, id.header_value());
     request.extensions_mut().insert(id.clone());
-    let span = tracing::info_span!("request", %method, %path, request_id = %id);
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        %path,
+        request_id = %id,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    if observed.traced {
+        trace_context::start(&span, &request);
+    }
     let context = problem::RequestContext {
         path,
         id: id.to_string(),
@@ -456,6 +474,10 @@ async fn observe(State(observed): State<Observed>, mut request: Request, next: N
         .insert(request_id::HEADER, id.header_value());
     let nexus = observed.nexus;
     let elapsed = started.elapsed();
+    let matched = response.extensions().get::<MatchedPath>();
+    if observed.traced {
+        trace_context::finish(&span, method.as_str(), matched.is_some(), response.status());
+    }
     let status = response.status().as_u16();
     span.in_scope(|| {
         tracing::info!(
@@ -464,10 +486,7 @@ async fn observe(State(observed): State<Observed>, mut request: Request, next: N
             "request"
         )
     });
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
+    let route = matched.map_or("unmatched", MatchedPath::as_str);
     nexus.metrics().observe_request(
         RequestLabels {
             method: method.to_string(),
@@ -504,8 +523,21 @@ async fn within(
     }
 }
 
-/// Hands the matched route template to `observe` (routing happens inside it).
-async fn tag_route(matched: MatchedPath, request: Request, next: Next) -> Response {
+/// Hands the matched route template to `observe` (routing happens inside
+/// it), and names the request's span for it when traces are exported.
+async fn tag_route(
+    State(traced): State<bool>,
+    matched: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    if traced {
+        trace_context::route(
+            &tracing::Span::current(),
+            request.method().as_str(),
+            matched.as_str(),
+        );
+    }
     let mut response = next.run(request).await;
     response.extensions_mut().insert(matched);
     response

@@ -183,6 +183,10 @@ async fn renew(
     Ok(renewed)
 }
 
+// A trace of its own for each item: the push runs after the requests that
+// asked for it, and one push may serve many of them.
+#[tracing::instrument(level = "debug", name = "push", skip_all,
+    fields(item = item.id, idp_tenant_id = item.idp_tenant_id, azo_user_id = %item.azo_user_id))]
 async fn push_one(
     nexus: &Nexus,
     config: &PushConfig,

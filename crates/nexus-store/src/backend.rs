@@ -23,6 +23,14 @@ impl Backend {
         }
     }
 
+    /// The database's name in traces (OpenTelemetry's `db.system.name`).
+    pub fn system_name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+
     /// The backend a connection (or a transaction) talks to.
     pub fn of(conn: &Conn) -> Backend {
         if conn.backend_name() == "PostgreSQL" {

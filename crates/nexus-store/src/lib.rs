@@ -8,6 +8,7 @@ mod error;
 mod list;
 mod rows;
 mod sqlite_memory;
+mod transaction;
 
 pub mod api_keys;
 pub mod audit;
@@ -34,10 +35,10 @@ pub use backend::Backend;
 pub(crate) use backend::{for_update, Lock, PerBackend};
 pub use error::StoreError;
 pub use list::{ListParams, Page};
+pub use transaction::{ReadConn, Tx};
 
 /// A connection to run queries on: a pooled connection or an open transaction.
 pub type Conn = AnyConnection;
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone)]
@@ -83,7 +84,7 @@ impl Writer {
         }
     }
 
-    async fn begin(&self) -> Result<Tx, StoreError> {
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
         Ok(match self.backend {
             // IMMEDIATE takes the write lock at once: a transaction that reads
@@ -209,7 +210,8 @@ impl Store {
 
     /// A transaction for a change. Commit it; dropping it rolls back.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        self.writer.begin().await
+        let span = transaction::span(self.backend, "write transaction");
+        Ok(Tx::new(self.writer.begin().await?, span))
     }
 
     /// How many write transactions have begun since the store was opened.
@@ -225,6 +227,7 @@ impl Store {
         &self,
         write: login::LoginWrite,
     ) -> Result<Option<login::LoginView>, StoreError> {
+        let _span = transaction::span(self.backend, "login write");
         match &self.logins {
             Some(logins) => logins.write(write).await,
             None => login::group_commit::alone(&self.writer, &write).await,
@@ -233,13 +236,15 @@ impl Store {
 
     /// A transaction that only reads, so that what it reads is consistent.
     pub async fn begin_read(&self) -> Result<Tx, StoreError> {
-        Ok(self.read.begin().await?)
+        let span = transaction::span(self.backend, "read transaction");
+        Ok(Tx::new(self.read.begin().await?, span))
     }
 
     /// A connection for a read that is one statement (consistent by
     /// itself), without the two round trips of a transaction.
-    pub async fn read_one(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
-        Ok(self.read.acquire().await?)
+    pub async fn read_one(&self) -> Result<ReadConn, StoreError> {
+        let span = transaction::span(self.backend, "read");
+        Ok(ReadConn::new(self.read.acquire().await?, span))
     }
 
     pub(crate) fn sqlite_reads(&self) -> Option<&login::sqlite_reads::SqliteReaders> {

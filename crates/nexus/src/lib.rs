@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 mod serve;
+pub mod trace_export;
 
 use anyhow::Context;
 use nexus_service::api_keys::{Bootstrap, ExistingKey};
@@ -30,6 +31,9 @@ pub struct Config {
     pub rotate_bootstrap_api_key: bool,
     pub push: PushConfig,
     pub http: HttpLimits,
+    /// Traces are exported (`trace_export`): requests continue their
+    /// callers' traces and carry the HTTP attributes.
+    pub traced: bool,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             rotate_bootstrap_api_key: false,
             push: PushConfig::default(),
             http: HttpLimits::default(),
+            traced: false,
         }
     }
 }
@@ -119,11 +124,16 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    let app = nexus_api::AppOptions {
+        request_timeout: config.http.request_timeout,
+        traced: config.traced,
+    };
     start_configured(
         store,
         config.auth.clone(),
         config.push.clone(),
         config.http.clone(),
+        app,
         listener,
     )
     .await
@@ -135,14 +145,9 @@ pub async fn start_with(
     auth: AuthConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    start_configured(
-        store,
-        auth,
-        PushConfig::default(),
-        HttpLimits::default(),
-        listener,
-    )
-    .await
+    let limits = HttpLimits::default();
+    let app = untraced(&limits);
+    start_configured(store, auth, PushConfig::default(), limits, app, listener).await
 }
 
 /// `start_with`, the push worker paced by `push`.
@@ -152,7 +157,9 @@ pub async fn start_with_push(
     push: PushConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    start_configured(store, auth, push, HttpLimits::default(), listener).await
+    let limits = HttpLimits::default();
+    let app = untraced(&limits);
+    start_configured(store, auth, push, limits, app, listener).await
 }
 
 /// `start_with`, with these bounds on what clients may hold.
@@ -162,7 +169,16 @@ pub async fn start_with_limits(
     listener: TcpListener,
     limits: HttpLimits,
 ) -> anyhow::Result<RunningServer> {
-    start_configured(store, auth, PushConfig::default(), limits, listener).await
+    let app = untraced(&limits);
+    start_configured(store, auth, PushConfig::default(), limits, app, listener).await
+}
+
+/// The application's options for a server that exports no traces.
+fn untraced(limits: &HttpLimits) -> nexus_api::AppOptions {
+    nexus_api::AppOptions {
+        request_timeout: limits.request_timeout,
+        traced: false,
+    }
 }
 
 async fn start_configured(
@@ -170,16 +186,12 @@ async fn start_configured(
     auth: AuthConfig,
     push: PushConfig,
     limits: HttpLimits,
+    app: nexus_api::AppOptions,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
     let nexus = Nexus::new(store.clone(), auth);
     let addr = listener.local_addr()?;
-    let app = nexus_api::app_with(
-        nexus.clone(),
-        nexus_api::AppOptions {
-            request_timeout: limits.request_timeout,
-        },
-    );
+    let app = nexus_api::app_with(nexus.clone(), app);
     let (tx, rx) = oneshot::channel::<()>();
     let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(nexus_service::push::run(nexus.clone(), push, push_stopped));

@@ -10,7 +10,9 @@ use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::Nexus;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 // Requests allocate many small objects from several threads at once, where
 // glibc's malloc showed up in profiles (README, Performance).
@@ -290,18 +292,27 @@ enum LogFormat {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.log).context("invalid log filter")?;
-    match cli.log_format {
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
+    let log = match cli.log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
-            .init(),
-        LogFormat::Json => tracing_subscriber::fmt()
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
-            .with_env_filter(filter)
             .with_writer(std::io::stderr)
-            .init(),
-    }
+            .with_filter(filter)
+            .boxed(),
+    };
+    // Only the server's work is traced.
+    let traces = match cli.command {
+        Command::Serve { .. } => nexus::trace_export::TraceExport::from_env()?,
+        _ => None,
+    };
+    tracing_subscriber::registry()
+        .with(log)
+        .with(traces.as_ref().map(|traces| traces.layer()))
+        .init();
     match cli.command {
         Command::Serve {
             database,
@@ -338,6 +349,7 @@ async fn main() -> anyhow::Result<()> {
                     ..PushConfig::default()
                 },
                 http: http.into(),
+                traced: traces.is_some(),
             };
             let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
@@ -346,7 +358,11 @@ async fn main() -> anyhow::Result<()> {
                 grace_ms = config.http.shutdown_grace.as_millis() as u64,
                 "shutting down: finishing requests in flight"
             );
-            server.stop().await?;
+            let stopped = server.stop().await;
+            if let Some(traces) = traces {
+                traces.shutdown().await;
+            }
+            stopped?;
             tracing::info!("stopped");
         }
         Command::ApiKey {

@@ -5,6 +5,7 @@ const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
+const http = require("node:http");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
@@ -318,6 +319,118 @@ test("fails open when configured to", async () => {
     assert.equal(record.denied, null);
     assert.deepEqual(record.idToken, {});
     assert.deepEqual(record.accessToken, {});
+  } finally {
+    silent.close();
+  }
+});
+
+/**
+ * A proxy in front of Nexus that passes every request on as it came and
+ * records the headers it came with.
+ */
+async function recordingProxy() {
+  const seen = [];
+  const proxy = http.createServer(async (request, response) => {
+    seen.push(request.headers);
+    const chunks = [];
+    for await (const chunk of request) chunks.push(chunk);
+    const headers = { ...request.headers };
+    delete headers.host;
+    delete headers.connection;
+    delete headers["content-length"];
+    const answer = await fetch(`${baseUrl}${request.url}`, {
+      method: request.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    response.writeHead(answer.status, { "content-type": answer.headers.get("content-type") || "text/plain" });
+    response.end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${proxy.address().port}`, seen, close: () => proxy.close() };
+}
+
+const VALID_TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
+
+test("starts a new trace on each $sync when the login brings none", async () => {
+  const userId = await seedUser("grace");
+  const proxy = await recordingProxy();
+  try {
+    for (let i = 0; i < 2; i++) {
+      const { api, record } = recorder();
+      await onExecutePostLogin(event(userId, { secrets: { NEXUS_URL: proxy.url } }), api);
+      assert.equal(record.denied, null);
+      assert.deepEqual(record.idToken["https://nexus.example.com/roles"], ["ad-admin", "reader"]);
+    }
+    assert.equal(proxy.seen.length, 2);
+    const [first, second] = proxy.seen.map((headers) => headers.traceparent);
+    for (const header of [first, second]) {
+      const [, traceId, spanId] = VALID_TRACEPARENT.exec(header) || assert.fail(`not a sampled version-00 traceparent: ${header}`);
+      assert.doesNotMatch(traceId, /^0+$/);
+      assert.doesNotMatch(spanId, /^0+$/);
+    }
+    assert.notEqual(first.slice(3, 35), second.slice(3, 35), "each login is a trace of its own");
+    assert.equal(proxy.seen[0].tracestate, undefined);
+  } finally {
+    proxy.close();
+  }
+});
+
+test("continues the application's trace passed to /authorize", async () => {
+  const userId = await seedUser("heidi");
+  const proxy = await recordingProxy();
+  try {
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const e = event(userId, { secrets: { NEXUS_URL: proxy.url } });
+    e.request.query = { audience: AUDIENCE, traceparent, tracestate: "congo=t61rcWkgMzE" };
+    const { api, record } = recorder();
+    await onExecutePostLogin(e, api);
+    assert.equal(record.denied, null);
+    assert.equal(proxy.seen[0].traceparent, traceparent);
+    assert.equal(proxy.seen[0].tracestate, "congo=t61rcWkgMzE");
+  } finally {
+    proxy.close();
+  }
+});
+
+test("replaces a traceparent that is not valid, and drops its tracestate", async () => {
+  const userId = await seedUser("ivan");
+  const proxy = await recordingProxy();
+  const invalid = [
+    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+    ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+  ];
+  try {
+    for (const given of invalid) {
+      const e = event(userId, { secrets: { NEXUS_URL: proxy.url } });
+      e.request.query = { traceparent: given, tracestate: "congo=t61rcWkgMzE" };
+      const { api, record } = recorder();
+      await onExecutePostLogin(e, api);
+      assert.equal(record.denied, null, `${given}`);
+    }
+    assert.equal(proxy.seen.length, invalid.length);
+    for (const headers of proxy.seen) {
+      assert.match(headers.traceparent, VALID_TRACEPARENT);
+      assert.ok(!invalid.includes(headers.traceparent), headers.traceparent);
+      assert.equal(headers.tracestate, undefined);
+    }
+  } finally {
+    proxy.close();
+  }
+});
+
+test("a failed call's log line names the trace", async () => {
+  const silent = await silentServer();
+  try {
+    const e = event("someone", { secrets: { NEXUS_URL: silent.url, NEXUS_TIMEOUT_MS: "200" } });
+    e.request.query = { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" };
+    const { api } = recorder();
+    const log = await logged(() => onExecutePostLogin(e, api));
+    assert.match(log, /\(trace 4bf92f3577b34da6a3ce929d0e0e4736\)/);
   } finally {
     silent.close();
   }

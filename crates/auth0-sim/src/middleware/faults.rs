@@ -42,6 +42,11 @@ pub(crate) async fn faults_and_stats(
     let method = request.method().as_str().to_owned();
     let route = format!("{method} {}", route_name(&path));
     let patch_of_user = (!control && route == "PATCH /api/v2/users/{id}").then(|| path.clone());
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let (latency, failing, late) = sim.with(|t| {
         let late = if control {
             None
@@ -56,6 +61,9 @@ pub(crate) async fn faults_and_stats(
             *patching += 1;
         }
         if !control {
+            if let Some(traceparent) = traceparent {
+                t.stats.traceparents.insert(route.clone(), traceparent);
+            }
             *t.stats.requests.entry(route).or_default() += 1;
         }
         let failing = t

@@ -7,7 +7,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::{write_login, LoginView, LoginWrite};
-use crate::{commit, StoreError, Writer};
+use crate::{StoreError, Writer};
 
 /// Most logins in one transaction: bounds how long other writers wait.
 const MAX_GROUP: usize = 64;
@@ -73,7 +73,7 @@ async fn together(writer: &Writer, group: &[Job]) -> Result<Vec<Option<LoginView
     for job in group {
         outcomes.push(write_login(&mut tx, &job.write).await?);
     }
-    commit(tx).await?;
+    tx.commit().await?;
     Ok(outcomes)
 }
 
@@ -81,6 +81,6 @@ async fn together(writer: &Writer, group: &[Job]) -> Result<Vec<Option<LoginView
 pub(crate) async fn alone(writer: &Writer, write: &LoginWrite) -> Outcome {
     let mut tx = writer.begin().await?;
     let outcome = write_login(&mut tx, write).await?;
-    commit(tx).await?;
+    tx.commit().await?;
     Ok(outcome)
 }

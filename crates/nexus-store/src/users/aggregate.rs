@@ -75,10 +75,11 @@ pub(crate) async fn read_full_user(
     id: &str,
     audience: Option<&str>,
 ) -> Result<Option<FullUser>, StoreError> {
+    let _span = crate::transaction::span(store.backend(), "read user");
     if let Some(readers) = store.sqlite_reads() {
         return readers.read(|conn| full_user_on_thread(conn, id, audience));
     }
-    full_user(&mut *store.read_one().await?, id, audience).await
+    full_user(&mut *store.read.acquire().await?, id, audience).await
 }
 
 static FULL_USERS: PerBackend<String> = PerBackend::new();

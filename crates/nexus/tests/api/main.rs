@@ -29,4 +29,5 @@ mod server;
 mod startup;
 mod sync;
 mod tokens;
+mod traces;
 mod users;
