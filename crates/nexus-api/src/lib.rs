@@ -53,7 +53,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -116,6 +116,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::sts_clients::router())
         .merge(routes::push::router())
         .merge(routes::audit::router())
+        .merge(routes::webhooks::router())
         .merge(routes::ops::router())
 }
 

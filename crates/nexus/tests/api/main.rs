@@ -30,3 +30,4 @@ mod startup;
 mod sync;
 mod tokens;
 mod users;
+mod webhooks;
