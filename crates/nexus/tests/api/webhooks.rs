@@ -615,3 +615,26 @@ async fn subscriptions_are_validated(app: TestApp) {
         assert_eq!(app.delete(missing).await.status, StatusCode::NOT_FOUND);
     }
 }
+
+/// Secrets are stored sealed: without a secret key none can be stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_secret_key_no_subscription_is_made() {
+    let auth = nexus_service::auth::AuthConfig {
+        sealer: nexus_service::secrets::Sealer::default(),
+        ..crate::support::test_auth()
+    };
+    let app = TestApp::sqlite_with(auth).await;
+    let reply = app
+        .post(
+            "/v1/webhooks",
+            json!({"url": "https://127.0.0.1:9/hook", "eventTypes": ["user.created"]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let message = reply.body["errors"]["secret"][0].as_str().unwrap();
+    assert!(message.contains("NEXUS_SECRET_KEY"), "{message}");
+    assert_eq!(
+        app.get("/v1/webhooks?$count=true").await.body["@odata.count"],
+        0
+    );
+}
