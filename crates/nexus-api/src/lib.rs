@@ -140,7 +140,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 10] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 12] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -153,6 +153,8 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 10] {
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),
         ("/v1/audit-events", &audit::LIST),
+        ("/v1/webhooks", &webhooks::LIST),
+        ("/v1/webhooks/{webhookId}/deliveries", &webhooks::DELIVERIES),
     ]
 }
 

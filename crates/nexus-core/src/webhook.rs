@@ -210,7 +210,7 @@ pub struct WebhookBody {
     /// Where deliveries are POSTed: `https` (`http` only where the operator
     /// allows private addresses). Its host must resolve to public addresses
     /// unless the operator allows private ones.
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 2048,
+    #[schema(required = true, value_type = String, format = "uri", min_length = 1, max_length = 2048,
         example = "https://hooks.example.com/nexus")]
     pub url: Option<String>,
     #[schema(max_length = 250)]

@@ -204,6 +204,19 @@ pub struct ClaimedDelivery {
     pub claimed_by: String,
 }
 
+/// Whether any delivery is due and unclaimed: a read, so that an idle
+/// worker's polls take no write lock (SQLite has one writer).
+pub async fn any_due(conn: &mut Conn) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND due_at <= $1 \
+         AND (claimed_until IS NULL OR claimed_until < $1) LIMIT 1",
+    )
+    .bind(Timestamp::now().to_text())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` due deliveries for `owner` for `lease`.
 pub async fn claim(
     conn: &mut Conn,

@@ -105,6 +105,11 @@ async fn take_over_claims(nexus: &Nexus) {
 
 async fn claim(nexus: &Nexus, config: &WebhookConfig, owner: &str) -> Vec<ClaimedDelivery> {
     let result = async {
+        let mut conn = nexus.store().read_one().await?;
+        if !store::any_due(&mut conn).await? {
+            return Ok(Vec::new());
+        }
+        drop(conn);
         let mut tx = nexus.store().begin().await?;
         let claimed = store::claim(&mut tx, owner, config.batch, config.lease()).await?;
         commit(tx).await?;
