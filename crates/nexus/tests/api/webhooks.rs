@@ -638,3 +638,16 @@ async fn without_a_secret_key_no_subscription_is_made() {
         0
     );
 }
+
+/// A list whose items have no searchable field finds nothing for a search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_of_a_list_without_searchable_fields_finds_nothing() {
+    let app = TestApp::sqlite().await;
+    subscribe(&app, "https://127.0.0.1:9/hook", json!(["user.created"])).await;
+    for path in ["/v1/webhooks", "/v1/audit-events"] {
+        let reply = app.get(&format!("{path}?$search=hook&$count=true")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        assert_eq!(reply.body["@odata.count"], 0, "{path}");
+        assert_eq!(reply.body["value"], json!([]), "{path}");
+    }
+}
