@@ -226,6 +226,28 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Requires("apikey.write"),
     ),
     ("GET", "/v1/audit-events", Access::Requires("audit.read")),
+    ("POST", "/v1/webhooks", Access::Requires("webhook.write")),
+    ("GET", "/v1/webhooks", Access::Requires("webhook.read")),
+    (
+        "GET",
+        "/v1/webhooks/{webhookId}",
+        Access::Requires("webhook.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/webhooks/{webhookId}",
+        Access::Requires("webhook.write"),
+    ),
+    (
+        "GET",
+        "/v1/webhooks/{webhookId}/deliveries",
+        Access::Requires("webhook.read"),
+    ),
+    (
+        "POST",
+        "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
+        Access::Requires("webhook.write"),
+    ),
     ("POST", "/v1/sts-clients", Access::Requires("sts.write")),
     ("GET", "/v1/sts-clients", Access::Requires("sts.read")),
     (

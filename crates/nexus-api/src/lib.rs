@@ -58,7 +58,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -121,6 +121,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::sts_clients::router())
         .merge(routes::push::router())
         .merge(routes::audit::router())
+        .merge(routes::webhooks::router())
         .merge(routes::ops::router())
 }
 
@@ -144,7 +145,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 10] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 12] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -157,6 +158,8 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 10] {
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),
         ("/v1/audit-events", &audit::LIST),
+        ("/v1/webhooks", &webhooks::LIST),
+        ("/v1/webhooks/{webhookId}/deliveries", &webhooks::DELIVERIES),
     ]
 }
 

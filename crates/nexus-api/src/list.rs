@@ -86,6 +86,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ListOptions {
 }
 
 impl ListOptions {
+    /// These options with `$orderby` = `orderby` unless the request gives
+    /// one; next links then carry it too.
+    pub fn with_default_order(mut self, orderby: &str) -> Self {
+        if self.get("$orderby").is_none() {
+            self.pairs
+                .insert(0, ("$orderby".to_owned(), orderby.to_owned()));
+        }
+        self
+    }
+
     /// Checks every option against what the resource allows.
     pub fn params(&self, spec: &'static ListSpec) -> Result<ListParams, ApiError> {
         let mut errors = ValidationErrors::new();

@@ -98,6 +98,7 @@ const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
         "clientId",
         rule(patterns::NO_WHITESPACE),
     ),
+    (&["WebhookBody"], "url", rule(patterns::WEBHOOK_URL)),
     (
         &["SyncConnection"],
         "groups",

@@ -17,6 +17,7 @@ pub mod time;
 pub mod user;
 pub mod validation;
 pub mod values;
+pub mod webhook;
 
 pub use audit::Actor;
 pub use time::Timestamp;

@@ -48,13 +48,17 @@ macro_rules! host {
     };
 }
 
+/// An optional port after a URL's host.
+macro_rules! port {
+    () => {
+        r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+    };
+}
+
 /// What may follow a URL's host: a port, then a path, query or fragment.
 macro_rules! after_host {
     () => {
-        concat!(
-            r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
-            r"([/?#][^\s\u0000-\u001F\u007F-\u009F]*)?$"
-        )
+        concat!(port!(), r"([/?#][^\s\u0000-\u001F\u007F-\u009F]*)?$")
     };
 }
 
@@ -70,6 +74,16 @@ pub const BASE_URL: &str = concat!(
 /// address and an optional port. The parser requires this shape and also
 /// that the URL parses.
 pub const HTTP_URL: &str = concat!(r"^[Hh][Tt][Tt][Pp][Ss]?://", host!(), after_host!());
+
+/// `WebhookUrl`: an absolute http or https URL with a host name or IPv4
+/// address, an optional port, and no fragment (`http` is accepted only
+/// where private addresses are allowed).
+pub const WEBHOOK_URL: &str = concat!(
+    r"^[Hh][Tt][Tt][Pp][Ss]?://",
+    host!(),
+    port!(),
+    r"([/?][^\s#\u0000-\u001F\u007F-\u009F]*)?$"
+);
 
 /// The inside of a non-empty OData string literal: a quote only doubled.
 pub const ODATA_STRING_CONTENT: &str = r"^([^']|'')+$";

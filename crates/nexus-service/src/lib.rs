@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod sts_clients;
 pub mod sync;
 pub mod users;
+pub mod webhooks;
 
 use nexus_core::ValidationErrors;
 use nexus_store::{Store, StoreError};
@@ -34,6 +35,7 @@ pub struct Nexus {
     authenticator: auth::Authenticator,
     auth0: auth0::Auth0Clients,
     metrics: metrics::Metrics,
+    webhooks: std::sync::Arc<webhooks::WebhookConfig>,
 }
 
 impl Nexus {
@@ -47,7 +49,18 @@ impl Nexus {
             authenticator: auth::Authenticator::new(store.clone(), auth),
             store,
             metrics,
+            webhooks: std::sync::Arc::new(webhooks::WebhookConfig::default()),
         }
+    }
+
+    /// This `Nexus` with webhooks checked and delivered as `config` says.
+    pub fn with_webhooks(mut self, config: webhooks::WebhookConfig) -> Self {
+        self.webhooks = std::sync::Arc::new(config);
+        self
+    }
+
+    pub fn webhooks(&self) -> &webhooks::WebhookConfig {
+        &self.webhooks
     }
 
     pub fn store(&self) -> &Store {

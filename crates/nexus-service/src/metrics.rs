@@ -31,6 +31,31 @@ pub enum PushOutcome {
     Failed,
 }
 
+/// What became of a webhook delivery attempt.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Succeeded,
+    /// Failed; retried later.
+    FailedAttempt,
+    /// Failed, and the retry period is over (or it can never succeed).
+    Failed,
+}
+
+impl WebhookOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            WebhookOutcome::Succeeded => "succeeded",
+            WebhookOutcome::FailedAttempt => "failed_attempt",
+            WebhookOutcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PushLabels {
     outcome: PushOutcome,
@@ -79,6 +104,8 @@ struct Inner {
     auth0_latency: Family<Auth0OperationLabels, Histogram, fn() -> Histogram>,
     auth0_rate_limit_wait: Counter<f64, AtomicU64>,
     auth_failures: Family<AuthFailureLabels, Counter>,
+    webhook_deliveries: Family<WebhookLabels, Counter>,
+    webhook_latency: Family<WebhookLabels, Histogram, fn() -> Histogram>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -150,8 +177,23 @@ impl Default for Metrics {
             "Refused requests by reason: the 401 kinds, throttled (429), permission (403)",
             auth_failures.clone(),
         );
+        let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome: succeeded, failed_attempt (retried later), failed (for good)",
+            webhook_deliveries.clone(),
+        );
+        let webhook_latency: Family<WebhookLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "webhook_delivery_duration_seconds",
+            "Time from sending a webhook delivery to its answer (or failure), by outcome",
+            webhook_latency.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
+                webhook_deliveries,
+                webhook_latency,
                 auth_failures,
                 auth0_requests,
                 auth0_latency,
@@ -185,6 +227,17 @@ impl Metrics {
                 reason: reason.to_owned(),
             })
             .inc();
+    }
+
+    pub fn observe_webhook(&self, outcome: WebhookOutcome, elapsed: Duration) {
+        let labels = WebhookLabels {
+            outcome: outcome.as_str(),
+        };
+        self.inner.webhook_deliveries.get_or_create(&labels).inc();
+        self.inner
+            .webhook_latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn observe_push(&self, outcome: PushOutcome) {

@@ -3,6 +3,7 @@
 
 use nexus_core::audit::{ActorType, AuditEvent, NewAuditEvent, Outcome};
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
+use nexus_core::webhook;
 use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -27,17 +28,19 @@ pub static LIST: ListSpec = ListSpec {
 const COLUMNS: &str = "id, time, actor, actor_type, actor_tenant_id, request_id, client_address, \
      operation, resource_type, resource_id, changes, outcome";
 
-/// Records `event`, made by `actor`, in the transaction of the change.
+/// Records `event`, made by `actor`, in the transaction of the change, and
+/// enqueues its webhook deliveries when the change is one subscribers can
+/// select. Returns the event's id.
 pub async fn record(
     conn: &mut Conn,
     actor: &Actor,
     event: &NewAuditEvent,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let changes = serde_json::to_string(&event.changes).expect("changes serialize");
-    sqlx::query(
+    let row = sqlx::query(
         "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
          client_address, operation, resource_type, resource_id, changes, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(Timestamp::now().to_text())
     .bind(&actor.id)
@@ -50,9 +53,21 @@ pub async fn record(
     .bind(&event.resource_id)
     .bind(changes)
     .bind(event.outcome.as_str())
-    .execute(conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    let id: i64 = row.try_get("id")?;
+    if event.outcome == Outcome::Success {
+        if let Some(event_type) = webhook::event_type(&actor.operation) {
+            crate::webhooks::enqueue(conn, id, event_type).await?;
+        }
+    }
+    Ok(id)
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<AuditEvent>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_events WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 fn from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {

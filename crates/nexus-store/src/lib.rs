@@ -22,6 +22,7 @@ pub mod push;
 pub mod roles;
 pub mod sts_clients;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -67,7 +67,11 @@ pub(crate) async fn fetch_page(
         let sql = filter_to_sql(filter, binds.len() + 1, &mut binds);
         conditions.push(sql);
     }
-    if let Some(term) = params.search.as_deref().filter(|t| !t.is_empty()) {
+    let term = params.search.as_deref().filter(|t| !t.is_empty());
+    if term.is_some() && spec.search.is_empty() {
+        // Nothing of the resource is searchable, so nothing contains the term.
+        conditions.push("1 = 0".to_owned());
+    } else if let Some(term) = term {
         binds.push(Literal::Text(format!(
             "%{}%",
             escape_like(&term.to_lowercase())

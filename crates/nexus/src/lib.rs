@@ -10,6 +10,7 @@ use anyhow::Context;
 use nexus_service::api_keys::{Bootstrap, ExistingKey};
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
+use nexus_service::webhooks::WebhookConfig;
 use nexus_service::Nexus;
 use nexus_store::Store;
 use tokio::net::TcpListener;
@@ -30,6 +31,7 @@ pub struct Config {
     /// Give an existing bootstrap key the configured secret and a new year.
     pub rotate_bootstrap_api_key: bool,
     pub push: PushConfig,
+    pub webhooks: WebhookConfig,
     pub http: HttpLimits,
     /// Traces are exported (`trace_export`): requests continue their
     /// callers' traces and carry the HTTP attributes.
@@ -45,10 +47,23 @@ impl Default for Config {
             bootstrap_api_key: None,
             rotate_bootstrap_api_key: false,
             push: PushConfig::default(),
+            webhooks: WebhookConfig::default(),
             http: HttpLimits::default(),
             traced: false,
         }
     }
+}
+
+/// What runs beside the API: the background workers' pacing and the
+/// bounds on clients.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    pub push: PushConfig,
+    pub webhooks: WebhookConfig,
+    pub http: HttpLimits,
+    /// Traces are exported (`trace_export`): requests continue their
+    /// callers' traces and carry the HTTP attributes.
+    pub traced: bool,
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -109,6 +124,23 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
             "sealed stored Management client secrets with the current key"
         );
     }
+    let resealed = nexus_service::webhooks::reseal_stored_secrets(&Nexus::new(
+        store.clone(),
+        config.auth.clone(),
+    ))
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "the stored webhook secrets cannot be read: {e} \
+             (NEXUS_SECRET_KEY seals them; while rotating, the old key goes in NEXUS_SECRET_KEY_PREVIOUS)"
+        )
+    })?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "sealed stored webhook secrets with the current key"
+        );
+    }
     if let Some(credential) = &config.bootstrap_api_key {
         let nexus = Nexus::new(store.clone(), config.auth.clone());
         let existing_key = if config.rotate_bootstrap_api_key {
@@ -124,19 +156,13 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    let app = nexus_api::AppOptions {
-        request_timeout: config.http.request_timeout,
+    let options = ServerOptions {
+        push: config.push.clone(),
+        webhooks: config.webhooks.clone(),
+        http: config.http.clone(),
         traced: config.traced,
     };
-    start_configured(
-        store,
-        config.auth.clone(),
-        config.push.clone(),
-        config.http.clone(),
-        app,
-        listener,
-    )
-    .await
+    start_with_options(store, config.auth.clone(), options, listener).await
 }
 
 /// Serves over `store` on `listener` with the default HTTP limits.
@@ -145,9 +171,7 @@ pub async fn start_with(
     auth: AuthConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    let limits = HttpLimits::default();
-    let app = untraced(&limits);
-    start_configured(store, auth, PushConfig::default(), limits, app, listener).await
+    start_with_options(store, auth, ServerOptions::default(), listener).await
 }
 
 /// `start_with`, the push worker paced by `push`.
@@ -157,9 +181,11 @@ pub async fn start_with_push(
     push: PushConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    let limits = HttpLimits::default();
-    let app = untraced(&limits);
-    start_configured(store, auth, push, limits, app, listener).await
+    let options = ServerOptions {
+        push,
+        ..ServerOptions::default()
+    };
+    start_with_options(store, auth, options, listener).await
 }
 
 /// `start_with`, with these bounds on what clients may hold.
@@ -169,42 +195,57 @@ pub async fn start_with_limits(
     listener: TcpListener,
     limits: HttpLimits,
 ) -> anyhow::Result<RunningServer> {
-    let app = untraced(&limits);
-    start_configured(store, auth, PushConfig::default(), limits, app, listener).await
+    let options = ServerOptions {
+        http: limits,
+        ..ServerOptions::default()
+    };
+    start_with_options(store, auth, options, listener).await
 }
 
-/// The application's options for a server that exports no traces.
-fn untraced(limits: &HttpLimits) -> nexus_api::AppOptions {
-    nexus_api::AppOptions {
-        request_timeout: limits.request_timeout,
-        traced: false,
-    }
-}
-
-async fn start_configured(
+/// Serves over `store` on `listener`, with these workers and limits.
+pub async fn start_with_options(
     store: Store,
     auth: AuthConfig,
-    push: PushConfig,
-    limits: HttpLimits,
-    app: nexus_api::AppOptions,
+    options: ServerOptions,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    let nexus = Nexus::new(store.clone(), auth);
+    let ServerOptions {
+        push,
+        webhooks,
+        http: limits,
+        traced,
+    } = options;
+    let nexus = Nexus::new(store.clone(), auth).with_webhooks(webhooks);
     let addr = listener.local_addr()?;
-    let app = nexus_api::app_with(nexus.clone(), app);
+    let app = nexus_api::app_with(
+        nexus.clone(),
+        nexus_api::AppOptions {
+            request_timeout: limits.request_timeout,
+            traced,
+        },
+    );
     let (tx, rx) = oneshot::channel::<()>();
-    let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(nexus_service::push::run(nexus.clone(), push, push_stopped));
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(nexus_service::push::run(
+        nexus.clone(),
+        push,
+        workers_stopped.clone(),
+    ));
+    let deliveries = tokio::spawn(nexus_service::webhooks::delivery::run(
+        nexus.clone(),
+        workers_stopped,
+    ));
     let task = tokio::spawn(async move {
         let deadline = serve::serve(listener, app, limits, async {
             let _ = rx.await;
         })
         .await;
-        // The push worker finishes the item in hand; the rest stays recorded.
-        let _ = stop_push.send(true);
-        let abort = worker.abort_handle();
+        // The workers finish the work in hand; the rest stays recorded.
+        let _ = stop_workers.send(true);
+        let abort = [worker.abort_handle(), deliveries.abort_handle()];
         let closing = async {
             let _ = worker.await;
+            let _ = deliveries.await;
             store.close().await;
         };
         // A database that hangs must not hold the shutdown either: what the
@@ -215,7 +256,7 @@ async fn start_configured(
             .is_err()
         {
             tracing::warn!("the database did not answer in time: stopping without closing it");
-            abort.abort();
+            abort.iter().for_each(tokio::task::AbortHandle::abort);
         }
     });
     tracing::info!(%addr, "nexus is listening");

@@ -9,6 +9,7 @@ use nexus_core::Actor;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
+use nexus_service::webhooks::WebhookConfig;
 use nexus_service::Nexus;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -77,6 +78,10 @@ enum Command {
         /// renewed every third of it while the replica pushes).
         #[arg(long, env = "NEXUS_PUSH_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
         push_lease_seconds: u64,
+        /// Accept webhook subscriptions, and deliver, to loopback, private,
+        /// link-local and other non-public addresses, and over plain http.
+        #[arg(long, env = "NEXUS_WEBHOOK_ALLOW_PRIVATE")]
+        webhook_allow_private: bool,
         #[command(flatten)]
         http: Http,
     },
@@ -325,6 +330,7 @@ async fn main() -> anyhow::Result<()> {
             auth_failures_per_minute,
             trusted_proxies,
             push_lease_seconds,
+            webhook_allow_private,
             http,
         } => {
             let auth = AuthConfig {
@@ -347,6 +353,10 @@ async fn main() -> anyhow::Result<()> {
                 push: PushConfig {
                     lease: std::time::Duration::from_secs(push_lease_seconds),
                     ..PushConfig::default()
+                },
+                webhooks: WebhookConfig {
+                    allow_private: webhook_allow_private,
+                    ..WebhookConfig::default()
                 },
                 http: http.into(),
                 traced: traces.is_some(),

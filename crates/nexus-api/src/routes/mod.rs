@@ -14,6 +14,7 @@ pub mod roles;
 pub mod sts_clients;
 pub mod sync;
 pub mod users;
+pub mod webhooks;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -279,7 +279,17 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         path,
         body,
     };
+    // Loopback, allowed on test servers; an event type the probes never cause.
+    let webhook_body = json!({
+        "url": "https://127.0.0.1:9/hook", "eventTypes": ["identity.unlinked"], "description": "d",
+    });
     vec![
+        base(
+            Method::POST,
+            "/v1/webhooks",
+            "/v1/webhooks".into(),
+            webhook_body,
+        ),
         base(Method::POST, "/v1/users", "/v1/users".into(), create_user),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_metadata),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_password),

@@ -31,3 +31,4 @@ mod sync;
 mod tokens;
 mod traces;
 mod users;
+mod webhooks;

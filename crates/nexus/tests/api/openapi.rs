@@ -67,6 +67,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/sts-clients/{clientId}"),
     ("GET", "/v1/push/status"),
     ("GET", "/v1/audit-events"),
+    ("POST", "/v1/webhooks"),
+    ("GET", "/v1/webhooks"),
+    ("GET", "/v1/webhooks/{webhookId}"),
+    ("DELETE", "/v1/webhooks/{webhookId}"),
+    ("GET", "/v1/webhooks/{webhookId}/deliveries"),
+    ("POST", "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"),
 ];
 
 async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
@@ -138,7 +144,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             assert!(body.contains("@odata.nextLink"), "{path}: {body}");
         }
     }
-    assert_eq!(lists, 10, "the list endpoints");
+    assert_eq!(lists, 12, "the list endpoints");
     check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.

@@ -9,6 +9,7 @@ use nexus_core::{Actor, Timestamp};
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
+use nexus_service::webhooks::WebhookConfig;
 use nexus_service::Nexus;
 use nexus_store::Store;
 use reqwest::{Method, StatusCode};
@@ -43,6 +44,19 @@ pub(crate) use both_backends;
 /// The key that seals the test servers' Management client secrets.
 pub const TEST_SECRET_KEY: &str = "bmV4dXMtdGVzdC1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
 
+/// Webhooks as the test servers deliver them: to loopback receivers, and
+/// retried within a second.
+pub fn test_webhooks() -> WebhookConfig {
+    WebhookConfig {
+        allow_private: true,
+        idle_poll: std::time::Duration::from_millis(25),
+        first_retry: std::time::Duration::from_millis(200),
+        max_retry_delay: std::time::Duration::from_secs(1),
+        timeout: std::time::Duration::from_secs(5),
+        ..WebhookConfig::default()
+    }
+}
+
 /// The audience of access tokens for the test servers.
 pub const API_AUDIENCE: &str = "https://nexus.test/api";
 
@@ -58,6 +72,9 @@ pub struct TestApp {
     pub nexus: Nexus,
     /// How the push worker of the next `restart` or `replica` is paced.
     pub push: PushConfig,
+    /// How webhooks are checked and delivered by the next `restart` or
+    /// `replica` (`test_webhooks()` at first).
+    pub webhooks: WebhookConfig,
     server: Option<RunningServer>,
     url: String,
     auth: AuthConfig,
@@ -112,7 +129,11 @@ impl TestApp {
             .await
             .expect("bind loopback");
         let auth_config = auth.clone();
-        let server = nexus::start_with(store.clone(), auth, listener)
+        let options = nexus::ServerOptions {
+            webhooks: test_webhooks(),
+            ..nexus::ServerOptions::default()
+        };
+        let server = nexus::start_with_options(store.clone(), auth, options, listener)
             .await
             .expect("start server");
         let mut headers = reqwest::header::HeaderMap::new();
@@ -131,6 +152,7 @@ impl TestApp {
             store,
             nexus,
             push: PushConfig::default(),
+            webhooks: test_webhooks(),
             server: Some(server),
             url: url.to_owned(),
             auth: auth_config,
@@ -149,14 +171,10 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let server = nexus::start_with_push(
-            store.clone(),
-            self.auth.clone(),
-            self.push.clone(),
-            listener,
-        )
-        .await
-        .expect("restart server");
+        let server =
+            nexus::start_with_options(store.clone(), self.auth.clone(), self.options(), listener)
+                .await
+                .expect("restart server");
         self.base = format!("http://{}", server.addr);
         self.nexus = Nexus::new(store.clone(), self.auth.clone());
         self.store = store;
@@ -179,9 +197,17 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        nexus::start_with_push(store, auth, self.push.clone(), listener)
+        nexus::start_with_options(store, auth, self.options(), listener)
             .await
             .expect("start replica")
+    }
+
+    fn options(&self) -> nexus::ServerOptions {
+        nexus::ServerOptions {
+            push: self.push.clone(),
+            webhooks: self.webhooks.clone(),
+            ..nexus::ServerOptions::default()
+        }
     }
 
     /// A request without the admin key, with the given headers.
