@@ -128,9 +128,9 @@ pub mod resource_type {
 /// A field's value before and after a change; `null` where it did not exist.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Change {
-    #[schema(value_type = Object)]
+    /// Any JSON value: the field's value as the resource shows it.
     pub before: Value,
-    #[schema(value_type = Object)]
+    /// Any JSON value.
     pub after: Value,
 }
 
