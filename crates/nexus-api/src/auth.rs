@@ -423,8 +423,13 @@ pub async fn authorize(
     if let Some(required) = required.filter(|p| !principal.authority.allows(p)) {
         nexus.metrics().observe_auth_failure("permission");
         let attempted = request.uri().path();
-        if let Err(error) =
-            nexus_service::audit::record_denial(&nexus, &actor, "request", attempted).await
+        if let Err(error) = nexus_service::audit::record_denial(
+            &nexus,
+            &actor,
+            nexus_core::audit::resource_type::REQUEST,
+            attempted,
+        )
+        .await
         {
             return ApiError::from(error).into_response();
         }

@@ -105,12 +105,33 @@ impl Outcome {
     }
 }
 
+/// The `resourceType` of each audited resource. Resources without an id of
+/// their own are named by their parent's and theirs: `parentId/childId`.
+pub mod resource_type {
+    pub const USER: &str = "user";
+    pub const CUSTOM_UPN: &str = "customUpn";
+    /// `userId/idpTenantId` (the tenant's numeric id).
+    pub const IDENTITY: &str = "identity";
+    pub const IDP_TENANT: &str = "idpTenant";
+    pub const ORGANIZATION: &str = "organization";
+    /// `organizationId/userId`.
+    pub const MEMBER: &str = "member";
+    pub const ROLE: &str = "role";
+    /// `roleId/mapId`.
+    pub const CONNECTION_MAP: &str = "connectionMap";
+    pub const API_KEY: &str = "apiKey";
+    pub const STS_CLIENT: &str = "stsClient";
+    pub const WEBHOOK: &str = "webhook";
+    /// A request refused for want of a permission; its id is the path.
+    pub const REQUEST: &str = "request";
+}
+
 /// A field's value before and after a change; `null` where it did not exist.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Change {
-    #[schema(value_type = Object)]
+    /// Any JSON value: the field's value as the resource shows it.
     pub before: Value,
-    #[schema(value_type = Object)]
+    /// Any JSON value.
     pub after: Value,
 }
 
@@ -122,7 +143,13 @@ pub type Changes = BTreeMap<String, Change>;
 const STAMPS: &[&str] = &["created", "createdBy", "modified", "modifiedBy"];
 
 /// Fields whose values are never recorded, only that they changed.
-const SECRETS: &[&str] = &["secret", "password", "credential", "clientSecret"];
+const SECRETS: &[&str] = &[
+    "secret",
+    "password",
+    "credential",
+    "clientSecret",
+    "managementClientSecret",
+];
 
 /// What stands in for a secret's value.
 pub const REDACTED: &str = "[redacted]";

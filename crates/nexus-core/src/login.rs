@@ -1,8 +1,11 @@
 //! What a login changes in what is stored. A login that asserts what is
 //! stored already writes nothing: `$sync` is then answered from one read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
+use crate::audit::{Change, Changes};
 use crate::identity::Identity;
 use crate::sync::SyncRequest;
 use crate::user::Attribute;
@@ -47,6 +50,52 @@ pub fn changes(
             .any(|stored| stored.name == *name && stored.value == *value)
     });
     LoginChanges { groups, attributes }
+}
+
+/// What a login changes, as its audit event records it: each group the
+/// identity (in IdP tenant `idp_tenant_id`) gains or loses, as
+/// `identities.{idpTenantId}.groups.{name}` from `false` to `true` or back,
+/// and each asserted attribute whose value differs, as `attributes.{name}`
+/// from the stored value (`null` when new) to the asserted one. Only what
+/// changed: a login carries every group of the person, most of them
+/// unchanged. Empty when the login changes nothing.
+pub fn recorded_changes(
+    idp_tenant_id: i32,
+    stored_groups: &BTreeSet<String>,
+    stored_attributes: &BTreeMap<String, String>,
+    groups: &BTreeSet<String>,
+    attributes: &BTreeMap<String, String>,
+) -> Changes {
+    let mut changes = Changes::new();
+    let membership = |held: bool| Change {
+        before: Value::Bool(!held),
+        after: Value::Bool(held),
+    };
+    for gained in groups.difference(stored_groups) {
+        changes.insert(
+            format!("identities.{idp_tenant_id}.groups.{gained}"),
+            membership(true),
+        );
+    }
+    for lost in stored_groups.difference(groups) {
+        changes.insert(
+            format!("identities.{idp_tenant_id}.groups.{lost}"),
+            membership(false),
+        );
+    }
+    for (name, value) in attributes {
+        let stored = stored_attributes.get(name);
+        if stored != Some(value) {
+            changes.insert(
+                format!("attributes.{name}"),
+                Change {
+                    before: stored.map_or(Value::Null, |v| Value::from(v.as_str())),
+                    after: Value::from(value.as_str()),
+                },
+            );
+        }
+    }
+    changes
 }
 
 #[cfg(test)]
@@ -195,5 +244,44 @@ mod tests {
             let request = login(&[], &[("dept", value)]);
             assert_eq!(changes(&identity(&[]), &stored, &request), ATTRIBUTES);
         }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_login_records_only_the_groups_and_attributes_it_changes() {
+        let recorded = recorded_changes(
+            3,
+            &set(&["Staff", "Old"]),
+            &map(&[("dept", "eng"), ("site", "hq"), ("other", "x")]),
+            &set(&["Staff", "New"]),
+            &map(&[("dept", "ops"), ("site", "hq"), ("floor", "2")]),
+        );
+        assert_eq!(
+            serde_json::to_value(&recorded).unwrap(),
+            serde_json::json!({
+                "identities.3.groups.New": {"before": false, "after": true},
+                "identities.3.groups.Old": {"before": true, "after": false},
+                "attributes.dept": {"before": "eng", "after": "ops"},
+                "attributes.floor": {"before": null, "after": "2"},
+            })
+        );
+    }
+
+    #[test]
+    fn a_login_that_asserts_what_is_stored_records_nothing() {
+        let groups = set(&["A", "B"]);
+        let attributes = map(&[("dept", "eng")]);
+        assert!(recorded_changes(1, &groups, &attributes, &groups, &attributes).is_empty());
+        assert!(recorded_changes(1, &groups, &attributes, &groups, &map(&[])).is_empty());
     }
 }

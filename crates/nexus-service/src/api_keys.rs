@@ -1,10 +1,10 @@
+use nexus_core::audit::resource_type::API_KEY;
 use nexus_core::auth::{ApiKey, ApiKeyBody, Authority, CreatedApiKey, NewApiKey, Permissions};
 use nexus_core::{Actor, Timestamp, ValidationErrors};
 use nexus_store::{api_keys, commit, roles, ListParams, Page};
 
 use crate::auth::{random_token, secret_hash};
-use crate::grants;
-use crate::{Nexus, Result, ServiceError};
+use crate::{audit, grants, Nexus, Result, ServiceError};
 
 pub use nexus_store::api_keys::LIST;
 
@@ -65,6 +65,8 @@ pub async fn create_with(
         )));
     }
     let key = api_keys::insert(&mut tx, id, &secret_hash(secret), new, actor).await?;
+    // The key as shown after creation: never its secret.
+    audit::record(&mut tx, actor, API_KEY, id, None, Some(&key)).await?;
     commit(tx).await?;
     Ok(CreatedApiKey {
         credential: format!("{}:{secret}", key.id),
@@ -145,9 +147,18 @@ pub async fn bootstrap(
         });
     }
     let mut tx = nexus.store().begin().await?;
-    let rotated = api_keys::replace_secret(&mut tx, id, &hash, new.expires_at, &system)
+    let current = api_keys::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    let rotated =
+        api_keys::replace_secret(&mut tx, &current, &hash, new.expires_at, &system).await?;
+    let mut changes = audit::changes(Some(&current), Some(&rotated));
+    // Only that the secret changed: its hashes are compared, then redacted.
+    changes.extend(audit::changes(
+        Some(&serde_json::json!({"secret": stored_hash})),
+        Some(&serde_json::json!({"secret": hash})),
+    ));
+    audit::record_changes(&mut tx, &system, API_KEY, id, changes).await?;
     commit(tx).await?;
     nexus.authenticator().forget_key(id);
     Ok(Bootstrap::Rotated(rotated))
@@ -183,9 +194,11 @@ pub async fn get(nexus: &Nexus, id: &str) -> Result<ApiKey> {
 #[tracing::instrument(skip(nexus, actor))]
 pub async fn revoke(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    if !api_keys::revoke(&mut tx, id, actor).await? {
-        return Err(ServiceError::not_found(RESOURCE, id));
-    }
+    let current = api_keys::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    let revoked = api_keys::revoke(&mut tx, &current, actor).await?;
+    audit::record(&mut tx, actor, API_KEY, id, Some(&current), Some(&revoked)).await?;
     commit(tx).await?;
     nexus.authenticator().forget_key(id);
     Ok(())

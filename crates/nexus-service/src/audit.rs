@@ -1,6 +1,6 @@
 //! The audit trail: what every write records, and its list.
 
-use nexus_core::audit::{self, AuditEvent, NewAuditEvent, Outcome};
+use nexus_core::audit::{self, AuditEvent, Changes, NewAuditEvent, Outcome};
 use nexus_core::Actor;
 use nexus_store::{Conn, ListParams, Page};
 use serde::Serialize;
@@ -20,9 +20,26 @@ pub(crate) async fn record<T: Serialize>(
     before: Option<&T>,
     after: Option<&T>,
 ) -> Result<()> {
+    let changes = changes(before, after);
+    record_changes(conn, actor, resource_type, resource_id, changes).await
+}
+
+/// The changed fields between two representations of a resource.
+pub(crate) fn changes<T: Serialize>(before: Option<&T>, after: Option<&T>) -> Changes {
     let json =
         |value: Option<&T>| value.map(|v| serde_json::to_value(v).expect("resources serialize"));
-    let changes = audit::changes(json(before).as_ref(), json(after).as_ref());
+    audit::changes(json(before).as_ref(), json(after).as_ref())
+}
+
+/// Records changes put together by the caller (a value that is not a whole
+/// resource, or fields the representation does not show).
+pub(crate) async fn record_changes(
+    conn: &mut Conn,
+    actor: &Actor,
+    resource_type: &'static str,
+    resource_id: &str,
+    changes: Changes,
+) -> Result<()> {
     record_event(
         conn,
         actor,

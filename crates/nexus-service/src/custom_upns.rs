@@ -1,10 +1,11 @@
+use nexus_core::audit::resource_type::CUSTOM_UPN;
 use nexus_core::custom_upn::{CustomUpn, CustomUpnBody};
 use nexus_core::Actor;
 use nexus_store::push::{self, PushTo};
 use nexus_store::{commit, custom_upns, ListParams, Page};
 
 use crate::users::require_user;
-use crate::{Nexus, Result, ServiceError};
+use crate::{audit, Nexus, Result, ServiceError};
 
 pub use nexus_store::custom_upns::LIST;
 
@@ -22,6 +23,7 @@ pub async fn create(
     require_user(&mut tx, user_id).await?;
     let upn = custom_upns::insert(&mut tx, user_id, &new, actor).await?;
     push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
+    audit::record(&mut tx, actor, CUSTOM_UPN, &upn.id, None, Some(&upn)).await?;
     commit(tx).await?;
     Ok(upn)
 }
@@ -61,18 +63,29 @@ pub async fn update(
     if updated != current {
         push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
     }
+    audit::record(
+        &mut tx,
+        actor,
+        CUSTOM_UPN,
+        upn_id,
+        Some(&current),
+        Some(&updated),
+    )
+    .await?;
     commit(tx).await?;
     Ok(updated)
 }
 
-#[tracing::instrument(skip(nexus))]
-pub async fn delete(nexus: &Nexus, user_id: &str, upn_id: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete(nexus: &Nexus, actor: &Actor, user_id: &str, upn_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
     require_user(&mut tx, user_id).await?;
+    let current = custom_upns::get_for_update(&mut tx, user_id, upn_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, upn_id))?;
     push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
-    if !custom_upns::delete(&mut tx, user_id, upn_id).await? {
-        return Err(ServiceError::not_found(RESOURCE, upn_id));
-    }
+    custom_upns::delete(&mut tx, user_id, upn_id).await?;
+    audit::record(&mut tx, actor, CUSTOM_UPN, upn_id, Some(&current), None).await?;
     commit(tx).await?;
     Ok(())
 }

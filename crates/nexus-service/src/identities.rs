@@ -1,3 +1,4 @@
+use nexus_core::audit::resource_type::IDENTITY;
 use nexus_core::identity::{Identity, LinkBody, NewIdentity};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::Actor;
@@ -6,11 +7,17 @@ use nexus_store::{commit, identities, idp_tenants, push, ListParams, Page, Store
 use crate::auth0::{verify_link, Use};
 use crate::idp_tenants::resolve;
 use crate::users::{lock_user, require_user};
-use crate::{Nexus, Result, ServiceError};
+use crate::{audit, Nexus, Result, ServiceError};
 
 pub use nexus_store::identities::LIST;
 
 const RESOURCE: &str = "identity";
+
+/// An identity's id in the audit trail: it has none of its own outside its
+/// user and tenant.
+fn audited_id(user_id: &str, tenant_id: i32) -> String {
+    format!("{user_id}/{tenant_id}")
+}
 
 /// LinkUserToTenant (seed 001): an idempotent upsert keyed by (user, tenant).
 /// When the tenant has Management credentials the link is first checked
@@ -72,10 +79,23 @@ async fn try_link(
     if before.as_ref() != Some(&identity) {
         push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
         // The Auth0 account it was linked to before loses the Nexus keys.
-        if let Some(old) = before.filter(|old| old.azo_user_id != identity.azo_user_id) {
+        if let Some(old) = before
+            .as_ref()
+            .filter(|old| old.azo_user_id != identity.azo_user_id)
+        {
             push::enqueue(&mut tx, tenant.id, &old.azo_user_id).await?;
         }
     }
+    let id = audited_id(user_id, tenant.id);
+    audit::record(
+        &mut tx,
+        actor,
+        IDENTITY,
+        &id,
+        before.as_ref(),
+        Some(&identity),
+    )
+    .await?;
     commit(tx).await?;
     Ok(identity)
 }
@@ -98,8 +118,8 @@ pub async fn get(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<Identity>
 }
 
 /// Unlinks the user from the tenant; the identity's groups go with it.
-#[tracing::instrument(skip(nexus))]
-pub async fn unlink(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn unlink(nexus: &Nexus, actor: &Actor, user_id: &str, tenant: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
     lock_user(&mut tx, user_id).await?;
     let tenant = resolve(&mut tx, tenant).await?;
@@ -111,6 +131,8 @@ pub async fn unlink(nexus: &Nexus, user_id: &str, tenant: &str) -> Result<()> {
     };
     identities::delete(&mut tx, user_id, tenant.id).await?;
     push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
+    let id = audited_id(user_id, tenant.id);
+    audit::record(&mut tx, actor, IDENTITY, &id, Some(&identity), None).await?;
     commit(tx).await?;
     Ok(())
 }

@@ -1,8 +1,11 @@
+use nexus_core::audit::resource_type::IDP_TENANT;
+use nexus_core::audit::Changes;
 use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody, ManagementCredentials};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, idp_tenants, Conn, ListParams, Page};
+use serde_json::{json, Value};
 
-use crate::{Nexus, Result, ServiceError};
+use crate::{audit, Nexus, Result, ServiceError};
 
 pub use nexus_store::idp_tenants::LIST;
 
@@ -26,6 +29,41 @@ fn seal(nexus: &Nexus, credentials: &mut Option<ManagementCredentials>) -> Resul
     Ok(())
 }
 
+/// What a change of the tenant records: its changed fields, and those of its
+/// Management credentials, which the tenant's representation does not show —
+/// the client secret only as changed, never its value.
+fn changes(
+    before: Option<(&IdpTenant, Option<&ManagementCredentials>)>,
+    after: Option<(&IdpTenant, Option<&ManagementCredentials>)>,
+) -> Changes {
+    let credentials = |side: Option<(&IdpTenant, Option<&ManagementCredentials>)>| -> Value {
+        match side.and_then(|(_, credentials)| credentials) {
+            // The secret as stored (sealed): compared, then redacted.
+            Some(c) => json!({"managementClientId": c.client_id,
+                "managementClientSecret": c.client_secret.expose(),
+                "managementAudience": c.audience}),
+            None => json!({}),
+        }
+    };
+    let mut changes = audit::changes(before.map(|b| b.0), after.map(|a| a.0));
+    changes.extend(nexus_core::audit::changes(
+        Some(&credentials(before)),
+        Some(&credentials(after)),
+    ));
+    changes
+}
+
+/// The tenant's credentials when it has any: read only then.
+async fn credentials_of(
+    conn: &mut Conn,
+    tenant: &IdpTenant,
+) -> Result<Option<ManagementCredentials>> {
+    if !tenant.has_management_credentials {
+        return Ok(None);
+    }
+    Ok(idp_tenants::credentials(conn, tenant.id).await?)
+}
+
 /// Resolves a path's `{idpTenantId}` (id, name, azoTenantName or loginDomain).
 pub(crate) async fn resolve(conn: &mut Conn, reference: &str) -> Result<IdpTenant> {
     idp_tenants::resolve(conn, reference)
@@ -39,6 +77,8 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: IdpTenantBody) -> Result
     seal(nexus, &mut new.credentials)?;
     let mut tx = nexus.store().begin().await?;
     let tenant = idp_tenants::insert(&mut tx, &new, actor).await?;
+    let changes = changes(None, Some((&tenant, new.credentials.as_ref())));
+    audit::record_changes(&mut tx, actor, IDP_TENANT, &tenant.id.to_string(), changes).await?;
     commit(tx).await?;
     Ok(tenant)
 }
@@ -68,24 +108,47 @@ pub async fn update(
     let current = idp_tenants::resolve_for_update(&mut tx, reference)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, reference))?;
+    let touches_credentials =
+        changes.credentials.is_some() || changes.management_audience.is_some();
+    let credentials_before = if touches_credentials {
+        credentials_of(&mut tx, &current).await?
+    } else {
+        None
+    };
     let updated = idp_tenants::update(&mut tx, &current, &changes, actor).await?;
+    let credentials_after = if touches_credentials {
+        credentials_of(&mut tx, &updated).await?
+    } else {
+        None
+    };
+    let recorded = self::changes(
+        Some((&current, credentials_before.as_ref())),
+        Some((&updated, credentials_after.as_ref())),
+    );
+    let id = current.id.to_string();
+    audit::record_changes(&mut tx, actor, IDP_TENANT, &id, recorded).await?;
     commit(tx).await?;
     Ok(updated)
 }
 
 /// Deletes a tenant no identity is linked to; a tenant in use is a conflict,
 /// so that no user loses a link by accident.
-#[tracing::instrument(skip(nexus))]
-pub async fn delete(nexus: &Nexus, reference: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete(nexus: &Nexus, actor: &Actor, reference: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    let tenant = resolve(&mut tx, reference).await?;
+    let tenant = idp_tenants::resolve_for_update(&mut tx, reference)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, reference))?;
     if idp_tenants::has_identities(&mut tx, tenant.id).await? {
         return Err(ServiceError::Conflict(format!(
             "IdP tenant '{}' still has linked identities; unlink them first",
             tenant.name
         )));
     }
+    let credentials = credentials_of(&mut tx, &tenant).await?;
     idp_tenants::delete(&mut tx, tenant.id).await?;
+    let changes = changes(Some((&tenant, credentials.as_ref())), None);
+    audit::record_changes(&mut tx, actor, IDP_TENANT, &tenant.id.to_string(), changes).await?;
     commit(tx).await?;
     Ok(())
 }

@@ -1,14 +1,43 @@
+use nexus_core::audit::resource_type;
 use nexus_core::auth::Authority;
 use nexus_core::organization::{AddMemberBody, Membership, MEMBERSHIP_ROLES};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page};
 
-use crate::{grants, numeric_id, Nexus, Result, ServiceError};
+use crate::{audit, grants, numeric_id, Nexus, Result, ServiceError};
 
 pub use nexus_store::memberships::LIST;
 
 const ORGANIZATION: &str = "organization";
 const MEMBER: &str = "member";
+
+/// Records a change of the membership, named `organizationId/userId` in the
+/// audit trail.
+async fn record(
+    conn: &mut Conn,
+    actor: &Actor,
+    (organization_id, user_id): (i32, &str),
+    before: Option<&Membership>,
+    after: Option<&Membership>,
+) -> Result<()> {
+    let id = format!("{organization_id}/{user_id}");
+    audit::record(conn, actor, resource_type::MEMBER, &id, before, after).await
+}
+
+/// The membership, locked until the transaction ends; 404 without one.
+async fn lock_membership(
+    conn: &mut Conn,
+    organization_id: i32,
+    user_id: &str,
+) -> Result<Membership> {
+    let not_found = || ServiceError::not_found(MEMBER, user_id);
+    if !memberships::lock(conn, organization_id, user_id).await? {
+        return Err(not_found());
+    }
+    memberships::get(conn, organization_id, user_id)
+        .await?
+        .ok_or_else(not_found)
+}
 
 async fn require_organization(conn: &mut Conn, id: &str) -> Result<i32> {
     let numeric = numeric_id(ORGANIZATION, id)?;
@@ -45,6 +74,8 @@ pub async fn add(
     let membership = memberships::get(&mut tx, organization_id, &new.user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(MEMBER, &new.user_id))?;
+    let member = (organization_id, new.user_id.as_str());
+    record(&mut tx, actor, member, None, Some(&membership)).await?;
     commit(tx).await?;
     Ok(membership)
 }
@@ -72,22 +103,30 @@ pub async fn get(nexus: &Nexus, organization: &str, user_id: &str) -> Result<Mem
     Ok(membership)
 }
 
-#[tracing::instrument(skip(nexus))]
-pub async fn remove(nexus: &Nexus, organization: &str, user_id: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn remove(nexus: &Nexus, actor: &Actor, organization: &str, user_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
     let organization_id = require_organization(&mut tx, organization).await?;
-    if !memberships::delete(&mut tx, organization_id, user_id).await? {
-        return Err(ServiceError::not_found(MEMBER, user_id));
-    }
+    let before = lock_membership(&mut tx, organization_id, user_id).await?;
+    memberships::delete(&mut tx, organization_id, user_id).await?;
+    record(
+        &mut tx,
+        actor,
+        (organization_id, user_id),
+        Some(&before),
+        None,
+    )
+    .await?;
     commit(tx).await?;
     Ok(())
 }
 
 /// RemoveOrganizationMemberRole: removes the named membership roles, or all
 /// of them when none is named.
-#[tracing::instrument(skip(nexus))]
+#[tracing::instrument(skip(nexus, actor))]
 pub async fn remove_roles(
     nexus: &Nexus,
+    actor: &Actor,
     organization: &str,
     user_id: &str,
     roles: &[String],
@@ -110,10 +149,13 @@ pub async fn remove_roles(
     }
     let mut tx = nexus.store().begin().await?;
     let organization_id = require_organization(&mut tx, organization).await?;
-    let membership = memberships::get(&mut tx, organization_id, user_id)
+    let before = lock_membership(&mut tx, organization_id, user_id).await?;
+    memberships::remove_roles(&mut tx, &before.id, roles).await?;
+    let after = memberships::get(&mut tx, organization_id, user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
-    memberships::remove_roles(&mut tx, &membership.id, roles).await?;
+    let member = (organization_id, user_id);
+    record(&mut tx, actor, member, Some(&before), Some(&after)).await?;
     commit(tx).await?;
     Ok(())
 }

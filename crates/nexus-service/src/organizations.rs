@@ -1,8 +1,9 @@
+use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
 use nexus_core::Actor;
 use nexus_store::{commit, organizations, ListParams, Page};
 
-use crate::{numeric_id, Nexus, Result, ServiceError};
+use crate::{audit, numeric_id, Nexus, Result, ServiceError};
 
 pub use nexus_store::organizations::LIST;
 
@@ -17,6 +18,8 @@ pub async fn create(
     let new = body.into_new()?;
     let mut tx = nexus.store().begin().await?;
     let organization = organizations::insert(&mut tx, &new, actor).await?;
+    let id = organization.id.to_string();
+    audit::record(&mut tx, actor, ORGANIZATION, &id, None, Some(&organization)).await?;
     commit(tx).await?;
     Ok(organization)
 }
@@ -50,6 +53,16 @@ pub async fn update(
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
     let updated = organizations::update(&mut tx, &current, &changes, actor).await?;
+    let id = current.id.to_string();
+    audit::record(
+        &mut tx,
+        actor,
+        ORGANIZATION,
+        &id,
+        Some(&current),
+        Some(&updated),
+    )
+    .await?;
     commit(tx).await?;
     Ok(updated)
 }

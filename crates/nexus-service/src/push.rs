@@ -216,6 +216,9 @@ async fn push_one(
     };
     // No transaction is open while Auth0 answers: SQLite has one writer.
     let (outcome, refusal) = send(&client, &item.azo_user_id, request_for(&desired)).await;
+    // Nothing below is audited: the worker changes no Nexus resource, only
+    // its own outbox (the item, its refusal) and the Auth0 user, to the state
+    // of changes whose own events are in the audit trail already.
     let mut tx = nexus.store().begin().await?;
     match &refusal {
         Some(refusal) => {

@@ -1,15 +1,37 @@
+use nexus_core::audit::{self as audit_core, resource_type};
 use nexus_core::auth::{Authority, Permissions};
 use nexus_core::role::{ConnectionMap, ConnectionMapBody, Role, RoleBody, UserRolesBody};
+use nexus_core::user::UserRole;
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, roles, Conn, ListParams, Page};
 
-use crate::users::require_user;
-use crate::{grants, numeric_id, Nexus, Result, ServiceError};
+use crate::users::lock_user;
+use crate::{audit, grants, numeric_id, Nexus, Result, ServiceError};
 
 pub use nexus_store::roles::{LIST, MAP_LIST};
 
 const RESOURCE: &str = "role";
 const MAP: &str = "connection map";
+
+/// A connection map's id in the audit trail: `roleId/mapId`.
+fn audited_map_id(role_id: &str, map_id: i32) -> String {
+    format!("{role_id}/{map_id}")
+}
+
+/// Records a change of the roles given to the user directly, as a change of
+/// the user's `roles`: who gave a person a role, and when, is then a filter
+/// on the user.
+async fn record_user_roles(
+    conn: &mut Conn,
+    actor: &Actor,
+    user_id: &str,
+    before: &[UserRole],
+) -> Result<()> {
+    let after = roles::assigned(conn, user_id).await?;
+    let json = |roles: &[UserRole]| serde_json::to_value(roles).expect("roles serialize");
+    let changes = audit_core::change_of("roles", json(before), json(&after));
+    audit::record_changes(conn, actor, resource_type::USER, user_id, changes).await
+}
 
 async fn require_role(conn: &mut Conn, id: &str) -> Result<Role> {
     roles::get(conn, id)
@@ -35,6 +57,15 @@ pub async fn create(
     }
     let mut tx = nexus.store().begin().await?;
     let role = roles::insert(&mut tx, &new, actor).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        resource_type::ROLE,
+        &role.id,
+        None,
+        Some(&role),
+    )
+    .await?;
     commit(tx).await?;
     Ok(role)
 }
@@ -77,17 +108,28 @@ pub async fn update(
         grants::require_held(authority, &permissions)?;
     }
     let updated = roles::update(&mut tx, &current, &changes, actor).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        resource_type::ROLE,
+        &current.id,
+        Some(&current),
+        Some(&updated),
+    )
+    .await?;
     commit(tx).await?;
     Ok(updated)
 }
 
 /// Deletes the role; its assignments and connection maps go with it.
-#[tracing::instrument(skip(nexus))]
-pub async fn delete(nexus: &Nexus, id: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    if !roles::delete(&mut tx, id).await? {
-        return Err(ServiceError::not_found(RESOURCE, id));
-    }
+    let before = roles::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    roles::delete(&mut tx, id).await?;
+    audit::record(&mut tx, actor, resource_type::ROLE, id, Some(&before), None).await?;
     commit(tx).await?;
     Ok(())
 }
@@ -104,7 +146,8 @@ pub async fn assign(
 ) -> Result<()> {
     let assignment = body.into_assignment()?;
     let mut tx = nexus.store().begin().await?;
-    require_user(&mut tx, user_id).await?;
+    // Locked: the user's roles read before are those the assignment changes.
+    lock_user(&mut tx, user_id).await?;
     let found = roles::get_many(&mut tx, &assignment.role_ids).await?;
     let missing: Vec<&str> = assignment
         .role_ids
@@ -119,6 +162,7 @@ pub async fn assign(
         )));
     }
     grants::require_roles_held(nexus, authority, &found)?;
+    let before = roles::assigned(&mut tx, user_id).await?;
     roles::assign(
         &mut tx,
         user_id,
@@ -127,17 +171,20 @@ pub async fn assign(
         actor,
     )
     .await?;
+    record_user_roles(&mut tx, actor, user_id, &before).await?;
     commit(tx).await?;
     Ok(())
 }
 
-#[tracing::instrument(skip(nexus))]
-pub async fn unassign(nexus: &Nexus, user_id: &str, role_id: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn unassign(nexus: &Nexus, actor: &Actor, user_id: &str, role_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    require_user(&mut tx, user_id).await?;
+    lock_user(&mut tx, user_id).await?;
+    let before = roles::assigned(&mut tx, user_id).await?;
     if !roles::unassign(&mut tx, user_id, role_id).await? {
         return Err(ServiceError::not_found("role assignment", role_id));
     }
+    record_user_roles(&mut tx, actor, user_id, &before).await?;
     commit(tx).await?;
     Ok(())
 }
@@ -157,6 +204,16 @@ pub async fn create_map(
     let role = require_role(&mut tx, role_id).await?;
     grants::require_roles_held(nexus, authority, [&role])?;
     let map = roles::insert_map(&mut tx, role_id, &new, actor).await?;
+    let id = audited_map_id(role_id, map.id);
+    audit::record(
+        &mut tx,
+        actor,
+        resource_type::CONNECTION_MAP,
+        &id,
+        None,
+        Some(&map),
+    )
+    .await?;
     commit(tx).await?;
     Ok(map)
 }
@@ -182,14 +239,25 @@ pub async fn list_maps(
     Ok(roles::list_maps(&mut tx, role_id, params).await?)
 }
 
-#[tracing::instrument(skip(nexus))]
-pub async fn delete_map(nexus: &Nexus, role_id: &str, map_id: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete_map(nexus: &Nexus, actor: &Actor, role_id: &str, map_id: &str) -> Result<()> {
     let id = numeric_id(MAP, map_id)?;
     let mut tx = nexus.store().begin().await?;
     require_role(&mut tx, role_id).await?;
-    if !roles::delete_map(&mut tx, role_id, id).await? {
-        return Err(ServiceError::not_found(MAP, map_id));
-    }
+    let before = roles::get_map_for_update(&mut tx, role_id, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MAP, map_id))?;
+    roles::delete_map(&mut tx, role_id, id).await?;
+    let audited = audited_map_id(role_id, id);
+    audit::record(
+        &mut tx,
+        actor,
+        resource_type::CONNECTION_MAP,
+        &audited,
+        Some(&before),
+        None,
+    )
+    .await?;
     commit(tx).await?;
     Ok(())
 }

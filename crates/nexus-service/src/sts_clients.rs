@@ -1,8 +1,9 @@
+use nexus_core::audit::resource_type::STS_CLIENT;
 use nexus_core::auth::{Authority, StsClient, StsClientBody};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, idp_tenants, sts_clients};
 
-use crate::{grants, Nexus, Result, ServiceError};
+use crate::{audit, grants, Nexus, Result, ServiceError};
 
 const RESOURCE: &str = "STS client";
 
@@ -27,6 +28,8 @@ pub async fn create(
             ))
         })?;
     let client = sts_clients::insert(&mut tx, &new, tenant.id, actor).await?;
+    let id = &client.client_id;
+    audit::record(&mut tx, actor, STS_CLIENT, id, None, Some(&client)).await?;
     commit(tx).await?;
     Ok(client)
 }
@@ -49,12 +52,15 @@ pub async fn get(nexus: &Nexus, client_id: &str) -> Result<StsClient> {
         .ok_or_else(|| ServiceError::not_found(RESOURCE, client_id))
 }
 
-#[tracing::instrument(skip(nexus))]
-pub async fn delete(nexus: &Nexus, client_id: &str) -> Result<()> {
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete(nexus: &Nexus, actor: &Actor, client_id: &str) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
-    if !sts_clients::delete(&mut tx, normalise(client_id)).await? {
-        return Err(ServiceError::not_found(RESOURCE, client_id));
-    }
+    let before = sts_clients::get_for_update(&mut tx, normalise(client_id))
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, client_id))?;
+    sts_clients::delete(&mut tx, &before.client_id).await?;
+    let id = &before.client_id;
+    audit::record(&mut tx, actor, STS_CLIENT, id, Some(&before), None).await?;
     commit(tx).await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-use nexus_core::login;
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
+use nexus_core::{login, Actor};
 use nexus_store::login::{LoginView, LoginWrite};
 use nexus_store::users;
 
@@ -10,9 +10,10 @@ use crate::{Nexus, Result, ServiceError};
 /// the user's roles for the audience and the UPN for the client. A login that
 /// asserts what is stored already writes nothing: it is answered from one
 /// read statement, and only a change takes the write path
-/// (`Store::write_login`, which commits queued logins together on SQLite).
-#[tracing::instrument(skip(nexus, body))]
-pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserInfo> {
+/// (`Store::write_login`, which commits queued logins together on SQLite),
+/// which records what the login changed in the audit trail.
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn sync(nexus: &Nexus, actor: Actor, user_id: &str, body: SyncBody) -> Result<UserInfo> {
     let request = body.into_request()?;
     // One statement reads everything an unchanged login needs.
     let view = nexus_store::login::read(
@@ -35,6 +36,7 @@ pub async fn sync(nexus: &Nexus, user_id: &str, body: SyncBody) -> Result<UserIn
         audience: request.audience.clone(),
         groups: request.groups.clone(),
         attributes: request.attributes.clone(),
+        actor,
     };
     match nexus.store().write_login(write).await? {
         Some(view) => Ok(user_info(view, &request)),

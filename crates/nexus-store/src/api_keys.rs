@@ -132,7 +132,7 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<ApiKey>, 
 }
 
 /// The key, locked until the transaction ends.
-async fn get_for_update(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, StoreError> {
+pub async fn get_for_update(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, StoreError> {
     let sql = for_update(
         conn,
         &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"),
@@ -144,48 +144,50 @@ async fn get_for_update(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, Sto
     row.as_ref().map(from_row).transpose()
 }
 
-/// Revokes a key that is not revoked yet (a revoked key stays as it is);
-/// false when there is no such key.
-pub async fn revoke(conn: &mut Conn, id: &str, actor: &Actor) -> Result<bool, StoreError> {
-    let Some(current) = get_for_update(conn, id).await? else {
-        return Ok(false);
-    };
+/// Revokes `current` (read with `get_for_update`) unless it is revoked
+/// already (a revoked key stays as it is); returns the key as it is now.
+pub async fn revoke(
+    conn: &mut Conn,
+    current: &ApiKey,
+    actor: &Actor,
+) -> Result<ApiKey, StoreError> {
     if current.revoked_at.is_some() {
-        return Ok(true);
+        return Ok(current.clone());
     }
-    sqlx::query(
-        "UPDATE api_keys SET revoked_at = $2, modified = $2, modified_by = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(Timestamp::now_after(current.modified).to_text())
-    .bind(&actor.id)
-    .execute(conn)
-    .await?;
-    Ok(true)
+    let now = Timestamp::now_after(current.modified).to_text();
+    let sql = format!(
+        "UPDATE api_keys SET revoked_at = $2, modified = $2, modified_by = $3 WHERE id = $1 \
+         RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&current.id)
+        .bind(now)
+        .bind(&actor.id)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
 }
 
-/// Gives a key a new secret and expiry (the bootstrap key's rotation).
+/// Gives `current` (read with `get_for_update`) a new secret and expiry
+/// (the bootstrap key's rotation).
 pub async fn replace_secret(
     conn: &mut Conn,
-    id: &str,
+    current: &ApiKey,
     secret_hash: &str,
     expires_at: Timestamp,
     actor: &Actor,
-) -> Result<Option<ApiKey>, StoreError> {
-    let Some(current) = get_for_update(conn, id).await? else {
-        return Ok(None);
-    };
+) -> Result<ApiKey, StoreError> {
     let sql = format!(
         "UPDATE api_keys SET secret_hash = $2, expires_at = $3, modified = $4, modified_by = $5 \
          WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
-        .bind(id)
+        .bind(&current.id)
         .bind(secret_hash)
         .bind(expires_at.to_text())
         .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.id)
         .fetch_one(conn)
         .await?;
-    Ok(Some(from_row(&row)?))
+    from_row(&row)
 }

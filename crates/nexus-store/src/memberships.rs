@@ -6,7 +6,7 @@ use nexus_core::{new_text_id, Actor, Audit, Timestamp};
 
 use crate::list::{bind_all, fetch_page, ListParams, Page};
 use crate::rows::{flag, placeholders, RowExt};
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 /// The built-in membership role that makes a member an organization admin.
 pub const ORGANIZATION_ADMIN: &str = "organization-admin";
@@ -154,6 +154,25 @@ pub async fn remove_roles(
     }
     query.execute(conn).await?;
     Ok(())
+}
+
+/// Whether the user is a member of the organization, locking the membership
+/// until the transaction ends: what is read of it afterwards stays so.
+pub async fn lock(
+    conn: &mut Conn,
+    organization_id: i32,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let sql = for_update(
+        conn,
+        "SELECT 1 AS one FROM memberships WHERE organization_id = $1 AND user_id = $2",
+    );
+    let row = sqlx::query(&sql)
+        .bind(organization_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The user's membership of the organization.

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{placeholders, RowExt};
-use crate::{for_update, identities, Conn, StoreError};
+use crate::{for_update, identities, Conn, Lock, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -370,6 +370,29 @@ pub async fn assign(
     Ok(())
 }
 
+/// The roles given to the user directly (not through a group or a
+/// membership), by role id, expired ones included: what `assign` and
+/// `unassign` change.
+pub async fn assigned(conn: &mut Conn, user_id: &str) -> Result<Vec<UserRole>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.name, r.description, x.expires FROM user_roles x \
+         JOIN roles r ON r.id = x.role_id WHERE x.user_id = $1 ORDER BY r.id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserRole {
+                id: row.text("id")?,
+                name: row.text("name")?,
+                expires: row.opt_timestamp("expires")?,
+                description: row.opt_text("description")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn unassign(conn: &mut Conn, user_id: &str, role_id: &str) -> Result<bool, StoreError> {
     let result = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2")
         .bind(user_id)
@@ -442,8 +465,28 @@ pub async fn get_map(
     role_id: &str,
     id: i32,
 ) -> Result<Option<ConnectionMap>, StoreError> {
-    let sql =
-        format!("SELECT {MAP_COLUMNS} FROM role_connection_maps WHERE id = $1 AND role_id = $2");
+    get_map_with(conn, role_id, id, Lock::No).await
+}
+
+/// `get_map`, locking the map until the transaction ends (`for_update`).
+pub async fn get_map_for_update(
+    conn: &mut Conn,
+    role_id: &str,
+    id: i32,
+) -> Result<Option<ConnectionMap>, StoreError> {
+    get_map_with(conn, role_id, id, Lock::ForUpdate).await
+}
+
+async fn get_map_with(
+    conn: &mut Conn,
+    role_id: &str,
+    id: i32,
+    lock: Lock,
+) -> Result<Option<ConnectionMap>, StoreError> {
+    let sql = lock.apply(
+        conn,
+        format!("SELECT {MAP_COLUMNS} FROM role_connection_maps WHERE id = $1 AND role_id = $2"),
+    );
     let row = sqlx::query(&sql)
         .bind(id)
         .bind(role_id)

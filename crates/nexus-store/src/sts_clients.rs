@@ -3,7 +3,7 @@ use nexus_core::{Actor, Audit, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::rows::RowExt;
-use crate::{Conn, StoreError};
+use crate::{for_update, Conn, StoreError};
 
 const COLUMNS: &str =
     "client_id, idp_tenant_id, description, permissions, created, created_by, modified, modified_by";
@@ -52,7 +52,25 @@ pub async fn insert(
 
 pub async fn get(conn: &mut Conn, client_id: &str) -> Result<Option<StsClient>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM sts_clients WHERE client_id = $1");
-    let row = sqlx::query(&sql)
+    fetch(conn, &sql, client_id).await
+}
+
+/// `get`, locking the mapping until the transaction ends (`for_update`).
+pub async fn get_for_update(
+    conn: &mut Conn,
+    client_id: &str,
+) -> Result<Option<StsClient>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM sts_clients WHERE client_id = $1");
+    let sql = for_update(conn, &sql);
+    fetch(conn, &sql, client_id).await
+}
+
+async fn fetch(
+    conn: &mut Conn,
+    sql: &str,
+    client_id: &str,
+) -> Result<Option<StsClient>, StoreError> {
+    let row = sqlx::query(sql)
         .bind(client_id)
         .fetch_optional(conn)
         .await?;

@@ -272,6 +272,42 @@ async fn bootstrap_and_offline_keys_work_and_secrets_stay_out_of_logs() {
     let mut again = start();
     wait_healthy(port);
     assert_eq!(get(ADMIN.to_owned(), "/v1/users").await, 200);
+    // Both keys' creation is in the audit trail, by the part of Nexus that
+    // made it, without their secrets; keeping the existing key records nothing.
+    let events: serde_json::Value = client
+        .get(format!(
+            "http://127.0.0.1:{port}/v1/audit-events?$filter=resourceType eq 'apiKey'&$orderby=id"
+        ))
+        .header("authorization", basic(ADMIN))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let recorded: Vec<(&str, &str, &str, &str)> = events["value"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| {
+            let text = |field: &str| e[field].as_str().unwrap_or_default();
+            (
+                text("resourceId"),
+                text("actor"),
+                text("actorType"),
+                text("operation"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (offline_id, "cli", "system", "CreateApiKey"),
+            ("ops-admin", "system", "system", "BootstrapApiKey"),
+        ]
+    );
+    let text = events.to_string();
+    assert!(!text.contains(offline_secret) && !text.contains("bootstrap-secret-value-123"));
     terminate(&mut again);
     let log = std::io::read_to_string(again.stderr.take().unwrap()).unwrap();
     assert!(

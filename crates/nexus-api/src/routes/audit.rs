@@ -14,9 +14,18 @@ pub fn router() -> OpenApiRouter<Nexus> {
 }
 
 /// Lists the audit trail: one event per change made through the API, the
-/// command line or the push worker, and one per request refused for want of
-/// a permission (`outcome` `denied`, `resourceType` `request`, the path as
+/// command line or at start-up, and one per request refused for want of a
+/// permission (`outcome` `denied`, `resourceType` `request`, the path as
 /// `resourceId`). Secrets appear only as changed, never with their values.
+///
+/// `resourceType` and `resourceId` of what is recorded: `user` (the user id;
+/// also for a change of the roles given to the user, as `roles`, and for a
+/// login that changes the user's groups or attributes, as
+/// `identities.{idpTenantId}.groups.{group}` and `attributes.{name}`),
+/// `customUpn` (its id), `identity` (`userId/idpTenantId`, the tenant's
+/// numeric id), `idpTenant` (its id), `organization` (its id), `member`
+/// (`organizationId/userId`), `role` (its id), `connectionMap`
+/// (`roleId/mapId`), `apiKey` (its id) and `stsClient` (its client id).
 #[utoipa::path(get, path = "/v1/audit-events", tag = "Audit", params(ListOptionsDoc),
     responses(
         (status = 200, body = Envelope<AuditEvent>),

@@ -104,8 +104,9 @@ async fn patch_custom_upn(
     ))]
 async fn delete_custom_upn(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath((user_id, upn_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    custom_upns::delete(&nexus, &user_id, &upn_id).await?;
+    custom_upns::delete(&nexus, &actor, &user_id, &upn_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -88,8 +88,9 @@ async fn get_identity(
     ))]
 async fn unlink_user_from_tenant(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath((user_id, tenant)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    identities::unlink(&nexus, &user_id, &tenant).await?;
+    identities::unlink(&nexus, &actor, &user_id, &tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }

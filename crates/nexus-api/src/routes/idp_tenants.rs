@@ -100,8 +100,9 @@ async fn update_idp_tenant(
     ))]
 async fn delete_idp_tenant(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath(tenant): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    idp_tenants::delete(&nexus, &tenant).await?;
+    idp_tenants::delete(&nexus, &actor, &tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -91,9 +91,10 @@ async fn get_member(
     ))]
 async fn remove_member(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath((organization, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    members::remove(&nexus, &organization, &user_id).await?;
+    members::remove(&nexus, &actor, &organization, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,6 +116,7 @@ struct RolesQuery {
     ))]
 async fn remove_member_roles(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath((organization, user_id)): ApiPath<(String, String)>,
     query: Result<Query<RolesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<StatusCode> {
@@ -127,6 +129,6 @@ async fn remove_member_roles(
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty())
         .collect();
-    members::remove_roles(&nexus, &organization, &user_id, &roles).await?;
+    members::remove_roles(&nexus, &actor, &organization, &user_id, &roles).await?;
     Ok(StatusCode::NO_CONTENT)
 }

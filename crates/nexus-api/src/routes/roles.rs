@@ -104,9 +104,10 @@ async fn update_role(
     ))]
 async fn delete_role(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    roles::delete(&nexus, &id).await?;
+    roles::delete(&nexus, &actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,9 +141,10 @@ async fn add_user_roles(
     ))]
 async fn remove_user_role(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath((user_id, role_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    roles::unassign(&nexus, &user_id, &role_id).await?;
+    roles::unassign(&nexus, &actor, &user_id, &role_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,8 +213,9 @@ async fn get_connection_map(
     ))]
 async fn delete_connection_map(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath((role_id, map_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    roles::delete_map(&nexus, &role_id, &map_id).await?;
+    roles::delete_map(&nexus, &actor, &role_id, &map_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

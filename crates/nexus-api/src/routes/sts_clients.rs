@@ -69,8 +69,9 @@ async fn get_sts_client(
     ))]
 async fn delete_sts_client(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    sts_clients::delete(&nexus, &id).await?;
+    sts_clients::delete(&nexus, &actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiResult;
+use crate::actor::CurrentActor;
 use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::problem::Problem;
@@ -27,8 +28,9 @@ pub fn router() -> OpenApiRouter<Nexus> {
     ))]
 async fn sync_user_identity(
     State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
     ApiPath(user_id): ApiPath<String>,
     ApiJson(body): ApiJson<SyncBody>,
 ) -> ApiResult<Json<UserInfo>> {
-    Ok(Json(sync::sync(&nexus, &user_id, body).await?))
+    Ok(Json(sync::sync(&nexus, actor, &user_id, body).await?))
 }

@@ -19,7 +19,7 @@ use crate::{audit, Nexus, Result, ServiceError};
 pub use address::is_global;
 pub use nexus_store::webhooks::{DELIVERIES, LIST};
 
-const RESOURCE: &str = "webhook";
+const RESOURCE: &str = nexus_core::audit::resource_type::WEBHOOK;
 const DELIVERY: &str = "webhook delivery";
 
 /// How webhooks are checked and delivered.

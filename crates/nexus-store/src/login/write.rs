@@ -3,11 +3,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nexus_core::Timestamp;
+use nexus_core::audit::NewAuditEvent;
+use nexus_core::{login, Actor, Timestamp};
 
 use super::LoginView;
 use crate::rows::{placeholders, RowExt};
-use crate::{for_update, identities, Conn, StoreError};
+use crate::{audit, for_update, identities, users, Backend, Conn, StoreError};
+
+/// The identity a login writes to: its id and its IdP tenant.
+struct LockedIdentity {
+    id: i32,
+    idp_tenant_id: i32,
+}
 
 /// The user's identity on the connection, matched by Auth0 connection id or
 /// name, locked until the transaction ends, so that concurrent syncs of one
@@ -16,11 +23,11 @@ async fn lock_identity_on_connection(
     conn: &mut Conn,
     user_id: &str,
     connection: &str,
-) -> Result<Option<i32>, StoreError> {
+) -> Result<Option<LockedIdentity>, StoreError> {
     let sql = for_update(
         conn,
         &format!(
-            "SELECT id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
+            "SELECT id, idp_tenant_id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
             identities::on_connection("identities", "$2")
         ),
     );
@@ -29,7 +36,50 @@ async fn lock_identity_on_connection(
         .bind(connection)
         .fetch_optional(conn)
         .await?;
-    row.map(|r| r.int("id")).transpose()
+    row.map(|r| {
+        Ok(LockedIdentity {
+            id: r.int("id")?,
+            idp_tenant_id: r.int("idp_tenant_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// The identity's groups and the stored values of the attributes the login
+/// asserts, in one statement; read under the locks of `write_login`.
+async fn stored(
+    conn: &mut Conn,
+    identity_id: i32,
+    user_id: &str,
+    asserted: &BTreeMap<String, String>,
+) -> Result<(BTreeSet<String>, BTreeMap<String, String>), StoreError> {
+    let mut sql = "SELECT 'g' AS kind, group_name AS name, group_name AS value \
+         FROM identity_groups WHERE identity_id = $1"
+        .to_owned();
+    if !asserted.is_empty() {
+        sql.push_str(&format!(
+            " UNION ALL SELECT 'a' AS kind, name, value FROM user_attributes \
+             WHERE user_id = $2 AND name IN ({})",
+            placeholders(3, asserted.len())
+        ));
+    }
+    let mut query = sqlx::query(&sql).bind(identity_id);
+    if !asserted.is_empty() {
+        query = query.bind(user_id);
+        for name in asserted.keys() {
+            query = query.bind(name);
+        }
+    }
+    let (mut groups, mut attributes) = (BTreeSet::new(), BTreeMap::new());
+    for row in query.fetch_all(&mut *conn).await? {
+        let name = row.text("name")?;
+        if row.text("kind")? == "g" {
+            groups.insert(name);
+        } else {
+            attributes.insert(name, row.text("value")?);
+        }
+    }
+    Ok((groups, attributes))
 }
 
 /// What a login that changes something writes: the identity's groups become
@@ -43,25 +93,55 @@ pub struct LoginWrite {
     pub groups: BTreeSet<String>,
     /// Value by name.
     pub attributes: BTreeMap<String, String>,
+    /// Who logs in, through which request: the audit event's actor.
+    pub actor: Actor,
 }
 
-/// Writes one login in an open transaction and reads the user back for the
-/// answer. `None`: the user has no identity on the connection (or no longer
-/// exists), and nothing was written. The statements set the stored state
-/// whatever it was — nothing read outside the lock is trusted — so a login
-/// racing another one for the same identity still ends exactly as asserted.
+/// Writes one login in an open transaction, records what it changed in the
+/// audit trail (one event, in the same transaction), and reads the user back
+/// for the answer. `None`: the user has no identity on the connection (or no
+/// longer exists), and nothing was written. What the login changes is read
+/// again under the locks — nothing read before them is trusted — so a login
+/// racing another one still ends exactly as asserted, and records exactly
+/// what it changed (nothing, when the other one made the change first).
 pub async fn write_login(
     conn: &mut Conn,
     write: &LoginWrite,
 ) -> Result<Option<LoginView>, StoreError> {
+    // The user first (its attributes), then the identity (its groups): the
+    // order in which linking and unlinking lock them too. SQLite has no row
+    // locks: its one writer runs each write transaction alone.
+    if Backend::of(conn) == Backend::Postgres && !users::lock(conn, &write.user_id).await? {
+        return Ok(None);
+    }
     let Some(identity) =
         lock_identity_on_connection(conn, &write.user_id, &write.connection).await?
     else {
         return Ok(None);
     };
-    let now = Timestamp::now().to_text();
-    set_groups(conn, identity, &write.groups, &now).await?;
-    upsert_attributes(conn, &write.user_id, &write.attributes, &now).await?;
+    let (groups, attributes) = stored(conn, identity.id, &write.user_id, &write.attributes).await?;
+    let changes = login::recorded_changes(
+        identity.idp_tenant_id,
+        &groups,
+        &attributes,
+        &write.groups,
+        &write.attributes,
+    );
+    if !changes.is_empty() {
+        let now = Timestamp::now().to_text();
+        if groups != write.groups {
+            set_groups(conn, identity.id, &write.groups, &now).await?;
+        }
+        if write
+            .attributes
+            .iter()
+            .any(|(name, value)| attributes.get(name) != Some(value))
+        {
+            upsert_attributes(conn, &write.user_id, &write.attributes, &now).await?;
+        }
+        let event = NewAuditEvent::success("user", &write.user_id).with_changes(changes);
+        audit::record(conn, &write.actor, &event).await?;
+    }
     super::get(conn, &write.user_id, &write.audience, &write.connection).await
 }
 

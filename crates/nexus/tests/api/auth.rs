@@ -323,9 +323,17 @@ async fn verified_keys_are_cached(app: TestApp) {
     // Revoked behind the server's back (another replica would do this): the
     // verified key is served from the cache, without a database lookup.
     let mut tx = app.store.begin().await.unwrap();
-    nexus_store::api_keys::revoke(&mut tx, &id, &nexus_core::Actor::system("RevokeApiKey"))
+    let current = nexus_store::api_keys::get_for_update(&mut tx, &id)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the key");
+    nexus_store::api_keys::revoke(
+        &mut tx,
+        &current,
+        &nexus_core::Actor::system("RevokeApiKey"),
+    )
+    .await
+    .unwrap();
     nexus_store::commit(tx).await.unwrap();
     assert_eq!(
         app.request_as(Method::GET, "/v1/users", &headers, None)

@@ -23,13 +23,13 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// A tenant's JWKS endpoint on loopback that counts its fetches; it serves
 /// key k1, and k2 too once `rotated`.
-struct Jwks {
-    base: String,
+pub(crate) struct Jwks {
+    pub(crate) base: String,
     fetches: Arc<AtomicUsize>,
     rotated: Arc<AtomicBool>,
 }
 
-async fn jwks_server() -> Jwks {
+pub(crate) async fn jwks_server() -> Jwks {
     let keys: Value = serde_json::from_slice(&fixture("jwt-keys.json")).unwrap();
     let (fetches, rotated) = (
         Arc::new(AtomicUsize::new(0)),
@@ -60,14 +60,25 @@ async fn jwks_server() -> Jwks {
     }
 }
 
-fn now() -> i64 {
+/// The tenant `jwt`, whose tokens `jwks` serves the keys of, and the
+/// organization `acme`; answers the tenant.
+pub(crate) async fn jwt_tenant(app: &TestApp, jwks: &Jwks) -> Value {
+    let tenant = app
+        .post("/v1/idp_tenants", json!({"name": "jwt", "azoTenantName": "eci-jwt", "fqdn": "eci-jwt.us.auth0.com", "baseUrl": jwks.base}))
+        .await;
+    assert_eq!(tenant.status, StatusCode::CREATED, "{}", tenant.body);
+    app.organization("acme").await;
+    tenant.body
+}
+
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
 }
 
-fn sign(claims: &Value, kid: &str, private_key: &str) -> String {
+pub(crate) fn sign(claims: &Value, kid: &str, private_key: &str) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
     let key = EncodingKey::from_rsa_pem(&fixture(private_key)).unwrap();
@@ -77,11 +88,7 @@ fn sign(claims: &Value, kid: &str, private_key: &str) -> String {
 async fn bearer_tokens(app: TestApp) {
     let jwks = jwks_server().await;
     let issuer = format!("{}/", jwks.base);
-    let tenant = app
-        .post("/v1/idp_tenants", json!({"name": "jwt", "azoTenantName": "eci-jwt", "fqdn": "eci-jwt.us.auth0.com", "baseUrl": jwks.base}))
-        .await;
-    assert_eq!(tenant.status, StatusCode::CREATED, "{}", tenant.body);
-    app.organization("acme").await;
+    jwt_tenant(&app, &jwks).await;
     let user = app
         .post("/v1/users", json!({"authenticationMethod": "Database", "displayName": "Token User", "idpTenantId": "jwt",
             "organization": "acme", "idpMetadata": {"azoUserId": "auth0|token-user", "azoConnectionId": "db"}}))
@@ -576,11 +583,7 @@ async fn a_slow_jwks_stalls_only_its_tenant() {
 /// definition: every source of a role, and every way not to hold one.
 async fn a_token_holds_the_roles_sync_answers(app: TestApp) {
     let jwks = jwks_server().await;
-    let reply = app
-        .post("/v1/idp_tenants", json!({"name": "jwt", "azoTenantName": "eci-jwt", "fqdn": "eci-jwt.us.auth0.com", "baseUrl": jwks.base}))
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    app.organization("acme").await;
+    jwt_tenant(&app, &jwks).await;
     let user = app
         .post("/v1/users", json!({"authenticationMethod": "Ad", "displayName": "Role Holder", "idpTenantId": "jwt",
             "organization": "acme", "makeAdmin": true, "idpMetadata": {"azoUserId": "ad|holder", "azoConnectionId": "corp-ad"}}))
