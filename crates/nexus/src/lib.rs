@@ -7,6 +7,7 @@ mod serve;
 
 use anyhow::Context;
 use nexus_service::api_keys::{Bootstrap, ExistingKey};
+use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::Nexus;
@@ -30,6 +31,7 @@ pub struct Config {
     pub rotate_bootstrap_api_key: bool,
     pub push: PushConfig,
     pub http: HttpLimits,
+    pub audit_retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             rotate_bootstrap_api_key: false,
             push: PushConfig::default(),
             http: HttpLimits::default(),
+            audit_retention: RetentionConfig::default(),
         }
     }
 }
@@ -122,7 +125,10 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
     start_configured(
         store,
         config.auth.clone(),
-        config.push.clone(),
+        Workers {
+            push: config.push.clone(),
+            audit_retention: config.audit_retention.clone(),
+        },
         config.http.clone(),
         listener,
     )
@@ -138,7 +144,7 @@ pub async fn start_with(
     start_configured(
         store,
         auth,
-        PushConfig::default(),
+        Workers::default(),
         HttpLimits::default(),
         listener,
     )
@@ -152,7 +158,11 @@ pub async fn start_with_push(
     push: PushConfig,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    start_configured(store, auth, push, HttpLimits::default(), listener).await
+    let workers = Workers {
+        push,
+        ..Workers::default()
+    };
+    start_configured(store, auth, workers, HttpLimits::default(), listener).await
 }
 
 /// `start_with`, with these bounds on what clients may hold.
@@ -162,13 +172,20 @@ pub async fn start_with_limits(
     listener: TcpListener,
     limits: HttpLimits,
 ) -> anyhow::Result<RunningServer> {
-    start_configured(store, auth, PushConfig::default(), limits, listener).await
+    start_configured(store, auth, Workers::default(), limits, listener).await
+}
+
+/// How the server's background tasks are paced.
+#[derive(Default)]
+struct Workers {
+    push: PushConfig,
+    audit_retention: RetentionConfig,
 }
 
 async fn start_configured(
     store: Store,
     auth: AuthConfig,
-    push: PushConfig,
+    workers: Workers,
     limits: HttpLimits,
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
@@ -181,18 +198,29 @@ async fn start_configured(
         },
     );
     let (tx, rx) = oneshot::channel::<()>();
-    let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(nexus_service::push::run(nexus.clone(), push, push_stopped));
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(nexus_service::push::run(
+        nexus.clone(),
+        workers.push,
+        workers_stopped.clone(),
+    ));
+    let retention = tokio::spawn(nexus_service::audit_retention::run(
+        nexus.clone(),
+        workers.audit_retention,
+        workers_stopped,
+    ));
     let task = tokio::spawn(async move {
         let deadline = serve::serve(listener, app, limits, async {
             let _ = rx.await;
         })
         .await;
         // The push worker finishes the item in hand; the rest stays recorded.
-        let _ = stop_push.send(true);
-        let abort = worker.abort_handle();
+        // Retention finishes its batch; the next start picks up the rest.
+        let _ = stop_workers.send(true);
+        let aborts = [worker.abort_handle(), retention.abort_handle()];
         let closing = async {
             let _ = worker.await;
+            let _ = retention.await;
             store.close().await;
         };
         // A database that hangs must not hold the shutdown either: what the
@@ -203,7 +231,7 @@ async fn start_configured(
             .is_err()
         {
             tracing::warn!("the database did not answer in time: stopping without closing it");
-            abort.abort();
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
         }
     });
     tracing::info!(%addr, "nexus is listening");

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
+use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
@@ -75,6 +76,10 @@ enum Command {
         /// renewed every third of it while the replica pushes).
         #[arg(long, env = "NEXUS_PUSH_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
         push_lease_seconds: u64,
+        /// Days audit events are kept before the server deletes them: 1 to
+        /// 36500; 0 or unset means 400.
+        #[arg(long, env = "NEXUS_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=RetentionConfig::MAX_DAYS as i64))]
+        audit_retention_days: Option<u32>,
         #[command(flatten)]
         http: Http,
     },
@@ -314,6 +319,7 @@ async fn main() -> anyhow::Result<()> {
             auth_failures_per_minute,
             trusted_proxies,
             push_lease_seconds,
+            audit_retention_days,
             http,
         } => {
             let auth = AuthConfig {
@@ -338,6 +344,7 @@ async fn main() -> anyhow::Result<()> {
                     ..PushConfig::default()
                 },
                 http: http.into(),
+                audit_retention: RetentionConfig::with_days(audit_retention_days.unwrap_or(0)),
             };
             let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
