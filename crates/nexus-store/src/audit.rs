@@ -7,7 +7,7 @@ use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::list::fetch_page;
+use crate::list::{explain_page, fetch_page};
 use crate::rows::RowExt;
 use crate::{Conn, ListParams, Page, StoreError};
 
@@ -93,6 +93,12 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<AuditEven
     let page = fetch_page(conn, &LIST, COLUMNS, "audit_events", &[], params).await?;
     let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
     Ok(page.with_items(items))
+}
+
+/// The database's plan for the page `list` would read with `params`, one
+/// line per step: what the tests of the indexes read.
+pub async fn explain_list(conn: &mut Conn, params: &ListParams) -> Result<Vec<String>, StoreError> {
+    explain_page(conn, &LIST, COLUMNS, "audit_events", params).await
 }
 
 /// Deletes the oldest events made before `cutoff`, at most `batch` of them,

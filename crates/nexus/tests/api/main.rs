@@ -5,6 +5,7 @@ mod sim_tenant;
 mod support;
 
 mod audit;
+mod audit_plans;
 mod audit_read;
 mod auth;
 mod auth0_checks;
