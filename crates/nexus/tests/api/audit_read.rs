@@ -18,11 +18,21 @@ both_backends!(
     the_server_deletes_expired_events_when_it_starts,
 );
 
-/// 2025-03-01T00:00:00Z plus `minutes`.
+/// Midnight (UTC) thirty days ago, plus `minutes`: well inside the
+/// retention of the server under test, which would delete older events.
 fn at(minutes: i64) -> Timestamp {
-    Timestamp::parse("2025-03-01T00:00:00Z")
+    let midnight = format!(
+        "{}T00:00:00Z",
+        &Timestamp::now().plus_days(-30).to_text()[..10]
+    );
+    Timestamp::parse(&midnight)
         .unwrap()
         .plus_seconds(minutes * 60)
+}
+
+/// The date (`YYYY-MM-DD`) of `at(0)` plus `days`.
+fn day(days: i64) -> String {
+    at(days * 24 * 60).to_text()[..10].to_owned()
 }
 
 fn actor(id: &str, operation: &str) -> Actor {
@@ -84,56 +94,62 @@ async fn filters_select_by_actor_resource_operation_and_time(app: TestApp) {
     )
     .await;
 
-    let ids = |query: &'static str| {
+    let ids = |query: String| {
         let app = &app;
-        async move { request_ids(&listed(app, query).await).join(" ") }
+        async move { request_ids(&listed(app, &query).await).join(" ") }
     };
+    let (d0, d1, d2) = (day(0), day(1), day(2));
     assert_eq!(
-        ids("$filter=actor eq 'ann'&$orderby=time").await,
+        ids("$filter=actor eq 'ann'&$orderby=time".into()).await,
         "ann-CreateUser-10 ann-PatchUser-30 ann-DeleteUser-50"
     );
     assert_eq!(
-        ids("$filter=actor eq 'ann'&$orderby=time desc").await,
+        ids("$filter=actor eq 'ann'&$orderby=time desc".into()).await,
         "ann-DeleteUser-50 ann-PatchUser-30 ann-CreateUser-10"
     );
     assert_eq!(
-        ids("$filter=resourceType eq 'user' and resourceId eq 'u1'&$orderby=time").await,
+        ids("$filter=resourceType eq 'user' and resourceId eq 'u1'&$orderby=time".into()).await,
         "ann-CreateUser-10 ann-PatchUser-30 ann-DeleteUser-50 bob-PatchUser-1440"
     );
     assert_eq!(
-        ids("$filter=operation eq 'PatchUser' and actor eq 'bob'&$orderby=time desc").await,
+        ids("$filter=operation eq 'PatchUser' and actor eq 'bob'&$orderby=time desc".into()).await,
         "bob-PatchUser-1440 bob-PatchUser-40"
     );
     // Literals without fractional digits, or with an offset, compare as
     // the instants they name against the stored six-digit text.
     assert_eq!(
-        ids("$filter=time ge '2025-03-01T00:20:00Z' and time lt '2025-03-01T00:50:00Z'&$orderby=time")
-            .await,
+        ids(format!(
+            "$filter=time ge '{d0}T00:20:00Z' and time lt '{d0}T00:50:00Z'&$orderby=time"
+        ))
+        .await,
         "bob-CreateRole-20 ann-PatchUser-30 bob-PatchUser-40"
     );
     assert_eq!(
-        ids("$filter=time gt '2025-03-01T01:20:00%2B01:00' and time le '2025-03-01T00:50:00.000000Z'&$orderby=time")
+        ids(format!("$filter=time gt '{d0}T01:20:00%2B01:00' and time le '{d0}T00:50:00.000000Z'&$orderby=time"))
             .await,
         "ann-PatchUser-30 bob-PatchUser-40 ann-DeleteUser-50"
     );
     assert_eq!(
-        ids("$filter=time ge '2025-03-01T00:00:00.000001Z' and time lt '2025-03-02T00:00:00Z' and actor eq 'bob'&$orderby=time desc")
+        ids(format!("$filter=time ge '{d0}T00:00:00.000001Z' and time lt '{d1}T00:00:00Z' and actor eq 'bob'&$orderby=time desc"))
             .await,
         "bob-PatchUser-40 bob-CreateRole-20"
     );
     assert_eq!(
-        ids("$filter=time ge '2025-03-02T00:00:00Z' and time lt '2025-03-03T00:00:00Z'").await,
+        ids(format!(
+            "$filter=time ge '{d1}T00:00:00Z' and time lt '{d2}T00:00:00Z'"
+        ))
+        .await,
         "bob-PatchUser-1440"
     );
     // Time filters keep their meaning across the other options.
     let reply = app
-        .get("/v1/audit-events?$filter=time lt '2025-03-01T00:31:00Z' and time ge '2025-03-01T00:00:00Z'&$count=true&$top=1&$orderby=time desc")
+        .get(&format!("/v1/audit-events?$filter=time lt '{d0}T00:31:00Z' and time ge '{d0}T00:00:00Z'&$count=true&$top=1&$orderby=time desc"))
         .await;
     assert_eq!(reply.body["@odata.count"], 3, "{}", reply.body);
     assert_eq!(reply.body["value"][0]["requestId"], "ann-PatchUser-30");
     assert_eq!(
         reply.body["value"][0]["time"],
-        "2025-03-01T00:30:00.000000Z"
+        format!("{d0}T00:30:00.000000Z")
     );
 }
 
