@@ -123,7 +123,9 @@ impl ListOptions {
             None => None,
         };
         let search = self.get("$search").map(str::to_owned);
-        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        if search.is_some() && spec.search.is_empty() {
+            errors.add("$search", "is not supported by this list: use $filter");
+        } else if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             errors.add("$search", "must be at most 200 characters long");
         }
         // A token is read only against a query that parsed: it is checked
@@ -315,9 +317,15 @@ pub struct Envelope<T> {
 
 /// Documents the `$orderby` and `$filter` of one list: the fields they
 /// take, named and as patterns (`ListSpec::orderby_pattern`,
-/// `filter_pattern`), and an example `$orderby`.
+/// `filter_pattern`), and an example `$orderby`; leaves `$search` out of a
+/// list that has nothing to search.
 pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: &ListSpec) {
     use utoipa::openapi::path::ParameterBuilder;
+    if spec.search.is_empty() {
+        if let Some(parameters) = operation.parameters.as_mut() {
+            parameters.retain(|p| p.name != "$search");
+        }
+    }
     let sortable: Vec<&str> = spec
         .fields
         .iter()

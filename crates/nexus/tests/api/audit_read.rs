@@ -176,6 +176,33 @@ async fn order_comparisons_where_they_mean_nothing_are_400s(app: TestApp) {
         let errors = reply.body["errors"]["$filter"][0].as_str().unwrap_or_default();
         assert!(errors.contains(message), "{filter}: {}", reply.body);
     }
+    // Searching ten million events for a substring would read them all.
+    let reply = app.get("/v1/audit-events?$search=ann").await;
+    assert_problem(&reply, 400, "/v1/audit-events");
+    assert_eq!(
+        reply.body["errors"]["$search"][0],
+        "is not supported by this list: use $filter"
+    );
+    let document = app.get("/openapi.json").await.body;
+    let parameters = document["paths"]["/v1/audit-events"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let names: Vec<&str> = parameters
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"$filter") && !names.contains(&"$search"),
+        "{names:?}"
+    );
+    let filter = parameters.iter().find(|p| p["name"] == "$filter").unwrap();
+    let description = filter["description"].as_str().unwrap();
+    assert!(
+        description.ends_with(
+            "Filterable fields: id, time, actor, resourceType, resourceId, operation (gt, ge, lt, le on id, time)."
+        ),
+        "{description}"
+    );
     let reply = app
         .get("/v1/audit-events?$filter=id ge 1&$orderby=time")
         .await;
