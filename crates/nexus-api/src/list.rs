@@ -55,8 +55,12 @@ pub struct ListOptionsDoc {
     /// the last tie-breaker.
     #[param(rename = "$orderby")]
     orderby: Option<String>,
-    /// `eq`, `ne`, `startswith(field,'x')`, `and`, `or` and parentheses on the
-    /// resource's filterable fields, e.g. `isActive eq true and startswith(displayName,'Ju')`.
+    /// `eq`, `ne`, `gt`, `ge`, `lt`, `le`, `startswith(field,'x')`, `and`,
+    /// `or` and parentheses on the resource's filterable fields, e.g.
+    /// `isActive eq true and startswith(displayName,'Ju')`. `gt`, `ge`, `lt`
+    /// and `le` compare integers and date-times only; date-times are quoted
+    /// RFC 3339, to the microsecond at most, e.g.
+    /// `time ge '2026-01-01T00:00:00Z' and time lt '2026-02-01T00:00:00Z'`.
     /// The pattern states a regular part of the grammar; deeper parentheses
     /// and up to 50 comparisons are accepted too.
     #[param(rename = "$filter", max_length = 2000)]
@@ -129,7 +133,9 @@ impl ListOptions {
             None => None,
         };
         let search = self.get("$search").map(str::to_owned);
-        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        if search.is_some() && spec.search.is_empty() {
+            errors.add("$search", "is not supported by this list: use $filter");
+        } else if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             errors.add("$search", "must be at most 200 characters long");
         }
         // A token is read only against a query that parsed: it is checked
@@ -320,10 +326,16 @@ pub struct Envelope<T> {
 }
 
 /// Documents the `$orderby` and `$filter` of one list: the fields they
-/// take, as patterns (`ListSpec::orderby_pattern`, `filter_pattern`), and an
-/// example `$orderby`.
+/// take, named and as patterns (`ListSpec::orderby_pattern`,
+/// `filter_pattern`), and an example `$orderby`; leaves `$search` out of a
+/// list that has nothing to search.
 pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: &ListSpec) {
     use utoipa::openapi::path::ParameterBuilder;
+    if spec.search.is_empty() {
+        if let Some(parameters) = operation.parameters.as_mut() {
+            parameters.retain(|p| p.name != "$search");
+        }
+    }
     let sortable: Vec<&str> = spec
         .fields
         .iter()
@@ -345,18 +357,44 @@ pub fn document_orderby(operation: &mut utoipa::openapi::path::Operation, spec: 
         {
             schema.pattern = Some(pattern);
         }
-        if parameter.name != "$orderby" {
-            continue;
-        }
-        let description = format!(
-            "{} Sortable fields: {}.",
-            parameter.description.as_deref().unwrap_or_default(),
-            sortable.join(", ")
-        );
-        *parameter = ParameterBuilder::from(parameter.clone())
-            .description(Some(description))
-            .example(Some(serde_json::json!(format!("{example} desc"))))
-            .build();
+        let description = parameter.description.as_deref().unwrap_or_default();
+        *parameter = if parameter.name == "$orderby" {
+            ParameterBuilder::from(parameter.clone())
+                .description(Some(format!(
+                    "{description} Sortable fields: {}.",
+                    sortable.join(", ")
+                )))
+                .example(Some(serde_json::json!(format!("{example} desc"))))
+                .build()
+        } else {
+            ParameterBuilder::from(parameter.clone())
+                .description(Some(format!(
+                    "{description} Filterable fields: {}.",
+                    filterable(spec)
+                )))
+                .build()
+        };
+    }
+}
+
+/// `a, b, c (gt, ge, lt, le on b, c)`: the fields of a list's `$filter`.
+fn filterable(spec: &ListSpec) -> String {
+    let names = |ordered: bool| -> Vec<&str> {
+        spec.fields
+            .iter()
+            .filter(|f| !ordered || f.kind.is_ordered())
+            .map(|f| f.name)
+            .collect()
+    };
+    let ordered = names(true);
+    if ordered.is_empty() {
+        names(false).join(", ")
+    } else {
+        format!(
+            "{} (gt, ge, lt, le on {})",
+            names(false).join(", "),
+            ordered.join(", ")
+        )
     }
 }
 

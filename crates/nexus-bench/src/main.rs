@@ -1,6 +1,7 @@
 //! `nexus-bench`: seeds a directory, starts `nexus serve` on it, drives the
 //! login path and the directory over HTTP, and prints what it measured.
 
+mod audit;
 mod load;
 mod seed;
 
@@ -61,6 +62,14 @@ struct Args {
     /// Run only these scenarios (all by default).
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Vec<Scenario>,
+    /// The two sizes of the audit trail the `audit` scenario compares.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 2,
+        default_value = "10000,10000000"
+    )]
+    audit_events: Vec<u64>,
     /// A tiny directory and a few seconds: proves the tool works (CI).
     #[arg(long)]
     smoke: bool,
@@ -75,6 +84,8 @@ struct Report {
     database_bytes: u64,
     server_peak_rss_bytes: u64,
     results: Vec<Figures>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    audit: Vec<audit::AuditFigures>,
 }
 
 const KEY_ID: &str = "bench";
@@ -88,6 +99,11 @@ async fn main() -> anyhow::Result<()> {
         args.duration = 0.5;
         args.warmup = 0.2;
         args.connections = vec![1, 4];
+        args.audit_events = vec![1000, 20_000];
+        if args.scenarios.is_empty() {
+            args.scenarios = Scenario::ALL.to_vec();
+            args.scenarios.push(Scenario::Audit);
+        }
     }
     let dir = tempfile::tempdir()?;
     let (url, postgres_db) = match args.database {
@@ -194,7 +210,16 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
     } else {
         args.scenarios.clone()
     };
+    let mut audit_figures = Vec::new();
     for scenario in scenarios {
+        if scenario == Scenario::Audit {
+            let [small, large] = args.audit_events[..] else {
+                bail!("--audit-events takes two sizes, e.g. 10000,10000000");
+            };
+            audit_figures =
+                audit::compare(url, &target.base, &target.authorization, small, large).await?;
+            continue;
+        }
         for &connections in &args.connections {
             let figures = load::run(
                 &target,
@@ -233,6 +258,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         database_bytes,
         server_peak_rss_bytes,
         results,
+        audit: audit_figures,
     })
 }
 
@@ -335,4 +361,5 @@ fn print_table(report: &Report) {
             r.errors
         );
     }
+    audit::print(&report.audit);
 }

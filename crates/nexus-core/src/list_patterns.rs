@@ -7,9 +7,10 @@
 //! of it: every string it matches is accepted by the parser, tested below.
 //! `$orderby`: one or two distinct fields, each with an optional direction.
 //! `$filter`: up to ten comparisons joined by `and`/`or`, each optionally in
-//! one pair of parentheses; timestamps between 1900 and 2099, days up to 28.
+//! one pair of parentheses; timestamps between 1900 and 2099, days up to 28,
+//! to the microsecond at most.
 
-use crate::list_query::{FieldKind, ListSpec};
+use crate::list_query::{CompareOp, FieldKind, ListSpec};
 
 /// A keyword in any letter case: `eq` → `[Ee][Qq]`.
 fn keyword(word: &str) -> String {
@@ -52,10 +53,15 @@ impl ListSpec {
         format!("^ *({})? *$", alternatives(lists))
     }
 
-    /// Empty, or comparisons of the list's fields joined by `and`/`or`.
+    /// Empty, or comparisons of the list's fields joined by `and`/`or`;
+    /// `gt`/`ge`/`lt`/`le` only on integers and timestamps, never with null.
     pub fn filter_pattern(&self) -> String {
         let null = keyword("null");
-        let operator = alternatives([keyword("eq"), keyword("ne")]);
+        let keywords = |ops: &mut dyn Iterator<Item = CompareOp>| {
+            alternatives(ops.map(|op| keyword(op.keyword())).collect::<Vec<_>>())
+        };
+        let equality = keywords(&mut CompareOp::ALL.into_iter().filter(|op| !op.is_ordering()));
+        let ordering = keywords(&mut CompareOp::ALL.into_iter().filter(|op| op.is_ordering()));
         let comparisons = self.fields.iter().map(|field| {
             let value = match field.kind {
                 FieldKind::Text => TEXT.to_owned(),
@@ -63,13 +69,12 @@ impl ListSpec {
                 FieldKind::Boolean => alternatives([keyword("true"), keyword("false")]),
                 FieldKind::Timestamp => TIMESTAMP.to_owned(),
             };
-            let compare = format!("{} +{operator} +({value}|{null})", field.name);
-            if field.kind == FieldKind::Text {
-                let starts = format!(
-                    r"{}\( *{} *, *{TEXT} *\)",
-                    keyword("startswith"),
-                    field.name
-                );
+            let name = field.name;
+            let compare = format!("{name} +{equality} +({value}|{null})");
+            if field.kind.is_ordered() {
+                format!("{compare}|{name} +{ordering} +{value}")
+            } else if field.kind == FieldKind::Text {
+                let starts = format!(r"{}\( *{name} *, *{TEXT} *\)", keyword("startswith"));
                 format!("{compare}|{starts}")
             } else {
                 compare
@@ -158,6 +163,16 @@ mod tests {
                     true,
                 ),
                 ("created eq '2026-02-28T23:59:59.5Z' OR id eq null", true),
+                (
+                    "created GE '2026-01-01T00:00:00Z' and created lt '2026-02-01T00:00:00.123456Z'",
+                    true,
+                ),
+                ("count gt -3 and count Le 7", true),
+                ("created gt null", false),
+                ("displayName ge 'a'", false),
+                ("isActive lt true", false),
+                ("created ge '2026-01-01T00:00:00.1234567Z'", false),
+                ("count gte 3", false),
                 ("count eq 'x'", false),
                 ("isActive eq 'true'", false),
                 ("startswith(count,'1')", false),

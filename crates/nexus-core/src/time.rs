@@ -26,6 +26,20 @@ impl Timestamp {
             .map_err(|e| format!("must be an RFC 3339 date-time ({e})"))
     }
 
+    /// `parse`, refusing a value finer than the microsecond that stored
+    /// times keep: truncated, it would not compare as the caller wrote it.
+    pub fn parse_micros(text: &str) -> Result<Self, String> {
+        let parsed = DateTime::parse_from_rfc3339(text)
+            .map_err(|e| format!("must be an RFC 3339 date-time ({e})"))?;
+        if parsed.timestamp_subsec_nanos() % 1000 != 0 {
+            return Err(
+                "must be an RFC 3339 date-time to the microsecond at most (six fractional digits)"
+                    .to_owned(),
+            );
+        }
+        Self::parse(text)
+    }
+
     /// The time of a change to a record last changed at `previous`: now, or
     /// a microsecond after `previous` when this clock is behind it (another
     /// replica's clock ran ahead), so that `modified` never goes backwards.

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_retention;
 pub mod auth;
 pub mod auth0;
 pub mod custom_upns;

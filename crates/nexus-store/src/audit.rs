@@ -8,7 +8,7 @@ use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::list::fetch_page;
+use crate::list::{explain_page, fetch_page};
 use crate::rows::RowExt;
 use crate::{Conn, ListParams, Page, StoreError};
 
@@ -36,13 +36,24 @@ pub async fn record(
     actor: &Actor,
     event: &NewAuditEvent,
 ) -> Result<i64, StoreError> {
+    record_at(conn, Timestamp::now(), actor, event).await
+}
+
+/// Records `event` as made at `time`: `record` gives now; an event carried
+/// over from elsewhere keeps its own time.
+pub async fn record_at(
+    conn: &mut Conn,
+    time: Timestamp,
+    actor: &Actor,
+    event: &NewAuditEvent,
+) -> Result<i64, StoreError> {
     let changes = serde_json::to_string(&event.changes).expect("changes serialize");
     let row = sqlx::query(
         "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
          client_address, operation, resource_type, resource_id, changes, outcome) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(Timestamp::now().to_text())
+    .bind(time.to_text())
     .bind(&actor.id)
     .bind(actor.kind.as_str())
     .bind(actor.tenant_id)
@@ -97,4 +108,30 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<AuditEven
     let page = fetch_page(conn, &LIST, COLUMNS, "audit_events", &[], params).await?;
     let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
     Ok(page.with_items(items))
+}
+
+/// The database's plan for the page `list` would read with `params`, one
+/// line per step: what the tests of the indexes read.
+pub async fn explain_list(conn: &mut Conn, params: &ListParams) -> Result<Vec<String>, StoreError> {
+    explain_page(conn, &LIST, COLUMNS, "audit_events", params).await
+}
+
+/// Deletes the oldest events made before `cutoff`, at most `batch` of them,
+/// and says how many. The batch is found through the time index and deleted
+/// by primary key, so a call touches at most `batch` rows however many are
+/// due: the caller keeps each transaction short by keeping `batch` small.
+pub async fn delete_before(
+    conn: &mut Conn,
+    cutoff: Timestamp,
+    batch: i64,
+) -> Result<u64, StoreError> {
+    let deleted = sqlx::query(
+        "DELETE FROM audit_events WHERE id IN \
+         (SELECT id FROM audit_events WHERE time < $1 ORDER BY time, id LIMIT $2)",
+    )
+    .bind(cutoff.to_text())
+    .bind(batch)
+    .execute(conn)
+    .await?;
+    Ok(deleted.rows_affected())
 }

@@ -57,6 +57,68 @@ pub(crate) async fn fetch_page(
     scope: &[(&str, Literal)],
     params: &ListParams,
 ) -> Result<Page<AnyRow>, StoreError> {
+    let (mut conditions, mut binds) = conditions(spec, scope, params);
+    // The count ignores where the page starts, so it is taken before the
+    // keyset condition joins the others.
+    let total = if params.count {
+        let sql = format!(
+            "SELECT count(*) AS total FROM {from}{}",
+            where_sql(&conditions)
+        );
+        let row = bind_all(sqlx::query(&sql), &binds)
+            .fetch_one(&mut *conn)
+            .await?;
+        Some(sqlx::Row::try_get::<i64, _>(&row, "total")?)
+    } else {
+        None
+    };
+    let sql = page_sql(select, from, params, &mut conditions, &mut binds);
+    let rows = bind_all(sqlx::query(&sql), &binds)
+        .fetch_all(&mut *conn)
+        .await?;
+    let last = match rows.last() {
+        Some(row) if rows.len() as i64 == params.top => Some(position(row, &params.order)?),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows,
+        total,
+        last,
+    })
+}
+
+/// The database's plan for the page query of `fetch_page`, one line per
+/// step, for proving that a list walks an index rather than sorting a scan.
+pub(crate) async fn explain_page(
+    conn: &mut Conn,
+    spec: &'static ListSpec,
+    select: &str,
+    from: &str,
+    params: &ListParams,
+) -> Result<Vec<String>, StoreError> {
+    let (mut conditions, mut binds) = conditions(spec, &[], params);
+    let sql = page_sql(select, from, params, &mut conditions, &mut binds);
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let explain = if postgres {
+        format!("EXPLAIN {sql}")
+    } else {
+        format!("EXPLAIN QUERY PLAN {sql}")
+    };
+    let rows = bind_all(sqlx::query(&explain), &binds)
+        .fetch_all(&mut *conn)
+        .await?;
+    let column = if postgres { "QUERY PLAN" } else { "detail" };
+    rows.iter()
+        .map(|row| Ok(row.try_get::<String, _>(column)?))
+        .collect()
+}
+
+/// The conditions of scope, filter and search, and the values they bind.
+fn conditions(
+    spec: &'static ListSpec,
+    scope: &[(&str, Literal)],
+    params: &ListParams,
+) -> (Vec<String>, Vec<Literal>) {
     let mut binds: Vec<Literal> = Vec::new();
     let mut conditions: Vec<String> = Vec::new();
     for (column, value) in scope {
@@ -85,26 +147,21 @@ pub(crate) async fn fetch_page(
             .collect();
         conditions.push(format!("({})", columns.join(" OR ")));
     }
+    (conditions, binds)
+}
 
-    // The count ignores where the page starts, so it is taken before the
-    // keyset condition joins the others.
-    let total = if params.count {
-        let sql = format!(
-            "SELECT count(*) AS total FROM {from}{}",
-            where_sql(&conditions)
-        );
-        let row = bind_all(sqlx::query(&sql), &binds)
-            .fetch_one(&mut *conn)
-            .await?;
-        Some(sqlx::Row::try_get::<i64, _>(&row, "total")?)
-    } else {
-        None
-    };
-
+/// The page query: `conditions`, then where the page starts, in order,
+/// limited; pushes the values it binds onto `binds`.
+fn page_sql(
+    select: &str,
+    from: &str,
+    params: &ListParams,
+    conditions: &mut Vec<String>,
+    binds: &mut Vec<Literal>,
+) -> String {
     if let Some(after) = &params.after {
-        conditions.push(keyset_condition(&params.order, after, &mut binds));
+        conditions.push(keyset_condition(&params.order, after, binds));
     }
-    let skip = params.skip;
     // The order keys again under names of their own, to read the last row's
     // position from whatever `select` calls its columns.
     let keys: Vec<String> = params
@@ -123,25 +180,14 @@ pub(crate) async fn fetch_page(
     let sql = format!(
         "SELECT {select}, {} FROM {from}{} ORDER BY {} LIMIT ${} OFFSET ${}",
         keys.join(", "),
-        where_sql(&conditions),
+        where_sql(conditions),
         order_sql.join(", "),
         n + 1,
         n + 2
     );
     binds.push(Literal::Integer(params.top));
-    binds.push(Literal::Integer(skip));
-    let rows = bind_all(sqlx::query(&sql), &binds)
-        .fetch_all(&mut *conn)
-        .await?;
-    let last = match rows.last() {
-        Some(row) if rows.len() as i64 == params.top => Some(position(row, &params.order)?),
-        _ => None,
-    };
-    Ok(Page {
-        items: rows,
-        total,
-        last,
-    })
+    binds.push(Literal::Integer(params.skip));
+    sql
 }
 
 fn where_sql(conditions: &[String]) -> String {
@@ -339,7 +385,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("schema.db").display());
         let store = crate::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let specs: [(&ListSpec, &str); 9] = [
+        let specs: [(&ListSpec, &str); 10] = [
             (&crate::users::LIST, "users"),
             (&crate::roles::LIST, "roles"),
             (&crate::roles::MAP_LIST, "role_connection_maps"),
@@ -349,6 +395,7 @@ mod tests {
             (&crate::idp_tenants::LIST, "idp_tenants"),
             (&crate::identities::LIST, "identities"),
             (&crate::memberships::LIST, "memberships"),
+            (&crate::audit::LIST, "audit_events"),
         ];
         let mut conn = store.begin_read().await.unwrap();
         for (spec, table) in specs {

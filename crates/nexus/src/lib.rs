@@ -8,6 +8,7 @@ pub mod trace_export;
 
 use anyhow::Context;
 use nexus_service::api_keys::{Bootstrap, ExistingKey};
+use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::webhooks::WebhookConfig;
@@ -36,6 +37,7 @@ pub struct Config {
     /// Traces are exported (`trace_export`): requests continue their
     /// callers' traces and carry the HTTP attributes.
     pub traced: bool,
+    pub audit_retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             http: HttpLimits::default(),
             traced: false,
+            audit_retention: RetentionConfig::default(),
         }
     }
 }
@@ -64,6 +67,7 @@ pub struct ServerOptions {
     /// Traces are exported (`trace_export`): requests continue their
     /// callers' traces and carry the HTTP attributes.
     pub traced: bool,
+    pub audit_retention: RetentionConfig,
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -161,6 +165,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
         webhooks: config.webhooks.clone(),
         http: config.http.clone(),
         traced: config.traced,
+        audit_retention: config.audit_retention.clone(),
     };
     start_with_options(store, config.auth.clone(), options, listener).await
 }
@@ -214,6 +219,7 @@ pub async fn start_with_options(
         webhooks,
         http: limits,
         traced,
+        audit_retention,
     } = options;
     let nexus = Nexus::new(store.clone(), auth).with_webhooks(webhooks);
     let addr = listener.local_addr()?;
@@ -233,6 +239,11 @@ pub async fn start_with_options(
     ));
     let deliveries = tokio::spawn(nexus_service::webhooks::delivery::run(
         nexus.clone(),
+        workers_stopped.clone(),
+    ));
+    let retention = tokio::spawn(nexus_service::audit_retention::run(
+        nexus.clone(),
+        audit_retention,
         workers_stopped,
     ));
     let task = tokio::spawn(async move {
@@ -241,11 +252,17 @@ pub async fn start_with_options(
         })
         .await;
         // The workers finish the work in hand; the rest stays recorded.
+        // Retention finishes its batch; the next start picks up the rest.
         let _ = stop_workers.send(true);
-        let abort = [worker.abort_handle(), deliveries.abort_handle()];
+        let abort = [
+            worker.abort_handle(),
+            deliveries.abort_handle(),
+            retention.abort_handle(),
+        ];
         let closing = async {
             let _ = worker.await;
             let _ = deliveries.await;
+            let _ = retention.await;
             store.close().await;
         };
         // A database that hangs must not hold the shutdown either: what the

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
+use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
@@ -82,6 +83,10 @@ enum Command {
         /// link-local and other non-public addresses, and over plain http.
         #[arg(long, env = "NEXUS_WEBHOOK_ALLOW_PRIVATE")]
         webhook_allow_private: bool,
+        /// Days audit events are kept before the server deletes them: 1 to
+        /// 36500; 0 or unset means 400.
+        #[arg(long, env = "NEXUS_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=RetentionConfig::MAX_DAYS as i64))]
+        audit_retention_days: Option<u32>,
         #[command(flatten)]
         http: Http,
     },
@@ -331,6 +336,7 @@ async fn main() -> anyhow::Result<()> {
             trusted_proxies,
             push_lease_seconds,
             webhook_allow_private,
+            audit_retention_days,
             http,
         } => {
             let auth = AuthConfig {
@@ -360,6 +366,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 http: http.into(),
                 traced: traces.is_some(),
+                audit_retention: RetentionConfig::with_days(audit_retention_days.unwrap_or(0)),
             };
             let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;

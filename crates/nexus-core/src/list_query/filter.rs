@@ -232,17 +232,39 @@ impl Parser {
             (Token::Word(name), _) => {
                 self.count()?;
                 let field = self.spec.known(&name, position)?;
-                let op = match self.next("eq or ne")? {
-                    (Token::Word(op), _) if op.eq_ignore_ascii_case("eq") => CompareOp::Eq,
-                    (Token::Word(op), _) if op.eq_ignore_ascii_case("ne") => CompareOp::Ne,
-                    (_, at) => {
-                        return Err(QueryError(format!(
-                            "expected eq or ne at position {at} (supported: eq, ne, startswith, and, or)"
-                        )))
-                    }
+                let (op, op_at) = match self.next("an operator")? {
+                    (Token::Word(word), at) => (
+                        CompareOp::ALL
+                            .into_iter()
+                            .find(|op| word.eq_ignore_ascii_case(op.keyword())),
+                        at,
+                    ),
+                    (_, at) => (None, at),
                 };
+                let op = op.ok_or_else(|| {
+                    QueryError(format!(
+                        "expected eq, ne, gt, ge, lt or le at position {op_at} \
+                         (supported: eq, ne, gt, ge, lt, le, startswith, and, or)"
+                    ))
+                })?;
+                if op.is_ordering() && !field.kind.is_ordered() {
+                    return Err(QueryError(format!(
+                        "'{op}' at position {op_at} compares integers and date-times; \
+                         '{}' is {}, which takes only eq and ne",
+                        field.name,
+                        match field.kind {
+                            FieldKind::Boolean => "true or false",
+                            _ => "text",
+                        }
+                    )));
+                }
                 let (token, at) = self.next("a value")?;
                 let value = literal(field, token, at)?;
+                if op.is_ordering() && value == Literal::Null {
+                    return Err(QueryError(format!(
+                        "'{op}' cannot compare with null (position {at}); use eq null or ne null"
+                    )));
+                }
                 Ok(Filter::Compare { field, op, value })
             }
             (_, at) => Err(QueryError(format!(
@@ -286,7 +308,7 @@ fn literal(field: &Field, token: Token, at: usize) -> Result<Literal, QueryError
             Ok(Literal::Boolean(false))
         }
         (FieldKind::Boolean, _) => Err(mismatch("true or false")),
-        (FieldKind::Timestamp, Token::Text(text)) => Timestamp::parse(&text)
+        (FieldKind::Timestamp, Token::Text(text)) => Timestamp::parse_micros(&text)
             .map(|t| Literal::Text(t.to_text()))
             .map_err(|e| QueryError(format!("'{}' {e}", field.name))),
         (FieldKind::Timestamp, _) => Err(mismatch("a quoted RFC 3339 date-time")),
@@ -312,10 +334,7 @@ impl fmt::Display for Filter {
 
 impl fmt::Display for CompareOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-        })
+        f.write_str(self.keyword())
     }
 }
 
@@ -361,6 +380,51 @@ mod tests {
         }
         let error = SPEC.parse_filter("nope eq 1").unwrap_err();
         assert!(error.0.contains("unknown field 'nope'") && error.0.contains("displayName"));
+    }
+
+    #[test]
+    fn orders_compare_integers_and_date_times() {
+        for (input, canonical) in [
+            (
+                "created GE '2026-01-01T00:00:00Z' and created lt '2026-02-01T00:00:00+01:00'",
+                "(created ge '2026-01-01T00:00:00.000000Z' and created lt '2026-01-31T23:00:00.000000Z')",
+            ),
+            ("organizationId gt -3", "organizationId gt -3"),
+            ("organizationId Le 7", "organizationId le 7"),
+            (
+                "created le '2026-01-01T00:00:00.1234560Z'",
+                "created le '2026-01-01T00:00:00.123456Z'",
+            ),
+        ] {
+            let filter = SPEC.parse_filter(input).unwrap();
+            assert_eq!(filter.to_string(), canonical);
+            assert_eq!(SPEC.parse_filter(canonical).unwrap(), filter);
+        }
+        assert_ne!(
+            SPEC.parse_filter("organizationId gt 3").unwrap(),
+            SPEC.parse_filter("organizationId ge 3").unwrap()
+        );
+    }
+
+    #[test]
+    fn orders_are_refused_where_they_mean_nothing() {
+        let error = |input: &str| SPEC.parse_filter(input).unwrap_err().0;
+        let text = error("displayName gt 'a'");
+        assert!(
+            text.contains("'gt' at position 12 compares integers and date-times")
+                && text.contains("'displayName' is text, which takes only eq and ne"),
+            "{text}"
+        );
+        assert!(error("isActive ge true").contains("'isActive' is true or false"));
+        assert!(error("organizationId lt null").contains("'lt' cannot compare with null"));
+        assert!(error("created ge '2026-01-01T00:00:00.0000001Z'").contains("microsecond"));
+        assert!(error("created ge 'soon'").contains("RFC 3339"));
+        assert!(error("created ge 5").contains("a quoted RFC 3339 date-time"));
+        let text = error("organizationId gte 3");
+        assert!(
+            text.contains("expected eq, ne, gt, ge, lt or le at position 15"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -81,6 +81,46 @@ pub enum Literal {
 pub enum CompareOp {
     Eq,
     Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl CompareOp {
+    pub const ALL: [CompareOp; 6] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
+    ];
+
+    /// The keyword in `$filter`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+        }
+    }
+
+    /// `gt`, `ge`, `lt`, `le`: they need values that have an order.
+    pub fn is_ordering(self) -> bool {
+        !matches!(self, CompareOp::Eq | CompareOp::Ne)
+    }
+}
+
+impl FieldKind {
+    /// Whether `gt`/`ge`/`lt`/`le` may compare the field: integers and
+    /// instants have an order that means something; text and flags do not.
+    pub fn is_ordered(self) -> bool {
+        matches!(self, FieldKind::Integer | FieldKind::Timestamp)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -25,11 +25,11 @@ fn render(
     match filter {
         Filter::Compare {
             field,
-            op,
+            op: op @ (CompareOp::Eq | CompareOp::Ne),
             value: Literal::Null,
         } => match op {
             CompareOp::Eq => format!("{} IS NULL", field.column),
-            CompareOp::Ne => format!("{} IS NOT NULL", field.column),
+            _ => format!("{} IS NOT NULL", field.column),
         },
         Filter::Compare { field, op, value } => {
             let value = match value {
@@ -38,9 +38,16 @@ fn render(
                 other => other.clone(),
             };
             let placeholder = push(params, value);
+            // Timestamps are stored as text that sorts as time (six
+            // fractional digits and `Z`), and the parser bound the literal
+            // in that form, so the text comparison orders them right.
             let op = match op {
                 CompareOp::Eq => "=",
                 CompareOp::Ne => "<>",
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
             };
             format!("{} {op} {placeholder}", field.column)
         }
@@ -127,6 +134,28 @@ mod tests {
         let (s, p) = sql("STARTSWITH(displayName, '50%_A\\')", 2);
         assert_eq!(s, "lower(display_name) LIKE $2 ESCAPE '\\'");
         assert_eq!(p, [Literal::Text("50\\%\\_a\\\\%".into())]);
+    }
+
+    #[test]
+    fn order_comparisons() {
+        let (s, p) = sql(
+            "created ge '2026-01-01T00:00:00Z' and created lt '2026-01-02T00:00:00+02:00' \
+             and organizationId gt 2 and organizationId le 9",
+            3,
+        );
+        assert_eq!(
+            s,
+            "(((created >= $3 AND created < $4) AND organization_id > $5) AND organization_id <= $6)"
+        );
+        assert_eq!(
+            p,
+            [
+                Literal::Text("2026-01-01T00:00:00.000000Z".into()),
+                Literal::Text("2026-01-01T22:00:00.000000Z".into()),
+                Literal::Integer(2),
+                Literal::Integer(9)
+            ]
+        );
     }
 
     #[test]

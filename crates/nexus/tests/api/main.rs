@@ -5,6 +5,8 @@ mod sim_tenant;
 mod support;
 
 mod audit;
+mod audit_plans;
+mod audit_read;
 mod audit_writes;
 mod auth;
 mod auth0_checks;

@@ -639,15 +639,35 @@ async fn without_a_secret_key_no_subscription_is_made() {
     );
 }
 
-/// A list whose items have no searchable field finds nothing for a search.
+/// A list whose items have no searchable field refuses a search, and does
+/// not document one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_search_of_a_list_without_searchable_fields_finds_nothing() {
+async fn a_search_of_a_list_without_searchable_fields_is_refused() {
     let app = TestApp::sqlite().await;
     subscribe(&app, "https://127.0.0.1:9/hook", json!(["user.created"])).await;
+    let document = app.get("/openapi.json").await.body;
     for path in ["/v1/webhooks", "/v1/audit-events"] {
         let reply = app.get(&format!("{path}?$search=hook&$count=true")).await;
-        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
-        assert_eq!(reply.body["@odata.count"], 0, "{path}");
-        assert_eq!(reply.body["value"], json!([]), "{path}");
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.body
+        );
+        assert!(
+            reply.body["errors"]["$search"][0]
+                .as_str()
+                .is_some_and(|m| m.contains("not supported")),
+            "{path}: {}",
+            reply.body
+        );
+        let parameters: Vec<&str> = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(parameters.contains(&"$filter"), "{path}: {parameters:?}");
+        assert!(!parameters.contains(&"$search"), "{path}: {parameters:?}");
     }
 }
