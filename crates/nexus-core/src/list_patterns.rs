@@ -42,13 +42,19 @@ impl ListSpec {
             .map(|f| f.name)
             .collect();
         let lists = sortable.iter().map(|first| {
-            let others = alternatives(
-                sortable
-                    .iter()
-                    .filter(|other| *other != first)
-                    .map(|other| other.to_string()),
-            );
-            format!("{first}{direction}( *, *{others}{direction})?")
+            let others: Vec<String> = sortable
+                .iter()
+                .filter(|other| *other != first)
+                .map(|other| other.to_string())
+                .collect();
+            if others.is_empty() {
+                // One sortable field: no second item, not even an empty one.
+                return format!("{first}{direction}");
+            }
+            format!(
+                "{first}{direction}( *, *{}{direction})?",
+                alternatives(others)
+            )
         });
         format!("^ *({})? *$", alternatives(lists))
     }
@@ -146,6 +152,26 @@ mod tests {
                 ("nope", false),
                 ("displayName sideways", false),
                 ("id,created,displayName", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn orderby_of_a_list_with_one_sortable_field() {
+        static ONE: ListSpec = ListSpec {
+            fields: &[field("id", FieldKind::Integer, true)],
+            search: &[],
+            id_field: "id",
+        };
+        check(
+            &ONE.orderby_pattern(),
+            |s| ONE.parse_orderby(Some(s)).is_ok(),
+            &[
+                ("", true),
+                (" id DeSC ", true),
+                ("id desc , ", false),
+                ("id,", false),
+                ("id, id", false),
             ],
         );
     }
