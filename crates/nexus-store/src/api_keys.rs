@@ -127,8 +127,7 @@ pub async fn get_for_verification(
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<ApiKey>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "api_keys", &[], params).await?;
-    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(from_row)
 }
 
 /// The key, locked until the transaction ends.

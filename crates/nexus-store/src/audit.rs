@@ -106,8 +106,7 @@ fn from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<AuditEvent>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "audit_events", &[], params).await?;
-    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(from_row)
 }
 
 /// The database's plan for the page `list` would read with `params`, one

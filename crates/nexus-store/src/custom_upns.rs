@@ -134,8 +134,7 @@ pub async fn list(
 ) -> Result<Page<CustomUpn>, StoreError> {
     let scope = [("user_id", Literal::Text(user_id.to_owned()))];
     let page = fetch_page(conn, &LIST, COLUMNS, "custom_upns", &scope, params).await?;
-    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(from_row)
 }
 
 /// Applies the changes that differ from `current` (read with

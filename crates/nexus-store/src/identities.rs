@@ -183,10 +183,11 @@ pub async fn list(
     params: &ListParams,
 ) -> Result<Page<Identity>, StoreError> {
     let scope = [("i.user_id", Literal::Text(user_id.to_owned()))];
-    let page = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
-    let mut items: Vec<Identity> = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    attach_groups(conn, &mut items).await?;
-    Ok(page.with_items(items))
+    let mut page = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params)
+        .await?
+        .try_map(from_row)?;
+    attach_groups(conn, &mut page.items).await?;
+    Ok(page)
 }
 
 async fn attach_groups(conn: &mut Conn, identities: &mut [Identity]) -> Result<(), StoreError> {

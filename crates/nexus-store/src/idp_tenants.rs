@@ -226,8 +226,7 @@ pub async fn replace_secret(
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<IdpTenant>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "idp_tenants", &[], params).await?;
-    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(from_row)
 }
 
 /// Applies the changes that differ from `current` (read with

@@ -43,6 +43,12 @@ impl<T> Page<T> {
             last: self.last,
         }
     }
+
+    /// The same page, each item read into another (rows into records).
+    pub fn try_map<U, E>(self, read: impl Fn(&T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let items = self.items.iter().map(read).collect::<Result<_, _>>()?;
+        Ok(self.with_items(items))
+    }
 }
 
 /// The rows of `from` (a table, possibly joined) that match `scope` (column,

@@ -201,14 +201,11 @@ pub async fn list(
         "m.organization_id",
         Literal::Integer(organization_id.into()),
     )];
-    let page = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params).await?;
-    let mut items = page
-        .items
-        .iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    attach_roles(conn, &mut items).await?;
-    Ok(page.with_items(items))
+    let mut page = fetch_page(conn, &LIST, COLUMNS, FROM, &scope, params)
+        .await?
+        .try_map(from_row)?;
+    attach_roles(conn, &mut page.items).await?;
+    Ok(page)
 }
 
 /// Ends a membership; the user's primary organization, if it was this one, is cleared.

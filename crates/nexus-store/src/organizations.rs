@@ -169,8 +169,7 @@ pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organizat
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organization>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "organizations", &[], params).await?;
-    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(from_row)
 }
 
 /// Applies the changes that differ from `current` (read with

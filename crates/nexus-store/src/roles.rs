@@ -510,12 +510,7 @@ pub async fn list_maps(
         params,
     )
     .await?;
-    let items = page
-        .items
-        .iter()
-        .map(map_from_row)
-        .collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(map_from_row)
 }
 
 pub async fn delete_map(conn: &mut Conn, role_id: &str, id: i32) -> Result<bool, StoreError> {

@@ -96,8 +96,7 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Webhook>, StoreErro
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Webhook>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "webhooks", &[], params).await?;
-    let items = page.items.iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(from_row)
 }
 
 /// Deletes the subscription with its selectors and deliveries; whether it existed.
@@ -343,12 +342,7 @@ pub async fn deliveries(
         params,
     )
     .await?;
-    let items = page
-        .items
-        .iter()
-        .map(delivery_from_row)
-        .collect::<Result<_, _>>()?;
-    Ok(page.with_items(items))
+    page.try_map(delivery_from_row)
 }
 
 /// Makes the delivery due now with its attempts reset and a new retry
