@@ -54,11 +54,15 @@ pub fn known_event_types() -> Vec<&'static str> {
     types
 }
 
-/// The subscription entries that select `event_type`: the type itself and
-/// each wildcard over its prefixes (`user.*`, `user.roles.*` for
-/// `user.roles.changed`).
+/// The selector of every event type: held only by built-in sinks, which
+/// take every change (a subscription made through the API names its types).
+pub const EVERY_EVENT_TYPE: &str = "*";
+
+/// The subscription entries that select `event_type`: the type itself, each
+/// wildcard over its prefixes (`user.*`, `user.roles.*` for
+/// `user.roles.changed`) and `EVERY_EVENT_TYPE`.
 pub fn selectors_of(event_type: &str) -> Vec<String> {
-    let mut selectors = vec![event_type.to_owned()];
+    let mut selectors = vec![event_type.to_owned(), EVERY_EVENT_TYPE.to_owned()];
     for (at, _) in event_type.match_indices('.') {
         selectors.push(format!("{}.*", &event_type[..at]));
     }
@@ -273,6 +277,31 @@ impl WebhookBody {
     }
 }
 
+/// How a subscription's deliveries are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookKind {
+    /// Signed POSTs to its URL (Standard Webhooks): what the API manages.
+    Http,
+    /// Published to NATS JetStream, on the subject its URL holds the prefix
+    /// of: a built-in sink, registered from the server's configuration.
+    Nats,
+}
+
+impl WebhookKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookKind::Http => "http",
+            WebhookKind::Nats => "nats",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [WebhookKind::Http, WebhookKind::Nats]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -345,7 +374,7 @@ mod tests {
         assert_eq!(event_type("CreateApiKey"), None);
         assert_eq!(
             selectors_of("user.roles.changed"),
-            ["user.roles.changed", "user.*", "user.roles.*"]
+            ["user.roles.changed", "*", "user.*", "user.roles.*"]
         );
         assert_eq!(known_event_types().len(), 17);
     }

@@ -2,9 +2,14 @@
 //! matching subscription), inserted with the audit event in the change's
 //! transaction, claimed by delivery workers (`FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL) for a lease, and settled as succeeded, retried or failed.
+//! Subscriptions of kind `http` are the API's; the others are built-in
+//! sinks (NATS JetStream) that the API never shows.
 
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
-use nexus_core::webhook::{message_id, selectors_of, DeliveryStatus, Webhook, WebhookDelivery};
+use nexus_core::webhook::{
+    message_id, selectors_of, DeliveryStatus, Webhook, WebhookDelivery, WebhookKind,
+    EVERY_EVENT_TYPE,
+};
 use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -88,18 +93,35 @@ pub async fn insert(
     from_row(&row)
 }
 
+/// The API's subscription `id` (never a built-in sink).
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Webhook>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    get_of_kind(conn, id, WebhookKind::Http).await
+}
+
+/// The subscription or sink `id`, if it is of `kind`.
+pub async fn get_of_kind(
+    conn: &mut Conn,
+    id: &str,
+    kind: WebhookKind,
+) -> Result<Option<Webhook>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1 AND kind = $2");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(kind.as_str())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
+/// The API's subscriptions (no built-in sink).
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Webhook>, StoreError> {
-    let page = fetch_page(conn, &LIST, COLUMNS, "webhooks", &[], params).await?;
+    let scope = [("kind", Literal::Text(WebhookKind::Http.as_str().to_owned()))];
+    let page = fetch_page(conn, &LIST, COLUMNS, "webhooks", &scope, params).await?;
     page.try_map(from_row)
 }
 
-/// Deletes the subscription with its selectors and deliveries; whether it existed.
+/// Deletes the subscription (or sink) with its selectors and deliveries;
+/// whether it existed.
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     // Explicitly, not only by cascade: the rows go whatever the foreign-key
     // setting of the connection.
@@ -118,9 +140,10 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     Ok(deleted.rows_affected() > 0)
 }
 
-/// Every stored (sealed) secret, by subscription id, for re-sealing at start.
+/// Every stored (sealed) secret, by subscription id, for re-sealing at
+/// start (sinks sign nothing and hold none).
 pub async fn stored_secrets(conn: &mut Conn) -> Result<Vec<(String, String)>, StoreError> {
-    let rows = sqlx::query("SELECT id, secret FROM webhooks ORDER BY id")
+    let rows = sqlx::query("SELECT id, secret FROM webhooks WHERE kind = 'http' ORDER BY id")
         .fetch_all(conn)
         .await?;
     rows.iter()
@@ -147,22 +170,70 @@ pub async fn replace_secret(
 /// Where and how a subscription's deliveries are sent.
 #[derive(Debug, Clone)]
 pub struct Target {
+    pub kind: WebhookKind,
+    /// `http`: the receiver's URL; `nats`: the subject prefix.
     pub url: String,
+    /// Empty for sinks, which sign nothing.
     pub sealed_secret: String,
 }
 
 pub async fn target(conn: &mut Conn, id: &str) -> Result<Option<Target>, StoreError> {
-    let row = sqlx::query("SELECT url, secret FROM webhooks WHERE id = $1")
+    let row = sqlx::query("SELECT kind, url, secret FROM webhooks WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
     row.map(|row| {
+        let kind = row.text("kind")?;
         Ok(Target {
+            kind: WebhookKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("webhook kind: {kind}")))?,
             url: row.text("url")?,
             sealed_secret: row.text("secret")?,
         })
     })
     .transpose()
+}
+
+/// Registers the built-in sink `id` of `kind`, delivering to `url` and
+/// selecting every event type, or points the existing one at `url`; the
+/// sink as it was before (None when it is new).
+pub async fn put_sink(
+    conn: &mut Conn,
+    id: &str,
+    kind: WebhookKind,
+    url: &str,
+    actor: &Actor,
+) -> Result<Option<Webhook>, StoreError> {
+    let before = get_of_kind(conn, id, kind).await?;
+    if before.is_some() {
+        sqlx::query("UPDATE webhooks SET url = $2 WHERE id = $1")
+            .bind(id)
+            .bind(url)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(before);
+    }
+    // A replica starting at the same time may insert it first.
+    let sql = "INSERT INTO webhooks (id, kind, url, description, event_types, secret, created, created_by) \
+               VALUES ($1, $2, $3, $4, $5, '', $6, $7) ON CONFLICT (id) DO NOTHING";
+    sqlx::query(sql)
+        .bind(id)
+        .bind(kind.as_str())
+        .bind(url)
+        .bind(format!("built-in sink ({})", kind.as_str()))
+        .bind(serde_json::to_string(&[EVERY_EVENT_TYPE]).expect("strings serialize"))
+        .bind(Timestamp::now().to_text())
+        .bind(&actor.id)
+        .execute(&mut *conn)
+        .await?;
+    let sql = "INSERT INTO webhook_selectors (selector, webhook_id) VALUES ($1, $2) \
+               ON CONFLICT DO NOTHING";
+    sqlx::query(sql)
+        .bind(EVERY_EVENT_TYPE)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(None)
 }
 
 /// Enqueues the event for every subscription that selects its type, in

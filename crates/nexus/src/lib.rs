@@ -222,6 +222,9 @@ pub async fn start_with_options(
         audit_retention,
     } = options;
     let nexus = Nexus::new(store.clone(), auth).with_webhooks(webhooks);
+    nexus_service::webhooks::nats::sync_sink(&nexus)
+        .await
+        .map_err(|e| anyhow::anyhow!("registering the NATS sink: {e}"))?;
     let addr = listener.local_addr()?;
     let app = nexus_api::app_with(
         nexus.clone(),

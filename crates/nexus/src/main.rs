@@ -10,7 +10,7 @@ use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
-use nexus_service::webhooks::WebhookConfig;
+use nexus_service::webhooks::{NatsConfig, WebhookConfig};
 use nexus_service::Nexus;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -83,6 +83,8 @@ enum Command {
         /// link-local and other non-public addresses, and over plain http.
         #[arg(long, env = "NEXUS_WEBHOOK_ALLOW_PRIVATE")]
         webhook_allow_private: bool,
+        #[command(flatten)]
+        nats: Nats,
         /// Days audit events are kept before the server deletes them: 1 to
         /// 36500; 0 or unset means 400.
         #[arg(long, env = "NEXUS_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=RetentionConfig::MAX_DAYS as i64))]
@@ -235,6 +237,35 @@ fn parse_listen(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("'{text}': '{host}' has no address"))
 }
 
+/// Change events to NATS JetStream, besides webhooks.
+#[derive(clap::Args)]
+struct Nats {
+    /// The NATS server to publish every change event to, e.g.
+    /// `nats://127.0.0.1:4222` (credentials may be in it); unset: no events
+    /// go to NATS.
+    #[arg(long, env = "NEXUS_NATS_URL", hide_env_values = true)]
+    nats_url: Option<String>,
+    /// Events are published on `<prefix>.<event type>`.
+    #[arg(long, env = "NEXUS_NATS_SUBJECT", default_value = NatsConfig::DEFAULT_SUBJECT_PREFIX)]
+    nats_subject: String,
+    /// The JetStream stream that stores them (subjects `<prefix>.>`), created
+    /// at start if missing.
+    #[arg(long, env = "NEXUS_NATS_STREAM", default_value = NatsConfig::DEFAULT_STREAM)]
+    nats_stream: String,
+}
+
+impl Nats {
+    fn config(&self) -> anyhow::Result<Option<NatsConfig>> {
+        self.nats_url
+            .as_deref()
+            .map(|url| {
+                NatsConfig::new(url, &self.nats_subject, &self.nats_stream)
+                    .map_err(|e| anyhow::anyhow!("NATS: {e}"))
+            })
+            .transpose()
+    }
+}
+
 /// Bounds on what clients may hold. Durations are like `10s`, `500ms`, `2m`.
 #[derive(clap::Args)]
 struct Http {
@@ -336,6 +367,7 @@ async fn main() -> anyhow::Result<()> {
             trusted_proxies,
             push_lease_seconds,
             webhook_allow_private,
+            nats,
             audit_retention_days,
             http,
         } => {
@@ -362,6 +394,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 webhooks: WebhookConfig {
                     allow_private: webhook_allow_private,
+                    nats: nats.config()?,
                     ..WebhookConfig::default()
                 },
                 http: http.into(),

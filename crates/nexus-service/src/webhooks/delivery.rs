@@ -1,11 +1,13 @@
 //! The delivery worker: claims due deliveries, sends each as a signed
-//! Standard Webhooks request, and settles it as succeeded, to be retried
-//! (exponential backoff with jitter, for the retry period) or failed.
+//! Standard Webhooks request (or publishes it to NATS JetStream, for the
+//! `nats` sink), and settles it as succeeded, to be retried (exponential
+//! backoff with jitter, for the retry period) or failed.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nexus_core::audit::AuditEvent;
-use nexus_core::webhook::{message_id, DeliveryStatus};
+use nexus_core::webhook::{message_id, DeliveryStatus, WebhookKind};
 use nexus_core::Timestamp;
 use nexus_store::webhooks::{self as store, Attempt, ClaimedDelivery};
 use nexus_store::{commit, Backend, StoreError};
@@ -14,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::address::{check_url, CheckedResolver};
+use super::nats::{self, Publisher};
 use super::WebhookConfig;
 use crate::metrics::WebhookOutcome;
 use crate::Nexus;
@@ -35,6 +38,18 @@ pub async fn run(nexus: Nexus, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
+    let publisher = config.nats.clone().map(|nats| {
+        let publisher = Arc::new(Publisher::new(nats, config.timeout));
+        // The stream is there before the first event (each publish makes
+        // sure of it too, should NATS be down now).
+        let starting = publisher.clone();
+        tokio::spawn(async move {
+            if let Err(error) = starting.ensure_stream().await {
+                tracing::warn!(%error, "NATS JetStream is not ready; events wait in the outbox");
+            }
+        });
+        publisher
+    });
     let owner = nexus_core::new_text_id();
     if nexus.store().backend() == Backend::Sqlite {
         take_over_claims(&nexus).await;
@@ -56,8 +71,13 @@ pub async fn run(nexus: Nexus, mut stop: watch::Receiver<bool>) {
         let mut sending = JoinSet::new();
         for delivery in claimed {
             let (nexus, client, config) = (nexus.clone(), client.clone(), config.clone());
+            let publisher = publisher.clone();
             sending.spawn(async move {
-                if let Err(error) = deliver(&nexus, &client, &config, &delivery).await {
+                let senders = Senders {
+                    http: &client,
+                    nats: publisher.as_deref(),
+                };
+                if let Err(error) = deliver(&nexus, senders, &config, &delivery).await {
                     tracing::warn!(%error, delivery = delivery.id,
                         "webhook bookkeeping failed; the delivery is retried when its claim ends");
                 }
@@ -122,8 +142,9 @@ async fn claim(nexus: &Nexus, config: &WebhookConfig, owner: &str) -> Vec<Claime
     })
 }
 
-/// The body of a delivery: the event's type and time, and the audit event
-/// as `GET /v1/audit-events` shows it. The same bytes on every attempt.
+/// The body of a delivery (webhook or NATS message): the event's type and
+/// time, and the audit event as `GET /v1/audit-events` shows it. The same
+/// bytes on every attempt.
 pub fn payload(event_type: &str, event: &AuditEvent) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "type": event_type,
@@ -133,9 +154,17 @@ pub fn payload(event_type: &str, event: &AuditEvent) -> Vec<u8> {
     .expect("an audit event serializes")
 }
 
+/// What deliveries go out through, by their subscription's kind.
+#[derive(Clone, Copy)]
+struct Senders<'a> {
+    http: &'a reqwest::Client,
+    /// None when this process has no NATS configured.
+    nats: Option<&'a Publisher>,
+}
+
 async fn deliver(
     nexus: &Nexus,
-    client: &reqwest::Client,
+    senders: Senders<'_>,
     config: &WebhookConfig,
     delivery: &ClaimedDelivery,
 ) -> Result<(), StoreError> {
@@ -148,16 +177,28 @@ async fn deliver(
     // A subscription deleted meanwhile took its deliveries with it.
     let Some(target) = target else { return Ok(()) };
     let started = Instant::now();
-    let sent = match (event, nexus.auth0().sealer().open(&target.sealed_secret)) {
+    let sent = match (event, target.kind) {
         (None, _) => Err(Failure::permanent(
             "the event is no longer in the audit trail",
         )),
-        (_, Err(error)) => Err(Failure::transient(format!(
-            "the subscription's secret cannot be opened: {error}"
-        ))),
-        (Some(event), Ok(secret)) => {
+        (Some(event), WebhookKind::Http) => {
+            match nexus.auth0().sealer().open(&target.sealed_secret) {
+                Err(error) => Err(Failure::transient(format!(
+                    "the subscription's secret cannot be opened: {error}"
+                ))),
+                Ok(secret) => {
+                    let body = payload(&delivery.event_type, &event);
+                    send(senders.http, config, &target.url, &secret, delivery, body)
+                        .await
+                        .map(Some)
+                }
+            }
+        }
+        (Some(event), WebhookKind::Nats) => {
             let body = payload(&delivery.event_type, &event);
-            send(client, config, &target.url, &secret, delivery, body).await
+            publish(senders.nats, &target.url, delivery, body)
+                .await
+                .map(|()| None)
         }
     };
     let elapsed = started.elapsed();
@@ -170,11 +211,14 @@ async fn deliver(
     nexus.metrics().observe_webhook(outcome, elapsed);
     match &sent {
         Ok(status) => {
-            tracing::info!(webhook = %delivery.webhook_id, delivery = delivery.id, status, "webhook delivered")
+            tracing::info!(webhook = %delivery.webhook_id, kind = target.kind.as_str(), delivery = delivery.id,
+                status = ?status, "webhook delivered")
         }
-        Err(failure) => tracing::warn!(webhook = %delivery.webhook_id, delivery = delivery.id,
-            error = %failure.error, status = ?attempt.status, next = ?attempt.next_attempt_at.map(|t| t.to_text()),
-            "webhook delivery failed"),
+        Err(failure) => {
+            tracing::warn!(webhook = %delivery.webhook_id, kind = target.kind.as_str(), delivery = delivery.id,
+                error = %failure.error, status = ?attempt.status, next = ?attempt.next_attempt_at.map(|t| t.to_text()),
+                "webhook delivery failed")
+        }
     }
     let mut tx = nexus.store().begin().await?;
     store::settle(&mut tx, delivery, &attempt).await?;
@@ -248,9 +292,33 @@ async fn send(
     }
 }
 
+/// Publishes the body to JetStream on `<prefix>.<event type>`, with the
+/// message id that lets the stream drop a repeat.
+async fn publish(
+    publisher: Option<&Publisher>,
+    prefix: &str,
+    delivery: &ClaimedDelivery,
+    body: Vec<u8>,
+) -> Result<(), Failure> {
+    let publisher = publisher.ok_or_else(|| {
+        Failure::transient("NATS is not configured in this process (NEXUS_NATS_URL)")
+    })?;
+    let ack = publisher
+        .publish(
+            nats::subject(prefix, &delivery.event_type),
+            &message_id(delivery.event_id),
+            body,
+        )
+        .await
+        .map_err(Failure::transient)?;
+    tracing::debug!(stream = %ack.stream, sequence = ack.sequence, duplicate = ack.duplicate,
+        "stored by JetStream");
+    Ok(())
+}
+
 /// An error with its causes, which name what really went wrong (a refused
 /// address, a timeout, a refused connection).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -268,12 +336,12 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 fn settle_as<'a>(
     config: &WebhookConfig,
     delivery: &ClaimedDelivery,
-    sent: &'a Result<i32, Failure>,
+    sent: &'a Result<Option<i32>, Failure>,
 ) -> Attempt<'a> {
     let failure = match sent {
         Ok(status) => {
             return Attempt {
-                response_status: Some(*status),
+                response_status: *status,
                 error: None,
                 status: DeliveryStatus::Succeeded,
                 next_attempt_at: None,
@@ -356,7 +424,7 @@ mod tests {
         let last = settle_as(&config, &claimed(12, old), &failed);
         assert_eq!(last.status, DeliveryStatus::Failed);
         assert_eq!(last.next_attempt_at, None);
-        let ok = settle_as(&config, &claimed(3, old), &Ok(204));
+        let ok = settle_as(&config, &claimed(3, old), &Ok(Some(204)));
         assert_eq!(
             (ok.status, ok.response_status),
             (DeliveryStatus::Succeeded, Some(204))

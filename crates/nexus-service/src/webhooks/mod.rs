@@ -1,10 +1,12 @@
 //! Webhook subscriptions: change events (audit events of the operations in
 //! `nexus_core::webhook::EVENT_TYPES`) delivered, signed, to other systems.
 //! Deliveries are enqueued with the event in the change's transaction and
-//! sent by the delivery worker (`delivery`).
+//! sent by the delivery worker (`delivery`). The same events go to NATS
+//! JetStream when configured (`nats`), through the same outbox.
 
 mod address;
 pub mod delivery;
+pub mod nats;
 
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use nexus_store::{commit, ListParams, Page};
 use crate::{audit, Nexus, Result, ServiceError};
 
 pub use address::is_global;
+pub use nats::NatsConfig;
 pub use nexus_store::webhooks::{DELIVERIES, LIST};
 
 const RESOURCE: &str = nexus_core::audit::resource_type::WEBHOOK;
@@ -42,6 +45,8 @@ pub struct WebhookConfig {
     pub max_retry_delay: Duration,
     /// How long a failing delivery is retried before it fails for good.
     pub retry_period: Duration,
+    /// Every change event is also published to NATS JetStream.
+    pub nats: Option<NatsConfig>,
 }
 
 impl Default for WebhookConfig {
@@ -55,6 +60,7 @@ impl Default for WebhookConfig {
             first_retry: Duration::from_secs(10),
             max_retry_delay: Duration::from_secs(3600),
             retry_period: Duration::from_secs(24 * 3600),
+            nats: None,
         }
     }
 }

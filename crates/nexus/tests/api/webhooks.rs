@@ -129,7 +129,7 @@ async fn deliveries(app: &TestApp, webhook_id: &str) -> Vec<Value> {
 }
 
 /// Waits until the subscription's newest delivery satisfies `done`.
-async fn wait_for_delivery(
+pub async fn wait_for_delivery(
     app: &TestApp,
     webhook_id: &str,
     done: impl Fn(&Value) -> bool,
