@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use crate::list::{explain_page, fetch_page};
 use crate::rows::RowExt;
-use crate::{Conn, ListParams, Page, StoreError};
+use crate::{webhooks, Backend, Conn, ListParams, Page, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -47,30 +47,42 @@ pub async fn record_at(
     actor: &Actor,
     event: &NewAuditEvent,
 ) -> Result<i64, StoreError> {
-    let changes = serde_json::to_string(&event.changes).expect("changes serialize");
-    let row = sqlx::query(
-        "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
+    let event_type = match event.outcome {
+        Outcome::Success => webhook::event_type(&actor.operation),
+        _ => None,
+    };
+    // On PostgreSQL the deliveries go in the insert's statement: one round
+    // trip on every audited write, the login path's included.
+    let with_deliveries = event_type.filter(|_| Backend::of(conn) == Backend::Postgres);
+    let insert = "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
          client_address, operation, resource_type, resource_id, changes, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(time.to_text())
-    .bind(&actor.id)
-    .bind(actor.kind.as_str())
-    .bind(actor.tenant_id)
-    .bind(&actor.request_id)
-    .bind(&actor.client_address)
-    .bind(&actor.operation)
-    .bind(event.resource_type)
-    .bind(&event.resource_id)
-    .bind(changes)
-    .bind(event.outcome.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    let id: i64 = row.try_get("id")?;
-    if event.outcome == Outcome::Success {
-        if let Some(event_type) = webhook::event_type(&actor.operation) {
-            crate::webhooks::enqueue(conn, id, event_type).await?;
-        }
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+    let sql = match with_deliveries {
+        Some(event_type) => format!(
+            "WITH event AS ({insert}), deliveries AS ({}) SELECT id FROM event",
+            webhooks::enqueue_sql(event_type, "(SELECT id FROM event)", 12)
+        ),
+        None => insert.to_owned(),
+    };
+    let changes = serde_json::to_string(&event.changes).expect("changes serialize");
+    let mut query = sqlx::query(&sql)
+        .bind(time.to_text())
+        .bind(&actor.id)
+        .bind(actor.kind.as_str())
+        .bind(actor.tenant_id)
+        .bind(&actor.request_id)
+        .bind(&actor.client_address)
+        .bind(&actor.operation)
+        .bind(event.resource_type)
+        .bind(&event.resource_id)
+        .bind(changes)
+        .bind(event.outcome.as_str());
+    if let Some(event_type) = with_deliveries {
+        query = webhooks::bind_enqueue(query, event_type);
+    }
+    let id: i64 = query.fetch_one(&mut *conn).await?.try_get("id")?;
+    if let (Some(event_type), None) = (event_type, with_deliveries) {
+        webhooks::enqueue(conn, id, event_type).await?;
     }
     Ok(id)
 }

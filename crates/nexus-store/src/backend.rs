@@ -66,8 +66,8 @@ impl<T> PerBackend<T> {
     }
 }
 
-/// `select` (a SELECT from one table) made to also lock the rows it finds
-/// until the transaction ends, for a read-modify-write: a concurrent writer
+/// `select` made to also lock the rows it finds until the transaction ends
+/// (of every table it joins, in the order of its `FROM`), for a read-modify-write: a concurrent writer
 /// of those rows waits for this transaction, then reads what it wrote.
 /// PostgreSQL: `FOR NO KEY UPDATE`, the lock an UPDATE that keeps the key
 /// takes, so inserts of rows that reference a locked row still go ahead.

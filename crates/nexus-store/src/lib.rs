@@ -223,16 +223,29 @@ impl Store {
     /// Writes a login that changes something (`login::LoginWrite`) in a
     /// transaction of its own — or, on SQLite, in one shared with the logins
     /// queued behind the single writer, so that one commit (one fsync) serves
-    /// them all. Answers only once the change is committed.
+    /// them all. Answers only once the change is committed, with the user
+    /// read after the commit (on SQLite on the calling thread, not on the
+    /// writer); `None` when the user has no identity on the connection.
     pub async fn write_login(
         &self,
         write: login::LoginWrite,
     ) -> Result<Option<login::LoginView>, StoreError> {
-        let _span = transaction::span(self.backend, "login write");
-        match &self.logins {
-            Some(logins) => logins.write(write).await,
-            None => login::group_commit::alone(&self.writer, &write).await,
+        let (user_id, audience, connection) = (
+            write.user_id.clone(),
+            write.audience.clone(),
+            write.connection.clone(),
+        );
+        let written = {
+            let _span = transaction::span(self.backend, "login write");
+            match &self.logins {
+                Some(logins) => logins.write(write).await?,
+                None => login::group_commit::alone(&self.writer, &write).await?,
+            }
+        };
+        if !written {
+            return Ok(None);
         }
+        login::read(self, &user_id, &audience, &connection).await
     }
 
     /// A transaction that only reads, so that what it reads is consistent.

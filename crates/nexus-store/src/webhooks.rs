@@ -11,8 +11,9 @@ use nexus_core::webhook::{
     EVERY_EVENT_TYPE,
 };
 use nexus_core::{Actor, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 
 use crate::list::fetch_page;
 use crate::rows::{placeholders, RowExt};
@@ -244,21 +245,36 @@ pub(crate) async fn enqueue(
     event_id: i64,
     event_type: &str,
 ) -> Result<(), StoreError> {
-    let selectors = selectors_of(event_type);
-    let sql = format!(
+    let sql = enqueue_sql(event_type, "$1", 2);
+    let query = sqlx::query(&sql).bind(event_id);
+    bind_enqueue(query, event_type).execute(conn).await?;
+    Ok(())
+}
+
+/// The statement of `enqueue` for the event whose id is `event_id` (a
+/// placeholder or a subquery), its own placeholders numbered from `first`
+/// and bound by `bind_enqueue`.
+pub(crate) fn enqueue_sql(event_type: &str, event_id: &str, first: usize) -> String {
+    let (kind, now) = (first, first + 1);
+    format!(
         "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, due_at, retry_from, created) \
-         SELECT DISTINCT webhook_id, $1, $2, $3, $3, $3 FROM webhook_selectors WHERE selector IN ({})",
-        placeholders(4, selectors.len())
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(event_id)
-        .bind(event_type)
+         SELECT DISTINCT webhook_id, {event_id}, ${kind}, ${now}, ${now}, ${now} FROM webhook_selectors \
+         WHERE selector IN ({})",
+        placeholders(first + 2, selectors_of(event_type).len())
+    )
+}
+
+pub(crate) fn bind_enqueue<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    event_type: &str,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query = query
+        .bind(event_type.to_owned())
         .bind(Timestamp::now().to_text());
-    for selector in &selectors {
+    for selector in selectors_of(event_type) {
         query = query.bind(selector);
     }
-    query.execute(conn).await?;
-    Ok(())
+    query
 }
 
 /// A delivery claimed by a worker.

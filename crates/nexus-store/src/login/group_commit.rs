@@ -6,14 +6,15 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{write_login, LoginView, LoginWrite};
+use super::{write_login, LoginWrite};
 use crate::{StoreError, Writer};
 
 /// Most logins in one transaction: bounds how long other writers wait.
 const MAX_GROUP: usize = 64;
 const QUEUE: usize = 1024;
 
-type Outcome = Result<Option<LoginView>, StoreError>;
+/// Whether the login was written (`write_login`).
+type Outcome = Result<bool, StoreError>;
 
 struct Job {
     write: LoginWrite,
@@ -67,7 +68,7 @@ async fn run(writer: Writer, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-async fn together(writer: &Writer, group: &[Job]) -> Result<Vec<Option<LoginView>>, StoreError> {
+async fn together(writer: &Writer, group: &[Job]) -> Result<Vec<bool>, StoreError> {
     let mut tx = writer.begin().await?;
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group {

@@ -15,7 +15,7 @@ use nexus_core::identity::{is_on_connection, Identity};
 use nexus_core::user::{User, UserRole};
 
 use crate::users::{self, FullUser};
-use crate::{Conn, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// What a login needs, from the one statement of `users::get`.
 pub struct LoginView {
@@ -34,17 +34,8 @@ impl LoginView {
     }
 }
 
-pub async fn get(
-    conn: &mut Conn,
-    id: &str,
-    audience: &str,
-    connection: &str,
-) -> Result<Option<LoginView>, StoreError> {
-    let found = users::full_user(conn, id, Some(audience)).await?;
-    Ok(found.map(|found| login_view(found, connection)))
-}
-
-/// `get` outside any transaction, like `users::read`.
+/// What a login needs of the user `id`, outside any transaction, like
+/// `users::read`.
 pub async fn read(
     store: &Store,
     id: &str,

@@ -6,29 +6,31 @@ use std::collections::{BTreeMap, BTreeSet};
 use nexus_core::audit::NewAuditEvent;
 use nexus_core::{login, Actor, Timestamp};
 
-use super::LoginView;
 use crate::rows::{placeholders, RowExt};
-use crate::{audit, for_update, identities, users, Backend, Conn, StoreError};
+use crate::{audit, for_update, identities, Backend, Conn, StoreError};
 
-/// The identity a login writes to: its id and its IdP tenant.
-struct LockedIdentity {
-    id: i32,
+/// What a login finds under its locks: the identity on the connection, its
+/// groups and the stored values of the attributes the login asserts.
+struct Stored {
+    identity_id: i32,
     idp_tenant_id: i32,
+    groups: BTreeSet<String>,
+    attributes: BTreeMap<String, String>,
 }
 
-/// The user's identity on the connection, matched by Auth0 connection id or
-/// name, locked until the transaction ends, so that concurrent syncs of one
-/// identity apply one after the other.
-async fn lock_identity_on_connection(
-    conn: &mut Conn,
-    user_id: &str,
-    connection: &str,
-) -> Result<Option<LockedIdentity>, StoreError> {
+/// Locks the user and its identity on the connection (by Auth0 connection
+/// id or name) until the transaction ends, so that concurrent syncs of one
+/// user apply one after the other; whether they exist. One statement locks
+/// both, the user first (the order of its `FROM`): the order in which
+/// linking and unlinking lock them too. PostgreSQL only: SQLite has no row
+/// locks, its one writer runs each write transaction alone.
+async fn lock(conn: &mut Conn, user_id: &str, connection: &str) -> Result<bool, StoreError> {
     let sql = for_update(
         conn,
         &format!(
-            "SELECT id, idp_tenant_id FROM identities WHERE user_id = $1 AND {} ORDER BY id LIMIT 1",
-            identities::on_connection("identities", "$2")
+            "SELECT i.id FROM users u JOIN identities i ON i.user_id = u.id \
+             WHERE u.id = $1 AND {} ORDER BY i.id LIMIT 1",
+            identities::on_connection("i", "$2")
         ),
     );
     let row = sqlx::query(&sql)
@@ -36,50 +38,58 @@ async fn lock_identity_on_connection(
         .bind(connection)
         .fetch_optional(conn)
         .await?;
-    row.map(|r| {
-        Ok(LockedIdentity {
-            id: r.int("id")?,
-            idp_tenant_id: r.int("idp_tenant_id")?,
-        })
-    })
-    .transpose()
+    Ok(row.is_some())
 }
 
-/// The identity's groups and the stored values of the attributes the login
-/// asserts, in one statement; read under the locks of `write_login`.
+/// The first identity (by id) of the user on the connection, with its
+/// groups and the asserted attributes' stored values, in one statement:
+/// one row per group and per attribute, and one with neither when there
+/// are none. Read after the locks, so nothing read before them is trusted.
 async fn stored(
     conn: &mut Conn,
-    identity_id: i32,
     user_id: &str,
+    connection: &str,
     asserted: &BTreeMap<String, String>,
-) -> Result<(BTreeSet<String>, BTreeMap<String, String>), StoreError> {
-    let mut sql = "SELECT 'g' AS kind, group_name AS name, group_name AS value \
-         FROM identity_groups WHERE identity_id = $1"
-        .to_owned();
+) -> Result<Option<Stored>, StoreError> {
+    let mut sql = format!(
+        "WITH identity AS (SELECT id, idp_tenant_id FROM identities \
+         WHERE user_id = $1 AND {} ORDER BY id LIMIT 1) \
+         SELECT i.id AS identity_id, i.idp_tenant_id, 'g' AS kind, g.group_name AS name, \
+         NULL AS value FROM identity i LEFT JOIN identity_groups g ON g.identity_id = i.id",
+        identities::on_connection("identities", "$2")
+    );
     if !asserted.is_empty() {
         sql.push_str(&format!(
-            " UNION ALL SELECT 'a' AS kind, name, value FROM user_attributes \
-             WHERE user_id = $2 AND name IN ({})",
+            " UNION ALL SELECT i.id, i.idp_tenant_id, 'a', a.name, a.value FROM identity i \
+             JOIN user_attributes a ON a.user_id = $1 AND a.name IN ({})",
             placeholders(3, asserted.len())
         ));
     }
-    let mut query = sqlx::query(&sql).bind(identity_id);
-    if !asserted.is_empty() {
-        query = query.bind(user_id);
-        for name in asserted.keys() {
-            query = query.bind(name);
-        }
+    let mut query = sqlx::query(&sql).bind(user_id).bind(connection);
+    for name in asserted.keys() {
+        query = query.bind(name);
     }
-    let (mut groups, mut attributes) = (BTreeSet::new(), BTreeMap::new());
+    let mut found: Option<Stored> = None;
     for row in query.fetch_all(&mut *conn).await? {
-        let name = row.text("name")?;
+        let stored = match &mut found {
+            Some(stored) => stored,
+            None => found.insert(Stored {
+                identity_id: row.int("identity_id")?,
+                idp_tenant_id: row.int("idp_tenant_id")?,
+                groups: BTreeSet::new(),
+                attributes: BTreeMap::new(),
+            }),
+        };
+        let Some(name) = row.opt_text("name")? else {
+            continue;
+        };
         if row.text("kind")? == "g" {
-            groups.insert(name);
+            stored.groups.insert(name);
         } else {
-            attributes.insert(name, row.text("value")?);
+            stored.attributes.insert(name, row.text("value")?);
         }
     }
-    Ok((groups, attributes))
+    Ok(found)
 }
 
 /// What a login that changes something writes: the identity's groups become
@@ -97,113 +107,176 @@ pub struct LoginWrite {
     pub actor: Actor,
 }
 
-/// Writes one login in an open transaction, records what it changed in the
-/// audit trail (one event, in the same transaction), and reads the user back
-/// for the answer. `None`: the user has no identity on the connection (or no
-/// longer exists), and nothing was written. What the login changes is read
-/// again under the locks — nothing read before them is trusted — so a login
-/// racing another one still ends exactly as asserted, and records exactly
-/// what it changed (nothing, when the other one made the change first).
-pub async fn write_login(
-    conn: &mut Conn,
-    write: &LoginWrite,
-) -> Result<Option<LoginView>, StoreError> {
-    // The user first (its attributes), then the identity (its groups): the
-    // order in which linking and unlinking lock them too. SQLite has no row
-    // locks: its one writer runs each write transaction alone.
-    if Backend::of(conn) == Backend::Postgres && !users::lock(conn, &write.user_id).await? {
-        return Ok(None);
+/// Writes one login in an open transaction and records what it changed in
+/// the audit trail (one event, in the same transaction). `false`: the user
+/// has no identity on the connection (or no longer exists), and nothing was
+/// written. What the login changes is read again under the locks — nothing
+/// read before them is trusted — so a login racing another one still ends
+/// exactly as asserted, and records exactly what it changed (nothing, when
+/// the other one made the change first). The answer is read after the
+/// commit (`Store::write_login`), off the single writer.
+pub async fn write_login(conn: &mut Conn, write: &LoginWrite) -> Result<bool, StoreError> {
+    if Backend::of(conn) == Backend::Postgres
+        && !lock(conn, &write.user_id, &write.connection).await?
+    {
+        return Ok(false);
     }
-    let Some(identity) =
-        lock_identity_on_connection(conn, &write.user_id, &write.connection).await?
+    let Some(stored) = stored(conn, &write.user_id, &write.connection, &write.attributes).await?
     else {
-        return Ok(None);
+        return Ok(false);
     };
-    let (groups, attributes) = stored(conn, identity.id, &write.user_id, &write.attributes).await?;
     let changes = login::recorded_changes(
-        identity.idp_tenant_id,
-        &groups,
-        &attributes,
+        stored.idp_tenant_id,
+        &stored.groups,
+        &stored.attributes,
         &write.groups,
         &write.attributes,
     );
     if !changes.is_empty() {
         let now = Timestamp::now().to_text();
-        if groups != write.groups {
-            set_groups(conn, identity.id, &write.groups, &now).await?;
-        }
-        if write
+        let changed: Vec<(&String, &String)> = write
             .attributes
             .iter()
-            .any(|(name, value)| attributes.get(name) != Some(value))
-        {
-            upsert_attributes(conn, &write.user_id, &write.attributes, &now).await?;
-        }
+            .filter(|(name, value)| stored.attributes.get(*name) != Some(*value))
+            .collect();
+        let mut writes = Writes::default();
+        set_groups(
+            &mut writes,
+            stored.identity_id,
+            &stored.groups,
+            &write.groups,
+            &now,
+        );
+        upsert_attributes(&mut writes, &write.user_id, &changed, &now);
+        writes.run(conn).await?;
         let event = NewAuditEvent::success("user", &write.user_id).with_changes(changes);
         audit::record(conn, &write.actor, &event).await?;
     }
-    super::get(conn, &write.user_id, &write.audience, &write.connection).await
+    Ok(true)
 }
 
-async fn set_groups(
-    conn: &mut Conn,
+/// A value bound to a login write.
+enum Value<'a> {
+    Int(i32),
+    Text(&'a str),
+}
+
+/// The statements a login writes, their placeholders numbered across all of
+/// them, so that PostgreSQL can run them as one statement (`run`).
+#[derive(Default)]
+struct Writes<'a> {
+    statements: Vec<String>,
+    values: Vec<Value<'a>>,
+}
+
+impl<'a> Writes<'a> {
+    /// The placeholder of `value`, bound.
+    fn bind(&mut self, value: Value<'a>) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    /// On PostgreSQL one round trip, each statement a data-modifying `WITH`
+    /// (all run to completion, on one snapshot: they write distinct rows);
+    /// on SQLite, in process, one after the other.
+    async fn run(self, conn: &mut Conn) -> Result<(), StoreError> {
+        if self.statements.is_empty() {
+            return Ok(());
+        }
+        let sqls = match Backend::of(conn) {
+            Backend::Postgres => {
+                let parts: Vec<String> = (self.statements.iter().enumerate())
+                    .map(|(i, sql)| format!("w{i} AS ({sql})"))
+                    .collect();
+                vec![format!("WITH {} SELECT 1 AS done", parts.join(", "))]
+            }
+            Backend::Sqlite => self.statements,
+        };
+        for sql in &sqls {
+            let mut query = sqlx::query(sql);
+            // Every statement is given all the values: SQLite ignores those
+            // a statement does not name.
+            for value in &self.values {
+                query = match value {
+                    Value::Int(value) => query.bind(*value),
+                    Value::Text(value) => query.bind(*value),
+                };
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes the identity's groups `groups` from `stored`, what it has under
+/// the locks: deletes the lost ones and inserts the gained ones, each
+/// statement only when there are any.
+fn set_groups<'a>(
+    writes: &mut Writes<'a>,
     identity_id: i32,
-    groups: &BTreeSet<String>,
-    now: &str,
-) -> Result<(), StoreError> {
-    let keep = if groups.is_empty() {
-        String::new()
-    } else {
-        format!(" AND group_name NOT IN ({})", placeholders(2, groups.len()))
-    };
-    let sql = format!("DELETE FROM identity_groups WHERE identity_id = $1{keep}");
-    let mut query = sqlx::query(&sql).bind(identity_id);
-    for name in groups {
-        query = query.bind(name);
+    stored: &'a BTreeSet<String>,
+    groups: &'a BTreeSet<String>,
+    now: &'a str,
+) {
+    let lost: Vec<&String> = stored.difference(groups).collect();
+    if !lost.is_empty() {
+        let identity = writes.bind(Value::Int(identity_id));
+        let names: Vec<String> = lost.iter().map(|n| writes.bind(Value::Text(n))).collect();
+        writes.statements.push(format!(
+            "DELETE FROM identity_groups WHERE identity_id = {identity} AND group_name IN ({})",
+            names.join(", ")
+        ));
     }
-    query.execute(&mut *conn).await?;
-    if groups.is_empty() {
-        return Ok(());
+    let gained: Vec<&String> = groups.difference(stored).collect();
+    if !gained.is_empty() {
+        let (identity, created) = (
+            writes.bind(Value::Int(identity_id)),
+            writes.bind(Value::Text(now)),
+        );
+        let rows: Vec<String> = gained
+            .iter()
+            .map(|name| {
+                format!(
+                    "({identity}, {created}, {})",
+                    writes.bind(Value::Text(name))
+                )
+            })
+            .collect();
+        writes.statements.push(format!(
+            "INSERT INTO identity_groups (identity_id, created, group_name) VALUES {} \
+             ON CONFLICT (identity_id, group_name) DO NOTHING",
+            rows.join(", ")
+        ));
     }
-    let rows: Vec<String> = (0..groups.len())
-        .map(|i| format!("($1, $2, ${})", i + 3))
-        .collect();
-    let sql = format!(
-        "INSERT INTO identity_groups (identity_id, created, group_name) VALUES {} \
-         ON CONFLICT (identity_id, group_name) DO NOTHING",
-        rows.join(", ")
-    );
-    let mut query = sqlx::query(&sql).bind(identity_id).bind(now);
-    for name in groups {
-        query = query.bind(name);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
 }
 
-async fn upsert_attributes(
-    conn: &mut Conn,
-    user_id: &str,
-    attributes: &BTreeMap<String, String>,
-    now: &str,
-) -> Result<(), StoreError> {
+/// Upserts the attributes whose values changed.
+fn upsert_attributes<'a>(
+    writes: &mut Writes<'a>,
+    user_id: &'a str,
+    attributes: &[(&'a String, &'a String)],
+    now: &'a str,
+) {
     if attributes.is_empty() {
-        return Ok(());
+        return;
     }
-    let rows: Vec<String> = (0..attributes.len())
-        .map(|i| format!("($1, ${}, ${}, $2, $2)", 2 * i + 3, 2 * i + 4))
-        .collect();
-    // An unchanged value keeps its `modified`.
-    let sql = format!(
-        "INSERT INTO user_attributes (user_id, name, value, created, modified) VALUES {} \
-         ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified \
-         WHERE user_attributes.value <> excluded.value",
-        rows.join(", ")
+    let (user, stamp) = (
+        writes.bind(Value::Text(user_id)),
+        writes.bind(Value::Text(now)),
     );
-    let mut query = sqlx::query(&sql).bind(user_id).bind(now);
-    for (name, value) in attributes {
-        query = query.bind(name).bind(value);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    let rows: Vec<String> = attributes
+        .iter()
+        .map(|(name, value)| {
+            let (name, value) = (
+                writes.bind(Value::Text(name)),
+                writes.bind(Value::Text(value)),
+            );
+            format!("({user}, {name}, {value}, {stamp}, {stamp})")
+        })
+        .collect();
+    writes.statements.push(format!(
+        "INSERT INTO user_attributes (user_id, name, value, created, modified) VALUES {} \
+         ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified",
+        rows.join(", ")
+    ));
 }
