@@ -331,6 +331,17 @@ async fn concurrent_syncs_leave_one_group_set(app: TestApp) {
         .collect();
     let candidates: Vec<BTreeSet<String>> =
         sets.iter().map(|s| s.iter().cloned().collect()).collect();
+    let groups_of = |body: &Value| -> BTreeSet<String> {
+        names(&body["identities"][0]["groups"], "groupName")
+            .into_iter()
+            .collect()
+    };
+    let mut replayed = groups_of(&app.get(&format!("/v1/users/{user}")).await.body);
+    let logins = format!(
+        "/v1/audit-events?$filter=resourceId eq '{user}' and operation eq 'SyncUserIdentity'&$orderby=id"
+    );
+    let seen: Vec<i64> = events(&app.get(&logins).await.body);
+    let mut stored = BTreeSet::new();
     for _round in 0..3 {
         let replies = join_all(sets.iter().map(|set| {
             let groups: Vec<&str> = set.iter().map(String::as_str).collect();
@@ -339,17 +350,51 @@ async fn concurrent_syncs_leave_one_group_set(app: TestApp) {
         .await;
         let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-        let stored: BTreeSet<String> = names(
-            &app.get(&format!("/v1/users/{user}")).await.body["identities"][0]["groups"],
-            "groupName",
-        )
-        .into_iter()
-        .collect();
+        stored = groups_of(&app.get(&format!("/v1/users/{user}")).await.body);
         assert!(
             candidates.contains(&stored),
             "{stored:?} is a mix of the asserted sets"
         );
     }
+    // The racing logins' audit events replay, in order, to what is stored:
+    // each recorded what it found under its locks and changed.
+    let mut next = Some(logins);
+    let mut recorded = 0;
+    while let Some(page) = next.take() {
+        let body = app.get(&page).await.body;
+        for event in body["value"].as_array().expect("a page of events") {
+            if seen.contains(&event["id"].as_i64().expect("an id")) {
+                continue;
+            }
+            recorded += 1;
+            for (field, change) in event["changes"].as_object().expect("changes") {
+                let group = field.split(".groups.").nth(1).expect("a group change");
+                if change["after"] == json!(true) {
+                    assert!(
+                        replayed.insert(group.to_owned()),
+                        "{group} gained twice: {event:#}"
+                    );
+                } else {
+                    assert!(
+                        replayed.remove(group),
+                        "{group} lost but not held: {event:#}"
+                    );
+                }
+            }
+        }
+        next = body["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    assert!(recorded > 0, "the logins recorded nothing");
+    assert_eq!(replayed, stored);
+}
+
+fn events(page: &Value) -> Vec<i64> {
+    page["value"]
+        .as_array()
+        .expect("a page of events")
+        .iter()
+        .map(|event| event["id"].as_i64().expect("an id"))
+        .collect()
 }
 
 /// SQLite writes the logins that queue behind its single writer in one
