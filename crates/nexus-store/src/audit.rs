@@ -8,9 +8,10 @@ use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::batch::{Batch, Value};
 use crate::list::{explain_page, fetch_page};
 use crate::rows::RowExt;
-use crate::{webhooks, Backend, Conn, ListParams, Page, StoreError};
+use crate::{webhooks, Conn, ListParams, Page, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -30,12 +31,12 @@ const COLUMNS: &str = "id, time, actor, actor_type, actor_tenant_id, request_id,
 
 /// Records `event`, made by `actor`, in the transaction of the change, and
 /// enqueues its webhook deliveries when the change is one subscribers can
-/// select. Returns the event's id.
+/// select.
 pub async fn record(
     conn: &mut Conn,
     actor: &Actor,
     event: &NewAuditEvent,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     record_at(conn, Timestamp::now(), actor, event).await
 }
 
@@ -46,45 +47,46 @@ pub async fn record_at(
     time: Timestamp,
     actor: &Actor,
     event: &NewAuditEvent,
-) -> Result<i64, StoreError> {
-    let event_type = match event.outcome {
-        Outcome::Success => webhook::event_type(&actor.operation),
-        _ => None,
-    };
-    // On PostgreSQL the deliveries go in the insert's statement: one round
-    // trip on every audited write, the login path's included.
-    let with_deliveries = event_type.filter(|_| Backend::of(conn) == Backend::Postgres);
-    let insert = "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
+) -> Result<(), StoreError> {
+    let mut batch = Batch::default();
+    add(&mut batch, conn, time, actor, event);
+    batch.run(conn).await
+}
+
+/// Adds the recording of `event` (and its webhook deliveries) to `batch`,
+/// for a write that runs its own statements with it.
+pub(crate) fn add<'a>(
+    batch: &mut Batch<'a>,
+    conn: &Conn,
+    time: Timestamp,
+    actor: &'a Actor,
+    event: &'a NewAuditEvent,
+) {
+    let values = [
+        Value::Owned(time.to_text()),
+        Value::Text(&actor.id),
+        Value::Text(actor.kind.as_str()),
+        Value::OptInt(actor.tenant_id),
+        Value::OptText(actor.request_id.as_deref()),
+        Value::OptText(actor.client_address.as_deref()),
+        Value::Text(&actor.operation),
+        Value::Text(event.resource_type),
+        Value::Text(&event.resource_id),
+        Value::Owned(serde_json::to_string(&event.changes).expect("changes serialize")),
+        Value::Text(event.outcome.as_str()),
+    ];
+    let placeholders: Vec<String> = values.into_iter().map(|v| batch.bind(v)).collect();
+    batch.push(format!(
+        "INSERT INTO audit_events (time, actor, actor_type, actor_tenant_id, request_id, \
          client_address, operation, resource_type, resource_id, changes, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-    let sql = match with_deliveries {
-        Some(event_type) => format!(
-            "WITH event AS ({insert}), deliveries AS ({}) SELECT id FROM event",
-            webhooks::enqueue_sql(event_type, "(SELECT id FROM event)", 12)
-        ),
-        None => insert.to_owned(),
-    };
-    let changes = serde_json::to_string(&event.changes).expect("changes serialize");
-    let mut query = sqlx::query(&sql)
-        .bind(time.to_text())
-        .bind(&actor.id)
-        .bind(actor.kind.as_str())
-        .bind(actor.tenant_id)
-        .bind(&actor.request_id)
-        .bind(&actor.client_address)
-        .bind(&actor.operation)
-        .bind(event.resource_type)
-        .bind(&event.resource_id)
-        .bind(changes)
-        .bind(event.outcome.as_str());
-    if let Some(event_type) = with_deliveries {
-        query = webhooks::bind_enqueue(query, event_type);
+         VALUES ({}) RETURNING id",
+        placeholders.join(", ")
+    ));
+    if event.outcome == Outcome::Success {
+        if let Some(event_type) = webhook::event_type(&actor.operation) {
+            webhooks::enqueue(batch, conn, event_type);
+        }
     }
-    let id: i64 = query.fetch_one(&mut *conn).await?.try_get("id")?;
-    if let (Some(event_type), None) = (event_type, with_deliveries) {
-        webhooks::enqueue(conn, id, event_type).await?;
-    }
-    Ok(id)
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<AuditEvent>, StoreError> {

@@ -4,6 +4,7 @@
 //! written once unless the dialects really differ.
 
 mod backend;
+mod batch;
 mod error;
 mod list;
 mod rows;

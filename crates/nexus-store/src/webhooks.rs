@@ -11,12 +11,12 @@ use nexus_core::webhook::{
     EVERY_EVENT_TYPE,
 };
 use nexus_core::{Actor, Timestamp};
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
+use crate::batch::{Batch, Value};
 use crate::list::fetch_page;
-use crate::rows::{placeholders, RowExt};
+use crate::rows::RowExt;
 use crate::{Backend, Conn, ListParams, Page, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -237,44 +237,24 @@ pub async fn put_sink(
     Ok(None)
 }
 
-/// Enqueues the event for every subscription that selects its type, in
-/// the transaction that records it: one statement, cheap when nobody
-/// subscribes.
-pub(crate) async fn enqueue(
-    conn: &mut Conn,
-    event_id: i64,
-    event_type: &str,
-) -> Result<(), StoreError> {
-    let sql = enqueue_sql(event_type, "$1", 2);
-    let query = sqlx::query(&sql).bind(event_id);
-    bind_enqueue(query, event_type).execute(conn).await?;
-    Ok(())
-}
-
-/// The statement of `enqueue` for the event whose id is `event_id` (a
-/// placeholder or a subquery), its own placeholders numbered from `first`
-/// and bound by `bind_enqueue`.
-pub(crate) fn enqueue_sql(event_type: &str, event_id: &str, first: usize) -> String {
-    let (kind, now) = (first, first + 1);
-    format!(
+/// Adds to `batch`, after the insert of an audit event of `event_type`,
+/// the enqueue of that event for every subscription that selects its type:
+/// in the transaction (on PostgreSQL the statement) that records it, cheap
+/// when nobody subscribes.
+pub(crate) fn enqueue<'a>(batch: &mut Batch<'a>, conn: &Conn, event_type: &'a str) {
+    let event_id = batch.inserted_id(conn, "audit_events");
+    let kind = batch.bind(Value::Text(event_type));
+    let now = batch.bind(Value::Owned(Timestamp::now().to_text()));
+    let selectors: Vec<String> = selectors_of(event_type)
+        .into_iter()
+        .map(|selector| batch.bind(Value::Owned(selector)))
+        .collect();
+    batch.push(format!(
         "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, due_at, retry_from, created) \
-         SELECT DISTINCT webhook_id, {event_id}, ${kind}, ${now}, ${now}, ${now} FROM webhook_selectors \
+         SELECT DISTINCT webhook_id, {event_id}, {kind}, {now}, {now}, {now} FROM webhook_selectors \
          WHERE selector IN ({})",
-        placeholders(first + 2, selectors_of(event_type).len())
-    )
-}
-
-pub(crate) fn bind_enqueue<'q>(
-    mut query: Query<'q, Any, AnyArguments<'q>>,
-    event_type: &str,
-) -> Query<'q, Any, AnyArguments<'q>> {
-    query = query
-        .bind(event_type.to_owned())
-        .bind(Timestamp::now().to_text());
-    for selector in selectors_of(event_type) {
-        query = query.bind(selector);
-    }
-    query
+        selectors.join(", ")
+    ));
 }
 
 /// A delivery claimed by a worker.

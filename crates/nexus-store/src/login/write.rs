@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use nexus_core::audit::NewAuditEvent;
 use nexus_core::{login, Actor, Timestamp};
 
+use crate::batch::{Batch, Value};
 use crate::rows::{placeholders, RowExt};
 use crate::{audit, for_update, identities, Backend, Conn, StoreError};
 
@@ -139,80 +140,27 @@ pub async fn write_login(conn: &mut Conn, write: &LoginWrite) -> Result<bool, St
             .iter()
             .filter(|(name, value)| stored.attributes.get(*name) != Some(*value))
             .collect();
-        let mut writes = Writes::default();
+        let event = NewAuditEvent::success("user", &write.user_id).with_changes(changes);
+        let mut batch = Batch::default();
         set_groups(
-            &mut writes,
+            &mut batch,
             stored.identity_id,
             &stored.groups,
             &write.groups,
             &now,
         );
-        upsert_attributes(&mut writes, &write.user_id, &changed, &now);
-        writes.run(conn).await?;
-        let event = NewAuditEvent::success("user", &write.user_id).with_changes(changes);
-        audit::record(conn, &write.actor, &event).await?;
+        upsert_attributes(&mut batch, &write.user_id, &changed, &now);
+        audit::add(&mut batch, conn, Timestamp::now(), &write.actor, &event);
+        batch.run(conn).await?;
     }
     Ok(true)
-}
-
-/// A value bound to a login write.
-enum Value<'a> {
-    Int(i32),
-    Text(&'a str),
-}
-
-/// The statements a login writes, their placeholders numbered across all of
-/// them, so that PostgreSQL can run them as one statement (`run`).
-#[derive(Default)]
-struct Writes<'a> {
-    statements: Vec<String>,
-    values: Vec<Value<'a>>,
-}
-
-impl<'a> Writes<'a> {
-    /// The placeholder of `value`, bound.
-    fn bind(&mut self, value: Value<'a>) -> String {
-        self.values.push(value);
-        format!("${}", self.values.len())
-    }
-
-    /// On PostgreSQL one round trip, each statement a data-modifying `WITH`
-    /// (all run to completion, on one snapshot: they write distinct rows);
-    /// on SQLite, in process, one after the other.
-    async fn run(self, conn: &mut Conn) -> Result<(), StoreError> {
-        if self.statements.is_empty() {
-            return Ok(());
-        }
-        let sqls = match Backend::of(conn) {
-            Backend::Postgres => {
-                let parts: Vec<String> = (self.statements.iter().enumerate())
-                    .map(|(i, sql)| format!("w{i} AS ({sql})"))
-                    .collect();
-                vec![format!("WITH {} SELECT 1 AS done", parts.join(", "))]
-            }
-            Backend::Sqlite => self.statements,
-        };
-        for sql in &sqls {
-            let mut query = sqlx::query(sql);
-            // Every statement is given all the values: SQLite ignores those
-            // a statement does not name.
-            for value in &self.values {
-                query = match value {
-                    Value::Int(value) => query.bind(*value),
-                    Value::Text(value) => query.bind(*value),
-                };
-            }
-            query.execute(&mut *conn).await?;
-        }
-        Ok(())
-    }
 }
 
 /// Makes the identity's groups `groups` from `stored`, what it has under
 /// the locks: deletes the lost ones and inserts the gained ones, each
 /// statement only when there are any.
 fn set_groups<'a>(
-    writes: &mut Writes<'a>,
+    batch: &mut Batch<'a>,
     identity_id: i32,
     stored: &'a BTreeSet<String>,
     groups: &'a BTreeSet<String>,
@@ -220,9 +168,9 @@ fn set_groups<'a>(
 ) {
     let lost: Vec<&String> = stored.difference(groups).collect();
     if !lost.is_empty() {
-        let identity = writes.bind(Value::Int(identity_id));
-        let names: Vec<String> = lost.iter().map(|n| writes.bind(Value::Text(n))).collect();
-        writes.statements.push(format!(
+        let identity = batch.bind(Value::Int(identity_id));
+        let names: Vec<String> = lost.iter().map(|n| batch.bind(Value::Text(n))).collect();
+        batch.push(format!(
             "DELETE FROM identity_groups WHERE identity_id = {identity} AND group_name IN ({})",
             names.join(", ")
         ));
@@ -230,19 +178,14 @@ fn set_groups<'a>(
     let gained: Vec<&String> = groups.difference(stored).collect();
     if !gained.is_empty() {
         let (identity, created) = (
-            writes.bind(Value::Int(identity_id)),
-            writes.bind(Value::Text(now)),
+            batch.bind(Value::Int(identity_id)),
+            batch.bind(Value::Text(now)),
         );
         let rows: Vec<String> = gained
             .iter()
-            .map(|name| {
-                format!(
-                    "({identity}, {created}, {})",
-                    writes.bind(Value::Text(name))
-                )
-            })
+            .map(|name| format!("({identity}, {created}, {})", batch.bind(Value::Text(name))))
             .collect();
-        writes.statements.push(format!(
+        batch.push(format!(
             "INSERT INTO identity_groups (identity_id, created, group_name) VALUES {} \
              ON CONFLICT (identity_id, group_name) DO NOTHING",
             rows.join(", ")
@@ -252,7 +195,7 @@ fn set_groups<'a>(
 
 /// Upserts the attributes whose values changed.
 fn upsert_attributes<'a>(
-    writes: &mut Writes<'a>,
+    batch: &mut Batch<'a>,
     user_id: &'a str,
     attributes: &[(&'a String, &'a String)],
     now: &'a str,
@@ -261,20 +204,20 @@ fn upsert_attributes<'a>(
         return;
     }
     let (user, stamp) = (
-        writes.bind(Value::Text(user_id)),
-        writes.bind(Value::Text(now)),
+        batch.bind(Value::Text(user_id)),
+        batch.bind(Value::Text(now)),
     );
     let rows: Vec<String> = attributes
         .iter()
         .map(|(name, value)| {
             let (name, value) = (
-                writes.bind(Value::Text(name)),
-                writes.bind(Value::Text(value)),
+                batch.bind(Value::Text(name)),
+                batch.bind(Value::Text(value)),
             );
             format!("({user}, {name}, {value}, {stamp}, {stamp})")
         })
         .collect();
-    writes.statements.push(format!(
+    batch.push(format!(
         "INSERT INTO user_attributes (user_id, name, value, created, modified) VALUES {} \
          ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, modified = excluded.modified",
         rows.join(", ")
