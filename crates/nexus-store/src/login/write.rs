@@ -134,7 +134,8 @@ pub async fn write_login(conn: &mut Conn, write: &LoginWrite) -> Result<bool, St
         &write.attributes,
     );
     if !changes.is_empty() {
-        let now = Timestamp::now().to_text();
+        let now = Timestamp::now();
+        let stamp = now.to_text();
         let changed: Vec<(&String, &String)> = write
             .attributes
             .iter()
@@ -147,10 +148,10 @@ pub async fn write_login(conn: &mut Conn, write: &LoginWrite) -> Result<bool, St
             stored.identity_id,
             &stored.groups,
             &write.groups,
-            &now,
+            &stamp,
         );
-        upsert_attributes(&mut batch, &write.user_id, &changed, &now);
-        audit::add(&mut batch, conn, Timestamp::now(), &write.actor, &event);
+        upsert_attributes(&mut batch, &write.user_id, &changed, &stamp);
+        audit::add(&mut batch, conn, now, &write.actor, &event);
         batch.run(conn).await?;
     }
     Ok(true)
