@@ -61,12 +61,12 @@ impl<'a> Batch<'a> {
                     .collect();
                 vec![format!("WITH {} SELECT 1 AS done", parts.join(", "))]
             }
-            Backend::Sqlite => self.statements,
+            // One call to sqlx's SQLite worker thread runs them all, each
+            // statement binding the numbered placeholders it names.
+            Backend::Sqlite => vec![self.statements.join(";\n")],
         };
         for sql in &sqls {
             let mut query = sqlx::query(sql);
-            // Every statement is given all the values: SQLite binds only
-            // those a statement names.
             for value in &self.values {
                 query = match value {
                     Value::Int(value) => query.bind(*value),

@@ -47,6 +47,9 @@ pub type Conn = AnyConnection;
 pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// A pooled connection idle for this long is pinged before it is
+    /// handed out: the server or a proxy may have closed it meanwhile.
+    pub ping_after_idle: Duration,
 }
 
 impl Default for StoreOptions {
@@ -54,6 +57,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
+            ping_after_idle: Duration::from_secs(30),
         }
     }
 }
@@ -161,9 +165,7 @@ impl Store {
             }
             Backend::Postgres => {
                 probe_postgres(url, options.acquire_timeout).await?;
-                let pool = AnyPoolOptions::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(options.acquire_timeout)
+                let pool = pool_options(options.max_connections, &options)
                     .connect(url)
                     .await?;
                 Ok(Store {
@@ -277,21 +279,39 @@ pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.commit().await?)
 }
 
-fn sqlite_pool(max_connections: u32, options: &StoreOptions) -> AnyPoolOptions {
+/// Options of every pool. sqlx pings every connection it hands out by
+/// default, one more round trip (or hand-off to SQLite's thread) per
+/// transaction and per read; a connection used moments ago is alive, so
+/// only one idle for `ping_after_idle` is pinged (one that fails is closed
+/// and another handed out).
+fn pool_options(max_connections: u32, options: &StoreOptions) -> AnyPoolOptions {
+    let ping_after_idle = options.ping_after_idle;
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(options.acquire_timeout)
-        .after_connect(|conn, _meta| {
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
             Box::pin(async move {
-                // FULL: a commit is on disk before Nexus answers 2xx (DESIGN §5).
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                )
-                .await?;
-                Ok(())
+                if meta.idle_for >= ping_after_idle {
+                    conn.ping().await?;
+                }
+                Ok(true)
             })
         })
+}
+
+fn sqlite_pool(max_connections: u32, options: &StoreOptions) -> AnyPoolOptions {
+    pool_options(max_connections, options).after_connect(|conn, _meta| {
+        Box::pin(async move {
+            // FULL: a commit is on disk before Nexus answers 2xx (DESIGN §5).
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .await?;
+            Ok(())
+        })
+    })
 }
 
 /// `sqlite://nexus.db` creates the file when it is absent, unless the URL

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use nexus::HttpLimits;
 use nexus_core::Timestamp;
+use nexus_store::{Store, StoreOptions};
 use serde_json::json;
+use sqlx::{Connection, Row};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -32,6 +34,51 @@ async fn a_closed_database_answers_503_with_retry_after(app: TestApp) {
     let ready = app.get("/readyz").await;
     assert_problem(&ready, 503, "/readyz");
     assert_eq!(ready.headers["retry-after"], "5");
+}
+
+/// A pooled connection is not pinged each time it is handed out (a round
+/// trip per read), only once it has been idle for `ping_after_idle`: one
+/// the server closed meanwhile is replaced, and the read still succeeds.
+#[tokio::test]
+async fn a_connection_the_server_closed_while_idle_is_replaced() {
+    let Some((admin_url, name)) = postgres_database().await else {
+        eprintln!("NEXUS_TEST_POSTGRES_URL is not set: PostgreSQL case not run");
+        return;
+    };
+    let url = with_database(&admin_url, &name);
+    let options = StoreOptions {
+        max_connections: 1,
+        ping_after_idle: Duration::from_millis(200),
+        ..StoreOptions::default()
+    };
+    let store = Store::connect_with(&url, options).await.expect("connect");
+    let backend_pid = |row: sqlx::any::AnyRow| row.get::<i32, _>("pid");
+    let first = {
+        let mut conn = store.read_one().await.expect("connection");
+        let row = sqlx::query("SELECT pg_backend_pid() AS pid")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("first read");
+        backend_pid(row)
+    };
+    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+    let closed = sqlx::query("SELECT pg_terminate_backend($1) AS closed")
+        .bind(first)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(closed.get::<bool, _>("closed"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut conn = store.read_one().await.expect("connection");
+    let row = sqlx::query("SELECT pg_backend_pid() AS pid")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("a read after the server closed the idle connection");
+    assert_ne!(backend_pid(row), first, "a new connection");
+    drop(conn);
+    store.close().await;
+    drop_postgres_database(&admin_url, &name).await;
 }
 
 /// A TCP proxy to PostgreSQL that can fall silent: from then on it forwards
