@@ -2,6 +2,7 @@
 official Python SDK (auth0-python). SIM_BIN names the simulator binary."""
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -9,7 +10,8 @@ import time
 import urllib.request
 
 import pytest
-from auth0.authentication import GetToken
+from auth0.authentication import Database, GetToken
+from auth0.authentication.exceptions import Auth0Error
 from auth0.management import Auth0
 from auth0.management.errors import BadRequestError, NotFoundError, TooManyRequestsError
 
@@ -166,3 +168,55 @@ def test_rate_limited_answers_say_none_remain():
         headers = {k.lower(): v for k, v in (limited.value.headers or {}).items()}
         assert headers.get("x-ratelimit-remaining") == "0", headers
         assert int(headers["x-ratelimit-reset"]) > 0
+
+
+def inbox(domain):
+    with urllib.request.urlopen(f"http://{domain}/__sim/emails", timeout=5) as reply:
+        return json.load(reply)
+
+
+def test_passwords_blocks_and_password_logins(domain, management):
+    user = management.users.create(connection=CONNECTION, email="lin@example.com", password="first-password")
+    login = GetToken(domain, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http")
+    assert login.login("lin@example.com", "first-password", realm=CONNECTION)["access_token"]
+    with pytest.raises(BadRequestError):
+        management.users.update(user.user_id, password="seven77", connection=CONNECTION)
+    management.users.update(user.user_id, password="second-password", connection=CONNECTION)
+    with pytest.raises(Auth0Error) as refused:
+        login.login("lin@example.com", "first-password", realm=CONNECTION)
+    assert refused.value.status_code == 403
+    assert login.login("lin@example.com", "second-password", realm=CONNECTION)["id_token"]
+
+    management.users.update(user.user_id, blocked=True)
+    with pytest.raises(Auth0Error) as blocked:
+        login.login("lin@example.com", "second-password", realm=CONNECTION)
+    assert blocked.value.status_code == 401
+    management.users.update(user.user_id, blocked=False)
+
+    for _ in range(10):
+        with pytest.raises(Auth0Error):
+            login.login("lin@example.com", "wrong-password", realm=CONNECTION)
+    blocks = management.user_blocks.list(user.user_id)
+    assert [b.identifier for b in blocks.blocked_for] == ["lin@example.com"]
+    management.user_blocks.delete(user.user_id)
+    assert management.user_blocks.list(user.user_id).blocked_for == []
+    assert login.login("lin@example.com", "second-password", realm=CONNECTION)["access_token"]
+
+
+def test_reset_tickets_and_verification_emails(domain, management):
+    user = management.users.create(connection=CONNECTION, email="ida@example.com", password="ida-password")
+    Database(domain, CLIENT_ID, protocol="http").change_password(email="ida@example.com", connection=CONNECTION)
+    sent = [e for e in inbox(domain) if e["to"] == "ida@example.com"]
+    assert [e["kind"] for e in sent] == ["reset_password"]
+    assert "/lo/reset?ticket=" in sent[0]["link"]
+
+    ticket = management.tickets.change_password(user_id=user.user_id, result_url="https://app.example.com/")
+    assert "/lo/reset?ticket=" in ticket.ticket
+
+    job = management.jobs.verification_email.create(user_id=user.user_id)
+    assert job.type == "verification_email"
+    assert management.jobs.get(job.id).status == "completed"
+    kinds = [e["kind"] for e in inbox(domain) if e["to"] == "ida@example.com"]
+    assert kinds == ["reset_password", "verify_email"]
+    with pytest.raises(BadRequestError):
+        management.jobs.verification_email.create(user_id="auth0|nobody")

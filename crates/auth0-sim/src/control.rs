@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::connections::connection_json;
 use crate::middleware::faults::Faults;
-use crate::state::Connection;
+use crate::state::{Connection, EmailKind, DEFAULT_PASSWORD_MIN_LENGTH};
 use crate::users::insert_user;
 use crate::{Client, Simulator};
 
@@ -49,6 +49,8 @@ pub(crate) struct SeedConnection {
     id: Option<String>,
     name: String,
     strategy: Option<String>,
+    /// The shortest password a database connection allows (8 by default).
+    password_min_length: Option<usize>,
 }
 
 pub(crate) async fn seed_connection(
@@ -61,6 +63,9 @@ pub(crate) async fn seed_connection(
             .unwrap_or_else(|| format!("con_{}", &uuid::Uuid::now_v7().simple().to_string()[16..])),
         name: seed.name,
         strategy: seed.strategy.unwrap_or_else(|| "auth0".to_owned()),
+        password_min_length: seed
+            .password_min_length
+            .unwrap_or(DEFAULT_PASSWORD_MIN_LENGTH),
     };
     let body = connection_json(&connection);
     sim.with(|t| {
@@ -145,6 +150,6 @@ pub(crate) async fn set_rate_limit(
 
 pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Value> {
     sim.with(|t| Json(json!({"requests": t.stats.requests, "rateLimited": t.stats.rate_limited, "users": t.users.len(),
-        "verificationEmails": t.stats.verification_emails, "overlappingPatches": t.stats.overlapping_patches,
+        "verificationEmails": t.emails.iter().filter(|e| e.kind == EmailKind::VerifyEmail).map(|e| e.to.clone()).collect::<Vec<_>>(), "overlappingPatches": t.stats.overlapping_patches,
         "traceparents": t.stats.traceparents})))
 }

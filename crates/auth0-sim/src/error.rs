@@ -15,3 +15,18 @@ pub(crate) fn error(status: StatusCode, message: &str, code: &str) -> Response {
     });
     (status, Json(body)).into_response()
 }
+
+/// The user the path or body names does not exist (`status` 404, or 400
+/// where the specification lists no 404 for the operation).
+pub(crate) fn no_user(status: StatusCode) -> Response {
+    error(status, "The user does not exist.", "inexistent_user")
+}
+
+/// A body the operation's schema refuses: `Payload validation error: …`.
+pub(crate) fn invalid_body(message: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        &format!("Payload validation error: {message}"),
+        "invalid_body",
+    )
+}

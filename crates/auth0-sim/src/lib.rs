@@ -14,6 +14,7 @@ mod clock;
 mod connections;
 mod control;
 mod error;
+mod lifecycle;
 mod listing;
 mod middleware;
 mod state;
@@ -33,6 +34,7 @@ pub const SCOPES: &[&str] = &[
     "update:users",
     "update:users_app_metadata",
     "delete:users",
+    "create:user_tickets",
     "read:clients",
     "read:connections",
 ];
@@ -57,6 +59,20 @@ impl Simulator {
                     .delete(users::delete_user),
             )
             .route("/api/v2/users-by-email", get(users::users_by_email))
+            .route(
+                "/api/v2/user-blocks/{id}",
+                get(lifecycle::user_blocks::get_blocks)
+                    .delete(lifecycle::user_blocks::delete_blocks),
+            )
+            .route(
+                "/api/v2/tickets/password-change",
+                post(lifecycle::tickets::password_change),
+            )
+            .route(
+                "/api/v2/jobs/verification-email",
+                post(lifecycle::jobs::verification_email),
+            )
+            .route("/api/v2/jobs/{id}", get(lifecycle::jobs::get_job))
             .route("/api/v2/clients", get(clients::list_clients))
             .route("/api/v2/connections", get(connections::list_connections))
             .route("/api/v2/connections/{id}", get(connections::get_connection))
@@ -71,6 +87,15 @@ impl Simulator {
                 "/.well-known/openid-configuration",
                 get(tokens::openid_configuration),
             )
+            .route(
+                "/dbconnections/change_password",
+                post(lifecycle::emails::change_password),
+            )
+            .route(
+                "/lo/reset",
+                get(lifecycle::emails::reset_page).post(lifecycle::emails::reset),
+            )
+            .route("/lo/verify", get(lifecycle::emails::verify))
             .merge(management)
             .route("/__sim/clients", post(control::seed_client))
             .route("/__sim/connections", post(control::seed_connection))
@@ -78,6 +103,7 @@ impl Simulator {
             .route("/__sim/faults", put(control::set_faults))
             .route("/__sim/rate-limit", put(control::set_rate_limit))
             .route("/__sim/stats", get(control::stats))
+            .route("/__sim/emails", get(lifecycle::emails::inbox))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 middleware::faults::faults_and_stats,

@@ -26,6 +26,38 @@ pub(crate) struct Connection {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) strategy: String,
+    /// The password policy of a database connection: the shortest password.
+    pub(crate) password_min_length: usize,
+}
+
+/// Auth0's default password policy: at least 8 characters.
+pub(crate) const DEFAULT_PASSWORD_MIN_LENGTH: usize = 8;
+
+/// An e-mail Auth0 would have sent, with the link in it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Email {
+    pub(crate) to: String,
+    pub(crate) kind: EmailKind,
+    pub(crate) link: String,
+    pub(crate) sent: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum EmailKind {
+    VerifyEmail,
+    ResetPassword,
+}
+
+/// What a link of an e-mail (a ticket) lets its holder do, once.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    pub(crate) kind: EmailKind,
+    pub(crate) user_id: String,
+    /// Unix seconds after which the ticket is refused.
+    pub(crate) expires: u64,
+    /// Where the page sends the user when done, if the ticket names one.
+    pub(crate) result_url: Option<String>,
 }
 
 pub(crate) struct Tenant {
@@ -33,6 +65,18 @@ pub(crate) struct Tenant {
     pub(crate) clients: Vec<Client>,
     pub(crate) connections: Vec<Connection>,
     pub(crate) users: BTreeMap<String, Value>,
+    /// Passwords of database users, by user id; never in a user's JSON.
+    pub(crate) passwords: BTreeMap<String, String>,
+    /// Consecutive failed password logins, by user id.
+    pub(crate) failed_logins: BTreeMap<String, u32>,
+    /// Brute-force protection's blocks, by user id: the identifiers (e-mail
+    /// addresses) blocked.
+    pub(crate) login_blocks: BTreeMap<String, Vec<String>>,
+    /// Every e-mail sent, oldest first.
+    pub(crate) emails: Vec<Email>,
+    pub(crate) tickets: BTreeMap<String, Ticket>,
+    /// Jobs (`/jobs/...`), by id, as Auth0 shows them.
+    pub(crate) jobs: BTreeMap<String, Value>,
     pub(crate) faults: Faults,
     pub(crate) rate_limit: u32,
     pub(crate) window: Window,
@@ -43,8 +87,6 @@ pub(crate) struct Tenant {
 pub(crate) struct Stats {
     pub(crate) requests: BTreeMap<String, u64>,
     pub(crate) rate_limited: u64,
-    /// Addresses a verification email went to (`verify_email` on create).
-    pub(crate) verification_emails: Vec<String>,
     /// The `traceparent` header of the last request on each route that had one.
     pub(crate) traceparents: BTreeMap<String, String>,
     /// PATCHes of a user being answered now, by path.
@@ -52,6 +94,53 @@ pub(crate) struct Stats {
     /// PATCHes that arrived while another PATCH of the same user was still
     /// being answered: two writers pushing one user at once.
     pub(crate) overlapping_patches: u64,
+}
+
+impl Tenant {
+    /// Records an e-mail of `kind` to `to` for `user_id`, with a link to a
+    /// fresh ticket (valid for `ttl` seconds); the ticket's URL.
+    pub(crate) fn send_email(
+        &mut self,
+        kind: EmailKind,
+        to: &str,
+        user_id: &str,
+        ttl: u64,
+        result_url: Option<String>,
+    ) -> String {
+        let link = self.issue_ticket(kind, user_id, ttl, result_url);
+        self.emails.push(Email {
+            to: to.to_owned(),
+            kind,
+            link: link.clone(),
+            sent: crate::clock::now_iso(),
+        });
+        link
+    }
+
+    /// A ticket for `user_id`, as the URL of the page that redeems it.
+    pub(crate) fn issue_ticket(
+        &mut self,
+        kind: EmailKind,
+        user_id: &str,
+        ttl: u64,
+        result_url: Option<String>,
+    ) -> String {
+        let id = format!("{:032x}", rand::random::<u128>());
+        self.tickets.insert(
+            id.clone(),
+            Ticket {
+                kind,
+                user_id: user_id.to_owned(),
+                expires: crate::clock::now_seconds() + ttl,
+                result_url,
+            },
+        );
+        let page = match kind {
+            EmailKind::VerifyEmail => "verify",
+            EmailKind::ResetPassword => "reset",
+        };
+        format!("{}/lo/{page}?ticket={id}", self.base_url)
+    }
 }
 
 /// The simulator's state; clone it to share.
@@ -78,8 +167,15 @@ impl Simulator {
                 id: DEFAULT_CONNECTION_ID.to_owned(),
                 name: DEFAULT_CONNECTION.to_owned(),
                 strategy: "auth0".to_owned(),
+                password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,
             }],
             users: BTreeMap::new(),
+            passwords: BTreeMap::new(),
+            failed_logins: BTreeMap::new(),
+            login_blocks: BTreeMap::new(),
+            emails: Vec::new(),
+            tickets: BTreeMap::new(),
+            jobs: BTreeMap::new(),
             faults: Faults::default(),
             rate_limit,
             window: Window { second: 0, used: 0 },

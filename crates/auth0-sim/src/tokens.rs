@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clock::now_seconds;
-use crate::Simulator;
+use crate::lifecycle::passwords::{self, Refused};
+use crate::{Simulator, DEFAULT_CONNECTION};
 
 const SIGNING_KEY: &str = include_str!("dev-signing-key.pem");
 const SIGNING_KEY_N: &str = include_str!("dev-signing-key.n");
@@ -23,7 +24,13 @@ struct TokenRequest {
     client_id: Option<String>,
     client_secret: Option<String>,
     audience: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    realm: Option<String>,
+    scope: Option<String>,
 }
+
+const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
 pub(crate) async fn token(
     State(sim): State<Simulator>,
@@ -46,13 +53,26 @@ pub(crate) async fn token(
             "The request body is malformed",
         );
     };
-    if request.grant_type.as_deref() != Some("client_credentials") {
-        return oauth_error(
+    match request.grant_type.as_deref() {
+        Some("client_credentials") => client_credentials(&sim, request),
+        Some("password") => password(&sim, request, DEFAULT_CONNECTION),
+        Some(PASSWORD_REALM) => match request.realm.clone() {
+            Some(realm) => password(&sim, request, &realm),
+            None => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Missing required parameter: realm",
+            ),
+        },
+        _ => oauth_error(
             StatusCode::FORBIDDEN,
             "unsupported_grant_type",
-            "Only client_credentials is supported",
-        );
+            "Only client_credentials, password and password-realm are supported",
+        ),
     }
+}
+
+fn client_credentials(sim: &Simulator, request: TokenRequest) -> Response {
     let base = sim.with(|t| t.base_url.clone());
     let client = sim.with(|t| {
         t.clients
@@ -86,12 +106,81 @@ pub(crate) async fn token(
         "gty": "client-credentials",
         "permissions": client.scopes,
     });
+    Json(json!({"access_token": sign(&claims), "token_type": "Bearer", "expires_in": 86_400, "scope": client.scopes.join(" ")}))
+        .into_response()
+}
+
+/// A user's sign-in with e-mail (or username) and password on the database
+/// connection `realm`, refused as Auth0 refuses it.
+fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
+    let client = sim.with(|t| {
+        t.clients
+            .iter()
+            .find(|c| Some(&c.client_id) == request.client_id.as_ref())
+            .cloned()
+    });
+    let Some(client) = client.filter(|c| {
+        request
+            .client_secret
+            .as_ref()
+            .is_none_or(|secret| *secret == c.client_secret)
+    }) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+    };
+    let (Some(username), Some(password)) = (&request.username, &request.password) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter: username and password",
+        );
+    };
+    let signed_in = sim.with(|t| passwords::sign_in(t, realm, username, password));
+    let user = match signed_in {
+        Ok(user) => user,
+        Err(Refused::WrongCredentials) => {
+            return oauth_error(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "Wrong email or password.",
+            )
+        }
+        Err(Refused::Blocked) => {
+            return oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked")
+        }
+        Err(Refused::TooManyAttempts) => {
+            return oauth_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Your account has been blocked after multiple consecutive login attempts.",
+            )
+        }
+    };
+    let base = sim.with(|t| t.base_url.clone());
+    let now = now_seconds();
+    let scope = request.scope.unwrap_or_else(|| "openid".to_owned());
+    let audience = request
+        .audience
+        .unwrap_or_else(|| format!("{base}/userinfo"));
+    let access = json!({
+        "iss": format!("{base}/"), "sub": user["user_id"], "aud": audience, "iat": now,
+        "exp": now + 86_400, "azp": client.client_id, "scope": scope, "gty": "password",
+    });
+    let id = json!({
+        "iss": format!("{base}/"), "sub": user["user_id"], "aud": client.client_id, "iat": now,
+        "exp": now + 36_000, "email": user["email"], "email_verified": user["email_verified"],
+    });
+    Json(
+        json!({"access_token": sign(&access), "id_token": sign(&id), "token_type": "Bearer",
+        "expires_in": 86_400, "scope": scope}),
+    )
+    .into_response()
+}
+
+fn sign(claims: &Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(KID.to_owned());
     let key = EncodingKey::from_rsa_pem(SIGNING_KEY.as_bytes()).expect("the development key");
-    let token = jsonwebtoken::encode(&header, &claims, &key).expect("signing");
-    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 86_400, "scope": client.scopes.join(" ")}))
-        .into_response()
+    jsonwebtoken::encode(&header, claims, &key).expect("signing")
 }
 
 /// The claims of a Management API token this tenant issued for itself,
@@ -127,7 +216,7 @@ pub(crate) async fn openid_configuration(State(sim): State<Simulator>) -> Json<V
         "issuer": format!("{base}/"),
         "token_endpoint": format!("{base}/oauth/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", "password", PASSWORD_REALM],
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }

@@ -2,44 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use auth0_sim::{Simulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+mod support;
+
+use auth0_sim::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use serde_json::{json, Value};
-
-async fn start(rate_limit: u32) -> (Simulator, reqwest::Client) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    (
-        auth0_sim::serve(listener, rate_limit).await.unwrap(),
-        reqwest::Client::new(),
-    )
-}
-
-async fn token(
-    sim: &Simulator,
-    http: &reqwest::Client,
-    client_id: &str,
-    secret: &str,
-) -> reqwest::Response {
-    let audience = format!("{}/api/v2/", sim.base_url());
-    http.post(format!("{}/oauth/token", sim.base_url()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-            ("audience", &audience),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn access_token(sim: &Simulator, http: &reqwest::Client) -> String {
-    let reply: Value = token(sim, http, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-        .await
-        .json()
-        .await
-        .unwrap();
-    reply["access_token"].as_str().unwrap().to_owned()
-}
+use support::{access_token, start, token};
 
 #[tokio::test]
 async fn tokens_carry_the_clients_scopes_and_are_checked() {

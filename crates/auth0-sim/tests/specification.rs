@@ -6,11 +6,13 @@
 //!
 //! `fixtures/auth0-management-api.json` is the specification cut down to
 //! the operations the simulator serves and the component schemas they
-//! reference, unchanged otherwise.
+//! reference, unchanged otherwise (`fixtures/extract.py` makes it).
+
+mod support;
 
 use std::collections::BTreeSet;
 
-use auth0_sim::{Simulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_CONNECTION_ID};
+use auth0_sim::{Simulator, DEFAULT_CLIENT_ID, DEFAULT_CONNECTION_ID};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -131,26 +133,9 @@ enum Body {
 
 impl Walk {
     async fn start() -> Walk {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = auth0_sim::serve(listener, 1000).await.unwrap();
-        let http = reqwest::Client::new();
-        let audience = format!("{}/api/v2/", sim.base_url());
-        let token: Value = http
-            .post(format!("{}/oauth/token", sim.base_url()))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("audience", &audience),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (sim, http) = support::start(1000).await;
         Walk {
-            bearer: token["access_token"].as_str().unwrap().to_owned(),
+            bearer: support::access_token(&sim, &http).await,
             sim,
             http,
             spec: Spec::load(),
@@ -203,6 +188,15 @@ impl Walk {
         let bearer = self.bearer.clone();
         self.call_as(Some(&bearer), method, template, path, body)
             .await
+    }
+
+    /// A password login (the Authentication API, outside the Management
+    /// specification); its status.
+    async fn sign_in(&self, username: &str, password: &str) -> u16 {
+        support::sign_in(&self.sim, &self.http, username, password)
+            .await
+            .status()
+            .as_u16()
     }
 
     async fn get(&mut self, template: &str, path: &str) -> Call {
@@ -411,6 +405,122 @@ async fn every_operation_answers_as_the_specification_says() {
     assert_eq!(found.body[0]["user_id"], json!(id));
     let missing = walk.get(by_email, by_email).await;
     assert_eq!(missing.status, 400);
+
+    // GET/DELETE /user-blocks/{id}: none, a brute-force block, lifted.
+    let blocks = "/user-blocks/{id}";
+    let blocks_path = format!("/user-blocks/{id}");
+    let none = walk.get(blocks, &blocks_path).await;
+    assert_eq!(
+        (none.status, &none.body),
+        (200, &json!({"blocked_for": []}))
+    );
+    for _ in 0..10 {
+        walk.sign_in("ada.lovelace@example.com", "wrong-password")
+            .await;
+    }
+    let blocked = walk.get(blocks, &blocks_path).await;
+    assert_eq!(
+        blocked.body["blocked_for"][0]["identifier"],
+        "ada.lovelace@example.com"
+    );
+    let lifted = walk
+        .call(Method::DELETE, blocks, &blocks_path, Body::None)
+        .await;
+    assert_eq!((lifted.status, lifted.body), (204, Value::Null));
+    let none = walk.get(blocks, &blocks_path).await;
+    assert_eq!(none.body, json!({"blocked_for": []}));
+    let again = walk
+        .call(Method::DELETE, blocks, &blocks_path, Body::None)
+        .await;
+    assert_eq!(again.status, 204);
+    let unknown = walk.get(blocks, "/user-blocks/auth0|nobody").await;
+    assert_eq!(unknown.status, 404);
+    let unknown = walk
+        .call(
+            Method::DELETE,
+            blocks,
+            "/user-blocks/auth0|nobody",
+            Body::None,
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    let malformed = walk.get(blocks, "/user-blocks/nobody").await;
+    assert_eq!(malformed.status, 400);
+
+    // POST /tickets/password-change: by user id, by e-mail and connection,
+    // and the refusals.
+    let tickets = "/tickets/password-change";
+    let by_id = walk
+        .call(
+            Method::POST,
+            tickets,
+            tickets,
+            Body::Json(json!({"user_id": id, "ttl_sec": 60})),
+        )
+        .await;
+    assert_eq!(by_id.status, 201, "{}", by_id.body);
+    assert!(by_id.body["ticket"]
+        .as_str()
+        .unwrap()
+        .contains("/lo/reset?ticket="));
+    let by_email = walk
+        .call(
+            Method::POST,
+            tickets,
+            tickets,
+            Body::Json(json!({"email": "ada.lovelace@example.com", "connection_id": DEFAULT_CONNECTION_ID})),
+        )
+        .await;
+    assert_eq!(by_email.status, 201, "{}", by_email.body);
+    for (refused, status) in [
+        (json!({}), 400),
+        (json!({"user_id": id, "colour": "green"}), 400),
+        (json!({"user_id": id, "ttl_sec": "soon"}), 400),
+        (json!({"user_id": "auth0|nobody"}), 404),
+    ] {
+        let answer = walk
+            .call(Method::POST, tickets, tickets, Body::Json(refused.clone()))
+            .await;
+        assert_eq!(answer.status, status, "{refused}: {}", answer.body);
+    }
+
+    // POST /jobs/verification-email and GET /jobs/{id}.
+    let verification = "/jobs/verification-email";
+    let job = walk
+        .call(
+            Method::POST,
+            verification,
+            verification,
+            Body::Json(json!({"user_id": id})),
+        )
+        .await;
+    assert_eq!(
+        (job.status, &job.body["type"]),
+        (201, &json!("verification_email"))
+    );
+    let job_id = job.body["id"].as_str().unwrap().to_owned();
+    let found = walk.get("/jobs/{id}", &format!("/jobs/{job_id}")).await;
+    assert_eq!(
+        (found.status, &found.body["status"]),
+        (200, &json!("completed"))
+    );
+    let unknown = walk.get("/jobs/{id}", "/jobs/job_nothere").await;
+    assert_eq!(unknown.status, 404);
+    for (refused, status) in [
+        (json!({}), 400),
+        (json!({"user_id": id, "colour": "green"}), 400),
+        (json!({"user_id": "auth0|nobody"}), 400),
+    ] {
+        let answer = walk
+            .call(
+                Method::POST,
+                verification,
+                verification,
+                Body::Json(refused.clone()),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{refused}: {}", answer.body);
+    }
 
     // GET /clients: plain, with totals (no `length` there), an empty page.
     let clients = "/clients";

@@ -80,3 +80,19 @@ pub(crate) fn body_object(
         })
         .collect())
 }
+
+/// A body object with only the properties the operation's schema names
+/// (its `additionalProperties` is false).
+pub(crate) fn closed_body_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    properties: &[&str],
+) -> Result<Map<String, Value>, Response> {
+    let object = body_object(headers, body)?;
+    match object.keys().find(|k| !properties.contains(&k.as_str())) {
+        Some(extra) => Err(crate::error::invalid_body(&format!(
+            "'Additional properties not allowed: {extra}'"
+        ))),
+        None => Ok(object),
+    }
+}

@@ -6,7 +6,10 @@ use serde_json::{json, Map, Value};
 
 use crate::clock::now_iso;
 use crate::error::error;
+use crate::lifecycle::passwords::{allowed, TOO_WEAK};
+use crate::lifecycle::tickets::DEFAULT_TTL;
 use crate::middleware::validation::body_object;
+use crate::state::EmailKind;
 use crate::Simulator;
 
 /// The defaults Auth0 gives a new user: `name` and `nickname` from the
@@ -64,12 +67,9 @@ pub(crate) fn insert_user(
                 "Payload validation error: 'Missing required property: email'",
             ));
         }
-        if body
-            .get("password")
-            .and_then(Value::as_str)
-            .is_none_or(|p| p.len() < 8)
-        {
-            return Err(bad("PasswordStrengthError: Password is too weak"));
+        let password = body.get("password").and_then(Value::as_str);
+        if !password.is_some_and(|p| allowed(&connection, p)) {
+            return Err(bad(TOO_WEAK));
         }
     }
     let provider = if connection.strategy == "auth0" {
@@ -140,8 +140,16 @@ pub(crate) fn insert_user(
             ));
         }
         t.users.insert(user_id.clone(), user.clone());
-        if body.get("verify_email") == Some(&json!(true)) {
-            t.stats.verification_emails.extend(email.clone());
+        if let Some(password) = body.get("password").and_then(Value::as_str) {
+            if connection.strategy == "auth0" {
+                t.passwords.insert(user_id.clone(), password.to_owned());
+            }
+        }
+        if let Some(email) = email
+            .as_deref()
+            .filter(|_| body.get("verify_email") == Some(&json!(true)))
+        {
+            t.send_email(EmailKind::VerifyEmail, email, &user_id, DEFAULT_TTL, None);
         }
         Ok(user)
     })

@@ -10,10 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use crate::error::error;
+use crate::error::{error, invalid_body, no_user};
+use crate::lifecycle::passwords::{allowed, database_connection, TOO_WEAK};
+use crate::lifecycle::tickets::DEFAULT_TTL;
 use crate::listing::{list_query, listed, Listing};
 use crate::middleware::auth::authorize;
 use crate::middleware::validation::{body_object, check_user_id};
+use crate::state::EmailKind;
 use crate::Simulator;
 
 pub(crate) use create::insert_user;
@@ -112,11 +115,7 @@ pub(crate) async fn get_user(
     }
     match sim.with(|t| t.users.get(&id).cloned()) {
         Some(user) => Json(user).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "The user does not exist.",
-            "inexistent_user",
-        ),
+        None => no_user(StatusCode::NOT_FOUND),
     }
 }
 
@@ -164,11 +163,7 @@ pub(crate) async fn patch_user(
         );
     }
     if let Err(message) = update::check_update(&patch) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("Payload validation error: {message}"),
-            "invalid_body",
-        );
+        return invalid_body(&message);
     }
     let refused = sim.with(|t| {
         t.faults
@@ -187,15 +182,41 @@ pub(crate) async fn patch_user(
         );
     }
     sim.with(|t| {
-        let Some(user) = t.users.get_mut(&id) else {
-            return error(
-                StatusCode::NOT_FOUND,
-                "The user does not exist.",
-                "inexistent_user",
-            );
+        let Some(user) = t.users.get(&id) else {
+            return no_user(StatusCode::NOT_FOUND);
         };
+        let password = patch.get("password").and_then(Value::as_str);
+        if let Some(password) = password {
+            let connection = database_connection(t, user);
+            let named = patch.get("connection").and_then(Value::as_str);
+            let Some(connection) = connection.filter(|c| named.is_none_or(|n| n == c.name)) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Cannot update password for non-database connections",
+                    "operation_not_supported",
+                );
+            };
+            if !allowed(&connection, password) {
+                return error(StatusCode::BAD_REQUEST, TOO_WEAK, "invalid_body");
+            }
+        }
+        let user = t.users.get_mut(&id).expect("found above");
+        let email_changed = patch
+            .get("email")
+            .is_some_and(|email| *email != user["email"]);
         update::apply(user, &patch);
-        Json(user.clone()).into_response()
+        if email_changed && !patch.contains_key("email_verified") {
+            user["email_verified"] = Value::Bool(false);
+        }
+        let answer = user.clone();
+        if let Some(password) = password {
+            t.passwords.insert(id.clone(), password.to_owned());
+        }
+        let verify = patch.get("verify_email") == Some(&Value::Bool(true));
+        if let (true, Some(email)) = (verify, answer["email"].as_str()) {
+            t.send_email(EmailKind::VerifyEmail, email, &id, DEFAULT_TTL, None);
+        }
+        Json(answer).into_response()
     })
 }
 
@@ -207,6 +228,11 @@ pub(crate) async fn delete_user(
     if let Err(response) = authorize(&sim, &headers, &["delete:users"]).and(check_user_id(&id)) {
         return response;
     }
-    sim.with(|t| t.users.remove(&id));
+    sim.with(|t| {
+        t.users.remove(&id);
+        t.passwords.remove(&id);
+        t.failed_logins.remove(&id);
+        t.login_blocks.remove(&id);
+    });
     StatusCode::NO_CONTENT.into_response()
 }

@@ -1,0 +1,74 @@
+//! What the simulator's tests share: a simulator on loopback, Management
+//! tokens, and password logins.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use auth0_sim::{Simulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use serde_json::Value;
+
+/// The default database connection.
+pub const CONNECTION: &str = "Username-Password-Authentication";
+
+/// A simulator on loopback, and a client that does not follow redirects
+/// (a redirect is part of the answer under test).
+pub async fn start(rate_limit: u32) -> (Simulator, reqwest::Client) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (
+        auth0_sim::serve(listener, rate_limit).await.unwrap(),
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    )
+}
+
+pub async fn token(
+    sim: &Simulator,
+    http: &reqwest::Client,
+    client_id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    let audience = format!("{}/api/v2/", sim.base_url());
+    http.post(format!("{}/oauth/token", sim.base_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("audience", &audience),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn access_token(sim: &Simulator, http: &reqwest::Client) -> String {
+    let reply: Value = token(sim, http, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        .await
+        .json()
+        .await
+        .unwrap();
+    reply["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A password-realm login on the default connection.
+pub async fn sign_in(
+    sim: &Simulator,
+    http: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    http.post(format!("{}/oauth/token", sim.base_url()))
+        .form(&[
+            (
+                "grant_type",
+                "http://auth0.com/oauth/grant-type/password-realm",
+            ),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("username", username),
+            ("password", password),
+            ("realm", CONNECTION),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
