@@ -543,6 +543,20 @@ impl ManagementClient {
         Ok(())
     }
 
+    /// `DELETE /user-blocks/{id}`: lifts the brute-force blocks on the user
+    /// (there need be none).
+    pub async fn unblock_user(&self, id: &str) -> Result<(), Error> {
+        let _: IgnoredAny = self
+            .call(
+                Method::DELETE,
+                &format!("/user-blocks/{}", encode(id)),
+                &[],
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn list_clients(&self, page: u32, per_page: u32) -> Result<Page<Client>, Error> {
         let query = [
             ("page", page.to_string()),

@@ -215,7 +215,13 @@ async fn push_one(
         }
     };
     // No transaction is open while Auth0 answers: SQLite has one writer.
-    let (outcome, refusal) = send(&client, &item.azo_user_id, request_for(&desired)).await;
+    let (mut outcome, refusal) = send(&client, &item.azo_user_id, request_for(&desired)).await;
+    let unblocked = desired.user.as_ref().is_some_and(|user| user.is_active);
+    if outcome.is_ok() && item.lift_login_blocks && unblocked {
+        if let Err(error) = client.unblock_user(&item.azo_user_id).await {
+            outcome = Err(error);
+        }
+    }
     // Nothing below is audited: the worker changes no Nexus resource, only
     // its own outbox (the item, its refusal) and the Auth0 user, to the state
     // of changes whose own events are in the audit trail already.
@@ -279,22 +285,26 @@ async fn send(
     if refusal.is_none() {
         return (outcome, None);
     }
-    let metadata_only = UpdateUserRequestContent {
-        app_metadata: request.app_metadata,
-        ..UpdateUserRequestContent::default()
-    };
     (
-        client.update_user(azo_user_id, &metadata_only).await,
+        client
+            .update_user(azo_user_id, &without_profile(&request))
+            .await,
         refusal,
     )
 }
 
-fn has_profile(request: &UpdateUserRequestContent) -> bool {
-    let metadata_only = UpdateUserRequestContent {
+/// What every identity gets whatever its profile: `app_metadata` and the
+/// block.
+fn without_profile(request: &UpdateUserRequestContent) -> UpdateUserRequestContent {
+    UpdateUserRequestContent {
         app_metadata: request.app_metadata.clone(),
+        blocked: request.blocked,
         ..UpdateUserRequestContent::default()
-    };
-    *request != metadata_only
+    }
+}
+
+fn has_profile(request: &UpdateUserRequestContent) -> bool {
+    *request != without_profile(request)
 }
 
 /// A refusal of the request's content (not of the user, the credentials or
@@ -329,7 +339,9 @@ fn named_property(message: &str) -> Option<String> {
 
 /// The full Nexus-owned state: `nexus_user_id` and `custom_upns` (the whole
 /// object, or null when empty — Auth0 merges app_metadata only at the top
-/// level), both null once unlinked; profile fields for database identities.
+/// level), both null once unlinked; `blocked` (a user not active in Nexus
+/// cannot sign in to any of its accounts); profile fields for database
+/// identities.
 pub fn request_for(desired: &DesiredState) -> UpdateUserRequestContent {
     let mut request = UpdateUserRequestContent::default();
     let Some(user) = &desired.user else {
@@ -347,6 +359,7 @@ pub fn request_for(desired: &DesiredState) -> UpdateUserRequestContent {
         Value::Object(upns)
     };
     request.app_metadata = Some(json!({"nexus_user_id": user.id, "custom_upns": upns}));
+    request.blocked = Some(!user.is_active);
     if desired.database_identity {
         request.name = Some(Some(user.display_name.clone()));
         request.given_name = user.given_name.clone().map(Some);

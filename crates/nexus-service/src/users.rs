@@ -196,8 +196,14 @@ pub async fn update(
     let before = get_in(&mut tx, user_id).await?;
     let updated = users::update(&mut tx, &current, &changes, actor).await?;
     if updated != current {
-        // Profile fields are Nexus's to keep only on database identities.
-        push::enqueue_user(&mut tx, user_id, PushTo::DatabaseIdentities).await?;
+        // The block is Nexus's on every identity, profile fields only on
+        // database identities.
+        let to = match (current.is_active, updated.is_active) {
+            (false, true) => PushTo::AllIdentitiesUnblocked,
+            (true, false) => PushTo::AllIdentities,
+            _ => PushTo::DatabaseIdentities,
+        };
+        push::enqueue_user(&mut tx, user_id, to).await?;
     }
     let user = get_in(&mut tx, user_id).await?;
     audit::record(

@@ -19,6 +19,9 @@ pub struct PushItem {
     pub attempts: i32,
     /// The token of the worker holding the claim.
     pub claimed_by: String,
+    /// Whether the push also lifts the account's brute-force blocks (the
+    /// user was unblocked in Nexus).
+    pub lift_login_blocks: bool,
 }
 
 /// An item that failed for good, for operators.
@@ -35,15 +38,29 @@ pub struct FailedPush {
 /// Records that the Auth0 user needs a push (now); coalesces with work
 /// already waiting for it.
 pub async fn enqueue(conn: &mut Conn, tenant_id: i32, azo_user_id: &str) -> Result<(), StoreError> {
+    enqueue_lifting(conn, tenant_id, azo_user_id, false).await
+}
+
+/// `enqueue`, and whether the push must also lift brute-force blocks; a
+/// lift already asked for is kept.
+async fn enqueue_lifting(
+    conn: &mut Conn,
+    tenant_id: i32,
+    azo_user_id: &str,
+    lift_login_blocks: bool,
+) -> Result<(), StoreError> {
     let now = Timestamp::now().to_text();
     sqlx::query(
-        "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified) VALUES ($1, $2, $3, $3, $3) \
+        "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified, lift_login_blocks) \
+         VALUES ($1, $2, $3, $3, $3, $4) \
          ON CONFLICT (idp_tenant_id, azo_user_id) DO UPDATE SET version = push_outbox.version + 1, \
-         status = 'pending', due_at = excluded.due_at, attempts = 0, last_error = NULL, modified = excluded.modified",
+         status = 'pending', due_at = excluded.due_at, attempts = 0, last_error = NULL, modified = excluded.modified, \
+         lift_login_blocks = CASE WHEN excluded.lift_login_blocks = 1 THEN 1 ELSE push_outbox.lift_login_blocks END",
     )
     .bind(tenant_id)
     .bind(azo_user_id)
     .bind(&now)
+    .bind(i32::from(lift_login_blocks))
     .execute(conn)
     .await?;
     Ok(())
@@ -52,8 +69,11 @@ pub async fn enqueue(conn: &mut Conn, tenant_id: i32, azo_user_id: &str) -> Resu
 /// Which of a user's identities a change is pushed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushTo {
-    /// Every identity: UPNs and links are Nexus's on all of them.
+    /// Every identity: UPNs, links and the block are Nexus's on all of them.
     AllIdentities,
+    /// Every identity, lifting brute-force blocks too: the user was
+    /// unblocked.
+    AllIdentitiesUnblocked,
     /// Only database identities: profile fields are Nexus's to keep only there.
     DatabaseIdentities,
 }
@@ -62,7 +82,7 @@ pub enum PushTo {
 /// owns in Auth0: UPNs, links, profile).
 pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<(), StoreError> {
     let filter = match to {
-        PushTo::AllIdentities => "",
+        PushTo::AllIdentities | PushTo::AllIdentitiesUnblocked => "",
         PushTo::DatabaseIdentities => " AND strategy = 'auth0'",
     };
     let sql =
@@ -72,10 +92,11 @@ pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<
         .fetch_all(&mut *conn)
         .await?;
     for target in targets {
-        enqueue(
+        enqueue_lifting(
             conn,
             target.int("idp_tenant_id")?,
             &target.text("azo_user_id")?,
+            to == PushTo::AllIdentitiesUnblocked,
         )
         .await?;
     }
@@ -90,6 +111,7 @@ fn item(row: &AnyRow) -> Result<PushItem, StoreError> {
         version: row.int("version")?,
         attempts: row.int("attempts")?,
         claimed_by: row.text("claimed_by")?,
+        lift_login_blocks: row.int("lift_login_blocks")? != 0,
     })
 }
 
@@ -110,7 +132,7 @@ pub async fn claim(
         "UPDATE push_outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN (SELECT id FROM push_outbox \
          WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
          ORDER BY due_at, id LIMIT $3{skip_locked}) \
-         RETURNING id, idp_tenant_id, azo_user_id, version, attempts, claimed_by"
+         RETURNING id, idp_tenant_id, azo_user_id, version, attempts, claimed_by, lift_login_blocks"
     );
     let rows = sqlx::query(&sql)
         .bind(now.to_text())
