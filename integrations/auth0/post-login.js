@@ -4,7 +4,9 @@
  * On every login it calls Nexus `PUT /v1/users/{nexus_user_id}/$sync` with the
  * connection, the IdP groups and selected profile attributes, then puts the
  * user's roles for the requested API and the custom UPN for the application
- * into the tokens. It denies the login when Nexus says the user is inactive.
+ * into the tokens. It denies the login when Nexus says the user is inactive,
+ * and asks for multi-factor authentication when Nexus says the login needs it
+ * (`mfaRequired`; the rule is Nexus's, not the Action's).
  *
  * Secrets (Actions → this Action → Secrets):
  *   NEXUS_URL              base URL of Nexus, e.g. https://nexus.example.com (required)
@@ -12,7 +14,8 @@
  *   NEXUS_API_KEY_SECRET   … the key's secret (the key needs only `user.sync`)
  *   NEXUS_TIMEOUT_MS       request timeout, default 5000 (Auth0 aborts a login after 20 s in all)
  *   NEXUS_FAIL_OPEN        "true": when Nexus cannot be reached or fails, let the login
- *                          through without Nexus claims; otherwise (default) deny it.
+ *                          through without Nexus claims (and without asking for MFA,
+ *                          which only Nexus can decide); otherwise (default) deny it.
  *                          A 401/403 from Nexus is a configuration error (the key is
  *                          wrong, revoked, expired or lacks `user.sync`), not an outage:
  *                          the login is denied even then, and the log says why.
@@ -119,7 +122,16 @@ exports.onExecutePostLogin = async (event, api) => {
   if (info.upn) {
     api.idToken.setCustomClaim("upn", info.upn);
   }
+  // A refresh-token exchange has nobody to prompt: Auth0 fails the exchange
+  // when MFA is enabled on it. The login that began the session asked.
+  if (info.mfaRequired === true && !isRefreshTokenExchange(event)) {
+    api.multifactor.enable("any");
+  }
 };
+
+function isRefreshTokenExchange(event) {
+  return Boolean(event.transaction && event.transaction.protocol === "oauth2-refresh-token");
+}
 
 /**
  * The trace context of the `$sync` call: the application's, from the

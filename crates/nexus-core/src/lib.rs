@@ -9,6 +9,7 @@ pub mod idp_tenant;
 pub mod list_patterns;
 pub mod list_query;
 pub mod login;
+pub mod mfa;
 pub mod organization;
 pub mod patterns;
 pub mod role;

@@ -150,6 +150,11 @@ pub struct UserInfo {
     pub display_name: String,
     /// False when the user is not active: the login must be denied.
     pub is_authenticated: bool,
+    /// True when the login must use multi-factor authentication: the user's
+    /// primary organization or one of their memberships requires it (a
+    /// membership does when it or its organization has `isMfaRequired`), and
+    /// the user is not exempt (`isMfaDisabled`).
+    pub mfa_required: bool,
     /// The custom UPN for `clientUpnKey`, if the user has one.
     pub upn: Option<String>,
 }

@@ -1,5 +1,5 @@
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
-use nexus_core::{login, Actor};
+use nexus_core::{login, mfa, Actor};
 use nexus_store::login::{LoginView, LoginWrite};
 use nexus_store::users;
 
@@ -76,6 +76,7 @@ fn user_info(view: LoginView, request: &SyncRequest) -> UserInfo {
         family_name: user.family_name.clone(),
         display_name: user.display_name.clone(),
         is_authenticated: user.is_active,
+        mfa_required: mfa::required(&user),
         upn,
         user,
     }

@@ -129,8 +129,9 @@ after(() => {
 
 /** An `api` object that records what the Action asks of Auth0. */
 function recorder() {
-  const record = { idToken: {}, accessToken: {}, denied: null };
+  const record = { idToken: {}, accessToken: {}, denied: null, multifactor: [] };
   const api = {
+    multifactor: { enable: (...args) => record.multifactor.push(args) },
     idToken: { setCustomClaim: (name, value) => (record.idToken[name] = value) },
     accessToken: { setCustomClaim: (name, value) => (record.accessToken[name] = value) },
     access: { deny: (reason) => (record.denied = reason) },
@@ -172,6 +173,7 @@ test("sets the roles and upn claims and records groups and attributes", async ()
   assert.deepEqual(record.accessToken[claim], ["ad-admin", "reader"]);
   assert.equal(record.idToken.upn, "alice@corp.example.com");
   assert.equal(record.accessToken.upn, undefined, "upn is an ID-token claim only");
+  assert.deepEqual(record.multifactor, [], "no organization of alice's requires MFA");
 
   const user = await call("GET", `/v1/users/${userId}`);
   const groups = user.identities[0].groups.map((g) => g.groupName);
@@ -199,6 +201,46 @@ test("denies an inactive user", async () => {
   await onExecutePostLogin(event(userId), api);
   assert.match(record.denied, /disabled/);
   assert.deepEqual(record.idToken, {});
+});
+
+/** An organization that requires MFA; returns its id. */
+async function mfaOrganization(name) {
+  const body = { name, displayName: name, crmAccountId: "2", type: "Partner", isMfaRequired: true };
+  return (await call("POST", "/v1/organizations", body)).id;
+}
+
+test("asks for MFA exactly when Nexus says the login needs it", async () => {
+  const userId = await seedUser("mallory");
+  const login = async (e = event(userId)) => {
+    const { api, record } = recorder();
+    await onExecutePostLogin(e, api);
+    assert.equal(record.denied, null);
+    assert.deepEqual(record.idToken["https://nexus.example.com/roles"], ["ad-admin", "reader"]);
+    return record.multifactor;
+  };
+  assert.deepEqual(await login(), [], "not a member of an organization that requires MFA");
+
+  const secure = await mfaOrganization("secure");
+  await call("POST", `/v1/organizations/${secure}/members`, { userId, isMfaRequired: false });
+  assert.deepEqual(await login(), [["any"]], "a membership's organization requires MFA");
+
+  const refresh = event(userId);
+  refresh.transaction = { protocol: "oauth2-refresh-token" };
+  assert.deepEqual(await login(refresh), [], "a refresh-token exchange cannot prompt");
+
+  await call("PATCH", `/v1/users/${userId}`, { isMfaDisabled: true });
+  assert.deepEqual(await login(), [], "the user is exempt");
+});
+
+test("denies an inactive user without asking for MFA", async () => {
+  const userId = await seedUser("niaj");
+  const guarded = await mfaOrganization("guarded");
+  await call("POST", `/v1/organizations/${guarded}/members`, { userId, isMfaRequired: false });
+  await call("PATCH", `/v1/users/${userId}`, { isBlocked: true });
+  const { api, record } = recorder();
+  await onExecutePostLogin(event(userId), api);
+  assert.match(record.denied, /disabled/);
+  assert.deepEqual(record.multifactor, []);
 });
 
 test("denies a login Nexus does not know", async () => {
@@ -319,6 +361,7 @@ test("fails open when configured to", async () => {
     assert.equal(record.denied, null);
     assert.deepEqual(record.idToken, {});
     assert.deepEqual(record.accessToken, {});
+    assert.deepEqual(record.multifactor, []);
   } finally {
     silent.close();
   }

@@ -18,7 +18,8 @@ pub fn router() -> OpenApiRouter<Nexus> {
 /// Called by the Auth0 post-login Action on every
 /// login: records the IdP groups and attributes and answers with the roles for
 /// `audience` and the custom UPN for `clientUpnKey`. `isAuthenticated` is false
-/// for an inactive user: the login must be denied.
+/// for an inactive user: the login must be denied. `mfaRequired` is true when
+/// the login must use multi-factor authentication.
 #[utoipa::path(put, path = "/v1/users/{userId}/$sync", tag = "Users", operation_id = "SyncUserIdentity",
     params(("userId" = String, Path)), request_body = SyncBody,
     responses(

@@ -20,6 +20,7 @@ mod idp_tenants;
 mod limits;
 mod members;
 mod metrics;
+mod mfa;
 mod nats;
 mod openapi;
 mod organizations;

@@ -22,7 +22,7 @@ const API: &str = "https://api.example.com";
 
 /// A user (admin of its organization) linked on connection `corp-ad`, with a
 /// UPN for client key `rdp`; returns the user id.
-async fn linked_user(app: &TestApp) -> String {
+pub async fn linked_user(app: &TestApp) -> String {
     app.tenant("corp").await;
     app.organization("acme").await;
     let created = app
@@ -45,7 +45,7 @@ async fn linked_user(app: &TestApp) -> String {
     user
 }
 
-fn sync_body(groups: &[&str], attributes: &[(&str, &str)]) -> Value {
+pub fn sync_body(groups: &[&str], attributes: &[(&str, &str)]) -> Value {
     json!({
         "audience": API,
         "attributes": attributes.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
@@ -105,6 +105,7 @@ async fn sync_records_groups_and_attributes_and_resolves_roles(app: TestApp) {
             "familyName",
             "givenName",
             "isAuthenticated",
+            "mfaRequired",
             "roles",
             "upn",
             "user",
@@ -113,6 +114,7 @@ async fn sync_records_groups_and_attributes_and_resolves_roles(app: TestApp) {
     );
     assert_eq!(info["userId"], user.as_str());
     assert_eq!(info["isAuthenticated"], true);
+    assert_eq!(info["mfaRequired"], false);
     assert_eq!(
         (
             &info["givenName"],
