@@ -215,13 +215,22 @@ async fn push_one(
         }
     };
     // No transaction is open while Auth0 answers: SQLite has one writer.
-    let (mut outcome, refusal) = send(&client, &item.azo_user_id, request_for(&desired)).await;
-    let unblocked = desired.user.as_ref().is_some_and(|user| user.is_active);
-    if outcome.is_ok() && item.lift_login_blocks && unblocked {
-        if let Err(error) = client.unblock_user(&item.azo_user_id).await {
-            outcome = Err(error);
+    let (outcome, refusal) = match (&desired.user, item.actions.delete_account) {
+        // Nexus created the account for a user it no longer has, and nobody
+        // linked it since.
+        (None, true) => (delete_account(&client, &item.azo_user_id).await, None),
+        _ => {
+            let (mut outcome, refusal) =
+                send(&client, &item.azo_user_id, request_for(&desired)).await;
+            let unblocked = desired.user.as_ref().is_some_and(|user| user.is_active);
+            if outcome.is_ok() && item.actions.lift_login_blocks && unblocked {
+                if let Err(error) = client.unblock_user(&item.azo_user_id).await {
+                    outcome = Err(error);
+                }
+            }
+            (outcome.map(|_| ()), refusal)
         }
-    }
+    };
     // Nothing below is audited: the worker changes no Nexus resource, only
     // its own outbox (the item, its refusal) and the Auth0 user, to the state
     // of changes whose own events are in the audit trail already.
@@ -260,6 +269,17 @@ async fn push_one(
         }
     }
     commit(tx).await
+}
+
+/// Deletes the Auth0 account; one already gone is deleted.
+async fn delete_account(
+    client: &auth0::ManagementClient,
+    azo_user_id: &str,
+) -> Result<(), Auth0Error> {
+    match client.delete_user(azo_user_id).await {
+        Err(error) if error.status() == Some(404) => Ok(()),
+        deleted => deleted,
+    }
 }
 
 /// What Auth0 refused of a push's profile fields.

@@ -70,24 +70,25 @@ pub async fn create(
             azo_connection_name: None,
         });
     let Some(credentials) = credentials else {
-        return store_new_user(nexus, actor, authority, &id, &new, given).await;
+        return store_new_user(nexus, actor, authority, &id, &new, given, false).await;
     };
     let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
     match given {
         Some(given) => {
             let identity = auth0::verify_link(&client, &tenant, &given).await?;
-            store_new_user(nexus, actor, authority, &id, &new, Some(identity)).await
+            store_new_user(nexus, actor, authority, &id, &new, Some(identity), false).await
         }
         None if new.authentication_method == AuthenticationMethod::Database => {
             let identity = auth0::provision(&client, &tenant, &id, &new).await?;
             let azo_user_id = identity.azo_user_id.clone();
-            let stored = store_new_user(nexus, actor, authority, &id, &new, Some(identity)).await;
+            let stored =
+                store_new_user(nexus, actor, authority, &id, &new, Some(identity), true).await;
             if stored.is_err() {
                 auth0::deprovision(&client, &tenant, &azo_user_id).await;
             }
             stored
         }
-        None => store_new_user(nexus, actor, authority, &id, &new, None).await,
+        None => store_new_user(nexus, actor, authority, &id, &new, None, false).await,
     }
 }
 
@@ -125,6 +126,7 @@ async fn store_new_user(
     id: &str,
     new: &NewUser,
     identity: Option<NewIdentity>,
+    provisioned: bool,
 ) -> Result<User> {
     let mut tx = nexus.store().begin().await?;
     // Checked again: the first check ran before the calls to Auth0.
@@ -142,6 +144,9 @@ async fn store_new_user(
     memberships::insert(&mut tx, organization.id, &member, actor).await?;
     if let Some(identity) = &identity {
         identities::upsert(&mut tx, id, tenant.id, identity, actor).await?;
+        if provisioned {
+            identities::mark_provisioned(&mut tx, id, tenant.id).await?;
+        }
         push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
     }
     let user = users::get(&mut tx, id)
@@ -226,12 +231,23 @@ async fn get_in(conn: &mut Conn, user_id: &str) -> Result<User> {
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))
 }
 
+/// Deletes the user; the Auth0 accounts Nexus created for it are deleted
+/// too (through the outbox) unless `keep_auth0_accounts`, and the others
+/// lose Nexus's `app_metadata` keys.
 #[tracing::instrument(skip(nexus, actor))]
-pub async fn delete(nexus: &Nexus, actor: &Actor, user_id: &str) -> Result<()> {
+pub async fn delete(
+    nexus: &Nexus,
+    actor: &Actor,
+    user_id: &str,
+    keep_auth0_accounts: bool,
+) -> Result<()> {
     let mut tx = nexus.store().begin().await?;
     lock_user(&mut tx, user_id).await?;
     let before = get_in(&mut tx, user_id).await?;
-    push::enqueue_user(&mut tx, user_id, PushTo::AllIdentities).await?;
+    let to = PushTo::AllIdentitiesDeleted {
+        keep_accounts: keep_auth0_accounts,
+    };
+    push::enqueue_user(&mut tx, user_id, to).await?;
     users::delete(&mut tx, user_id).await?;
     audit::record(&mut tx, actor, RESOURCE, user_id, Some(&before), None).await?;
     commit(tx).await?;

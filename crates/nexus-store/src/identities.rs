@@ -103,6 +103,7 @@ pub async fn upsert(
          ON CONFLICT (user_id, idp_tenant_id) DO UPDATE SET strategy = excluded.strategy, \
          azo_user_id = excluded.azo_user_id, azo_connection_id = excluded.azo_connection_id, \
          azo_connection_name = excluded.azo_connection_name, \
+         provisioned = CASE WHEN identities.azo_user_id = excluded.azo_user_id THEN identities.provisioned ELSE 0 END, \
          modified = excluded.modified, modified_by = excluded.modified_by \
          WHERE identities.strategy <> excluded.strategy OR identities.azo_user_id <> excluded.azo_user_id \
          OR identities.azo_connection_id <> excluded.azo_connection_id \
@@ -121,6 +122,21 @@ pub async fn upsert(
     get(conn, user_id, tenant_id)
         .await?
         .ok_or(StoreError::MissingReference)
+}
+
+/// Records that Nexus created the identity's Auth0 account, so that deleting
+/// the user deletes the account too.
+pub async fn mark_provisioned(
+    conn: &mut Conn,
+    user_id: &str,
+    tenant_id: i32,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE identities SET provisioned = 1 WHERE user_id = $1 AND idp_tenant_id = $2")
+        .bind(user_id)
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The user's identity in the tenant, with its groups.

@@ -19,9 +19,7 @@ pub struct PushItem {
     pub attempts: i32,
     /// The token of the worker holding the claim.
     pub claimed_by: String,
-    /// Whether the push also lifts the account's brute-force blocks (the
-    /// user was unblocked in Nexus).
-    pub lift_login_blocks: bool,
+    pub actions: AccountActions,
 }
 
 /// An item that failed for good, for operators.
@@ -38,35 +36,46 @@ pub struct FailedPush {
 /// Records that the Auth0 user needs a push (now); coalesces with work
 /// already waiting for it.
 pub async fn enqueue(conn: &mut Conn, tenant_id: i32, azo_user_id: &str) -> Result<(), StoreError> {
-    enqueue_lifting(conn, tenant_id, azo_user_id, false).await
+    enqueue_with(conn, tenant_id, azo_user_id, AccountActions::default()).await
 }
 
-/// `enqueue`, and whether the push must also lift brute-force blocks; a
-/// lift already asked for is kept.
-async fn enqueue_lifting(
+/// What a push does besides PATCHing the account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountActions {
+    /// Lift the account's brute-force blocks: the user was unblocked.
+    pub lift_login_blocks: bool,
+    /// Delete the account if it is still linked to nobody: a user was
+    /// deleted, and Nexus had created the account.
+    pub delete_account: bool,
+}
+
+/// `enqueue`, with `actions`; actions already asked for are kept.
+async fn enqueue_with(
     conn: &mut Conn,
     tenant_id: i32,
     azo_user_id: &str,
-    lift_login_blocks: bool,
+    actions: AccountActions,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now().to_text();
     sqlx::query(
-        "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified, lift_login_blocks) \
-         VALUES ($1, $2, $3, $3, $3, $4) \
+        "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified, lift_login_blocks, \
+         delete_account) VALUES ($1, $2, $3, $3, $3, $4, $5) \
          ON CONFLICT (idp_tenant_id, azo_user_id) DO UPDATE SET version = push_outbox.version + 1, \
          status = 'pending', due_at = excluded.due_at, attempts = 0, last_error = NULL, modified = excluded.modified, \
-         lift_login_blocks = CASE WHEN excluded.lift_login_blocks = 1 THEN 1 ELSE push_outbox.lift_login_blocks END",
+         lift_login_blocks = CASE WHEN excluded.lift_login_blocks = 1 THEN 1 ELSE push_outbox.lift_login_blocks END, \
+         delete_account = CASE WHEN excluded.delete_account = 1 THEN 1 ELSE push_outbox.delete_account END",
     )
     .bind(tenant_id)
     .bind(azo_user_id)
     .bind(&now)
-    .bind(i32::from(lift_login_blocks))
+    .bind(i32::from(actions.lift_login_blocks))
+    .bind(i32::from(actions.delete_account))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Which of a user's identities a change is pushed to.
+/// Which of a user's identities a change is pushed to, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushTo {
     /// Every identity: UPNs, links and the block are Nexus's on all of them.
@@ -74,29 +83,42 @@ pub enum PushTo {
     /// Every identity, lifting brute-force blocks too: the user was
     /// unblocked.
     AllIdentitiesUnblocked,
+    /// Every identity of a user being deleted: the accounts Nexus created
+    /// are deleted too, unless `keep_accounts`.
+    AllIdentitiesDeleted { keep_accounts: bool },
     /// Only database identities: profile fields are Nexus's to keep only there.
     DatabaseIdentities,
 }
 
 /// Records a push for the user's identities (before a change to what Nexus
-/// owns in Auth0: UPNs, links, profile).
+/// owns in Auth0: UPNs, links, profile, block; before the user is deleted).
 pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<(), StoreError> {
     let filter = match to {
-        PushTo::AllIdentities | PushTo::AllIdentitiesUnblocked => "",
         PushTo::DatabaseIdentities => " AND strategy = 'auth0'",
+        _ => "",
     };
-    let sql =
-        format!("SELECT idp_tenant_id, azo_user_id FROM identities WHERE user_id = $1{filter}");
+    let sql = format!(
+        "SELECT idp_tenant_id, azo_user_id, provisioned FROM identities WHERE user_id = $1{filter}"
+    );
     let targets = sqlx::query(&sql)
         .bind(user_id)
         .fetch_all(&mut *conn)
         .await?;
     for target in targets {
-        enqueue_lifting(
+        let provisioned = target.int("provisioned")? != 0;
+        let actions = AccountActions {
+            lift_login_blocks: to == PushTo::AllIdentitiesUnblocked,
+            delete_account: provisioned
+                && to
+                    == (PushTo::AllIdentitiesDeleted {
+                        keep_accounts: false,
+                    }),
+        };
+        enqueue_with(
             conn,
             target.int("idp_tenant_id")?,
             &target.text("azo_user_id")?,
-            to == PushTo::AllIdentitiesUnblocked,
+            actions,
         )
         .await?;
     }
@@ -111,7 +133,10 @@ fn item(row: &AnyRow) -> Result<PushItem, StoreError> {
         version: row.int("version")?,
         attempts: row.int("attempts")?,
         claimed_by: row.text("claimed_by")?,
-        lift_login_blocks: row.int("lift_login_blocks")? != 0,
+        actions: AccountActions {
+            lift_login_blocks: row.int("lift_login_blocks")? != 0,
+            delete_account: row.int("delete_account")? != 0,
+        },
     })
 }
 
@@ -132,7 +157,8 @@ pub async fn claim(
         "UPDATE push_outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN (SELECT id FROM push_outbox \
          WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
          ORDER BY due_at, id LIMIT $3{skip_locked}) \
-         RETURNING id, idp_tenant_id, azo_user_id, version, attempts, claimed_by, lift_login_blocks"
+         RETURNING id, idp_tenant_id, azo_user_id, version, attempts, claimed_by, lift_login_blocks, \
+         delete_account"
     );
     let rows = sqlx::query(&sql)
         .bind(now.to_text())

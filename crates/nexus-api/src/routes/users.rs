@@ -1,10 +1,13 @@
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use nexus_core::user::{CreateUserBody, PatchUserBody, User};
 use nexus_core::ValidationErrors;
 use nexus_service::{users, Nexus};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -92,18 +95,37 @@ async fn patch_user(
     Ok(Json(users::update(&nexus, &actor, &user_id, body).await?))
 }
 
-/// Deletes a user with its UPNs, identities, groups, attributes and memberships.
-#[utoipa::path(delete, path = "/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeleteUserQuery {
+    /// `true`: the Auth0 accounts Nexus created for the user are kept (they
+    /// only lose Nexus's `app_metadata` keys). By default they are deleted.
+    keep_auth0_accounts: Option<bool>,
+}
+
+/// Deletes a user with its UPNs, identities, groups, attributes and
+/// memberships. In Auth0, the database accounts Nexus created for the user
+/// are deleted (unless `keepAuth0Accounts=true`) and the other linked
+/// accounts lose Nexus's `app_metadata` keys, through the push outbox: if
+/// Auth0 is down, that happens once it answers again.
+#[utoipa::path(delete, path = "/v1/users/{userId}", tag = "Users",
+    params(("userId" = String, Path), DeleteUserQuery),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_user(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
     ApiPath(user_id): ApiPath<String>,
+    query: Result<Query<DeleteUserQuery>, QueryRejection>,
 ) -> ApiResult<StatusCode> {
-    users::delete(&nexus, &actor, &user_id).await?;
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
+    let keep = query.keep_auth0_accounts.unwrap_or(false);
+    users::delete(&nexus, &actor, &user_id, keep).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,6 +13,7 @@ mod auth0_checks;
 mod blocking;
 mod concurrency;
 mod custom_upns;
+mod deletion;
 mod errors;
 mod grants;
 mod identities;
