@@ -17,6 +17,7 @@ mod grants;
 mod identities;
 mod idp_tenants;
 mod limits;
+mod me;
 mod members;
 mod metrics;
 mod nats;
