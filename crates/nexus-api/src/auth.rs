@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use nexus_core::audit::ActorType;
 use nexus_core::auth::Permissions;
 use nexus_core::{Actor, ValidationErrors};
 use nexus_service::auth::{AuthError, Credentials, FailureKey, Rejection};
@@ -29,6 +30,8 @@ pub enum Access {
     Authenticated,
     /// Credentials holding this permission.
     Requires(&'static str),
+    /// A user's own access token: the route acts on the caller's user.
+    User,
 }
 
 /// Every route and what it needs. A route missing here is refused (403), and
@@ -38,6 +41,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Access::Open),
     ("GET", "/metrics", Access::Open),
     ("GET", "/v1/me", Access::Authenticated),
+    ("PATCH", "/v1/me", Access::User),
     ("GET", "/readyz", Access::Open),
     ("GET", "/openapi.json", Access::Open),
     ("POST", "/v1/users", Access::Requires("user.write")),
@@ -269,7 +273,7 @@ pub fn known_permissions() -> BTreeSet<&'static str> {
         .iter()
         .filter_map(|(_, _, access)| match access {
             Access::Requires(permission) => Some(*permission),
-            Access::Open | Access::Authenticated => None,
+            Access::Open | Access::Authenticated | Access::User => None,
         })
         .chain(["read", "write"])
         .collect()
@@ -331,9 +335,9 @@ pub struct Gate {
 /// The OpenAPI operation id of each (method, route template).
 pub type Operations = HashMap<(Method, String), String>;
 
-/// The middleware: authenticates, checks the route's permission, and records
-/// the caller as the request's actor. A refusal for want of the permission
-/// is recorded in the audit trail.
+/// The middleware: authenticates, checks the route's permission (or that the
+/// caller is a user), and records the caller as the request's actor. A
+/// refusal after authentication is recorded in the audit trail.
 pub async fn authorize(
     State(Gate { nexus, operations }): State<Gate>,
     mut request: Request,
@@ -344,10 +348,9 @@ pub async fn authorize(
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
-    let required = match access(request.method(), &path) {
+    let access = match access(request.method(), &path) {
         Some(Access::Open) => return next.run(request).await,
-        Some(Access::Requires(permission)) => Some(permission),
-        Some(Access::Authenticated) => None,
+        Some(access) => access,
         None => {
             tracing::error!(method = %request.method(), %path, "route has no permission rule");
             return forbidden("this route has no permission rule").into_response();
@@ -420,7 +423,16 @@ pub async fn authorize(
             .map(|id| id.as_str().to_owned()),
         client_address: Some(address.to_string()),
     };
-    if let Some(required) = required.filter(|p| !principal.authority.allows(p)) {
+    let refusal = match access {
+        Access::Requires(required) if !principal.authority.allows(required) => Some(forbidden(
+            &format!("this operation requires the {required} permission"),
+        )),
+        Access::User if principal.kind != ActorType::User => {
+            Some(ApiError::from(nexus_service::ServiceError::NotAUser))
+        }
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
         nexus.metrics().observe_auth_failure("permission");
         let attempted = request.uri().path();
         if let Err(error) = nexus_service::audit::record_denial(
@@ -433,10 +445,7 @@ pub async fn authorize(
         {
             return ApiError::from(error).into_response();
         }
-        return forbidden(&format!(
-            "this operation requires the {required} permission"
-        ))
-        .into_response();
+        return refusal.into_response();
     }
     request.extensions_mut().insert(actor);
     request.extensions_mut().insert(principal.authority);

@@ -57,7 +57,7 @@ impl Default for AppOptions {
         description = "The identity hub that keeps Auth0 tenants in step with the user directory."
     ),
     tags(
-        (name = "Users"), (name = "Custom UPNs"), (name = "Identities"),
+        (name = "Users"), (name = "Me"), (name = "Custom UPNs"), (name = "Identities"),
         (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
@@ -110,6 +110,7 @@ fn routes() -> OpenApiRouter<Nexus> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::users::router())
+        .merge(routes::me::router())
         .merge(routes::custom_upns::router())
         .merge(routes::identities::router())
         .merge(routes::idp_tenants::router())
@@ -354,6 +355,9 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
         problem_response("No credentials, or credentials that are unknown, expired or revoked");
     let forbidden =
         problem_response("The credentials do not hold the permission this operation requires");
+    let not_a_user = problem_response(
+        "The credentials are an API key or a client's token, which act as no user",
+    );
     let throttled = problem_response(
         "Too many failed authentications with these credentials from this address; retry after \
          the seconds in Retry-After",
@@ -365,20 +369,30 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
         } else {
             path
         };
-        let permission = match auth::access(&method, routed) {
-            Some(auth::Access::Requires(permission)) => Some(permission),
-            Some(auth::Access::Authenticated) => None,
-            _ => continue,
+        let Some(access) = auth::access(&method, routed).filter(|a| *a != auth::Access::Open)
+        else {
+            continue;
         };
-        operation.security = Some(vec![
-            SecurityRequirement::new("Bearer", Vec::<String>::new())
-                .add("ApplicationToken", Vec::<String>::new()),
-            SecurityRequirement::new("Basic", Vec::<String>::new()),
-        ]);
+        let bearer = SecurityRequirement::new("Bearer", Vec::<String>::new())
+            .add("ApplicationToken", Vec::<String>::new());
+        operation.security = Some(if access == auth::Access::User {
+            vec![bearer]
+        } else {
+            vec![
+                bearer,
+                SecurityRequirement::new("Basic", Vec::<String>::new()),
+            ]
+        });
         add_response(operation, "401", &unauthorized);
         add_response(operation, "429", &throttled);
-        let note = match permission {
-            Some(permission) => {
+        let note = match access {
+            auth::Access::User => {
+                add_response(operation, "403", &not_a_user);
+                "\n\nRequires a user's own access token (Bearer with ApplicationToken), \
+                 with any permissions; it acts on that user."
+                    .to_owned()
+            }
+            auth::Access::Requires(permission) => {
                 add_response(operation, "403", &forbidden);
                 let extension = ExtensionsBuilder::new()
                     .add("x-nexus-permission", permission)
@@ -389,7 +403,9 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
                 }
                 format!("\n\nRequires the `{permission}` permission.")
             }
-            None => "\n\nRequires valid credentials, with any permissions.".to_owned(),
+            auth::Access::Authenticated | auth::Access::Open => {
+                "\n\nRequires valid credentials, with any permissions.".to_owned()
+            }
         };
         operation.description = Some(operation.description.take().unwrap_or_default() + &note);
     }

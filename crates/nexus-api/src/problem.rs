@@ -141,6 +141,18 @@ impl From<ServiceError> for ApiError {
                 "Forbidden",
                 error.to_string(),
             ),
+            ServiceError::NotAUser => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not-a-user",
+                "Forbidden",
+                error.to_string(),
+            ),
+            ServiceError::CallerGone => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                error.to_string(),
+            ),
             ServiceError::Unprocessable(detail) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unprocessable",

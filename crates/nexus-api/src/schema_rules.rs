@@ -55,6 +55,7 @@ fn rule_owned(pattern: String) -> Rule {
 /// (schemas, property, rule): a create body and its update body share one.
 const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
     (USER_BODIES, "phoneNumber", rule(patterns::PHONE_NUMBER)),
+    (PROFILE_BODIES, "picture", rule(patterns::HTTP_URL)),
     (
         UPN_BODIES,
         "customUpnValue",
@@ -111,6 +112,7 @@ const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
 ];
 
 const USER_BODIES: &[&str] = &["CreateUserBody", "PatchUserBody"];
+const PROFILE_BODIES: &[&str] = &["CreateUserBody", "PatchUserBody", "UpdateMeProfileBody"];
 const UPN_BODIES: &[&str] = &["NewCustomUpnBody", "CustomUpnBody"];
 const TENANT_BODIES: &[&str] = &["NewIdpTenantBody", "IdpTenantBody"];
 const ROLE_BODIES: &[&str] = &["NewRoleBody", "RoleBody"];

@@ -43,6 +43,12 @@ impl Actor {
             client_address: None,
         }
     }
+
+    /// The Nexus user the actor is, when a user's own access token
+    /// authenticated it; an API key or a client acts as no user.
+    pub fn user_id(&self) -> Option<&str> {
+        (self.kind == ActorType::User).then_some(self.id.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -275,6 +281,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn only_a_user_actor_is_a_user() {
+        let mut actor = Actor::system("test");
+        actor.id = "u1".to_owned();
+        for kind in [ActorType::ApiKey, ActorType::Client, ActorType::System] {
+            actor.kind = kind;
+            assert_eq!(actor.user_id(), None, "{kind:?}");
+        }
+        actor.kind = ActorType::User;
+        assert_eq!(actor.user_id(), Some("u1"));
+    }
 
     #[test]
     fn an_update_records_only_the_fields_that_changed() {

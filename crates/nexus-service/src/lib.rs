@@ -11,6 +11,7 @@ pub mod custom_upns;
 mod grants;
 pub mod identities;
 pub mod idp_tenants;
+pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod organizations;
@@ -106,6 +107,15 @@ pub enum ServiceError {
         missing.join(", ")
     )]
     NotHeld { missing: Vec<String> },
+    /// The operation acts on the caller's own user, and the caller is not a
+    /// user (an API key, or a client's token).
+    #[error(
+        "only a user's own access token may do this; API keys and client tokens act as no user"
+    )]
+    NotAUser,
+    /// The caller's token was verified for a user that no longer exists.
+    #[error("the token's user no longer exists")]
+    CallerGone,
     /// An IdP the request depends on did not answer; nothing was changed.
     #[error("{0}")]
     Upstream(String),

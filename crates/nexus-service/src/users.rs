@@ -2,7 +2,9 @@ use nexus_core::auth::Authority;
 use nexus_core::identity::NewIdentity;
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::organization::{NewMember, Organization};
-use nexus_core::user::{CreateUserBody, NewUser, OrganizationRef, PatchUserBody, User};
+use nexus_core::user::{
+    CreateUserBody, NewUser, OrganizationRef, PatchUserBody, User, UserChanges,
+};
 use nexus_core::validation::Check;
 use nexus_core::values::AuthenticationMethod;
 use nexus_core::{new_text_id, Actor};
@@ -193,7 +195,18 @@ pub async fn update(
     user_id: &str,
     body: PatchUserBody,
 ) -> Result<User> {
-    let changes = body.into_changes()?;
+    apply(nexus, actor, user_id, body.into_changes()?).await
+}
+
+/// Writes checked changes to a user, locked while it is read and written,
+/// with their push to Auth0 and their audit event: PatchUser's write, and
+/// UpdateMeProfile's.
+pub(crate) async fn apply(
+    nexus: &Nexus,
+    actor: &Actor,
+    user_id: &str,
+    changes: UserChanges,
+) -> Result<User> {
     let mut tx = nexus.store().begin().await?;
     let current = users::get_record_for_update(&mut tx, user_id)
         .await?

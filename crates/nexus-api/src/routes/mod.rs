@@ -6,6 +6,7 @@ pub mod custom_upns;
 pub mod health;
 pub mod identities;
 pub mod idp_tenants;
+pub mod me;
 pub mod members;
 pub mod ops;
 pub mod organizations;

@@ -1,21 +1,14 @@
-//! For operators and load balancers: metrics, and who the caller is.
+//! For operators: metrics.
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use nexus_service::Nexus;
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::actor::CurrentActor;
-
 pub fn router() -> OpenApiRouter<Nexus> {
-    OpenApiRouter::new()
-        .routes(routes!(metrics))
-        .routes(routes!(me))
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
 /// Prometheus metrics in the OpenMetrics text format: requests and latency by
@@ -31,17 +24,4 @@ async fn metrics(State(nexus): State<Nexus>) -> impl IntoResponse {
         )],
         nexus_service::metrics::render(&nexus).await,
     )
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    /// The API key id, STS client id or token subject the request acts as.
-    pub id: String,
-}
-
-/// The authenticated caller. Does nothing else: it is also the ceiling of
-/// the HTTP and authentication stack in benchmarks.
-#[utoipa::path(get, path = "/v1/me", tag = "Health", responses((status = 200, body = Me)))]
-async fn me(CurrentActor(actor): CurrentActor) -> Json<Me> {
-    Json(Me { id: actor.id })
 }

@@ -1,8 +1,10 @@
 //! A user: the stored record and the `User` it is read as (`model`), and the
-//! bodies that create (`create`) and change (`patch`) one, checked by rules
-//! they share where they agree (`profile`).
+//! bodies that create (`create`) and change (`patch`, and `me` for a user's
+//! own profile) one, checked by rules they share where they agree
+//! (`profile`).
 
 mod create;
+mod me;
 mod model;
 mod patch;
 mod profile;
@@ -11,6 +13,7 @@ pub use create::{
     AccountOptions, CreateUserBody, IdpMetadata, NewUser, OrganizationRef, PasswordCredential,
     AZO_DATABASE_NAME, TENANT_REF,
 };
+pub use me::UpdateMeProfileBody;
 pub use model::{Attribute, User, UserCollections, UserRecord, UserRole};
 pub use patch::{PatchUserBody, UserChanges};
 

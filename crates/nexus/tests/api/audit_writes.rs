@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::{basic, both_backends, TestApp, API_AUDIENCE};
-use crate::tokens::{jwks_server, jwt_tenant, now, sign};
+use crate::tokens::{jwks_server, jwt_tenant, now, sign, token_headers, token_tenant};
 
 both_backends!(
     every_write_operation_records_one_event,
@@ -36,6 +36,9 @@ struct Write {
     after: Is,
     /// Values that must appear nowhere in the event (secrets).
     hidden: Vec<String>,
+    /// Who sends the write, when not the writer key: a user's token
+    /// headers and the user's id.
+    by_user: Option<(Vec<(&'static str, String)>, String)>,
 }
 
 impl Write {
@@ -50,7 +53,13 @@ impl Write {
             before: Value::Null,
             after: Is::Set,
             hidden: Vec::new(),
+            by_user: None,
         }
+    }
+
+    fn by_user(mut self, headers: Vec<(&'static str, String)>, user: String) -> Self {
+        self.by_user = Some((headers, user));
+        self
     }
 
     fn on(mut self, resource_type: &'static str, resource_id: Option<String>) -> Self {
@@ -166,6 +175,24 @@ impl Setup<'_> {
         (id_of(&user), tenant)
     }
 
+    /// A Database user of a tenant whose tokens a JWKS on loopback verifies:
+    /// (user id, headers that call as the user).
+    async fn signed_in_user(&mut self) -> (String, Vec<(&'static str, String)>) {
+        let jwks = jwks_server().await;
+        let tenant = token_tenant(self.app, &jwks, &self.unique("audit-jwt")).await;
+        let organization = self.organization().await;
+        let user = self
+            .created(
+                "/v1/users",
+                json!({"authenticationMethod": "Database", "displayName": "Audit User",
+                    "idpTenantId": id_of(&tenant), "organization": organization.to_string(),
+                    "idpMetadata": {"azoUserId": "auth0|audited", "azoConnectionId": "db"}}),
+            )
+            .await;
+        let headers = token_headers(self.app, &jwks, "auth0|audited").await;
+        (id_of(&user), headers)
+    }
+
     /// A subscription to every user event, at a port where nothing listens.
     async fn webhook(&mut self) -> String {
         let body = json!({"url": "http://127.0.0.1:9/audited", "eventTypes": ["user.*"],
@@ -214,6 +241,13 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             )
             .on("user", Some(user))
             .changes("displayName", json!("Justin Buchanan"), is(json!("Patched")))
+        }
+        "UpdateMeProfile" => {
+            let (user, headers) = setup.signed_in_user().await;
+            Write::new(M::PATCH, "/v1/me", Some(json!({"nickname": "Me"})))
+                .on("user", Some(user.clone()))
+                .changes("nickname", Value::Null, is(json!("Me")))
+                .by_user(headers, user)
         }
         "DeleteUser" => {
             let user = app.user().await;
@@ -549,14 +583,20 @@ async fn every_write_operation_records_one_event(app: TestApp) {
         };
         let since = newest_event(&app).await;
         let request_id = format!("audit-{operation}");
+        let (mut headers, actor, actor_type) = match write.by_user {
+            Some((headers, user)) => (headers, user, "user"),
+            None => (
+                vec![("authorization", basic(&writer))],
+                writer_id.clone(),
+                "apiKey",
+            ),
+        };
+        headers.push(("x-request-id", request_id.clone()));
         let reply = app
             .request_as(
                 write.method.clone(),
                 &write.path,
-                &[
-                    ("authorization", basic(&writer)),
-                    ("x-request-id", request_id.clone()),
-                ],
+                &headers,
                 write.body.as_ref(),
             )
             .await;
@@ -576,7 +616,7 @@ async fn every_write_operation_records_one_event(app: TestApp) {
             None => id_of(&reply.body),
         };
         let expected = json!({
-            "operation": operation, "actor": writer_id, "actorType": "apiKey",
+            "operation": operation, "actor": actor, "actorType": actor_type,
             "requestId": request_id, "outcome": "success",
             "resourceType": write.resource_type, "resourceId": resource_id,
         });

@@ -15,9 +15,17 @@ both_backends!(
     head_is_get_without_a_body,
 );
 
-/// The operations of the served document, with the permission each needs
-/// (`None`: any valid credentials).
-async fn protected_operations(app: &TestApp) -> Vec<(Method, String, Option<String>)> {
+/// What a protected operation needs.
+enum Needs {
+    /// Any valid credentials.
+    Credentials,
+    Permission(String),
+    /// A user's own access token (Bearer with ApplicationToken, no Basic).
+    UserToken,
+}
+
+/// The operations of the served document, with what each needs.
+async fn protected_operations(app: &TestApp) -> Vec<(Method, String, Needs)> {
     let document: Value = app
         .client
         .get(format!("{}/openapi.json", app.base))
@@ -33,13 +41,21 @@ async fn protected_operations(app: &TestApp) -> Vec<(Method, String, Option<Stri
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             match operation["security"].as_array() {
                 Some(security) => {
-                    assert_eq!(
-                        security.len(),
-                        2,
-                        "{method} {path}: Bearer+ApplicationToken, or Basic"
-                    );
-                    let permission = operation["x-nexus-permission"].as_str();
-                    operations.push((method, path.clone(), permission.map(str::to_owned)));
+                    let bearer = json!({"Bearer": [], "ApplicationToken": []});
+                    let needs = if security == std::slice::from_ref(&bearer) {
+                        Needs::UserToken
+                    } else {
+                        assert_eq!(
+                            security,
+                            &[bearer, json!({"Basic": []})],
+                            "{method} {path}: Bearer+ApplicationToken, or Basic"
+                        );
+                        match operation["x-nexus-permission"].as_str() {
+                            Some(permission) => Needs::Permission(permission.to_owned()),
+                            None => Needs::Credentials,
+                        }
+                    };
+                    operations.push((method, path.clone(), needs));
                 }
                 None => assert!(
                     ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()),
@@ -71,7 +87,7 @@ async fn every_route_checks_credentials_and_permissions(app: TestApp) {
     let unrelated = app.key("unrelated.thing").await;
     let known_id = unrelated.split(':').next().unwrap().to_owned();
 
-    for (method, path, permission) in operations {
+    for (method, path, needs) in operations {
         let target = concrete(&path);
         let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
         let send = |headers: Vec<(&'static str, String)>| {
@@ -129,17 +145,28 @@ async fn every_route_checks_credentials_and_permissions(app: TestApp) {
                 "no secret echoed"
             );
         }
-        let Some(permission) = permission else {
-            // Any valid key will do.
-            let allowed = send(vec![("authorization", basic(&unrelated))]).await;
-            assert_eq!(
-                allowed.status,
-                StatusCode::OK,
-                "{method} {path}: {}",
-                allowed.body
-            );
-            assert_eq!(allowed.body["id"], json!(known_id));
-            continue;
+        let permission = match needs {
+            Needs::Permission(permission) => permission,
+            Needs::Credentials => {
+                let allowed = send(vec![("authorization", basic(&unrelated))]).await;
+                assert_eq!(
+                    allowed.status,
+                    StatusCode::OK,
+                    "{method} {path}: {}",
+                    allowed.body
+                );
+                assert_eq!(allowed.body["id"], json!(known_id));
+                continue;
+            }
+            Needs::UserToken => {
+                // No key is a user, whatever it holds (me.rs sends users).
+                for key in [&unrelated, &app.key("read write user.sync").await] {
+                    let refused = send(vec![("authorization", basic(key))]).await;
+                    assert_problem(&refused, 403, &target);
+                    assert_eq!(refused.body["type"], json!("urn:nexus:problem:not-a-user"));
+                }
+                continue;
+            }
         };
         let forbidden = send(vec![("authorization", basic(&unrelated))]).await;
         assert_eq!(

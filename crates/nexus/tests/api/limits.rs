@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::{Reply, TestApp};
+use crate::tokens::{jwks_server, token_headers, token_tenant};
 
 /// Where a limited value sits in a body: object keys, and `None` for the
 /// first item of an array.
@@ -28,6 +29,8 @@ struct Base {
     template: &'static str,
     path: String,
     body: Value,
+    /// The credentials to send instead of the admin key.
+    headers: Option<Vec<(&'static str, String)>>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,7 +69,13 @@ async fn every_documented_length_limit_is_the_servers() {
                 for (value, refused) in probes(&limit) {
                     let mut body = base.body.clone();
                     *slot(&mut body, &limit.pointer) = json!(value);
-                    let reply = app.request(method.clone(), &base.path, Some(&body)).await;
+                    let reply = match &base.headers {
+                        Some(headers) => {
+                            app.request_as(method.clone(), &base.path, headers, Some(&body))
+                                .await
+                        }
+                        None => app.request(method.clone(), &base.path, Some(&body)).await,
+                    };
                     let named = reply.status == 400 && names(&reply.body, &limit.pointer);
                     checked += 1;
                     if named != refused {
@@ -278,12 +287,18 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         template,
         path,
         body,
+        headers: None,
+    };
+    let as_user = Base {
+        headers: Some(user_token(app).await),
+        ..base(Method::PATCH, "/v1/me", "/v1/me".into(), json!({}))
     };
     // Loopback, allowed on test servers; an event type the probes never cause.
     let webhook_body = json!({
         "url": "https://127.0.0.1:9/hook", "eventTypes": ["identity.unlinked"], "description": "d",
     });
     vec![
+        as_user,
         base(
             Method::POST,
             "/v1/webhooks",
@@ -412,6 +427,24 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             json!({"clientId": "limits", "idpTenantId": tenant_name, "permissions": "read", "description": "limits"}),
         ),
     ]
+}
+
+/// Headers that call as a user of a tenant whose tokens a JWKS on loopback
+/// verifies (`PATCH /v1/me` takes nothing else).
+async fn user_token(app: &TestApp) -> Vec<(&'static str, String)> {
+    let jwks = jwks_server().await;
+    let tenant = token_tenant(app, &jwks, "limits-jwt").await;
+    let organization = app.organization("limits-me").await["id"].to_string();
+    let user = app
+        .post(
+            "/v1/users",
+            json!({"authenticationMethod": "Database", "displayName": "Me",
+            "idpTenantId": tenant["name"], "organization": organization,
+            "idpMetadata": {"azoUserId": "auth0|limits-me", "azoConnectionId": "db"}}),
+        )
+        .await;
+    created_id(user);
+    token_headers(app, &jwks, "auth0|limits-me").await
 }
 
 fn created_id(reply: Reply) -> String {

@@ -19,6 +19,7 @@ mod grants;
 mod identities;
 mod idp_tenants;
 mod limits;
+mod me;
 mod members;
 mod metrics;
 mod mfa;

@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/v1/me"),
+    ("PATCH", "/v1/me"),
     ("POST", "/v1/users"),
     ("GET", "/v1/users"),
     ("GET", "/v1/users/{userId}"),

@@ -63,12 +63,41 @@ pub(crate) async fn jwks_server() -> Jwks {
 /// The tenant `jwt`, whose tokens `jwks` serves the keys of, and the
 /// organization `acme`; answers the tenant.
 pub(crate) async fn jwt_tenant(app: &TestApp, jwks: &Jwks) -> Value {
+    let tenant = token_tenant(app, jwks, "jwt").await;
+    app.organization("acme").await;
+    tenant
+}
+
+/// A tenant named `name` whose tokens `jwks` serves the keys of.
+pub(crate) async fn token_tenant(app: &TestApp, jwks: &Jwks, name: &str) -> Value {
     let tenant = app
-        .post("/v1/idp_tenants", json!({"name": "jwt", "azoTenantName": "eci-jwt", "fqdn": "eci-jwt.us.auth0.com", "baseUrl": jwks.base}))
+        .post(
+            "/v1/idp_tenants",
+            json!({"name": name, "azoTenantName": format!("eci-{name}"),
+            "fqdn": format!("eci-{name}.us.auth0.com"), "baseUrl": jwks.base}),
+        )
         .await;
     assert_eq!(tenant.status, StatusCode::CREATED, "{}", tenant.body);
-    app.organization("acme").await;
     tenant.body
+}
+
+/// Headers that call as the holder of `sub`, by a token of the tenant whose
+/// keys `jwks` serves, through an application whose key holds only
+/// `user.sync`.
+pub(crate) async fn token_headers(
+    app: &TestApp,
+    jwks: &Jwks,
+    sub: &str,
+) -> Vec<(&'static str, String)> {
+    let claims = json!({"iss": format!("{}/", jwks.base), "aud": API_AUDIENCE, "sub": sub,
+        "exp": now() + 300, "iat": now()});
+    vec![
+        (
+            "authorization",
+            format!("Bearer {}", sign(&claims, "k1", "jwt-k1.pem")),
+        ),
+        ("applicationtoken", app.key("user.sync").await),
+    ]
 }
 
 pub(crate) fn now() -> i64 {
