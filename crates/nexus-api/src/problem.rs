@@ -141,6 +141,12 @@ impl From<ServiceError> for ApiError {
                 "Forbidden",
                 error.to_string(),
             ),
+            ServiceError::Lacks(_) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                error.to_string(),
+            ),
             ServiceError::NotAUser => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "not-a-user",

@@ -141,6 +141,16 @@ pub struct Change {
     pub after: Value,
 }
 
+impl Change {
+    /// A secret that changed: neither value is recorded.
+    pub fn redacted() -> Change {
+        Change {
+            before: Value::String(REDACTED.to_owned()),
+            after: Value::String(REDACTED.to_owned()),
+        }
+    }
+}
+
 /// What changed, by field; nested fields as dotted paths (`profile.givenName`).
 pub type Changes = BTreeMap<String, Change>;
 

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth0::{Config, CreateUser, Error as Auth0Error, ManagementClient};
-use nexus_core::identity::NewIdentity;
+use auth0::{Config, CreateUser, Error as Auth0Error, ManagementClient, UpdateUserRequestContent};
+use nexus_core::identity::{Identity, NewIdentity};
 use nexus_core::idp_tenant::{IdpTenant, ManagementCredentials, Secret};
 use nexus_core::user::NewUser;
 use nexus_core::validation::Check;
 use serde_json::json;
 
 use crate::secrets::{SealError, Sealer};
-use crate::ServiceError;
+use crate::{Nexus, ServiceError};
+use nexus_store::idp_tenants;
 
 /// Who waits for the answer: a request (short timeouts, few retries, fail
 /// fast) or the push worker (patient).
@@ -207,6 +208,51 @@ fn unreachable(tenant: &IdpTenant, error: Auth0Error) -> ServiceError {
         "Auth0 tenant '{}' could not be reached to check the request ({error}); nothing was changed, retry later",
         tenant.name
     ))
+}
+
+/// Sets the password of a Nexus user's Auth0 database account: Auth0's
+/// refusal (its password policy) is 422 quoting Auth0, an account gone 409,
+/// Auth0 not answering 503 — and then nothing was changed.
+pub async fn set_password(
+    nexus: &Nexus,
+    identity: &Identity,
+    password: &Secret,
+) -> Result<(), ServiceError> {
+    let (tenant, credentials) = {
+        let mut conn = nexus.store().read_one().await?;
+        let tenant = idp_tenants::get(&mut conn, identity.idp_tenant_id).await?;
+        let credentials = idp_tenants::credentials(&mut conn, identity.idp_tenant_id).await?;
+        (tenant, credentials)
+    };
+    let tenant = tenant
+        .ok_or_else(|| ServiceError::not_found("idpTenant", identity.idp_tenant_id.to_string()))?;
+    let Some(credentials) = credentials else {
+        return Err(ServiceError::Conflict(format!(
+            "IdP tenant '{}' has no Management credentials: Nexus cannot set passwords there",
+            tenant.name
+        )));
+    };
+    let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
+    let request = UpdateUserRequestContent {
+        password: Some(Some(password.expose().to_owned())),
+        ..UpdateUserRequestContent::default()
+    };
+    match client.update_user(&identity.azo_user_id, &request).await {
+        Ok(_) => Ok(()),
+        Err(Auth0Error::Api { status: 404, .. }) => Err(ServiceError::Conflict(format!(
+            "the Auth0 account {} no longer exists in tenant '{}'",
+            identity.azo_user_id, tenant.name
+        ))),
+        Err(Auth0Error::Api {
+            status: 400..=499,
+            message,
+            ..
+        }) => Err(ServiceError::Unprocessable(format!(
+            "Auth0 tenant '{}' refused the password: {message}",
+            tenant.name
+        ))),
+        Err(other) => Err(unreachable(&tenant, other)),
+    }
 }
 
 /// Creates the database account of a new Nexus user (CreateUser without

@@ -107,6 +107,10 @@ pub enum ServiceError {
         missing.join(", ")
     )]
     NotHeld { missing: Vec<String> },
+    /// What the request asks for needs a permission the caller lacks (one
+    /// the route itself does not require: a part of the body needs it).
+    #[error("this request requires the {0} permission")]
+    Lacks(&'static str),
     /// The operation acts on the caller's own user, and the caller is not a
     /// user (an API key, or a client's token).
     #[error(

@@ -22,7 +22,7 @@ pub async fn update_profile(
 ) -> Result<User> {
     let user_id = caller(actor)?;
     let changes = body.into_changes()?;
-    users::apply(nexus, actor, user_id, changes)
+    users::apply(nexus, actor, user_id, changes, false)
         .await
         .map_err(gone)
 }

@@ -1,5 +1,5 @@
 use nexus_core::auth::Authority;
-use nexus_core::identity::NewIdentity;
+use nexus_core::identity::{Identity, NewIdentity};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::organization::{NewMember, Organization};
 use nexus_core::user::{
@@ -187,25 +187,60 @@ pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<User>> {
     Ok(users::list(&mut tx, params).await?)
 }
 
-/// PatchUser: absent or null fields are left as they are.
-#[tracing::instrument(skip(nexus, actor, body))]
+/// The permission a password change needs besides `user.write`; `write`
+/// does not imply it.
+pub const PASSWORD_PERMISSION: &str = "user.password";
+
+/// PatchUser: absent or null fields are left as they are. A `password` is
+/// set on the user's Auth0 database account first — if Auth0 refuses it or
+/// cannot be reached, nothing is changed — and is never stored.
+#[tracing::instrument(skip(nexus, actor, authority, body))]
 pub async fn update(
     nexus: &Nexus,
     actor: &Actor,
+    authority: &Authority,
     user_id: &str,
     body: PatchUserBody,
 ) -> Result<User> {
-    apply(nexus, actor, user_id, body.into_changes()?).await
+    let password = body.password.clone();
+    // The body is checked first: which permission it needs depends on it.
+    let changes = body.into_changes()?;
+    if password.is_some() && !authority.allows(PASSWORD_PERMISSION) {
+        audit::record_denial(nexus, actor, RESOURCE, user_id).await?;
+        return Err(ServiceError::Lacks(PASSWORD_PERMISSION));
+    }
+    if let Some(password) = &password {
+        auth0::set_password(nexus, &database_identity(nexus, user_id).await?, password).await?;
+    }
+    apply(nexus, actor, user_id, changes, password.is_some()).await
+}
+
+/// The user's Auth0 database account (`auth0` strategy), whose password
+/// Nexus can set; 404 without the user, 409 without such an account.
+async fn database_identity(nexus: &Nexus, user_id: &str) -> Result<Identity> {
+    let user = users::read(nexus.store(), user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
+    user.identities
+        .into_iter()
+        .find(|identity| identity.strategy == "auth0")
+        .ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "user '{user_id}' has no Auth0 database account: its password is its IdP's"
+            ))
+        })
 }
 
 /// Writes checked changes to a user, locked while it is read and written,
 /// with their push to Auth0 and their audit event: PatchUser's write, and
-/// UpdateMeProfile's.
+/// UpdateMeProfile's. `password_set`: the event says the password changed
+/// (it was set in Auth0 just before), never what it is.
 pub(crate) async fn apply(
     nexus: &Nexus,
     actor: &Actor,
     user_id: &str,
     changes: UserChanges,
+    password_set: bool,
 ) -> Result<User> {
     let mut tx = nexus.store().begin().await?;
     let current = users::get_record_for_update(&mut tx, user_id)
@@ -224,15 +259,11 @@ pub(crate) async fn apply(
         push::enqueue_user(&mut tx, user_id, to).await?;
     }
     let user = get_in(&mut tx, user_id).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        RESOURCE,
-        user_id,
-        Some(&before),
-        Some(&user),
-    )
-    .await?;
+    let mut changes = audit::changes(Some(&before), Some(&user));
+    if password_set {
+        changes.insert("password".to_owned(), nexus_core::audit::Change::redacted());
+    }
+    audit::record_changes(&mut tx, actor, RESOURCE, user_id, changes).await?;
     commit(tx).await?;
     Ok(user)
 }

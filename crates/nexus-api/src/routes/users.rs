@@ -78,21 +78,30 @@ async fn get_user(
 }
 
 /// Updates the given properties of a user (PatchUser); absent or null fields
-/// are left as they are.
+/// are left as they are. A `password` is set on the user's Auth0 database
+/// account first (needs `user.password` besides `user.write`); if Auth0
+/// refuses it or cannot be reached, nothing is changed.
 #[utoipa::path(patch, path = "/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
     request_body = PatchUserBody,
     responses(
         (status = 200, body = User),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`password` given without the `user.password` permission", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`password` given for a user without an Auth0 database account, or whose IdP tenant has no Management credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Auth0 refused the password (its password policy); the detail quotes Auth0", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Auth0 could not be reached to set the password; nothing was changed", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn patch_user(
     State(nexus): State<Nexus>,
     CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
     ApiPath(user_id): ApiPath<String>,
     ApiJson(body): ApiJson<PatchUserBody>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::update(&nexus, &actor, &user_id, body).await?))
+    Ok(Json(
+        users::update(&nexus, &actor, &authority, &user_id, body).await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -26,9 +26,10 @@ pub struct PatchUserBody {
     pub language: Option<String>,
     #[schema(min_length = 1, max_length = 128)]
     pub username: Option<String>,
-    // Password changes are made in Auth0 and not yet available: refused
-    // when given, so not documented.
-    #[schema(ignore)]
+    /// A new password for the user's Auth0 database account, set there
+    /// (Nexus never stores it); needs the `user.password` permission besides
+    /// `user.write`. Auth0's password policy applies (422 quoting Auth0).
+    #[schema(min_length = 1, max_length = 512, format = Password)]
     pub password: Option<crate::idp_tenant::Secret>,
     #[schema(example = "+14155550123")]
     pub phone_number: Option<String>,
@@ -66,10 +67,11 @@ pub struct UserChanges {
 impl PatchUserBody {
     pub fn into_changes(self) -> Result<UserChanges, ValidationErrors> {
         let mut check = Check::new();
-        if self.password.is_some() {
-            check.fail(
+        if let Some(password) = &self.password {
+            check.text(
                 "password",
-                "cannot be changed through Nexus until the Auth0 integration is available",
+                Some(password.expose().to_owned()),
+                crate::idp_tenant::Secret::LEN,
             );
         }
         let display_name = check.text("displayName", self.display_name, PATCH_DISPLAY_NAME);

@@ -6,31 +6,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::sim_tenant::{eventually, eventually_linked, linked_user, stats, tenant, Tenant};
+use crate::sim_tenant::{
+    eventually, eventually_linked, linked_user, sign_in, stats, tenant, Tenant,
+};
 use crate::support::{both_backends, TestApp};
 
 both_backends!(blocking_reaches_auth0, a_block_waits_out_an_auth0_outage);
-
-/// A password login on the simulator: its status.
-async fn sign_in(tenant: &Tenant, email: &str, password: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{}/oauth/token", tenant.sim.base_url()))
-        .form(&[
-            (
-                "grant_type",
-                "http://auth0.com/oauth/grant-type/password-realm",
-            ),
-            ("client_id", auth0_sim::DEFAULT_CLIENT_ID),
-            ("username", email),
-            ("password", password),
-            ("realm", auth0_sim::DEFAULT_CONNECTION),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
 
 /// Waits until a password login answers `status`.
 async fn eventually_signs_in(tenant: &Tenant, email: &str, password: &str, status: u16) {

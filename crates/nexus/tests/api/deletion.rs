@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::sim_tenant::{eventually, eventually_linked, linked_user, tenant, Tenant};
+use crate::sim_tenant::{
+    eventually, eventually_linked, linked_user, provisioned_user, tenant, Tenant,
+};
 use crate::support::{assert_problem, both_backends, TestApp};
 
 both_backends!(
@@ -14,25 +16,6 @@ both_backends!(
     deletion_can_keep_the_accounts,
     a_deletion_waits_out_an_auth0_outage
 );
-
-/// A Database user whose Auth0 account Nexus creates: (Nexus id, Auth0 id).
-async fn provisioned_user(app: &TestApp, email: &str) -> (String, String) {
-    let created = app
-        .post(
-            "/v1/users",
-            json!({"authenticationMethod": "Database", "displayName": "Provisioned", "emailAddress": email,
-                   "idpTenantId": "sim", "organization": "acme",
-                   "passwordCredential": {"password": "Corr3ct-Horse!"}}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let user = created.body["id"].as_str().unwrap().to_owned();
-    let azo = created.body["identities"][0]["azoUserId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (user, azo)
-}
 
 /// Waits until Auth0 no longer has the account.
 async fn eventually_gone(tenant: &Tenant, azo: &str) {

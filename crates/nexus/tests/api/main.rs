@@ -28,6 +28,7 @@ mod openapi;
 mod organizations;
 mod outage;
 mod paging;
+mod passwords;
 mod push;
 mod races;
 mod request_ids;

@@ -62,6 +62,46 @@ pub async fn linked_user(app: &TestApp, tenant: &Tenant, email: &str) -> (String
     (user.body["id"].as_str().unwrap().to_owned(), azo)
 }
 
+/// A Database user whose Auth0 account Nexus creates: (Nexus id, Auth0 id).
+pub async fn provisioned_user(app: &TestApp, email: &str) -> (String, String) {
+    let created = app
+        .post(
+            "/v1/users",
+            json!({"authenticationMethod": "Database", "displayName": "Provisioned", "emailAddress": email,
+                   "idpTenantId": "sim", "organization": "acme",
+                   "passwordCredential": {"password": "Corr3ct-Horse!"}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let user = created.body["id"].as_str().unwrap().to_owned();
+    let azo = created.body["identities"][0]["azoUserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (user, azo)
+}
+
+/// A password login on the simulator: its status.
+pub async fn sign_in(tenant: &Tenant, email: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/oauth/token", tenant.sim.base_url()))
+        .form(&[
+            (
+                "grant_type",
+                "http://auth0.com/oauth/grant-type/password-realm",
+            ),
+            ("client_id", auth0_sim::DEFAULT_CLIENT_ID),
+            ("username", email),
+            ("password", password),
+            ("realm", auth0_sim::DEFAULT_CONNECTION),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// The simulator's statistics (`/__sim/stats`).
 pub async fn stats(tenant: &Tenant) -> Value {
     reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))

@@ -1,0 +1,153 @@
+//! Setting a user's password: it is set on the Auth0 database account (the
+//! user signs in with it there), needs `user.password`, and is refused as
+//! Auth0 refuses it, with nothing changed.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::sim_tenant::{eventually_linked, provisioned_user, sign_in, tenant};
+use crate::support::{assert_problem, basic, both_backends, Reply, TestApp};
+
+both_backends!(
+    a_password_is_set_on_the_auth0_account,
+    refused_passwords_change_nothing,
+    a_password_needs_a_database_account_and_auth0
+);
+
+const FIRST: &str = "Corr3ct-Horse!";
+
+/// PATCHes the user with a key holding `user.password`.
+async fn patch_as_password_admin(app: &TestApp, user: &str, body: Value) -> Reply {
+    let key = app.key("read user.write user.password").await;
+    app.request_as(
+        Method::PATCH,
+        &format!("/v1/users/{user}"),
+        &[("authorization", basic(&key))],
+        Some(&body),
+    )
+    .await
+}
+
+async fn a_password_is_set_on_the_auth0_account(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let email = "pw@example.com";
+    let (user, azo) = provisioned_user(&app, email).await;
+    eventually_linked(&tenant, &azo, &user).await;
+    assert_eq!(sign_in(&tenant, email, FIRST).await, 200);
+
+    // `write` and `user.write` do not imply `user.password`.
+    let path = format!("/v1/users/{user}");
+    let refused = app
+        .patch(&path, json!({"password": "Second-Passw0rd"}))
+        .await;
+    assert_problem(&refused, 403, &path);
+    assert!(refused.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("user.password"));
+    assert_eq!(sign_in(&tenant, email, FIRST).await, 200, "unchanged");
+
+    let set = patch_as_password_admin(
+        &app,
+        &user,
+        json!({"password": "Second-Passw0rd", "givenName": "Pat"}),
+    )
+    .await;
+    assert_eq!(set.status.as_u16(), 200, "{}", set.body);
+    assert_eq!(set.body["givenName"], "Pat");
+    assert!(set.body.get("password").is_none());
+    assert_eq!(sign_in(&tenant, email, "Second-Passw0rd").await, 200);
+    assert_eq!(sign_in(&tenant, email, FIRST).await, 403);
+
+    // The audit trail says the password changed, never what it is; the
+    // refusal is recorded too.
+    let events = app
+        .get(&format!(
+            "/v1/audit-events?$filter=resourceId eq '{user}'&$orderby=time"
+        ))
+        .await;
+    let text = events.body.to_string();
+    assert!(!text.contains("Second-Passw0rd"), "{text}");
+    let changed: Vec<&Value> = events.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "PatchUser")
+        .collect();
+    assert_eq!(changed.len(), 2, "{text}");
+    assert_eq!(changed[0]["outcome"], "denied");
+    assert_eq!(
+        changed[1]["changes"]["password"],
+        json!({"before": "[redacted]", "after": "[redacted]"})
+    );
+    assert_eq!(changed[1]["changes"]["givenName"]["after"], "Pat");
+}
+
+async fn refused_passwords_change_nothing(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let email = "weak@example.com";
+    let (user, azo) = provisioned_user(&app, email).await;
+    eventually_linked(&tenant, &azo, &user).await;
+    let path = format!("/v1/users/{user}");
+
+    // The simulator's policy: at least 8 characters; Auth0 is quoted.
+    let weak = patch_as_password_admin(
+        &app,
+        &user,
+        json!({"password": "seven77", "givenName": "No"}),
+    )
+    .await;
+    assert_problem(&weak, 422, &path);
+    assert!(
+        weak.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PasswordStrengthError"),
+        "{}",
+        weak.body
+    );
+    // The schema's edges: 1 to 512 characters.
+    for (password, status) in [(String::new(), 400), ("p".repeat(513), 400)] {
+        let answer = patch_as_password_admin(&app, &user, json!({"password": password})).await;
+        assert_problem(&answer, status, &path);
+    }
+    let edge = patch_as_password_admin(&app, &user, json!({"password": "p".repeat(512)})).await;
+    assert_eq!(edge.status.as_u16(), 200, "{}", edge.body);
+    assert_eq!(sign_in(&tenant, email, &"p".repeat(512)).await, 200);
+
+    let stored = app.get(&path).await.body;
+    assert!(stored["givenName"].is_null(), "{stored}");
+}
+
+async fn a_password_needs_a_database_account_and_auth0(app: TestApp) {
+    // A user without an Auth0 database account has no password to set.
+    let plain = app.user().await;
+    let path = format!("/v1/users/{plain}");
+    let conflict =
+        patch_as_password_admin(&app, &plain, json!({"password": "Long-enough-1"})).await;
+    assert_problem(&conflict, 409, &path);
+
+    // Auth0 down: 503, and nothing changed.
+    let tenant = tenant(&app, 100).await;
+    let email = "down@example.com";
+    let (user, azo) = provisioned_user(&app, email).await;
+    eventually_linked(&tenant, &azo, &user).await;
+    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
+    let http = reqwest::Client::new();
+    http.put(&faults)
+        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["PATCH"]}))
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/v1/users/{user}");
+    let down = patch_as_password_admin(
+        &app,
+        &user,
+        json!({"password": "Long-enough-1", "givenName": "No"}),
+    )
+    .await;
+    assert_problem(&down, 503, &path);
+    http.put(&faults).json(&json!({})).send().await.unwrap();
+    assert_eq!(sign_in(&tenant, email, FIRST).await, 200);
+    assert!(app.get(&path).await.body["givenName"].is_null());
+}
