@@ -557,6 +557,45 @@ impl ManagementClient {
         Ok(())
     }
 
+    /// The Authentication API's `POST /dbconnections/change_password`: Auth0
+    /// e-mails the user of the database `connection` with this `email` a
+    /// link to set a new password, returning to the application `client_id`.
+    /// Sent once: a lost answer is an error, never a second e-mail.
+    pub async fn send_password_reset(
+        &self,
+        client_id: &str,
+        email: &str,
+        connection: &str,
+    ) -> Result<(), Error> {
+        let url = format!(
+            "{}/dbconnections/change_password",
+            self.inner.config.base_url
+        );
+        let body =
+            serde_json::json!({"client_id": client_id, "email": email, "connection": connection});
+        let request = self.inner.http.post(&url).json(&body);
+        let response = self
+            .exchange("post /dbconnections/change_password", request)
+            .await
+            .map_err(|error| Error::Unavailable(error.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(Error::Unavailable(format!("{url} answered {status}")));
+        }
+        // The Authentication API's refusals read `{error, error_description}`.
+        let refusal: Value = response.json().await.unwrap_or(Value::Null);
+        let text = |field: &str| refusal[field].as_str().unwrap_or_default().to_owned();
+        Err(Error::Api {
+            status: status.as_u16(),
+            error: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: text("error_description"),
+            error_code: text("error"),
+        })
+    }
+
     pub async fn list_clients(&self, page: u32, per_page: u32) -> Result<Page<Client>, Error> {
         let query = [
             ("page", page.to_string()),

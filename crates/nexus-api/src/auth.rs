@@ -45,6 +45,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/readyz", Access::Open),
     ("GET", "/openapi.json", Access::Open),
     ("POST", "/v1/users", Access::Requires("user.write")),
+    (
+        "POST",
+        "/v1/users/{userId}/password-reset",
+        Access::Requires("user.password"),
+    ),
     ("GET", "/v1/users", Access::Requires("user.read")),
     ("GET", "/v1/users/{userId}", Access::Requires("user.read")),
     (

@@ -188,17 +188,22 @@ pub async fn create_account(
                 message,
                 error_code,
                 ..
-            } => ServiceError::Unprocessable(format!(
-                "Auth0 tenant '{}' refused to create the account: {message}{}",
-                tenant.name,
-                if error_code.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({error_code})")
-                }
-            )),
+            } => refused(tenant, "to create the account", &message, &error_code),
             other => unreachable(tenant, other),
         })
+}
+
+/// Auth0's refusal of a request, quoted: 422.
+fn refused(tenant: &IdpTenant, what: &str, message: &str, error_code: &str) -> ServiceError {
+    let code = if error_code.is_empty() {
+        String::new()
+    } else {
+        format!(" ({error_code})")
+    };
+    ServiceError::Unprocessable(format!(
+        "Auth0 tenant '{}' refused {what}: {message}{code}",
+        tenant.name
+    ))
 }
 
 /// Whatever stops Auth0 from answering the question; the caller may retry.
@@ -210,14 +215,12 @@ fn unreachable(tenant: &IdpTenant, error: Auth0Error) -> ServiceError {
     ))
 }
 
-/// Sets the password of a Nexus user's Auth0 database account: Auth0's
-/// refusal (its password policy) is 422 quoting Auth0, an account gone 409,
-/// Auth0 not answering 503 — and then nothing was changed.
-pub async fn set_password(
+/// The tenant of the identity and a Management client for it; 409 when
+/// Nexus holds no Management credentials for the tenant.
+async fn identity_client(
     nexus: &Nexus,
     identity: &Identity,
-    password: &Secret,
-) -> Result<(), ServiceError> {
+) -> Result<(IdpTenant, ManagementClient), ServiceError> {
     let (tenant, credentials) = {
         let mut conn = nexus.store().read_one().await?;
         let tenant = idp_tenants::get(&mut conn, identity.idp_tenant_id).await?;
@@ -228,31 +231,80 @@ pub async fn set_password(
         .ok_or_else(|| ServiceError::not_found("idpTenant", identity.idp_tenant_id.to_string()))?;
     let Some(credentials) = credentials else {
         return Err(ServiceError::Conflict(format!(
-            "IdP tenant '{}' has no Management credentials: Nexus cannot set passwords there",
+            "IdP tenant '{}' has no Management credentials: Nexus cannot manage passwords there",
             tenant.name
         )));
     };
     let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
+    Ok((tenant, client))
+}
+
+/// Auth0's answer to a password operation: its refusal (a 4xx) is 422
+/// quoting Auth0, an account gone 409, Auth0 not answering 503.
+fn password_refusal(tenant: &IdpTenant, azo_user_id: &str, error: Auth0Error) -> ServiceError {
+    match error {
+        Auth0Error::Api { status: 404, .. } => ServiceError::Conflict(format!(
+            "the Auth0 account {azo_user_id} no longer exists in tenant '{}'",
+            tenant.name
+        )),
+        Auth0Error::Api {
+            status: 400..=499,
+            message,
+            error_code,
+            ..
+        } => refused(tenant, "the request", &message, &error_code),
+        other => unreachable(tenant, other),
+    }
+}
+
+/// Sets the password of a Nexus user's Auth0 database account; when Auth0
+/// refuses or does not answer, nothing was changed.
+pub async fn set_password(
+    nexus: &Nexus,
+    identity: &Identity,
+    password: &Secret,
+) -> Result<(), ServiceError> {
+    let (tenant, client) = identity_client(nexus, identity).await?;
     let request = UpdateUserRequestContent {
         password: Some(Some(password.expose().to_owned())),
         ..UpdateUserRequestContent::default()
     };
-    match client.update_user(&identity.azo_user_id, &request).await {
-        Ok(_) => Ok(()),
-        Err(Auth0Error::Api { status: 404, .. }) => Err(ServiceError::Conflict(format!(
-            "the Auth0 account {} no longer exists in tenant '{}'",
-            identity.azo_user_id, tenant.name
-        ))),
-        Err(Auth0Error::Api {
-            status: 400..=499,
-            message,
-            ..
-        }) => Err(ServiceError::Unprocessable(format!(
-            "Auth0 tenant '{}' refused the password: {message}",
-            tenant.name
-        ))),
-        Err(other) => Err(unreachable(&tenant, other)),
-    }
+    client
+        .update_user(&identity.azo_user_id, &request)
+        .await
+        .map(|_| ())
+        .map_err(|error| password_refusal(&tenant, &identity.azo_user_id, error))
+}
+
+/// Has Auth0 e-mail the user of the database account a link to set a new
+/// password, returning to the application `client_id`: the address and the
+/// connection are the account's own, as Auth0 has them.
+pub async fn send_password_reset(
+    nexus: &Nexus,
+    identity: &Identity,
+    client_id: &str,
+) -> Result<(), ServiceError> {
+    let (tenant, client) = identity_client(nexus, identity).await?;
+    let refused = |error| password_refusal(&tenant, &identity.azo_user_id, error);
+    let account = client
+        .get_user(&identity.azo_user_id)
+        .await
+        .map_err(refused)?;
+    let connection = account
+        .identities
+        .iter()
+        .find(|i| i.provider.as_deref() == Some("auth0"))
+        .and_then(|i| i.connection.clone());
+    let (Some(email), Some(connection)) = (account.email, connection) else {
+        return Err(ServiceError::Conflict(format!(
+            "the Auth0 account {} has no e-mail address on a database connection",
+            identity.azo_user_id
+        )));
+    };
+    client
+        .send_password_reset(client_id, &email, &connection)
+        .await
+        .map_err(refused)
 }
 
 /// Creates the database account of a new Nexus user (CreateUser without

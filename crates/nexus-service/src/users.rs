@@ -215,6 +215,39 @@ pub async fn update(
     apply(nexus, actor, user_id, changes, password.is_some()).await
 }
 
+/// SendUserPasswordReset: Auth0 e-mails the user a link to set a new
+/// password of their database account, returning to the application
+/// `client_id`. Nothing changes in Nexus; the request is audited.
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn send_password_reset(
+    nexus: &Nexus,
+    actor: &Actor,
+    user_id: &str,
+    client_id: Option<String>,
+) -> Result<()> {
+    let mut check = Check::new();
+    let client_id = check.required_text("clientId", client_id, CLIENT_ID);
+    check.finish()?;
+    let client_id = client_id.expect("checked");
+    let identity = database_identity(nexus, user_id).await?;
+    auth0::send_password_reset(nexus, &identity, &client_id).await?;
+    let mut tx = nexus.store().begin().await?;
+    let mut changes = nexus_core::audit::Changes::new();
+    changes.insert(
+        "passwordResetSentFor".to_owned(),
+        nexus_core::audit::Change {
+            before: serde_json::Value::Null,
+            after: serde_json::Value::String(client_id),
+        },
+    );
+    audit::record_changes(&mut tx, actor, RESOURCE, user_id, changes).await?;
+    commit(tx).await?;
+    Ok(())
+}
+
+/// An Auth0 application's client id, as the reset names it.
+const CLIENT_ID: nexus_core::validation::Len = nexus_core::validation::Len::between(1, 100);
+
 /// The user's Auth0 database account (`auth0` strategy), whose password
 /// Nexus can set; 404 without the user, 409 without such an account.
 async fn database_identity(nexus: &Nexus, user_id: &str) -> Result<Identity> {

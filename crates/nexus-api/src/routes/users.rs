@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
     OpenApiRouter::new()
         .routes(routes!(create_user, list_users))
         .routes(routes!(get_user, patch_user, delete_user))
+        .routes(routes!(send_user_password_reset))
 }
 
 /// Creates a user (CreateUser): member of its organization and, with
@@ -135,6 +136,41 @@ async fn delete_user(
         query.map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
     let keep = query.keep_auth0_accounts.unwrap_or(false);
     users::delete(&nexus, &actor, &user_id, keep).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PasswordResetQuery {
+    /// The Auth0 application (client id) the reset link returns to.
+    #[param(required = true, min_length = 1, max_length = 100)]
+    client_id: Option<String>,
+}
+
+/// Has Auth0 e-mail the user a link to set a new password of their Auth0
+/// database account (the Authentication API's
+/// `POST /dbconnections/change_password`), returning to the application
+/// `clientId`. Needs `user.password`. Nothing changes in Nexus.
+#[utoipa::path(post, path = "/v1/users/{userId}/password-reset", tag = "Users",
+    params(("userId" = String, Path), PasswordResetQuery),
+    responses(
+        (status = 204, description = "Auth0 sent the e-mail"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user has no Auth0 database account, or its IdP tenant has no Management credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Auth0 refused (an unknown application, say); the detail quotes Auth0", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Auth0 could not be reached; no e-mail was sent", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn send_user_password_reset(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiPath(user_id): ApiPath<String>,
+    query: Result<Query<PasswordResetQuery>, QueryRejection>,
+) -> ApiResult<StatusCode> {
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
+    users::send_password_reset(&nexus, &actor, &user_id, query.client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -242,6 +242,19 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("user", Some(user))
             .changes("displayName", json!("Justin Buchanan"), is(json!("Patched")))
         }
+        "SendUserPasswordReset" => {
+            let tenant = crate::sim_tenant::tenant(app, 100).await;
+            let (user, azo) = crate::sim_tenant::provisioned_user(app, "audit-reset@example.com").await;
+            crate::sim_tenant::eventually_linked(&tenant, &azo, &user).await;
+            let client = auth0_sim::DEFAULT_CLIENT_ID;
+            Write::new(
+                M::POST,
+                format!("/v1/users/{user}/password-reset?clientId={client}"),
+                None,
+            )
+            .on("user", Some(user))
+            .changes("passwordResetSentFor", Value::Null, is(json!(client)))
+        }
         "UpdateMeProfile" => {
             let (user, headers) = setup.signed_in_user().await;
             Write::new(M::PATCH, "/v1/me", Some(json!({"nickname": "Me"})))
@@ -572,7 +585,7 @@ async fn write_operations(app: &TestApp) -> Vec<String> {
 }
 
 async fn every_write_operation_records_one_event(app: TestApp) {
-    let writer = app.key("read write user.sync").await;
+    let writer = app.key("read write user.sync user.password").await;
     let writer_id = writer.split(':').next().unwrap().to_owned();
     let operations = write_operations(&app).await;
     assert!(operations.len() >= 29, "{operations:?}");

@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/users/{userId}"),
     ("PATCH", "/v1/users/{userId}"),
     ("DELETE", "/v1/users/{userId}"),
+    ("POST", "/v1/users/{userId}/password-reset"),
     ("GET", "/v1/users/FindUserByConnection(azoConnectionId='{azoConnectionId}',azoUserId='{azoUserId}')"),
     ("POST", "/v1/users/{userId}/custom-upns"),
     ("GET", "/v1/users/{userId}/custom-upns"),

@@ -5,10 +5,11 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::sim_tenant::{eventually_linked, provisioned_user, sign_in, tenant};
+use crate::sim_tenant::{eventually_linked, provisioned_user, sign_in, tenant, Tenant};
 use crate::support::{assert_problem, basic, both_backends, Reply, TestApp};
 
 both_backends!(
+    a_reset_email_lets_the_user_set_a_new_password,
     a_password_is_set_on_the_auth0_account,
     refused_passwords_change_nothing,
     a_password_needs_a_database_account_and_auth0
@@ -16,16 +17,26 @@ both_backends!(
 
 const FIRST: &str = "Corr3ct-Horse!";
 
-/// PATCHes the user with a key holding `user.password`.
-async fn patch_as_password_admin(app: &TestApp, user: &str, body: Value) -> Reply {
+/// A request with a key holding `user.password`.
+async fn as_password_admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Reply {
     let key = app.key("read user.write user.password").await;
     app.request_as(
-        Method::PATCH,
-        &format!("/v1/users/{user}"),
+        method,
+        path,
         &[("authorization", basic(&key))],
-        Some(&body),
+        body.as_ref(),
     )
     .await
+}
+
+/// PATCHes the user with a key holding `user.password`.
+async fn patch_as_password_admin(app: &TestApp, user: &str, body: Value) -> Reply {
+    as_password_admin(app, Method::PATCH, &format!("/v1/users/{user}"), Some(body)).await
 }
 
 async fn a_password_is_set_on_the_auth0_account(app: TestApp) {
@@ -150,4 +161,100 @@ async fn a_password_needs_a_database_account_and_auth0(app: TestApp) {
     http.put(&faults).json(&json!({})).send().await.unwrap();
     assert_eq!(sign_in(&tenant, email, FIRST).await, 200);
     assert!(app.get(&path).await.body["givenName"].is_null());
+}
+
+/// The e-mails the simulator has sent to `to`.
+async fn inbox(tenant: &Tenant, to: &str) -> Vec<Value> {
+    let inbox: Value = reqwest::get(format!("{}/__sim/emails", tenant.sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["to"] == to)
+        .cloned()
+        .collect()
+}
+
+async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let email = "reset@example.com";
+    let (user, azo) = provisioned_user(&app, email).await;
+    eventually_linked(&tenant, &azo, &user).await;
+    let path = format!("/v1/users/{user}/password-reset");
+    let client = auth0_sim::DEFAULT_CLIENT_ID;
+
+    let refused = app
+        .post(&format!("{path}?clientId={client}"), json!(null))
+        .await;
+    assert_problem(&refused, 403, &path);
+    for (query, status) in [
+        ("", 400),
+        ("?clientId=", 400),
+        ("?clientId=unknown-app", 422),
+    ] {
+        let answer = as_password_admin(&app, Method::POST, &format!("{path}{query}"), None).await;
+        assert_problem(&answer, status, &path);
+    }
+    assert!(inbox(&tenant, email).await.is_empty(), "nothing sent yet");
+
+    let sent = as_password_admin(
+        &app,
+        Method::POST,
+        &format!("{path}?clientId={client}"),
+        None,
+    )
+    .await;
+    assert_eq!(sent.status.as_u16(), 204, "{}", sent.body);
+    let emails = inbox(&tenant, email).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["kind"], "reset_password");
+
+    // The user follows the link and sets a new password.
+    let link = emails[0]["link"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let page = http.get(link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    let reset = http
+        .post(format!("{}/lo/reset", tenant.sim.base_url()))
+        .form(&[("ticket", ticket), ("password", "Chosen-By-Me-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    assert_eq!(sign_in(&tenant, email, "Chosen-By-Me-1").await, 200);
+    assert_eq!(sign_in(&tenant, email, FIRST).await, 403);
+
+    // A user without a database account; Auth0 down.
+    let plain = app.user().await;
+    let plain_path = format!("/v1/users/{plain}/password-reset");
+    let conflict = as_password_admin(
+        &app,
+        Method::POST,
+        &format!("{plain_path}?clientId={client}"),
+        None,
+    )
+    .await;
+    assert_problem(&conflict, 409, &plain_path);
+    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
+    http.put(&faults)
+        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["POST"]}))
+        .send()
+        .await
+        .unwrap();
+    let down = as_password_admin(
+        &app,
+        Method::POST,
+        &format!("{path}?clientId={client}"),
+        None,
+    )
+    .await;
+    http.put(&faults).json(&json!({})).send().await.unwrap();
+    assert_problem(&down, 503, &path);
+    assert_eq!(inbox(&tenant, email).await.len(), 1, "no second e-mail");
 }
