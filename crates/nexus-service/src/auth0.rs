@@ -301,10 +301,22 @@ pub async fn send_password_reset(
             identity.azo_user_id
         )));
     };
+    request_reset(&client, &tenant, &email, &connection, client_id).await
+}
+
+/// Has Auth0 e-mail the database account of `email` on `connection` a
+/// reset link returning to the application `client_id`.
+pub async fn request_reset(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    email: &str,
+    connection: &str,
+    client_id: &str,
+) -> Result<(), ServiceError> {
     client
-        .send_password_reset(client_id, &email, &connection)
+        .send_password_reset(client_id, email, connection)
         .await
-        .map_err(refused)
+        .map_err(|error| password_refusal(tenant, email, error))
 }
 
 /// Creates the database account of a new Nexus user (CreateUser without

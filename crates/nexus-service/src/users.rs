@@ -83,6 +83,10 @@ pub async fn create(
         None if new.authentication_method == AuthenticationMethod::Database => {
             let identity = auth0::provision(&client, &tenant, &id, &new).await?;
             let azo_user_id = identity.azo_user_id.clone();
+            if let Err(error) = invite(&client, &tenant, &new, &identity).await {
+                auth0::deprovision(&client, &tenant, &azo_user_id).await;
+                return Err(error);
+            }
             let stored =
                 store_new_user(nexus, actor, authority, &id, &new, Some(identity), true).await;
             if stored.is_err() {
@@ -92,6 +96,25 @@ pub async fn create(
         }
         None => store_new_user(nexus, actor, authority, &id, &new, None, false).await,
     }
+}
+
+/// `sendForgotPasswordEmail`: Auth0 e-mails the new account a link to set
+/// its password, before the user is stored, so that a refusal creates
+/// nothing.
+async fn invite(
+    client: &::auth0::ManagementClient,
+    tenant: &IdpTenant,
+    new: &NewUser,
+    identity: &NewIdentity,
+) -> Result<()> {
+    let (Some(app), Some(email)) = (&new.account.forgot_password_client, &new.email_address) else {
+        return Ok(());
+    };
+    let connection = identity
+        .azo_connection_name
+        .as_deref()
+        .unwrap_or(&identity.azo_connection_id);
+    auth0::request_reset(client, tenant, &email.to_string(), connection, app).await
 }
 
 /// The tenant and organization the body names, and its owner; every

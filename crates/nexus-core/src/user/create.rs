@@ -31,8 +31,9 @@ pub struct IdpMetadata {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordCredential {
-    // Not supported yet: refused when given, so not documented.
-    #[schema(ignore)]
+    /// The Auth0 application (client id) the forgot-password e-mail's link
+    /// returns to; required with `sendForgotPasswordEmail`, and only with it.
+    #[schema(min_length = 1, max_length = 100)]
     pub client_id: Option<String>,
     pub password: Option<crate::idp_tenant::Secret>,
     #[schema(min_length = 1, max_length = 128)]
@@ -46,8 +47,10 @@ pub struct PasswordCredential {
     // Not supported yet: refused when true, so not documented.
     #[schema(ignore)]
     pub send_mfa_enrollment_email: Option<bool>,
-    // Not supported yet: refused when true, so not documented.
-    #[schema(ignore)]
+    /// Auth0 e-mails the new user a link to set their own password (the
+    /// account starts on a generated one nobody sees), returning to the
+    /// application `clientId`: an invited user chooses their password. If
+    /// Auth0 refuses to send it, no user is created.
     pub send_forgot_password_email: Option<bool>,
 }
 
@@ -154,7 +157,13 @@ pub struct AccountOptions {
     /// The Auth0 database connection; `None` means the tenant's only one.
     pub database: Option<String>,
     pub send_email_verification: bool,
+    /// The application a forgot-password e-mail returns to, when one is
+    /// to be sent (`sendForgotPasswordEmail`).
+    pub forgot_password_client: Option<String>,
 }
+
+/// An Auth0 application's client id.
+pub const CLIENT_ID: Len = Len::between(1, 100);
 
 /// Longest Auth0 connection name.
 pub const AZO_DATABASE_NAME: Len = Len::between(1, 128);
@@ -162,7 +171,6 @@ pub const AZO_DATABASE_NAME: Len = Len::between(1, 128);
 impl PasswordCredential {
     fn check(self, check: &mut Check) -> AccountOptions {
         let unsupported = [
-            ("passwordCredential.clientId", self.client_id.is_some()),
             (
                 "passwordCredential.createLinkedEmailUser",
                 self.create_linked_email_user == Some(true),
@@ -170,10 +178,6 @@ impl PasswordCredential {
             (
                 "passwordCredential.sendMfaEnrollmentEmail",
                 self.send_mfa_enrollment_email == Some(true),
-            ),
-            (
-                "passwordCredential.sendForgotPasswordEmail",
-                self.send_forgot_password_email == Some(true),
             ),
         ];
         for (field, given) in unsupported {
@@ -197,10 +201,24 @@ impl PasswordCredential {
             self.azo_database_name,
             AZO_DATABASE_NAME,
         );
+        let forgot_password = self.send_forgot_password_email == Some(true);
+        let client = check.text("passwordCredential.clientId", self.client_id, CLIENT_ID);
+        match (forgot_password, &client) {
+            (true, None) => check.fail(
+                "passwordCredential.clientId",
+                "is required when sendForgotPasswordEmail is true",
+            ),
+            (false, Some(_)) => check.fail(
+                "passwordCredential.clientId",
+                "is only used with sendForgotPasswordEmail: true",
+            ),
+            _ => {}
+        }
         AccountOptions {
             password: self.password,
             database,
             send_email_verification: self.send_email_verification.unwrap_or(false),
+            forgot_password_client: client.filter(|_| forgot_password),
         }
     }
 }
@@ -350,7 +368,6 @@ pub(super) mod tests {
             password: Some(crate::idp_tenant::Secret::new(String::new())),
             generate_temp_password: Some(true),
             client_id: Some("app".into()),
-            send_forgot_password_email: Some(true),
             ..Default::default()
         })
         .unwrap_err();
@@ -362,8 +379,25 @@ pub(super) mod tests {
                 "passwordCredential.clientId",
                 "passwordCredential.generateTempPassword",
                 "passwordCredential.password",
-                "passwordCredential.sendForgotPasswordEmail",
             ]
+        );
+        let no_client = with_credential(PasswordCredential {
+            send_forgot_password_email: Some(true),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(no_client
+            .fields()
+            .contains_key("passwordCredential.clientId"));
+        let invited = with_credential(PasswordCredential {
+            send_forgot_password_email: Some(true),
+            client_id: Some("c".repeat(100)),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            invited.account.forgot_password_client,
+            Some("c".repeat(100))
         );
         let empty_name = with_credential(PasswordCredential {
             azo_database_name: Some(String::new()),

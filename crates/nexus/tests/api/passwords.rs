@@ -9,6 +9,7 @@ use crate::sim_tenant::{eventually_linked, provisioned_user, sign_in, tenant, Te
 use crate::support::{assert_problem, basic, both_backends, Reply, TestApp};
 
 both_backends!(
+    an_invited_user_sets_their_own_password,
     a_reset_email_lets_the_user_set_a_new_password,
     a_password_is_set_on_the_auth0_account,
     refused_passwords_change_nothing,
@@ -215,18 +216,7 @@ async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {
     assert_eq!(emails[0]["kind"], "reset_password");
 
     // The user follows the link and sets a new password.
-    let link = emails[0]["link"].as_str().unwrap();
-    let http = reqwest::Client::new();
-    let page = http.get(link).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let ticket = link.split("ticket=").nth(1).unwrap();
-    let reset = http
-        .post(format!("{}/lo/reset", tenant.sim.base_url()))
-        .form(&[("ticket", ticket), ("password", "Chosen-By-Me-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reset.status(), 200);
+    reset_through_email(&tenant, email, "Chosen-By-Me-1").await;
     assert_eq!(sign_in(&tenant, email, "Chosen-By-Me-1").await, 200);
     assert_eq!(sign_in(&tenant, email, FIRST).await, 403);
 
@@ -242,6 +232,7 @@ async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {
     .await;
     assert_problem(&conflict, 409, &plain_path);
     let faults = format!("{}/__sim/faults", tenant.sim.base_url());
+    let http = reqwest::Client::new();
     http.put(&faults)
         .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["POST"]}))
         .send()
@@ -257,4 +248,86 @@ async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {
     http.put(&faults).json(&json!({})).send().await.unwrap();
     assert_problem(&down, 503, &path);
     assert_eq!(inbox(&tenant, email).await.len(), 1, "no second e-mail");
+}
+
+/// Follows the newest reset link sent to `email` and sets `password`.
+async fn reset_through_email(tenant: &Tenant, email: &str, password: &str) {
+    let emails = inbox(tenant, email).await;
+    let link = emails.last().expect("a reset e-mail")["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&link).send().await.unwrap().status(), 200);
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    let reset = http
+        .post(format!("{}/lo/reset", tenant.sim.base_url()))
+        .form(&[("ticket", ticket), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+}
+
+async fn an_invited_user_sets_their_own_password(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let create = |email: &str, credential: Value| {
+        json!({"authenticationMethod": "Database", "displayName": "Invited", "emailAddress": email,
+               "idpTenantId": "sim", "organization": "acme", "passwordCredential": credential})
+    };
+    // clientId with the e-mail, and only with it.
+    for credential in [
+        json!({"sendForgotPasswordEmail": true}),
+        json!({"clientId": auth0_sim::DEFAULT_CLIENT_ID}),
+        json!({"sendForgotPasswordEmail": true, "clientId": ""}),
+        json!({"sendForgotPasswordEmail": true, "clientId": "c".repeat(101)}),
+    ] {
+        let refused = app
+            .post("/v1/users", create("no@example.com", credential.clone()))
+            .await;
+        assert_problem(&refused, 400, "/v1/users");
+        assert!(
+            refused.body["errors"]["passwordCredential.clientId"].is_array(),
+            "{credential}: {}",
+            refused.body
+        );
+    }
+    // Auth0 refuses the e-mail (an unknown application): no user, no account.
+    let refused = app
+        .post(
+            "/v1/users",
+            create(
+                "nobody@example.com",
+                json!({"sendForgotPasswordEmail": true, "clientId": "unknown-app"}),
+            ),
+        )
+        .await;
+    assert_problem(&refused, 422, "/v1/users");
+    let found = app
+        .get("/v1/users?$filter=emailAddress eq 'nobody@example.com'")
+        .await;
+    assert_eq!(found.body["value"], json!([]), "{}", found.body);
+    assert!(tenant
+        .auth0
+        .users_by_email("nobody@example.com")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let email = "invited@example.com";
+    let created = app
+        .post(
+            "/v1/users",
+            create(
+                email,
+                json!({"sendForgotPasswordEmail": true, "clientId": auth0_sim::DEFAULT_CLIENT_ID}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let emails = inbox(&tenant, email).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["kind"], "reset_password");
+    reset_through_email(&tenant, email, "Mine-From-Now-1").await;
+    assert_eq!(sign_in(&tenant, email, "Mine-From-Now-1").await, 200);
 }
