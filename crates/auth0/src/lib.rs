@@ -557,6 +557,17 @@ impl ManagementClient {
         Ok(())
     }
 
+    /// `POST /jobs/verification-email`: Auth0 e-mails the user a link that
+    /// verifies their address. A resend after a lost answer at worst sends
+    /// a second e-mail.
+    pub async fn send_verification_email(&self, id: &str) -> Result<(), Error> {
+        let body = serde_json::json!({ "user_id": id });
+        let _: IgnoredAny = self
+            .call(Method::POST, "/jobs/verification-email", &[], Some(&body))
+            .await?;
+        Ok(())
+    }
+
     /// The Authentication API's `POST /dbconnections/change_password`: Auth0
     /// e-mails the user of the database `connection` with this `email` a
     /// link to set a new password, returning to the application `client_id`.

@@ -50,6 +50,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/users/{userId}/password-reset",
         Access::Requires("user.password"),
     ),
+    (
+        "POST",
+        "/v1/users/{userId}/email-verification",
+        Access::Requires("user.write"),
+    ),
     ("GET", "/v1/users", Access::Requires("user.read")),
     ("GET", "/v1/users/{userId}", Access::Requires("user.read")),
     (

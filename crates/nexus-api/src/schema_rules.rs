@@ -289,7 +289,11 @@ fn refine(api: &mut OpenApi, name: &str, rule: impl Into<RefOr<Schema>>) {
         .as_mut()
         .and_then(|c| c.schemas.get_mut(name))
         .unwrap_or_else(|| panic!("{name} is not in the document"));
-    *schema = AllOfBuilder::new().item(schema.clone()).item(rule).into();
+    // A second rule joins the first: `allOf` is a conjunction either way.
+    match schema {
+        RefOr::T(Schema::AllOf(all_of)) => all_of.items.push(rule.into()),
+        _ => *schema = AllOfBuilder::new().item(schema.clone()).item(rule).into(),
+    }
 }
 
 /// The rules that tie fields of one body together.
@@ -363,6 +367,29 @@ fn document_field_ties(api: &mut OpenApi) {
                 "generateTempPassword",
                 Type::Boolean,
                 &[serde_json::json!(false)],
+            )),
+    );
+
+    // A forgot-password e-mail names the application to return to: the two
+    // come together or not at all.
+    let flag = |values: &[serde_json::Value]| {
+        let values = values.iter().cloned();
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
+            .enum_values(Some(values))
+    };
+    refine(
+        api,
+        "PasswordCredential",
+        AnyOfBuilder::new()
+            .item(
+                given("clientId")
+                    .property("sendForgotPasswordEmail", flag(&[serde_json::json!(true)]))
+                    .required("sendForgotPasswordEmail"),
+            )
+            .item(absent(&["clientId"]).property(
+                "sendForgotPasswordEmail",
+                flag(&[serde_json::json!(false), serde_json::Value::Null]),
             )),
     );
 

@@ -239,8 +239,9 @@ async fn identity_client(
     Ok((tenant, client))
 }
 
-/// Auth0's answer to a password operation: its refusal (a 4xx) is 422
-/// quoting Auth0, an account gone 409, Auth0 not answering 503.
+/// Auth0's answer to an operation on an account (a password, an e-mail):
+/// its refusal (a 4xx) is 422 quoting Auth0, an account gone 409, Auth0 not
+/// answering 503.
 fn password_refusal(tenant: &IdpTenant, azo_user_id: &str, error: Auth0Error) -> ServiceError {
     match error {
         Auth0Error::Api { status: 404, .. } => ServiceError::Conflict(format!(
@@ -255,6 +256,19 @@ fn password_refusal(tenant: &IdpTenant, azo_user_id: &str, error: Auth0Error) ->
         } => refused(tenant, "the request", &message, &error_code),
         other => unreachable(tenant, other),
     }
+}
+
+/// Has Auth0 e-mail the database account a link that verifies its address
+/// (`jobs/verification-email`).
+pub async fn send_verification_email(
+    nexus: &Nexus,
+    identity: &Identity,
+) -> Result<(), ServiceError> {
+    let (tenant, client) = identity_client(nexus, identity).await?;
+    client
+        .send_verification_email(&identity.azo_user_id)
+        .await
+        .map_err(|error| password_refusal(&tenant, &identity.azo_user_id, error))
 }
 
 /// Sets the password of a Nexus user's Auth0 database account; when Auth0

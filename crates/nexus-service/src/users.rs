@@ -7,7 +7,7 @@ use nexus_core::user::{
 };
 use nexus_core::validation::Check;
 use nexus_core::values::AuthenticationMethod;
-use nexus_core::{new_text_id, Actor};
+use nexus_core::{new_text_id, Actor, Timestamp};
 use nexus_store::{
     commit, identities, idp_tenants, memberships, organizations, push, push::PushTo, users, Conn,
     ListParams, Page,
@@ -171,6 +171,10 @@ async fn store_new_user(
         identities::upsert(&mut tx, id, tenant.id, identity, actor).await?;
         if provisioned {
             identities::mark_provisioned(&mut tx, id, tenant.id).await?;
+            // Auth0 sent the verification e-mail as it created the account.
+            if new.account.send_email_verification {
+                users::mark_verification_sent(&mut tx, id, Timestamp::now()).await?;
+            }
         }
         push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
     }
@@ -265,6 +269,28 @@ pub async fn send_password_reset(
     );
     audit::record_changes(&mut tx, actor, RESOURCE, user_id, changes).await?;
     commit(tx).await?;
+    Ok(())
+}
+
+/// SendUserEmailVerification: Auth0 e-mails the user's database account a
+/// link that verifies its address, and the user's
+/// `email-verify-sent-date` becomes now (its status `Pending`). A verified
+/// address is not verified again (409).
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn send_email_verification(nexus: &Nexus, actor: &Actor, user_id: &str) -> Result<()> {
+    let identity = database_identity(nexus, user_id).await?;
+    let user = get(nexus, user_id).await?;
+    if user.email_verified {
+        return Err(ServiceError::Conflict(format!(
+            "user '{user_id}' has verified their e-mail address already"
+        )));
+    }
+    auth0::send_verification_email(nexus, &identity).await?;
+    let sent = UserChanges {
+        email_verify_sent_date: Some(Timestamp::now()),
+        ..UserChanges::default()
+    };
+    apply(nexus, actor, user_id, sent, false).await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         .routes(routes!(create_user, list_users))
         .routes(routes!(get_user, patch_user, delete_user))
         .routes(routes!(send_user_password_reset))
+        .routes(routes!(send_user_email_verification))
 }
 
 /// Creates a user (CreateUser): member of its organization and, with
@@ -171,6 +172,27 @@ async fn send_user_password_reset(
     let Query(query) =
         query.map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
     users::send_password_reset(&nexus, &actor, &user_id, query.client_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Has Auth0 e-mail the user's database account a link that verifies its
+/// address (`POST /api/v2/jobs/verification-email`); the user's
+/// `email-verify-sent-date` becomes now and its status `Pending`.
+#[utoipa::path(post, path = "/v1/users/{userId}/email-verification", tag = "Users",
+    params(("userId" = String, Path)),
+    responses(
+        (status = 204, description = "Auth0 sent the e-mail"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address is verified already, the user has no Auth0 database account, or its IdP tenant has no Management credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Auth0 refused; the detail quotes Auth0", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Auth0 could not be reached; no e-mail was sent and nothing changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn send_user_email_verification(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiPath(user_id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    users::send_email_verification(&nexus, &actor, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,5 +9,6 @@ pub use aggregate::{get, get_with_roles, read, UserWithRoles};
 pub(crate) use aggregate::{read_full_user, FullUser};
 pub use list::{list, LIST};
 pub use record::{
-    delete, exists, get_record, get_record_for_update, insert, insert_many, lock, update,
+    delete, exists, get_record, get_record_for_update, insert, insert_many, lock,
+    mark_verification_sent, update,
 };

@@ -234,6 +234,20 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     Ok(result.rows_affected() > 0)
 }
 
+/// Records that a verification e-mail went to the user's address at `at`.
+pub async fn mark_verification_sent(
+    conn: &mut Conn,
+    id: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET email_verify_sent_date = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at.to_text())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Inserts many users at once (seeding, imports, benchmarks): multi-row
 /// statements of a few hundred rows, in the caller's transaction.
 pub async fn insert_many(conn: &mut Conn, records: &[UserRecord]) -> Result<(), StoreError> {

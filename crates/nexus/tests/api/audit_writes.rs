@@ -119,9 +119,23 @@ fn id_of(reply: &Value) -> String {
 struct Setup<'a> {
     app: &'a TestApp,
     n: u32,
+    /// The IdP tenant on the Auth0 simulator, made at the first use.
+    sim: Option<crate::sim_tenant::Tenant>,
 }
 
 impl Setup<'_> {
+    /// A user whose Auth0 database account Nexus created on the simulator.
+    async fn provisioned_user(&mut self) -> String {
+        if self.sim.is_none() {
+            self.sim = Some(crate::sim_tenant::tenant(self.app, 100).await);
+        }
+        let email = format!("{}@example.com", self.unique("audit-account-"));
+        let (user, azo) = crate::sim_tenant::provisioned_user(self.app, &email).await;
+        let sim = self.sim.as_ref().expect("made above");
+        crate::sim_tenant::eventually_linked(sim, &azo, &user).await;
+        user
+    }
+
     fn unique(&mut self, prefix: &str) -> String {
         self.n += 1;
         format!("{prefix}{}", self.n)
@@ -243,9 +257,7 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .changes("displayName", json!("Justin Buchanan"), is(json!("Patched")))
         }
         "SendUserPasswordReset" => {
-            let tenant = crate::sim_tenant::tenant(app, 100).await;
-            let (user, azo) = crate::sim_tenant::provisioned_user(app, "audit-reset@example.com").await;
-            crate::sim_tenant::eventually_linked(&tenant, &azo, &user).await;
+            let user = setup.provisioned_user().await;
             let client = auth0_sim::DEFAULT_CLIENT_ID;
             Write::new(
                 M::POST,
@@ -254,6 +266,12 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             )
             .on("user", Some(user))
             .changes("passwordResetSentFor", Value::Null, is(json!(client)))
+        }
+        "SendUserEmailVerification" => {
+            let user = setup.provisioned_user().await;
+            Write::new(M::POST, format!("/v1/users/{user}/email-verification"), None)
+                .on("user", Some(user))
+                .changes("email-verify-sent-date", Value::Null, Is::Set)
         }
         "UpdateMeProfile" => {
             let (user, headers) = setup.signed_in_user().await;
@@ -589,7 +607,11 @@ async fn every_write_operation_records_one_event(app: TestApp) {
     let writer_id = writer.split(':').next().unwrap().to_owned();
     let operations = write_operations(&app).await;
     assert!(operations.len() >= 29, "{operations:?}");
-    let mut setup = Setup { app: &app, n: 0 };
+    let mut setup = Setup {
+        app: &app,
+        n: 0,
+        sim: None,
+    };
     for operation in &operations {
         let Some(write) = case(&mut setup, operation).await else {
             panic!("{operation} has no audit case: add one to audit_writes.rs");
@@ -667,7 +689,11 @@ async fn every_write_operation_records_one_event(app: TestApp) {
 }
 
 async fn a_login_records_only_what_it_changes(app: TestApp) {
-    let mut setup = Setup { app: &app, n: 0 };
+    let mut setup = Setup {
+        app: &app,
+        n: 0,
+        sim: None,
+    };
     let (user, tenant) = setup.linked_user().await;
     let path = format!("/v1/users/{user}/$sync");
     let login = |groups: Value, dept: &str| {

@@ -294,6 +294,12 @@ async fn database_users_get_an_auth0_account(app: TestApp) {
         Some(auth0_sim::DEFAULT_CONNECTION)
     );
     assert_eq!(
+        created.body["email-verification-status-type"], "Pending",
+        "Auth0 sent the verification e-mail: {}",
+        created.body
+    );
+    assert!(created.body["email-verify-sent-date"].is_string());
+    assert_eq!(
         stats(&tenant).await["verificationEmails"],
         json!(["ada@example.com"])
     );

@@ -271,8 +271,8 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     let mut with_metadata = create_user.clone();
     with_metadata["idpMetadata"] = json!({"azoUserId": "auth0|1", "azoConnectionId": "db"});
     let mut with_password = create_user.clone();
-    with_password["passwordCredential"] =
-        json!({"password": "Correct-Horse-9", "azoDatabaseName": "db"});
+    with_password["passwordCredential"] = json!({"password": "Correct-Horse-9", "azoDatabaseName": "db",
+            "sendForgotPasswordEmail": true, "clientId": "app"});
     let tenant_body = json!({
         "name": "limits-2", "azoTenantName": "eci-limits-2", "fqdn": "eci-limits-2.us.auth0.com",
         "managementClientId": "client", "managementClientSecret": "secret",

@@ -40,4 +40,5 @@ mod sync;
 mod tokens;
 mod traces;
 mod users;
+mod verification;
 mod webhooks;

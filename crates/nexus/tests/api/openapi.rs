@@ -22,6 +22,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/users/{userId}"),
     ("DELETE", "/v1/users/{userId}"),
     ("POST", "/v1/users/{userId}/password-reset"),
+    ("POST", "/v1/users/{userId}/email-verification"),
     ("GET", "/v1/users/FindUserByConnection(azoConnectionId='{azoConnectionId}',azoUserId='{azoUserId}')"),
     ("POST", "/v1/users/{userId}/custom-upns"),
     ("GET", "/v1/users/{userId}/custom-upns"),
@@ -351,13 +352,21 @@ fn check_body_rules(document: &Value) {
         "date-time"
     );
     assert!(schemas.get("OrganizationIdType").is_some());
-    let text = document.to_string();
+    let credential = schema_object(document, "PasswordCredential")["properties"]
+        .as_object()
+        .unwrap();
+    for unsupported in ["createLinkedEmailUser", "sendMfaEnrollmentEmail"] {
+        assert!(
+            !credential.contains_key(unsupported),
+            "unsupported fields are not offered: {unsupported}"
+        );
+    }
     assert!(
-        !text.contains("passwordCredential.clientId")
-            && !schema_object(document, "PasswordCredential")["properties"]
-                .as_object()
-                .unwrap()
-                .contains_key("clientId"),
-        "unsupported fields are not offered"
+        credential.contains_key("clientId") && credential.contains_key("sendForgotPasswordEmail")
+    );
+    let ties = document["components"]["schemas"]["PasswordCredential"]["allOf"].to_string();
+    assert!(
+        ties.contains(r#""required":["clientId","sendForgotPasswordEmail"]"#),
+        "the clientId tie is in the document: {ties}"
     );
 }
