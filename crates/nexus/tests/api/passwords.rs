@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::sim_tenant::{eventually_linked, provisioned_user, sign_in, tenant, Tenant};
+use crate::sim_tenant::{eventually_linked, inbox, provisioned_user, sign_in, tenant, Tenant};
 use crate::support::{assert_problem, basic, both_backends, Reply, TestApp};
 
 both_backends!(
@@ -162,23 +162,6 @@ async fn a_password_needs_a_database_account_and_auth0(app: TestApp) {
     http.put(&faults).json(&json!({})).send().await.unwrap();
     assert_eq!(sign_in(&tenant, email, FIRST).await, 200);
     assert!(app.get(&path).await.body["givenName"].is_null());
-}
-
-/// The e-mails the simulator has sent to `to`.
-async fn inbox(tenant: &Tenant, to: &str) -> Vec<Value> {
-    let inbox: Value = reqwest::get(format!("{}/__sim/emails", tenant.sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    inbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["to"] == to)
-        .cloned()
-        .collect()
 }
 
 async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {

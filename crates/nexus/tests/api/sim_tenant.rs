@@ -102,6 +102,18 @@ pub async fn sign_in(tenant: &Tenant, email: &str, password: &str) -> u16 {
         .as_u16()
 }
 
+/// The e-mails the simulator has sent to `to`.
+pub async fn inbox(tenant: &Tenant, to: &str) -> Vec<Value> {
+    let inbox: Value = reqwest::get(format!("{}/__sim/emails", tenant.sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = inbox.as_array().unwrap().iter();
+    sent.filter(|e| e["to"] == to).cloned().collect()
+}
+
 /// The simulator's statistics (`/__sim/stats`).
 pub async fn stats(tenant: &Tenant) -> Value {
     reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))

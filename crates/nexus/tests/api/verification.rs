@@ -2,27 +2,15 @@
 //! (the user follows its link there), and the user's status becomes
 //! `Pending` with the date it was sent.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::sim_tenant::{eventually_linked, provisioned_user, tenant, Tenant};
+use crate::sim_tenant::{eventually_linked, inbox, provisioned_user, tenant};
 use crate::support::{assert_problem, both_backends, TestApp};
 
 both_backends!(
     a_verification_email_is_sent_and_recorded,
     what_cannot_be_verified
 );
-
-/// The e-mails the simulator has sent to `to`.
-async fn inbox(tenant: &Tenant, to: &str) -> Vec<Value> {
-    let inbox: Value = reqwest::get(format!("{}/__sim/emails", tenant.sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sent = inbox.as_array().unwrap().iter();
-    sent.filter(|e| e["to"] == to).cloned().collect()
-}
 
 async fn a_verification_email_is_sent_and_recorded(app: TestApp) {
     let tenant = tenant(&app, 100).await;
