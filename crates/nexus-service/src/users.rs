@@ -237,7 +237,8 @@ pub async fn update(
         return Err(ServiceError::Lacks(PASSWORD_PERMISSION));
     }
     if let Some(password) = &password {
-        auth0::set_password(nexus, &database_identity(nexus, user_id).await?, password).await?;
+        let (_, identity) = database_account(nexus, user_id).await?;
+        auth0::set_password(nexus, &identity, password).await?;
     }
     apply(nexus, actor, user_id, changes, password.is_some()).await
 }
@@ -256,7 +257,7 @@ pub async fn send_password_reset(
     let client_id = check.required_text("clientId", client_id, CLIENT_ID);
     check.finish()?;
     let client_id = client_id.expect("checked");
-    let identity = database_identity(nexus, user_id).await?;
+    let (_, identity) = database_account(nexus, user_id).await?;
     auth0::send_password_reset(nexus, &identity, &client_id).await?;
     let mut tx = nexus.store().begin().await?;
     let mut changes = nexus_core::audit::Changes::new();
@@ -278,8 +279,7 @@ pub async fn send_password_reset(
 /// address is not verified again (409).
 #[tracing::instrument(skip(nexus, actor))]
 pub async fn send_email_verification(nexus: &Nexus, actor: &Actor, user_id: &str) -> Result<()> {
-    let identity = database_identity(nexus, user_id).await?;
-    let user = get(nexus, user_id).await?;
+    let (user, identity) = database_account(nexus, user_id).await?;
     if user.email_verified {
         return Err(ServiceError::Conflict(format!(
             "user '{user_id}' has verified their e-mail address already"
@@ -297,20 +297,22 @@ pub async fn send_email_verification(nexus: &Nexus, actor: &Actor, user_id: &str
 /// An Auth0 application's client id, as the reset names it.
 const CLIENT_ID: nexus_core::validation::Len = nexus_core::validation::Len::between(1, 100);
 
-/// The user's Auth0 database account (`auth0` strategy), whose password
-/// Nexus can set; 404 without the user, 409 without such an account.
-async fn database_identity(nexus: &Nexus, user_id: &str) -> Result<Identity> {
-    let user = users::read(nexus.store(), user_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
-    user.identities
-        .into_iter()
+/// The user and their Auth0 database account (`auth0` strategy), whose
+/// password and address Nexus can manage; 404 without the user, 409
+/// without such an account.
+async fn database_account(nexus: &Nexus, user_id: &str) -> Result<(User, Identity)> {
+    let user = get(nexus, user_id).await?;
+    let identity = user
+        .identities
+        .iter()
         .find(|identity| identity.strategy == "auth0")
+        .cloned()
         .ok_or_else(|| {
             ServiceError::Conflict(format!(
                 "user '{user_id}' has no Auth0 database account: its password is its IdP's"
             ))
-        })
+        })?;
+    Ok((user, identity))
 }
 
 /// Writes checked changes to a user, locked while it is read and written,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::sim_tenant::{
-    eventually, eventually_linked, linked_user, sign_in, stats, tenant, Tenant,
+    eventually, eventually_linked, fail, linked_user, recover, sign_in, stats, tenant, Tenant,
 };
 use crate::support::{both_backends, TestApp};
 
@@ -81,13 +81,7 @@ async fn a_block_waits_out_an_auth0_outage(app: TestApp) {
     let email = "outage-block@example.com";
     let (user, azo) = linked_user(&app, &tenant, email).await;
     eventually_linked(&tenant, &azo, &user).await;
-    let http = reqwest::Client::new();
-    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
-    http.put(&faults)
-        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["PATCH", "DELETE"]}))
-        .send()
-        .await
-        .unwrap();
+    fail(&tenant, &["PATCH", "DELETE"]).await;
     let blocked = app
         .patch(&format!("/v1/users/{user}"), json!({"isBlocked": true}))
         .await;
@@ -104,7 +98,7 @@ async fn a_block_waits_out_an_auth0_outage(app: TestApp) {
         Some(false)
     );
 
-    http.put(&faults).json(&json!({})).send().await.unwrap();
+    recover(&tenant).await;
     eventually(&tenant, &azo, |u| json!(u.blocked), json!(true)).await;
     assert_eq!(sign_in(&tenant, email, PASSWORD).await, 401);
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::sim_tenant::{
-    eventually, eventually_linked, linked_user, provisioned_user, tenant, Tenant,
+    eventually, eventually_linked, fail, linked_user, provisioned_user, recover, tenant, Tenant,
 };
 use crate::support::{assert_problem, both_backends, TestApp};
 
@@ -80,19 +80,13 @@ async fn a_deletion_waits_out_an_auth0_outage(mut app: TestApp) {
     let tenant = tenant(&app, 100).await;
     let (user, azo) = provisioned_user(&app, "outage-delete@example.com").await;
     eventually_linked(&tenant, &azo, &user).await;
-    let http = reqwest::Client::new();
-    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
-    http.put(&faults)
-        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["DELETE"]}))
-        .send()
-        .await
-        .unwrap();
+    fail(&tenant, &["DELETE"]).await;
     let deleted = app.delete(&format!("/v1/users/{user}")).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(tenant.auth0.get_user(&azo).await.is_ok(), "Auth0 is down");
     // Nexus restarts meanwhile: the deletion is in the database.
     app.restart().await;
-    http.put(&faults).json(&json!({})).send().await.unwrap();
+    recover(&tenant).await;
     eventually_gone(&tenant, &azo).await;
 }

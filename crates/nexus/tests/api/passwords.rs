@@ -5,7 +5,9 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::sim_tenant::{eventually_linked, inbox, provisioned_user, sign_in, tenant, Tenant};
+use crate::sim_tenant::{
+    eventually_linked, fail, inbox, provisioned_user, recover, sign_in, tenant, Tenant,
+};
 use crate::support::{assert_problem, basic, both_backends, Reply, TestApp};
 
 both_backends!(
@@ -144,13 +146,7 @@ async fn a_password_needs_a_database_account_and_auth0(app: TestApp) {
     let email = "down@example.com";
     let (user, azo) = provisioned_user(&app, email).await;
     eventually_linked(&tenant, &azo, &user).await;
-    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
-    let http = reqwest::Client::new();
-    http.put(&faults)
-        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["PATCH"]}))
-        .send()
-        .await
-        .unwrap();
+    fail(&tenant, &["PATCH"]).await;
     let path = format!("/v1/users/{user}");
     let down = patch_as_password_admin(
         &app,
@@ -159,7 +155,7 @@ async fn a_password_needs_a_database_account_and_auth0(app: TestApp) {
     )
     .await;
     assert_problem(&down, 503, &path);
-    http.put(&faults).json(&json!({})).send().await.unwrap();
+    recover(&tenant).await;
     assert_eq!(sign_in(&tenant, email, FIRST).await, 200);
     assert!(app.get(&path).await.body["givenName"].is_null());
 }
@@ -214,13 +210,7 @@ async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {
     )
     .await;
     assert_problem(&conflict, 409, &plain_path);
-    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
-    let http = reqwest::Client::new();
-    http.put(&faults)
-        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["POST"]}))
-        .send()
-        .await
-        .unwrap();
+    fail(&tenant, &["POST"]).await;
     let down = as_password_admin(
         &app,
         Method::POST,
@@ -228,7 +218,7 @@ async fn a_reset_email_lets_the_user_set_a_new_password(app: TestApp) {
         None,
     )
     .await;
-    http.put(&faults).json(&json!({})).send().await.unwrap();
+    recover(&tenant).await;
     assert_problem(&down, 503, &path);
     assert_eq!(inbox(&tenant, email).await.len(), 1, "no second e-mail");
 }

@@ -114,6 +114,29 @@ pub async fn inbox(tenant: &Tenant, to: &str) -> Vec<Value> {
     sent.filter(|e| e["to"] == to).cloned().collect()
 }
 
+/// Auth0 answers requests with these methods with 503 until `recover`.
+pub async fn fail(tenant: &Tenant, methods: &[&str]) {
+    set_faults(
+        tenant,
+        json!({"fail_for_ms": 60_000, "fail_methods": methods}),
+    )
+    .await;
+}
+
+/// Auth0 answers again.
+pub async fn recover(tenant: &Tenant) {
+    set_faults(tenant, json!({})).await;
+}
+
+async fn set_faults(tenant: &Tenant, faults: Value) {
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", tenant.sim.base_url()))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The simulator's statistics (`/__sim/stats`).
 pub async fn stats(tenant: &Tenant) -> Value {
     reqwest::get(format!("{}/__sim/stats", tenant.sim.base_url()))

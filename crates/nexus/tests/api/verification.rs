@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::sim_tenant::{eventually_linked, inbox, provisioned_user, tenant};
+use crate::sim_tenant::{eventually_linked, fail, inbox, provisioned_user, recover, tenant};
 use crate::support::{assert_problem, both_backends, TestApp};
 
 both_backends!(
@@ -55,15 +55,9 @@ async fn what_cannot_be_verified(app: TestApp) {
     let path = format!("/v1/users/{user}/email-verification");
 
     // Auth0 down: 503, nothing sent, nothing recorded.
-    let faults = format!("{}/__sim/faults", tenant.sim.base_url());
-    let http = reqwest::Client::new();
-    http.put(&faults)
-        .json(&json!({"fail_for_ms": 60_000, "fail_methods": ["POST"]}))
-        .send()
-        .await
-        .unwrap();
+    fail(&tenant, &["POST"]).await;
     let down = app.post(&path, json!(null)).await;
-    http.put(&faults).json(&json!({})).send().await.unwrap();
+    recover(&tenant).await;
     assert_problem(&down, 503, &path);
     assert!(inbox(&tenant, email).await.is_empty());
     let user_path = format!("/v1/users/{user}");
