@@ -77,6 +77,8 @@ pub(crate) struct Tenant {
     pub(crate) tickets: BTreeMap<String, Ticket>,
     /// Jobs (`/jobs/...`), by id, as Auth0 shows them.
     pub(crate) jobs: BTreeMap<String, Value>,
+    /// User exports' files, by job id.
+    pub(crate) exports: BTreeMap<String, crate::exports::Export>,
     pub(crate) faults: Faults,
     pub(crate) rate_limit: u32,
     pub(crate) window: Window,
@@ -176,6 +178,7 @@ impl Simulator {
             emails: Vec::new(),
             tickets: BTreeMap::new(),
             jobs: BTreeMap::new(),
+            exports: BTreeMap::new(),
             faults: Faults::default(),
             rate_limit,
             window: Window { second: 0, used: 0 },
