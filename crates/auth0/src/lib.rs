@@ -10,6 +10,7 @@
 
 mod clients;
 mod connections;
+mod exports;
 mod page;
 mod trace_context;
 mod update_user;
@@ -27,6 +28,7 @@ use tracing::Instrument;
 
 pub use clients::Client;
 pub use connections::Connection;
+pub use exports::{read_export, ExportLine, ExportedUser, Job};
 pub use page::Page;
 pub use update_user::{UpdateUserRequestContent, ValidationError};
 pub use users::{CreateUser, Identity, User, UserDate};

@@ -146,6 +146,16 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
+        "/v1/idp_tenants/{idpTenantId}/imports",
+        Access::Requires("tenant.write"),
+    ),
+    (
+        "GET",
+        "/v1/idp_tenants/{idpTenantId}/imports/{jobId}",
+        Access::Requires("tenant.read"),
+    ),
+    (
+        "POST",
         "/v1/organizations",
         Access::Requires("organization.write"),
     ),

@@ -114,6 +114,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::custom_upns::router())
         .merge(routes::identities::router())
         .merge(routes::idp_tenants::router())
+        .merge(routes::imports::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
         .merge(routes::roles::router())

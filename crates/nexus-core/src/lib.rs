@@ -6,6 +6,7 @@ pub mod auth;
 pub mod custom_upn;
 pub mod identity;
 pub mod idp_tenant;
+pub mod import;
 pub mod list_patterns;
 pub mod list_query;
 pub mod login;

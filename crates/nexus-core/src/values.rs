@@ -210,6 +210,17 @@ wire_enum!(OrganizationType {
 });
 
 impl AuthenticationMethod {
+    /// The method of an identity on a connection of this Auth0 strategy.
+    pub fn from_strategy(strategy: &str) -> AuthenticationMethod {
+        match strategy {
+            "auth0" => AuthenticationMethod::Database,
+            "ad" | "auth0-adldap" => AuthenticationMethod::Ad,
+            "email" => AuthenticationMethod::Email,
+            "sms" => AuthenticationMethod::Sms,
+            _ => AuthenticationMethod::Federation,
+        }
+    }
+
     /// The Auth0 connection strategy an identity of this method is created with
     /// when the caller does not name one.
     pub fn default_strategy(&self) -> &'static str {

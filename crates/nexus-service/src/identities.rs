@@ -15,7 +15,7 @@ const RESOURCE: &str = "identity";
 
 /// An identity's id in the audit trail: it has none of its own outside its
 /// user and tenant.
-fn audited_id(user_id: &str, tenant_id: i32) -> String {
+pub(crate) fn audited_id(user_id: &str, tenant_id: i32) -> String {
     format!("{user_id}/{tenant_id}")
 }
 

@@ -11,6 +11,7 @@ pub mod custom_upns;
 mod grants;
 pub mod identities;
 pub mod idp_tenants;
+pub mod imports;
 pub mod me;
 pub mod members;
 pub mod metrics;

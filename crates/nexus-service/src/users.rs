@@ -167,34 +167,61 @@ async fn store_new_user(
     if new.make_admin {
         grants::require_admin_role_held(nexus, &mut tx, authority).await?;
     }
-    users::insert(&mut tx, id, new, organization.id, actor).await?;
+    let account = identity.as_ref().map(|identity| NewAccount {
+        tenant_id: tenant.id,
+        identity,
+        provisioned,
+    });
+    let user = insert_new(&mut tx, actor, id, new, organization.id, account).await?;
+    commit(tx).await?;
+    Ok(user)
+}
+
+/// The Auth0 account a new user is created with.
+pub(crate) struct NewAccount<'a> {
+    pub tenant_id: i32,
+    pub identity: &'a NewIdentity,
+    /// Nexus created the account.
+    pub provisioned: bool,
+}
+
+/// Inserts a checked new user with its membership of `organization_id` and
+/// its account (linked, and pushed), and audits it, in the caller's
+/// transaction.
+pub(crate) async fn insert_new(
+    conn: &mut Conn,
+    actor: &Actor,
+    id: &str,
+    new: &NewUser,
+    organization_id: i32,
+    account: Option<NewAccount<'_>>,
+) -> Result<User> {
+    users::insert(conn, id, new, organization_id, actor).await?;
     let member = NewMember {
         user_id: id.to_owned(),
         is_mfa_required: false,
         is_guest: false,
         make_admin: new.make_admin,
     };
-    memberships::insert(&mut tx, organization.id, &member, actor).await?;
-    if let Some(identity) = &identity {
-        identities::upsert(&mut tx, id, tenant.id, identity, actor).await?;
-        if provisioned {
-            identities::mark_provisioned(&mut tx, id, tenant.id).await?;
+    memberships::insert(conn, organization_id, &member, actor).await?;
+    if let Some(account) = account {
+        let tenant_id = account.tenant_id;
+        identities::upsert(conn, id, tenant_id, account.identity, actor).await?;
+        if account.provisioned {
+            identities::mark_provisioned(conn, id, tenant_id).await?;
             // Auth0 sent the verification e-mail as it created the account.
             if new.account.send_email_verification {
-                users::mark_verification_sent(&mut tx, id, Timestamp::now()).await?;
+                users::mark_verification_sent(conn, id, Timestamp::now()).await?;
             }
         }
-        push::enqueue(&mut tx, tenant.id, &identity.azo_user_id).await?;
+        push::enqueue(conn, tenant_id, &account.identity.azo_user_id).await?;
     }
-    let user = users::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
-    audit::record(&mut tx, actor, RESOURCE, id, None, Some(&user)).await?;
-    commit(tx).await?;
+    let user = get_in(conn, id).await?;
+    audit::record(conn, actor, RESOURCE, id, None, Some(&user)).await?;
     Ok(user)
 }
 
-async fn find_organization(
+pub(crate) async fn find_organization(
     conn: &mut Conn,
     reference: &OrganizationRef,
 ) -> Result<Option<Organization>> {

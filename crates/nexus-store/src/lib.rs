@@ -16,6 +16,7 @@ pub mod audit;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
+pub mod imports;
 pub mod login;
 pub mod memberships;
 pub mod organizations;

@@ -68,6 +68,7 @@ pub struct ServerOptions {
     /// callers' traces and carry the HTTP attributes.
     pub traced: bool,
     pub audit_retention: RetentionConfig,
+    pub imports: nexus_service::imports::ImportConfig,
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -166,6 +167,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
         http: config.http.clone(),
         traced: config.traced,
         audit_retention: config.audit_retention.clone(),
+        imports: Default::default(),
     };
     start_with_options(store, config.auth.clone(), options, listener).await
 }
@@ -220,6 +222,7 @@ pub async fn start_with_options(
         http: limits,
         traced,
         audit_retention,
+        imports,
     } = options;
     let nexus = Nexus::new(store.clone(), auth).with_webhooks(webhooks);
     nexus_service::webhooks::nats::sync_sink(&nexus)
@@ -247,6 +250,11 @@ pub async fn start_with_options(
     let retention = tokio::spawn(nexus_service::audit_retention::run(
         nexus.clone(),
         audit_retention,
+        workers_stopped.clone(),
+    ));
+    let importer = tokio::spawn(nexus_service::imports::run(
+        nexus.clone(),
+        imports,
         workers_stopped,
     ));
     let task = tokio::spawn(async move {
@@ -261,11 +269,13 @@ pub async fn start_with_options(
             worker.abort_handle(),
             deliveries.abort_handle(),
             retention.abort_handle(),
+            importer.abort_handle(),
         ];
         let closing = async {
             let _ = worker.await;
             let _ = deliveries.await;
             let _ = retention.await;
+            let _ = importer.await;
             store.close().await;
         };
         // A database that hangs must not hold the shutdown either: what the

@@ -6,6 +6,7 @@ pub mod custom_upns;
 pub mod health;
 pub mod identities;
 pub mod idp_tenants;
+pub mod imports;
 pub mod me;
 pub mod members;
 pub mod ops;
@@ -28,7 +29,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// 201 with the new resource and where it lives.
 pub(crate) fn created<T: Serialize>(location: String, body: T) -> Response {
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    located(StatusCode::CREATED, location, body)
+}
+
+/// `status` with the resource and where it lives.
+pub(crate) fn located<T: Serialize>(status: StatusCode, location: String, body: T) -> Response {
+    let mut response = (status, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }

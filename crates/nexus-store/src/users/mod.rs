@@ -9,6 +9,6 @@ pub use aggregate::{get, get_with_roles, read, UserWithRoles};
 pub(crate) use aggregate::{read_full_user, FullUser};
 pub use list::{list, LIST};
 pub use record::{
-    delete, exists, get_record, get_record_for_update, insert, insert_many, lock,
+    delete, exists, get_record, get_record_for_update, id_by_email, insert, insert_many, lock,
     mark_email_verified, mark_verification_sent, mark_verification_sent_to, same_address, update,
 };

@@ -118,6 +118,15 @@ pub async fn lock(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     Ok(row.is_some())
 }
 
+/// The user whose address is `email`, whatever its case.
+pub async fn id_by_email(conn: &mut Conn, email: &str) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT id FROM users WHERE lower(email_address) = lower($1)")
+        .bind(email)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| r.text("id")).transpose()
+}
+
 pub async fn exists(conn: &mut Conn, id: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
         .bind(id)

@@ -124,11 +124,17 @@ struct Setup<'a> {
 }
 
 impl Setup<'_> {
-    /// A user whose Auth0 database account Nexus created on the simulator.
-    async fn provisioned_user(&mut self) -> String {
+    /// The IdP tenant `sim`, on the Auth0 simulator.
+    async fn sim(&mut self) -> &crate::sim_tenant::Tenant {
         if self.sim.is_none() {
             self.sim = Some(crate::sim_tenant::tenant(self.app, 100).await);
         }
+        self.sim.as_ref().expect("made above")
+    }
+
+    /// A user whose Auth0 database account Nexus created on the simulator.
+    async fn provisioned_user(&mut self) -> String {
+        self.sim().await;
         let email = format!("{}@example.com", self.unique("audit-account-"));
         let (user, azo) = crate::sim_tenant::provisioned_user(self.app, &email).await;
         let sim = self.sim.as_ref().expect("made above");
@@ -354,6 +360,15 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             )
             .on("identity", Some(format!("{user}/{tenant}")))
             .changes("azoConnectionId", json!("corp-ad"), is(Value::Null))
+        }
+        "StartImport" => {
+            // A dry run: the import the worker then runs writes nothing
+            // that could be counted with a later case.
+            setup.sim().await;
+            let body = json!({"organization": "acme"});
+            Write::new(M::POST, "/v1/idp_tenants/sim/imports?dryRun=true", Some(body))
+                .on("import", None)
+                .changes("state", Value::Null, is(json!("Queued")))
         }
         "CreateIdpTenant" => Write::new(
             M::POST,

@@ -305,6 +305,13 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/webhooks".into(),
             webhook_body,
         ),
+        // The tenant has no Management credentials: no import starts.
+        base(
+            Method::POST,
+            "/v1/idp_tenants/{idpTenantId}/imports",
+            format!("/v1/idp_tenants/{tenant_name}/imports"),
+            json!({"organization": "limits-org"}),
+        ),
         base(Method::POST, "/v1/users", "/v1/users".into(), create_user),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_metadata),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_password),

@@ -18,6 +18,7 @@ mod errors;
 mod grants;
 mod identities;
 mod idp_tenants;
+mod imports;
 mod limits;
 mod me;
 mod members;

@@ -38,6 +38,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/idp_tenants/{idpTenantId}"),
     ("PATCH", "/v1/idp_tenants/{idpTenantId}"),
     ("DELETE", "/v1/idp_tenants/{idpTenantId}"),
+    ("POST", "/v1/idp_tenants/{idpTenantId}/imports"),
+    ("GET", "/v1/idp_tenants/{idpTenantId}/imports/{jobId}"),
     ("POST", "/v1/organizations"),
     ("GET", "/v1/organizations"),
     ("GET", "/v1/organizations/{organizationId}"),

@@ -75,6 +75,8 @@ pub struct TestApp {
     /// How webhooks are checked and delivered by the next `restart` or
     /// `replica` (`test_webhooks()` at first).
     pub webhooks: WebhookConfig,
+    /// How imports are run by the next `restart` or `replica`.
+    pub imports: nexus_service::imports::ImportConfig,
     server: Option<RunningServer>,
     url: String,
     auth: AuthConfig,
@@ -153,6 +155,7 @@ impl TestApp {
             nexus,
             push: PushConfig::default(),
             webhooks: test_webhooks(),
+            imports: Default::default(),
             server: Some(server),
             url: url.to_owned(),
             auth: auth_config,
@@ -206,6 +209,7 @@ impl TestApp {
         nexus::ServerOptions {
             push: self.push.clone(),
             webhooks: self.webhooks.clone(),
+            imports: self.imports.clone(),
             ..nexus::ServerOptions::default()
         }
     }
