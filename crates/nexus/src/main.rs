@@ -1,3 +1,5 @@
+mod tenant_import;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -97,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Work on an IdP tenant's users.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -118,6 +125,26 @@ enum ApiKeyCommand {
         /// RFC 3339; one year from now by default.
         #[arg(long)]
         expires_at: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Import the tenant's Auth0 users (as `POST /v1/idp_tenants/{id}/imports`)
+    /// and show its progress; prints the ended job as JSON.
+    Import {
+        #[command(flatten)]
+        database: Database,
+        #[command(flatten)]
+        secret_keys: SecretKeys,
+        /// The tenant: its id, name, Auth0 tenant name or login domain.
+        tenant: String,
+        /// The organization users the import creates join (id or name).
+        #[arg(long)]
+        organization: String,
+        /// Report what the import would do, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -450,6 +477,36 @@ async fn main() -> anyhow::Result<()> {
                 created.key.permissions,
                 created.key.expires_at.to_text()
             );
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::Import {
+                    database,
+                    secret_keys,
+                    tenant,
+                    organization,
+                    dry_run,
+                },
+        } => {
+            let store = nexus::open_store(&database.url()?).await?;
+            let auth = AuthConfig {
+                sealer: secret_keys.sealer()?,
+                ..AuthConfig::default()
+            };
+            let args = tenant_import::ImportArgs {
+                tenant,
+                organization,
+                dry_run,
+                bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let job = tenant_import::run(Nexus::new(store.clone(), auth), args).await;
+            store.close().await;
+            let job = job?;
+            eprintln!("{}", tenant_import::summary(&job));
+            println!("{}", serde_json::to_string_pretty(&job)?);
+            if let Some(error) = &job.error {
+                anyhow::bail!("the import failed: {error}");
+            }
         }
         Command::Migrate { database } => {
             let url = database.url()?;

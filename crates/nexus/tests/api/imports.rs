@@ -16,6 +16,7 @@ both_backends!(
     what_cannot_be_imported,
     an_import_waits_out_an_auth0_outage,
     a_restarted_import_goes_on_from_its_checkpoint,
+    the_command_line_imports_and_reports,
 );
 
 const IMPORTS: &str = "/v1/idp_tenants/sim/imports";
@@ -310,4 +311,57 @@ async fn a_restarted_import_goes_on_from_its_checkpoint(mut app: TestApp) {
         .get("/v1/users?$count=true&$top=1&$filter=startswith(emailAddress,'restart-')")
         .await;
     assert_eq!(members.body["@odata.count"], USERS, "{}", members.body);
+}
+
+async fn the_command_line_imports_and_reports(app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    let new = account(&tenant, "cli@example.com", true, json!({})).await;
+    let run = |dry_run: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nexus"));
+        command
+            .args(["tenant", "import", "sim", "--organization", "acme"])
+            .args(["--database-url", app.database_url()])
+            .args(["--secret-key", crate::support::TEST_SECRET_KEY])
+            .env_remove("NEXUS_DATABASE_URL");
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        command.output()
+    };
+    let dry = run(true).await.unwrap();
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let job: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(
+        (&job["state"], &job["dryRun"]),
+        (&json!("Completed"), &json!(true))
+    );
+    assert_eq!(counts(&job), json!([1, 1, 0, 0, 0, 0]), "{job}");
+    assert!(holder(&app, &new).await.is_none());
+
+    let real = run(false).await.unwrap();
+    let stderr = String::from_utf8_lossy(&real.stderr);
+    assert!(real.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Completed: read 1, created 1, linked 0, unchanged 0, skipped 0, conflicts 0"
+        ),
+        "{stderr}"
+    );
+    assert!(holder(&app, &new).await.is_some());
+
+    // An unknown organization: refused, and said so.
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nexus"));
+    let refused = command
+        .args(["tenant", "import", "sim", "--organization", "nowhere"])
+        .args(["--database-url", app.database_url()])
+        .args(["--secret-key", crate::support::TEST_SECRET_KEY])
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("organization"));
 }
