@@ -10,7 +10,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::sim_tenant::{
     access_token, eventually_linked, fail, inbox, linked_user, recover, tenant, user_headers,
-    Tenant,
+    Tenant, SEEDED_PASSWORD,
 };
 use crate::support::{assert_problem, basic, both_backends, Reply, TestApp};
 
@@ -22,8 +22,6 @@ both_backends!(
     only_a_users_token_enrolls,
 );
 
-/// The password the simulator's seeded users sign in with.
-const PASSWORD: &str = "Passw0rd!long";
 const ENROLL: &str = "/v1/me/mfa-enrollment";
 const VERIFY: &str = "/v1/me/verify-enrollment-otp";
 
@@ -31,10 +29,14 @@ type Headers = Vec<(&'static str, String)>;
 
 /// A Nexus user linked to a simulator account `email`, signed in there:
 /// (Nexus id, Auth0 id, headers that call Nexus as the user).
-async fn signed_in(app: &TestApp, tenant: &Tenant, email: &str) -> (String, String, Headers) {
+pub(crate) async fn signed_in(
+    app: &TestApp,
+    tenant: &Tenant,
+    email: &str,
+) -> (String, String, Headers) {
     let (user, azo) = linked_user(app, tenant, email).await;
     eventually_linked(tenant, &azo, &user).await;
-    let headers = user_headers(app, tenant, email, PASSWORD).await;
+    let headers = user_headers(app, tenant, email, SEEDED_PASSWORD).await;
     (user, azo, headers)
 }
 
@@ -48,7 +50,7 @@ async fn status_of(app: &TestApp, user: &str) -> Value {
 }
 
 /// The authenticator app: codes for a base32 secret.
-fn authenticator(secret: &str) -> TOTP {
+pub(crate) fn authenticator(secret: &str) -> TOTP {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
     TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).unwrap()
 }
@@ -64,9 +66,16 @@ fn stale_code(app: &TOTP) -> String {
 
 /// An MFA token for the simulator's user `email` and the secret
 /// `POST /mfa/associate` answers with it.
-async fn associate(tenant: &Tenant, email: &str) -> (String, String) {
+pub(crate) async fn associate(tenant: &Tenant, email: &str) -> (String, String) {
     let base = tenant.sim.base_url();
-    let mfa_token = access_token(tenant, email, PASSWORD, &format!("{base}/mfa/"), "enroll").await;
+    let mfa_token = access_token(
+        tenant,
+        email,
+        SEEDED_PASSWORD,
+        &format!("{base}/mfa/"),
+        "enroll",
+    )
+    .await;
     let associated: Value = reqwest::Client::new()
         .post(format!("{base}/mfa/associate"))
         .bearer_auth(&mfa_token)

@@ -36,11 +36,14 @@ pub async fn tenant(app: &TestApp, rate_limit: u32) -> Tenant {
     Tenant { sim, auth0 }
 }
 
+/// The password of the users `auth0_user` seeds.
+pub const SEEDED_PASSWORD: &str = "Passw0rd!long";
+
 /// Seeds an Auth0 user on `connection` straight into the simulator; its Auth0 id.
 pub async fn auth0_user(tenant: &Tenant, connection: &str, email: &str) -> String {
     let created: Value = reqwest::Client::new()
         .post(format!("{}/__sim/users", tenant.sim.base_url()))
-        .json(&json!({"connection": connection, "email": email, "password": "Passw0rd!long"}))
+        .json(&json!({"connection": connection, "email": email, "password": SEEDED_PASSWORD}))
         .send()
         .await
         .unwrap()
