@@ -6,7 +6,7 @@ use nexus_core::mfa_enrollment::{
     MfaEnrollmentTicket, MfaFactor, VerifyEnrollmentOtpBody, ENROLLED, PENDING,
 };
 use nexus_core::user::{UpdateMeProfileBody, User, UserChanges};
-use nexus_core::{Actor, ValidationErrors};
+use nexus_core::Actor;
 
 use crate::{auth0, users, Nexus, Result, ServiceError};
 
@@ -80,9 +80,9 @@ pub async fn verify_enrollment_otp(
     // Auth0 verifies the token's signature when it checks the code: a token
     // whose subject was changed to the caller's fails there.
     if mfa_token_subject(&verification.mfa_token).as_deref() != Some(&identity.azo_user_id) {
-        return Err(ServiceError::Validation(ValidationErrors::single(
-            "accessToken",
-            "is not an MFA token issued to your Auth0 account",
+        return Err(ServiceError::NotTheCallers(format!(
+            "accessToken is not an MFA token issued to your Auth0 account ({}): only your own enrollment can be confirmed",
+            identity.azo_user_id
         )));
     }
     auth0::verify_mfa_otp(nexus, &identity, &verification.mfa_token, &verification.otp).await?;

@@ -135,9 +135,9 @@ async fn create_mfa_enrollment(
     request_body = VerifyEnrollmentOtpBody,
     responses(
         (status = 200, body = User),
-        (status = 400, description = "A missing or malformed field, an `oob`, or an MFA token that is not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A missing or malformed field, or an `oob`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No credentials, or credentials that are unknown, expired or revoked, or a user's token whose user no longer exists", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credentials are not a user's token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credentials are not a user's token, or the MFA token is not one of the caller's Auth0 account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The IdP tenant of the caller's token has no Management credentials", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Auth0 refused the code or the MFA token (wrong, expired); the detail quotes Auth0", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Auth0 could not be reached; nothing changed", body = Problem, content_type = "application/problem+json"),
