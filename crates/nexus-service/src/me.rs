@@ -53,9 +53,12 @@ pub async fn create_mfa_enrollment(
         factor.map(MfaFactor::as_auth0),
     )
     .await?;
-    if user.mfa_enrollment_status.as_deref() != Some(ENROLLED) {
-        set_status(nexus, actor, user_id, PENDING).await?;
-    }
+    // Recorded (and audited) either way: the ticket is the request's effect.
+    let status = match user.mfa_enrollment_status.as_deref() {
+        Some(ENROLLED) => ENROLLED,
+        _ => PENDING,
+    };
+    set_status(nexus, actor, user_id, status).await?;
     Ok(MfaEnrollmentTicket {
         ticket_id: ticket.ticket_id,
         email_sent: send_mail,
