@@ -290,3 +290,26 @@ def test_the_mfa_api_enrolls_with_an_mfa_token(domain, management):
     assert tokens["token_type"] == "Bearer"
     [enrollment] = management.users.enrollments.get(user.user_id)
     assert enrollment.status == "confirmed"
+
+
+def test_user_exports_are_jobs_with_a_gzipped_file(management):
+    import gzip
+
+    from auth0.management import CreateExportUsersFields
+
+    user = management.users.create(connection=CONNECTION, email="exp@example.com", password="exp-password")
+    connection = next(c for c in management.connections.list() if c.name == CONNECTION)
+    job = management.jobs.users_exports.create(
+        connection_id=connection.id,
+        format="json",
+        fields=[CreateExportUsersFields(name="user_id"), CreateExportUsersFields(name="email", export_as="mail")],
+    )
+    assert (job.type, job.status, job.connection) == ("users_export", "pending", CONNECTION)
+    while (polled := management.jobs.get(job.id)).status != "completed":
+        assert polled.status == "pending"
+    with urllib.request.urlopen(polled.location) as download:
+        lines = gzip.decompress(download.read()).decode().splitlines()
+    exported = [json.loads(line) for line in lines]
+    assert {"user_id": user.user_id, "mail": "exp@example.com"} in exported
+    with pytest.raises(BadRequestError):
+        management.jobs.users_exports.create(connection_id="con_nothere000000000")

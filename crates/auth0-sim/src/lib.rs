@@ -14,6 +14,7 @@ mod clock;
 mod connections;
 mod control;
 mod error;
+mod exports;
 mod lifecycle;
 mod listing;
 mod middleware;
@@ -44,7 +45,7 @@ pub const SCOPES: &[&str] = &[
 pub const DEFAULT_CLIENT_ID: &str = "nexus-sim-client";
 pub const DEFAULT_CLIENT_SECRET: &str = "nexus-sim-secret-do-not-use-in-production";
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
-pub const DEFAULT_CONNECTION_ID: &str = "con_sim000000000001";
+pub const DEFAULT_CONNECTION_ID: &str = "con_sim0000000000001";
 
 impl Simulator {
     pub fn router(&self) -> Router {
@@ -82,6 +83,7 @@ impl Simulator {
                 "/api/v2/users/{id}/enrollments",
                 get(lifecycle::mfa::list_enrollments),
             )
+            .route("/api/v2/jobs/users-exports", post(exports::users_export))
             .route("/api/v2/clients", get(clients::list_clients))
             .route("/api/v2/connections", get(connections::list_connections))
             .route("/api/v2/connections/{id}", get(connections::get_connection))
@@ -118,6 +120,7 @@ impl Simulator {
             .route("/__sim/rate-limit", put(control::set_rate_limit))
             .route("/__sim/stats", get(control::stats))
             .route("/__sim/emails", get(lifecycle::emails::inbox))
+            .route("/__sim/exports/{file}", get(exports::download))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 middleware::faults::faults_and_stats,

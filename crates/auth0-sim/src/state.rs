@@ -81,6 +81,8 @@ pub(crate) struct Tenant {
     /// MFA (one-time password) enrollments, pending and confirmed, oldest
     /// first.
     pub(crate) enrollments: Vec<crate::lifecycle::mfa::Enrollment>,
+    /// User exports' files, by job id.
+    pub(crate) exports: BTreeMap<String, crate::exports::Export>,
     pub(crate) faults: Faults,
     pub(crate) rate_limit: u32,
     pub(crate) window: Window,
@@ -194,6 +196,7 @@ impl Simulator {
             tickets: BTreeMap::new(),
             jobs: BTreeMap::new(),
             enrollments: Vec::new(),
+            exports: BTreeMap::new(),
             faults: Faults::default(),
             rate_limit,
             window: Window { second: 0, used: 0 },

@@ -4,47 +4,11 @@
 
 mod support;
 
-use auth0_sim::{Simulator, DEFAULT_CLIENT_ID, DEFAULT_CONNECTION_ID};
+use auth0_sim::{DEFAULT_CLIENT_ID, DEFAULT_CONNECTION_ID};
 use serde_json::{json, Value};
-use support::CONNECTION;
-
-struct Tenant {
-    sim: Simulator,
-    http: reqwest::Client,
-    bearer: String,
-}
+use support::{Tenant, CONNECTION};
 
 impl Tenant {
-    async fn start() -> Tenant {
-        let (sim, http) = support::start(1000).await;
-        Tenant {
-            bearer: support::access_token(&sim, &http).await,
-            sim,
-            http,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.sim.base_url())
-    }
-
-    async fn management(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-        let reply = self
-            .http
-            .request(method, self.url(&format!("/api/v2{path}")))
-            .bearer_auth(&self.bearer)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = reply.status().as_u16();
-        let bytes = reply.bytes().await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
     async fn create(&self, email: &str, password: &str) -> String {
         let (status, user) = self
             .management(

@@ -577,6 +577,48 @@ async fn every_operation_answers_as_the_specification_says() {
         .await;
     assert_eq!(unknown.status, 404);
 
+    // POST /jobs/users-exports, and GET /jobs/{id} until it completes.
+    let exports = "/jobs/users-exports";
+    let export = walk
+        .call(
+            Method::POST,
+            exports,
+            exports,
+            Body::Json(
+                json!({"connection_id": DEFAULT_CONNECTION_ID, "format": "json",
+                "fields": [{"name": "user_id"}, {"name": "email", "export_as": "mail"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (export.status, &export.body["status"]),
+        (200, &json!("pending"))
+    );
+    let job = format!("/jobs/{}", export.body["id"].as_str().unwrap());
+    let first = walk.get("/jobs/{id}", &job).await;
+    assert_eq!(first.body["status"], "pending");
+    let done = walk.get("/jobs/{id}", &job).await;
+    assert_eq!(done.body["status"], "completed");
+    assert!(done.body["location"].is_string(), "{}", done.body);
+    let all = walk
+        .call(Method::POST, exports, exports, Body::Json(json!({})))
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    for refused in [
+        json!({"format": "xml"}),
+        json!({"connection_id": "con_nothere000000000"}),
+        json!({"connection_id": "not-a-connection"}),
+        json!({"limit": 0}),
+        json!({"fields": [{"export_as": "nameless"}]}),
+        json!({"fields": [{"name": "email", "colour": "green"}]}),
+        json!({"colour": "green"}),
+    ] {
+        let answer = walk
+            .call(Method::POST, exports, exports, Body::Json(refused.clone()))
+            .await;
+        assert_eq!(answer.status, 400, "{refused}: {}", answer.body);
+    }
+
     // GET /clients: plain, with totals (no `length` there), an empty page.
     let clients = "/clients";
     let plain = walk.get(clients, clients).await;

@@ -92,14 +92,21 @@ impl Auth0Clients {
     }
 }
 
+/// An Auth0 account checked for linking.
+pub struct CheckedLink {
+    /// The identity to store, with the connection's id and name both filled in.
+    pub identity: NewIdentity,
+    /// The address Auth0 holds verified for the account.
+    pub verified_email: Option<String>,
+}
+
 /// Checks a link against the tenant: the Auth0 user exists and has an
-/// account on the connection (given by id or name). Returns the identity to
-/// store, with the connection's id and name both filled in.
+/// account on the connection (given by id or name).
 pub async fn verify_link(
     client: &ManagementClient,
     tenant: &IdpTenant,
     new: &NewIdentity,
-) -> Result<NewIdentity, ServiceError> {
+) -> Result<CheckedLink, ServiceError> {
     let connection = find_connection(client, tenant, &new.azo_connection_id).await?;
     let user = match client.get_user(&new.azo_user_id).await {
         Ok(user) => user,
@@ -118,10 +125,13 @@ pub async fn verify_link(
             new.azo_user_id, connection.name
         )));
     }
-    Ok(NewIdentity {
-        azo_connection_id: connection.id,
-        azo_connection_name: Some(connection.name),
-        ..new.clone()
+    Ok(CheckedLink {
+        identity: NewIdentity {
+            azo_connection_id: connection.id,
+            azo_connection_name: Some(connection.name),
+            ..new.clone()
+        },
+        verified_email: user.email.filter(|_| user.email_verified == Some(true)),
     })
 }
 

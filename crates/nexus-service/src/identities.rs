@@ -1,12 +1,12 @@
 use nexus_core::audit::resource_type::IDENTITY;
-use nexus_core::identity::{Identity, LinkBody, NewIdentity};
+use nexus_core::identity::{Identity, LinkBody};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::Actor;
 use nexus_store::{commit, identities, idp_tenants, push, ListParams, Page, StoreError};
 
-use crate::auth0::{verify_link, Use};
+use crate::auth0::{verify_link, CheckedLink, Use};
 use crate::idp_tenants::resolve;
-use crate::users::{lock_user, require_user};
+use crate::users::{learn_verified_address, lock_user, require_user};
 use crate::{audit, Nexus, Result, ServiceError};
 
 pub use nexus_store::identities::LIST;
@@ -38,12 +38,15 @@ pub async fn link(
         let credentials = idp_tenants::credentials(&mut tx, tenant.id).await?;
         (tenant, credentials)
     };
-    let new = match credentials {
+    let checked = match credentials {
         Some(credentials) => {
             let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
             verify_link(&client, &tenant, &new).await?
         }
-        None => new,
+        None => CheckedLink {
+            identity: new,
+            verified_email: None,
+        },
     };
     // PostgreSQL arbitrates `ON CONFLICT` on one constraint only: a request
     // racing an identical one may see the other unique index fire first. Once
@@ -51,7 +54,7 @@ pub async fn link(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match try_link(nexus, actor, user_id, &tenant, &new).await {
+        match try_link(nexus, actor, user_id, &tenant, &checked).await {
             Err(ServiceError::Conflict(_)) if attempts < 3 => continue,
             result => return result,
         }
@@ -63,8 +66,9 @@ async fn try_link(
     actor: &Actor,
     user_id: &str,
     tenant: &IdpTenant,
-    new: &NewIdentity,
+    checked: &CheckedLink,
 ) -> Result<Identity> {
+    let new = &checked.identity;
     let mut tx = nexus.store().begin().await?;
     // Locked: the identity read as `before` stays the one replaced, so the
     // Auth0 account it named is sure to get its push.
@@ -96,6 +100,9 @@ async fn try_link(
         Some(&identity),
     )
     .await?;
+    if let Some(address) = &checked.verified_email {
+        learn_verified_address(&mut tx, actor, user_id, address).await?;
+    }
     commit(tx).await?;
     Ok(identity)
 }

@@ -215,13 +215,17 @@ async fn push_one(
         }
     };
     // No transaction is open while Auth0 answers: SQLite has one writer.
+    let mut verification_to = None;
     let (outcome, refusal) = match (&desired.user, item.actions.delete_account) {
         // Nexus created the account for a user it no longer has, and nobody
         // linked it since.
         (None, true) => (delete_account(&client, &item.azo_user_id).await, None),
         _ => {
-            let (mut outcome, refusal) =
-                send(&client, &item.azo_user_id, request_for(&desired)).await;
+            let mut request = request_for(&desired);
+            if item.actions.send_email {
+                verification_to = readdress(&mut request, &desired);
+            }
+            let (mut outcome, refusal) = send(&client, &item.azo_user_id, request).await;
             let unblocked = desired.user.as_ref().is_some_and(|user| user.is_active);
             if outcome.is_ok() && item.actions.lift_login_blocks && unblocked {
                 if let Err(error) = client.unblock_user(&item.azo_user_id).await {
@@ -231,9 +235,10 @@ async fn push_one(
             (outcome.map(|_| ()), refusal)
         }
     };
-    // Nothing below is audited: the worker changes no Nexus resource, only
-    // its own outbox (the item, its refusal) and the Auth0 user, to the state
-    // of changes whose own events are in the audit trail already.
+    // Nothing below is audited but a verification e-mail's sending: the
+    // worker changes no other Nexus resource, only its own outbox (the item,
+    // its refusal) and the Auth0 user, to the state of changes whose own
+    // events are in the audit trail already.
     let mut tx = nexus.store().begin().await?;
     match &refusal {
         Some(refusal) => {
@@ -248,6 +253,9 @@ async fn push_one(
         Ok(_) => {
             tracing::info!(tenant = %tenant.name, azo_user_id = %item.azo_user_id, "pushed to Auth0");
             nexus.metrics().observe_push(PushOutcome::Pushed);
+            if let (Some(address), Some(user), None) = (&verification_to, &desired.user, &refusal) {
+                verification_sent(&mut tx, &user.id, address).await?;
+            }
             push::complete(&mut tx, item).await?;
         }
         Err(error) if !is_permanent(&error) => {
@@ -269,6 +277,46 @@ async fn push_one(
         }
     }
     commit(tx).await
+}
+
+/// Adds the user's address to the request for a database account whose
+/// address changed, with Auth0's verification e-mail unless Nexus holds it
+/// verified; returns the address a verification e-mail goes to.
+fn readdress(request: &mut UpdateUserRequestContent, desired: &DesiredState) -> Option<String> {
+    let user = desired
+        .user
+        .as_ref()
+        .filter(|_| desired.database_identity)?;
+    let address = user.email_address.clone()?;
+    request.email = Some(Some(address.clone()));
+    request.connection = desired.connection.clone();
+    if user.email_verified {
+        request.email_verified = Some(true);
+        return None;
+    }
+    request.verify_email = Some(true);
+    Some(address)
+}
+
+/// Auth0 e-mailed `address` a verification link: the user's status becomes
+/// `Pending`, if the address is still theirs and unverified. The one change
+/// the worker makes to a Nexus resource, so the one it audits.
+async fn verification_sent(
+    conn: &mut nexus_store::Conn,
+    user_id: &str,
+    address: &str,
+) -> Result<(), nexus_store::StoreError> {
+    let before = nexus_store::users::get(conn, user_id).await?;
+    if !nexus_store::users::mark_verification_sent_to(conn, user_id, address, Timestamp::now())
+        .await?
+    {
+        return Ok(());
+    }
+    let after = nexus_store::users::get(conn, user_id).await?;
+    let actor = nexus_core::Actor::internal("push-worker", "SendEmailVerification");
+    let event = nexus_core::audit::NewAuditEvent::success("user", user_id)
+        .with_changes(crate::audit::changes(before.as_ref(), after.as_ref()));
+    nexus_store::audit::record(conn, &actor, &event).await
 }
 
 /// Deletes the Auth0 account; one already gone is deleted.

@@ -50,7 +50,7 @@ pub async fn create(
     authority: &Authority,
     body: CreateUserBody,
 ) -> Result<User> {
-    let new = body.into_new()?;
+    let mut new = body.into_new()?;
     let (tenant, credentials) = {
         let mut tx = nexus.store().begin_read().await?;
         let (tenant, _) = check_references(&mut tx, &new).await?;
@@ -77,8 +77,16 @@ pub async fn create(
     let client = nexus.auth0().client(&tenant, &credentials, Use::Request)?;
     match given {
         Some(given) => {
-            let identity = auth0::verify_link(&client, &tenant, &given).await?;
-            store_new_user(nexus, actor, authority, &id, &new, Some(identity), false).await
+            let checked = auth0::verify_link(&client, &tenant, &given).await?;
+            // Auth0 has verified the address the user is created with.
+            let address = new.email_address.as_ref().map(|e| e.as_str());
+            if checked.verified_email.is_some()
+                && users::same_address(checked.verified_email.as_deref(), address)
+            {
+                new.email_verified = true;
+            }
+            let identity = Some(checked.identity);
+            store_new_user(nexus, actor, authority, &id, &new, identity, false).await
         }
         None if new.authentication_method == AuthenticationMethod::Database => {
             let identity = auth0::provision(&client, &tenant, &id, &new).await?;
@@ -333,14 +341,17 @@ pub(crate) async fn apply(
     let before = get_in(&mut tx, user_id).await?;
     let updated = users::update(&mut tx, &current, &changes, actor).await?;
     if updated != current {
-        // The block is Nexus's on every identity, profile fields only on
-        // database identities.
+        // The block is Nexus's on every identity, profile fields and the
+        // address only on database identities.
         let to = match (current.is_active, updated.is_active) {
             (false, true) => PushTo::AllIdentitiesUnblocked,
             (true, false) => PushTo::AllIdentities,
             _ => PushTo::DatabaseIdentities,
         };
         push::enqueue_user(&mut tx, user_id, to).await?;
+        if updated.email_address != current.email_address {
+            push::enqueue_user(&mut tx, user_id, PushTo::DatabaseIdentitiesReaddressed).await?;
+        }
     }
     let user = get_in(&mut tx, user_id).await?;
     let mut changes = audit::changes(Some(&before), Some(&user));
@@ -350,6 +361,23 @@ pub(crate) async fn apply(
     audit::record_changes(&mut tx, actor, RESOURCE, user_id, changes).await?;
     commit(tx).await?;
     Ok(user)
+}
+
+/// Auth0 holds `address` verified for an account being linked to the user:
+/// if it is the user's address, the user's is verified too (audited as the
+/// user's change).
+pub(crate) async fn learn_verified_address(
+    conn: &mut Conn,
+    actor: &Actor,
+    user_id: &str,
+    address: &str,
+) -> Result<()> {
+    let before = get_in(conn, user_id).await?;
+    if users::mark_email_verified(conn, user_id, address).await? {
+        let after = get_in(conn, user_id).await?;
+        audit::record(conn, actor, RESOURCE, user_id, Some(&before), Some(&after)).await?;
+    }
+    Ok(())
 }
 
 /// The user as the API shows it, read in the transaction.

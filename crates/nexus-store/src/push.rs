@@ -47,6 +47,9 @@ pub struct AccountActions {
     /// Delete the account if it is still linked to nobody: a user was
     /// deleted, and Nexus had created the account.
     pub delete_account: bool,
+    /// Send the user's e-mail address to the database account (with
+    /// Auth0's verification e-mail unless it is verified): it changed.
+    pub send_email: bool,
 }
 
 /// `enqueue`, with `actions`; actions already asked for are kept.
@@ -59,17 +62,19 @@ async fn enqueue_with(
     let now = Timestamp::now().to_text();
     sqlx::query(
         "INSERT INTO push_outbox (idp_tenant_id, azo_user_id, due_at, created, modified, lift_login_blocks, \
-         delete_account) VALUES ($1, $2, $3, $3, $3, $4, $5) \
+         delete_account, send_email) VALUES ($1, $2, $3, $3, $3, $4, $5, $6) \
          ON CONFLICT (idp_tenant_id, azo_user_id) DO UPDATE SET version = push_outbox.version + 1, \
          status = 'pending', due_at = excluded.due_at, attempts = 0, last_error = NULL, modified = excluded.modified, \
          lift_login_blocks = CASE WHEN excluded.lift_login_blocks = 1 THEN 1 ELSE push_outbox.lift_login_blocks END, \
-         delete_account = CASE WHEN excluded.delete_account = 1 THEN 1 ELSE push_outbox.delete_account END",
+         delete_account = CASE WHEN excluded.delete_account = 1 THEN 1 ELSE push_outbox.delete_account END, \
+         send_email = CASE WHEN excluded.send_email = 1 THEN 1 ELSE push_outbox.send_email END",
     )
     .bind(tenant_id)
     .bind(azo_user_id)
     .bind(&now)
     .bind(i32::from(actions.lift_login_blocks))
     .bind(i32::from(actions.delete_account))
+    .bind(i32::from(actions.send_email))
     .execute(conn)
     .await?;
     Ok(())
@@ -88,13 +93,17 @@ pub enum PushTo {
     AllIdentitiesDeleted { keep_accounts: bool },
     /// Only database identities: profile fields are Nexus's to keep only there.
     DatabaseIdentities,
+    /// Database identities, with the user's new e-mail address.
+    DatabaseIdentitiesReaddressed,
 }
 
 /// Records a push for the user's identities (before a change to what Nexus
 /// owns in Auth0: UPNs, links, profile, block; before the user is deleted).
 pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<(), StoreError> {
     let filter = match to {
-        PushTo::DatabaseIdentities => " AND strategy = 'auth0'",
+        PushTo::DatabaseIdentities | PushTo::DatabaseIdentitiesReaddressed => {
+            " AND strategy = 'auth0'"
+        }
         _ => "",
     };
     let sql = format!(
@@ -113,6 +122,7 @@ pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<
                     == (PushTo::AllIdentitiesDeleted {
                         keep_accounts: false,
                     }),
+            send_email: to == PushTo::DatabaseIdentitiesReaddressed,
         };
         enqueue_with(
             conn,
@@ -136,6 +146,7 @@ fn item(row: &AnyRow) -> Result<PushItem, StoreError> {
         actions: AccountActions {
             lift_login_blocks: row.int("lift_login_blocks")? != 0,
             delete_account: row.int("delete_account")? != 0,
+            send_email: row.int("send_email")? != 0,
         },
     })
 }
@@ -158,7 +169,7 @@ pub async fn claim(
          WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
          ORDER BY due_at, id LIMIT $3{skip_locked}) \
          RETURNING id, idp_tenant_id, azo_user_id, version, attempts, claimed_by, lift_login_blocks, \
-         delete_account"
+         delete_account, send_email"
     );
     let rows = sqlx::query(&sql)
         .bind(now.to_text())
@@ -375,12 +386,14 @@ pub async fn backlog(conn: &mut Conn) -> Result<(i64, i64), StoreError> {
 }
 
 /// What Nexus wants the Auth0 user to hold: the linked Nexus user (if any),
-/// its keyed custom UPNs, and whether the identity is a database one.
+/// its keyed custom UPNs, whether the identity is a database one, and its
+/// connection (the name, else the id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredState {
     pub user: Option<nexus_core::user::UserRecord>,
     pub custom_upns: Vec<(String, String)>,
     pub database_identity: bool,
+    pub connection: Option<String>,
 }
 
 pub async fn desired_state(
@@ -389,7 +402,8 @@ pub async fn desired_state(
     azo_user_id: &str,
 ) -> Result<DesiredState, StoreError> {
     let identity = sqlx::query(
-        "SELECT user_id, strategy FROM identities WHERE idp_tenant_id = $1 AND azo_user_id = $2",
+        "SELECT user_id, strategy, azo_connection_id, azo_connection_name FROM identities \
+         WHERE idp_tenant_id = $1 AND azo_user_id = $2",
     )
     .bind(tenant_id)
     .bind(azo_user_id)
@@ -400,6 +414,7 @@ pub async fn desired_state(
             user: None,
             custom_upns: Vec::new(),
             database_identity: false,
+            connection: None,
         });
     };
     let user_id = identity.text("user_id")?;
@@ -418,5 +433,9 @@ pub async fn desired_state(
             .map(|r| Ok((r.text("client_upn_key")?, r.text("custom_upn_value")?)))
             .collect::<Result<_, StoreError>>()?,
         database_identity: identity.text("strategy")? == "auth0",
+        connection: Some(match identity.opt_text("azo_connection_name")? {
+            Some(name) => name,
+            None => identity.text("azo_connection_id")?,
+        }),
     })
 }

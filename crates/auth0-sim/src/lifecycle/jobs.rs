@@ -1,5 +1,5 @@
 //! `POST /jobs/verification-email` and `GET /jobs/{id}`: the e-mail is sent
-//! at once, and the job shows as completed.
+//! at once, and the job shows as completed (user exports: `crate::exports`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -64,7 +64,7 @@ pub(crate) async fn get_job(
     if let Err(response) = authorize(&sim, &headers, &["create:users", "read:users"]) {
         return response;
     }
-    match sim.with(|t| t.jobs.get(&id).cloned()) {
+    match sim.with(|t| crate::exports::poll(t, &id)) {
         Some(job) => Json(job).into_response(),
         None => error(
             StatusCode::NOT_FOUND,

@@ -115,3 +115,49 @@ pub async fn confirm_enrollment(
         .status()
         .as_u16()
 }
+
+/// A simulator with a Management token, for tests that call it as a client.
+pub struct Tenant {
+    pub sim: Simulator,
+    pub http: reqwest::Client,
+    pub bearer: String,
+}
+
+impl Tenant {
+    pub async fn start() -> Tenant {
+        let (sim, http) = start(1000).await;
+        Tenant {
+            bearer: access_token(&sim, &http).await,
+            sim,
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sim.base_url())
+    }
+
+    /// A Management API call (a JSON body unless `body` is null): its
+    /// status and body.
+    pub async fn management(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, self.url(&format!("/api/v2{path}")))
+            .bearer_auth(&self.bearer);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let reply = request.send().await.unwrap();
+        let status = reply.status().as_u16();
+        let bytes = reply.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}

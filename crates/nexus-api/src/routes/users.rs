@@ -82,7 +82,10 @@ async fn get_user(
 /// Updates the given properties of a user (PatchUser); absent or null fields
 /// are left as they are. A `password` is set on the user's Auth0 database
 /// account first (needs `user.password` besides `user.write`); if Auth0
-/// refuses it or cannot be reached, nothing is changed.
+/// refuses it or cannot be reached, nothing is changed. A new
+/// `emailAddress` is unverified (unless `emailVerified` says otherwise) and
+/// is pushed to the user's Auth0 database accounts, which e-mail it a
+/// verification link; the status becomes `Pending` once they have.
 #[utoipa::path(patch, path = "/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
     request_body = PatchUserBody,
     responses(
@@ -90,7 +93,7 @@ async fn get_user(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`password` given without the `user.password` permission", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`password` given for a user without an Auth0 database account, or whose IdP tenant has no Management credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`emailAddress` is another user's (whatever its case); or `password` given for a user without an Auth0 database account, or whose IdP tenant has no Management credentials", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Auth0 refused the password (its password policy); the detail quotes Auth0", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Auth0 could not be reached to set the password; nothing was changed", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -33,6 +33,12 @@ pub struct PatchUserBody {
     pub password: Option<crate::idp_tenant::Secret>,
     #[schema(example = "+14155550123")]
     pub phone_number: Option<String>,
+    /// A new address (unique among users, whatever its case). It is
+    /// unverified again — unless `emailVerified` says otherwise — and reaches
+    /// the user's Auth0 database accounts, which e-mail it a verification
+    /// link (the status becomes `Pending` when they have).
+    #[schema(max_length = 250, format = Email, example = "justin@example.com")]
+    pub email_address: Option<String>,
     /// An administrator's block; a blocked user is not active.
     pub is_blocked: Option<bool>,
     pub email_verified: Option<bool>,
@@ -56,6 +62,7 @@ pub struct UserChanges {
     pub language: Option<String>,
     pub username: Option<String>,
     pub phone_number: Option<PhoneNumber>,
+    pub email_address: Option<EmailAddress>,
     pub is_active: Option<bool>,
     pub email_verified: Option<bool>,
     pub email_verify_sent_date: Option<Timestamp>,
@@ -75,6 +82,7 @@ impl PatchUserBody {
             );
         }
         let display_name = check.text("displayName", self.display_name, PATCH_DISPLAY_NAME);
+        let email_address = check.parse("emailAddress", self.email_address, EmailAddress::parse);
         let email_verify_sent_date = check.parse(
             "emailVerifySentDate",
             self.email_verify_sent_date,
@@ -103,6 +111,7 @@ impl PatchUserBody {
             language: profile.language,
             username: profile.username,
             phone_number: profile.phone_number,
+            email_address,
             is_active: self.is_blocked.map(|blocked| !blocked),
             email_verified: self.email_verified,
             email_verify_sent_date,

@@ -10,5 +10,5 @@ pub(crate) use aggregate::{read_full_user, FullUser};
 pub use list::{list, LIST};
 pub use record::{
     delete, exists, get_record, get_record_for_update, insert, insert_many, lock,
-    mark_verification_sent, update,
+    mark_email_verified, mark_verification_sent, mark_verification_sent_to, same_address, update,
 };

@@ -158,6 +158,14 @@ pub async fn update(
     fn pick_opt<T: Clone>(change: &Option<T>, current: &Option<T>) -> Option<T> {
         change.clone().or_else(|| current.clone())
     }
+    let email_address = changes
+        .email_address
+        .as_ref()
+        .map(|e| e.as_str().to_owned())
+        .or_else(|| current.email_address.clone());
+    // Another address (not merely another spelling of it) is unverified until
+    // its owner, or the request, says otherwise.
+    let readdressed = !same_address(email_address.as_deref(), current.email_address.as_deref());
     let merged = UserRecord {
         display_name: pick(&changes.display_name, &current.display_name),
         given_name: pick_opt(&changes.given_name, &current.given_name),
@@ -172,11 +180,15 @@ pub async fn update(
             .map(|p| p.as_str().to_owned())
             .or_else(|| current.phone_number.clone()),
         is_active: pick(&changes.is_active, &current.is_active),
-        email_verified: pick(&changes.email_verified, &current.email_verified),
-        email_verify_sent_date: pick_opt(
-            &changes.email_verify_sent_date,
-            &current.email_verify_sent_date,
-        ),
+        email_verified: changes
+            .email_verified
+            .unwrap_or(current.email_verified && !readdressed),
+        email_verify_sent_date: match changes.email_verify_sent_date {
+            Some(sent) => Some(sent),
+            None if readdressed => None,
+            None => current.email_verify_sent_date,
+        },
+        email_address,
         is_mfa_disabled: pick(&changes.is_mfa_disabled, &current.is_mfa_disabled),
         mfa_enrollment_status: pick_opt(
             &changes.mfa_enrollment_status,
@@ -196,7 +208,8 @@ pub async fn update(
         "UPDATE users SET display_name = $2, given_name = $3, family_name = $4, nickname = $5, picture = $6, \
          language = $7, username = $8, phone_number = $9, is_active = $10, email_verified = $11, \
          email_verify_sent_date = $12, is_mfa_disabled = $13, mfa_enrollment_status = $14, \
-         recovery_email_address = $15, modified = $16, modified_by = $17 WHERE id = $1 RETURNING {COLUMNS}"
+         recovery_email_address = $15, modified = $16, modified_by = $17, email_address = $18 \
+         WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&merged.id)
@@ -216,12 +229,22 @@ pub async fn update(
         .bind(&merged.recovery_email_address)
         .bind(Timestamp::now_after(current.audit.modified).to_text())
         .bind(&actor.id)
+        .bind(&merged.email_address)
         .fetch_optional(conn)
         .await?;
     row.as_ref()
         .map(from_row)
         .transpose()?
         .ok_or(StoreError::MissingReference)
+}
+
+/// Whether two addresses are one: the unique index compares them
+/// lower-cased.
+pub fn same_address(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a == b,
+    }
 }
 
 /// Deletes the user; its UPNs, identities (with their groups), attributes and
@@ -246,6 +269,44 @@ pub async fn mark_verification_sent(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// `mark_verification_sent`, if `address` is still the user's and
+/// unverified; whether it was.
+pub async fn mark_verification_sent_to(
+    conn: &mut Conn,
+    id: &str,
+    address: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let marked = sqlx::query(
+        "UPDATE users SET email_verify_sent_date = $3 \
+         WHERE id = $1 AND lower(email_address) = lower($2) AND email_verified = 0",
+    )
+    .bind(id)
+    .bind(address)
+    .bind(at.to_text())
+    .execute(conn)
+    .await?;
+    Ok(marked.rows_affected() > 0)
+}
+
+/// Verifies the user's address, if it is `address` and not verified yet;
+/// whether it did.
+pub async fn mark_email_verified(
+    conn: &mut Conn,
+    id: &str,
+    address: &str,
+) -> Result<bool, StoreError> {
+    let marked = sqlx::query(
+        "UPDATE users SET email_verified = 1 \
+         WHERE id = $1 AND lower(email_address) = lower($2) AND email_verified = 0",
+    )
+    .bind(id)
+    .bind(address)
+    .execute(conn)
+    .await?;
+    Ok(marked.rows_affected() > 0)
 }
 
 /// Inserts many users at once (seeding, imports, benchmarks): multi-row

@@ -41,9 +41,19 @@ pub const SEEDED_PASSWORD: &str = "Passw0rd!long";
 
 /// Seeds an Auth0 user on `connection` straight into the simulator; its Auth0 id.
 pub async fn auth0_user(tenant: &Tenant, connection: &str, email: &str) -> String {
+    seed_account(
+        tenant,
+        json!({"connection": connection, "email": email, "password": SEEDED_PASSWORD}),
+    )
+    .await
+}
+
+/// Seeds the Auth0 user `account` (a CreateUser body) straight into the
+/// simulator; its Auth0 id.
+pub async fn seed_account(tenant: &Tenant, account: Value) -> String {
     let created: Value = reqwest::Client::new()
         .post(format!("{}/__sim/users", tenant.sim.base_url()))
-        .json(&json!({"connection": connection, "email": email, "password": SEEDED_PASSWORD}))
+        .json(&account)
         .send()
         .await
         .unwrap()
