@@ -6,9 +6,12 @@ import json
 import os
 import socket
 import subprocess
+import re
 import time
+import urllib.parse
 import urllib.request
 
+import pyotp
 import pytest
 from auth0.authentication import Database, GetToken
 from auth0.authentication.exceptions import Auth0Error
@@ -220,6 +223,73 @@ def test_reset_tickets_and_verification_emails(domain, management):
     assert kinds == ["reset_password", "verify_email"]
     with pytest.raises(BadRequestError):
         management.jobs.verification_email.create(user_id="auth0|nobody")
+
+
+def test_enrollment_tickets_enroll_an_authenticator_once(domain, management):
+    user = management.users.create(connection=CONNECTION, email="mae@example.com", password="mae-password")
+    assert management.users.enrollments.get(user.user_id) == []
+    ticket = management.guardian.enrollments.create_ticket(user_id=user.user_id, send_mail=True, factor="otp")
+    assert ticket.ticket_url.endswith(f"ticket={ticket.ticket_id}")
+    sent = [e for e in inbox(domain) if e["to"] == "mae@example.com"]
+    assert [(e["kind"], e["link"]) for e in sent] == [("mfa_enrollment", ticket.ticket_url)]
+
+    # The user opens the link, scans the otpauth URI with an authenticator
+    # (pyotp here) and confirms its current code.
+    with urllib.request.urlopen(ticket.ticket_url, timeout=5) as page:
+        html = page.read().decode()
+    uri = re.search(r'href="(otpauth://[^"]+)"', html).group(1).replace("&amp;", "&")
+    authenticator = pyotp.parse_uri(uri)
+    form = urllib.parse.urlencode({"ticket": ticket.ticket_id, "otp": authenticator.now()}).encode()
+    with urllib.request.urlopen(f"http://{domain}/lo/mfa-enroll", data=form, timeout=5) as confirmed:
+        assert confirmed.status == 200
+    [enrollment] = management.users.enrollments.get(user.user_id)
+    assert (enrollment.status, enrollment.auth_method) == ("confirmed", "authenticator")
+    with pytest.raises(urllib.error.HTTPError) as used:
+        urllib.request.urlopen(ticket.ticket_url, timeout=5)
+    assert used.value.code == 400
+
+    with pytest.raises(NotFoundError):
+        management.guardian.enrollments.create_ticket(user_id="auth0|nobody")
+    with pytest.raises(BadRequestError):
+        management.guardian.enrollments.create_ticket(user_id="nobody")
+
+
+def test_the_mfa_api_enrolls_with_an_mfa_token(domain, management):
+    user = management.users.create(connection=CONNECTION, email="kay@example.com", password="kay-password")
+    auth = GetToken(domain, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http")
+    mfa_token = auth.login(
+        "kay@example.com", "kay-password", realm=CONNECTION, audience=f"http://{domain}/mfa/", scope="enroll"
+    )["access_token"]
+    # The SDK has no MFA API methods: its own authenticated requests carry them.
+    associated = auth.authenticated_post(
+        f"http://{domain}/mfa/associate",
+        data={"authenticator_types": ["otp"]},
+        headers={"Authorization": f"Bearer {mfa_token}"},
+    )
+    assert associated["authenticator_type"] == "otp"
+    authenticator = pyotp.TOTP(associated["secret"])
+    assert pyotp.parse_uri(associated["barcode_uri"]).secret == associated["secret"]
+
+    def verify(code):
+        return auth.authenticated_post(
+            f"http://{domain}/oauth/token",
+            data={
+                "grant_type": "http://auth0.com/oauth/grant-type/mfa-otp",
+                "client_id": CLIENT_ID,
+                "mfa_token": mfa_token,
+                "otp": code,
+            },
+        )
+
+    wrong = authenticator.at(time.time() + 600)
+    with pytest.raises(Auth0Error) as refused:
+        verify(wrong)
+    assert (refused.value.status_code, refused.value.error_code) == (403, "invalid_grant")
+    assert refused.value.message == "Invalid otp_code."
+    tokens = verify(authenticator.now())
+    assert tokens["token_type"] == "Bearer"
+    [enrollment] = management.users.enrollments.get(user.user_id)
+    assert enrollment.status == "confirmed"
 
 
 def test_user_exports_are_jobs_with_a_gzipped_file(management):

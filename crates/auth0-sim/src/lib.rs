@@ -36,6 +36,7 @@ pub const SCOPES: &[&str] = &[
     "update:users_app_metadata",
     "delete:users",
     "create:user_tickets",
+    "create:guardian_enrollment_tickets",
     "read:clients",
     "read:connections",
 ];
@@ -74,6 +75,14 @@ impl Simulator {
                 post(lifecycle::jobs::verification_email),
             )
             .route("/api/v2/jobs/{id}", get(lifecycle::jobs::get_job))
+            .route(
+                "/api/v2/guardian/enrollments/ticket",
+                post(lifecycle::mfa::enrollment_ticket),
+            )
+            .route(
+                "/api/v2/users/{id}/enrollments",
+                get(lifecycle::mfa::list_enrollments),
+            )
             .route("/api/v2/jobs/users-exports", post(exports::users_export))
             .route("/api/v2/clients", get(clients::list_clients))
             .route("/api/v2/connections", get(connections::list_connections))
@@ -98,6 +107,11 @@ impl Simulator {
                 get(lifecycle::emails::reset_page).post(lifecycle::emails::reset),
             )
             .route("/lo/verify", get(lifecycle::emails::verify))
+            .route(
+                "/lo/mfa-enroll",
+                get(lifecycle::mfa::enroll_page).post(lifecycle::mfa::enroll),
+            )
+            .route("/mfa/associate", post(lifecycle::mfa::associate))
             .merge(management)
             .route("/__sim/clients", post(control::seed_client))
             .route("/__sim/connections", post(control::seed_connection))

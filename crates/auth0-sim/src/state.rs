@@ -47,6 +47,7 @@ pub(crate) struct Email {
 pub(crate) enum EmailKind {
     VerifyEmail,
     ResetPassword,
+    MfaEnrollment,
 }
 
 /// What a link of an e-mail (a ticket) lets its holder do, once.
@@ -77,6 +78,9 @@ pub(crate) struct Tenant {
     pub(crate) tickets: BTreeMap<String, Ticket>,
     /// Jobs (`/jobs/...`), by id, as Auth0 shows them.
     pub(crate) jobs: BTreeMap<String, Value>,
+    /// MFA (one-time password) enrollments, pending and confirmed, oldest
+    /// first.
+    pub(crate) enrollments: Vec<crate::lifecycle::mfa::Enrollment>,
     /// User exports' files, by job id.
     pub(crate) exports: BTreeMap<String, crate::exports::Export>,
     pub(crate) faults: Faults,
@@ -127,6 +131,17 @@ impl Tenant {
         ttl: u64,
         result_url: Option<String>,
     ) -> String {
+        self.issue_ticket_with_id(kind, user_id, ttl, result_url).1
+    }
+
+    /// A ticket for `user_id`: its id and the URL of the page that redeems it.
+    pub(crate) fn issue_ticket_with_id(
+        &mut self,
+        kind: EmailKind,
+        user_id: &str,
+        ttl: u64,
+        result_url: Option<String>,
+    ) -> (String, String) {
         let id = format!("{:032x}", rand::random::<u128>());
         self.tickets.insert(
             id.clone(),
@@ -140,8 +155,10 @@ impl Tenant {
         let page = match kind {
             EmailKind::VerifyEmail => "verify",
             EmailKind::ResetPassword => "reset",
+            EmailKind::MfaEnrollment => "mfa-enroll",
         };
-        format!("{}/lo/{page}?ticket={id}", self.base_url)
+        let url = format!("{}/lo/{page}?ticket={id}", self.base_url);
+        (id, url)
     }
 }
 
@@ -178,6 +195,7 @@ impl Simulator {
             emails: Vec::new(),
             tickets: BTreeMap::new(),
             jobs: BTreeMap::new(),
+            enrollments: Vec::new(),
             exports: BTreeMap::new(),
             faults: Faults::default(),
             rate_limit,

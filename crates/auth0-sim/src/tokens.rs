@@ -28,9 +28,12 @@ struct TokenRequest {
     password: Option<String>,
     realm: Option<String>,
     scope: Option<String>,
+    mfa_token: Option<String>,
+    otp: Option<String>,
 }
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 
 pub(crate) async fn token(
     State(sim): State<Simulator>,
@@ -64,10 +67,17 @@ pub(crate) async fn token(
                 "Missing required parameter: realm",
             ),
         },
+        Some(MFA_OTP) => crate::lifecycle::mfa::otp_grant(
+            &sim,
+            request.client_id.as_deref(),
+            request.client_secret.as_deref(),
+            request.mfa_token.as_deref(),
+            request.otp.as_deref(),
+        ),
         _ => oauth_error(
             StatusCode::FORBIDDEN,
             "unsupported_grant_type",
-            "Only client_credentials, password and password-realm are supported",
+            "Only client_credentials, password, password-realm and mfa-otp are supported",
         ),
     }
 }
@@ -161,9 +171,15 @@ fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
     let audience = request
         .audience
         .unwrap_or_else(|| format!("{base}/userinfo"));
+    // A token for the MFA API (an MFA token) lasts ten minutes, as Auth0's.
+    let lifetime = if audience == mfa_audience(&base) {
+        600
+    } else {
+        86_400
+    };
     let access = json!({
         "iss": format!("{base}/"), "sub": user["user_id"], "aud": audience, "iat": now,
-        "exp": now + 86_400, "azp": client.client_id, "scope": scope, "gty": "password",
+        "exp": now + lifetime, "azp": client.client_id, "scope": scope, "gty": "password",
     });
     let id = json!({
         "iss": format!("{base}/"), "sub": user["user_id"], "aud": client.client_id, "iat": now,
@@ -171,12 +187,12 @@ fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
     });
     Json(
         json!({"access_token": sign(&access), "id_token": sign(&id), "token_type": "Bearer",
-        "expires_in": 86_400, "scope": scope}),
+        "expires_in": lifetime, "scope": scope}),
     )
     .into_response()
 }
 
-fn sign(claims: &Value) -> String {
+pub(crate) fn sign(claims: &Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(KID.to_owned());
     let key = EncodingKey::from_rsa_pem(SIGNING_KEY.as_bytes()).expect("the development key");
@@ -194,6 +210,35 @@ pub(crate) fn management_claims(base: &str, token: &str) -> Option<Value> {
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .ok()
         .map(|data| data.claims)
+}
+
+/// The audience of the MFA API.
+pub(crate) fn mfa_audience(base: &str) -> String {
+    format!("{base}/mfa/")
+}
+
+/// What an MFA token presented to the MFA API is.
+pub(crate) enum MfaToken {
+    Valid(Value),
+    Expired,
+    Invalid,
+}
+
+/// The claims of an MFA token (a token for the MFA API) this tenant issued.
+pub(crate) fn mfa_claims(base: &str, token: &str) -> MfaToken {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[mfa_audience(base)]);
+    validation.set_issuer(&[format!("{base}/")]);
+    validation.leeway = 0;
+    let key = DecodingKey::from_rsa_components(SIGNING_KEY_N.trim(), "AQAB")
+        .expect("the development key");
+    match jsonwebtoken::decode::<Value>(token, &key, &validation) {
+        Ok(data) => MfaToken::Valid(data.claims),
+        Err(error) if *error.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+            MfaToken::Expired
+        }
+        Err(_) => MfaToken::Invalid,
+    }
 }
 
 fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -216,7 +261,7 @@ pub(crate) async fn openid_configuration(State(sim): State<Simulator>) -> Json<V
         "issuer": format!("{base}/"),
         "token_endpoint": format!("{base}/oauth/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials", "password", PASSWORD_REALM],
+        "grant_types_supported": ["client_credentials", "password", PASSWORD_REALM, MFA_OTP],
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }

@@ -26,6 +26,16 @@ impl Tenant {
             .await
     }
 
+    /// The user's confirmed MFA enrollments.
+    async fn enrollments(&self, id: &str) -> Value {
+        let path = format!("/users/{id}/enrollments");
+        let (status, enrolled) = self
+            .management(reqwest::Method::GET, &path, Value::Null)
+            .await;
+        assert_eq!(status, 200, "{enrolled}");
+        enrolled
+    }
+
     /// A password-realm login: its status and body.
     async fn sign_in(&self, username: &str, password: &str) -> (u16, Value) {
         let reply = support::sign_in(&self.sim, &self.http, username, password).await;
@@ -290,5 +300,149 @@ async fn verification_links_verify_the_address() {
     assert_eq!(
         stats["verificationEmails"],
         json!(["joan@example.com", "joan@new.example.com"])
+    );
+}
+
+/// A form post to the token endpoint: its status and body.
+async fn grant(tenant: &Tenant, form: &[(&str, &str)]) -> (u16, Value) {
+    let reply = tenant
+        .http
+        .post(tenant.url("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (reply.status().as_u16(), reply.json().await.unwrap())
+}
+
+/// The MFA API's `mfa-otp` grant of `code` with `token`.
+async fn verify(tenant: &Tenant, token: &str, code: &str) -> (u16, Value) {
+    let grant_type = "http://auth0.com/oauth/grant-type/mfa-otp";
+    let form = [
+        ("grant_type", grant_type),
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("mfa_token", token),
+        ("otp", code),
+    ];
+    grant(tenant, &form).await
+}
+
+#[tokio::test]
+async fn the_mfa_api_associates_an_authenticator_and_a_code_confirms_it() {
+    let tenant = Tenant::start().await;
+    let id = tenant.create("ada@example.com", "first-password").await;
+    let mfa = format!("{}/mfa/", tenant.sim.base_url());
+    let login = |scope: &'static str| {
+        let mfa = mfa.clone();
+        let tenant = &tenant;
+        async move {
+            let (status, tokens) = grant(
+                tenant,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", DEFAULT_CLIENT_ID),
+                    ("username", "ada@example.com"),
+                    ("password", "first-password"),
+                    ("audience", &mfa),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+            assert_eq!(status, 200, "{tokens}");
+            assert_eq!(tokens["expires_in"], 600, "an MFA token lasts ten minutes");
+            tokens["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let associate = |token: String, body: Value| {
+        let tenant = &tenant;
+        async move {
+            let reply = tenant
+                .http
+                .post(tenant.url("/mfa/associate"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                reply.status().as_u16(),
+                reply.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let otp_only = json!({"authenticator_types": ["otp"]});
+
+    // Without the `enroll` scope, with another type, or with a token of the
+    // Management API: refused.
+    let (status, _) = associate(login("openid").await, otp_only.clone()).await;
+    assert_eq!(status, 403);
+    let enroll = login("openid enroll").await;
+    let (status, _) = associate(enroll.clone(), json!({"authenticator_types": ["oob"]})).await;
+    assert_eq!(status, 400);
+    let (status, _) = associate(tenant.bearer.clone(), otp_only.clone()).await;
+    assert_eq!(status, 401);
+
+    let (status, associated) = associate(enroll.clone(), otp_only).await;
+    assert_eq!(status, 200, "{associated}");
+    let secret = associated["secret"].as_str().unwrap();
+    assert!(associated["barcode_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    assert_eq!(associated["recovery_codes"].as_array().unwrap().len(), 1);
+
+    // A wrong code, a token that is not one: refused as Auth0 refuses them.
+    let wrong = if support::otp(secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let (status, refused) = verify(&tenant, &enroll, wrong).await;
+    assert_eq!(
+        (status, &refused["error_description"]),
+        (403, &json!("Invalid otp_code."))
+    );
+    let (status, refused) = verify(&tenant, "not-a-token", &support::otp(secret)).await;
+    assert_eq!(
+        (status, &refused["error_description"]),
+        (403, &json!("Malformed mfa_token"))
+    );
+    let enrolled = tenant.enrollments(&id).await;
+    assert_eq!(enrolled, json!([]), "nothing confirmed yet");
+
+    let (status, tokens) = verify(&tenant, &enroll, &support::otp(secret)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["access_token"].is_string());
+    let enrolled = tenant.enrollments(&id).await;
+    assert_eq!(enrolled[0]["status"], "confirmed", "{enrolled}");
+    assert_eq!(enrolled[0]["auth_method"], "authenticator");
+}
+
+#[tokio::test]
+async fn an_enrollment_link_enrolls_once() {
+    let tenant = Tenant::start().await;
+    let id = tenant.create("grace@example.com", "first-password").await;
+    let (status, ticket) = tenant
+        .management(
+            reqwest::Method::POST,
+            "/guardian/enrollments/ticket",
+            json!({"user_id": id, "send_mail": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{ticket}");
+    let link = tenant.link("grace@example.com", "mfa_enrollment").await;
+    assert_eq!(link, ticket["ticket_url"].as_str().unwrap());
+    let ticket_id = ticket["ticket_id"].as_str().unwrap();
+    let secret = support::enrollment_secret(&tenant.http, &link).await;
+    assert_eq!(
+        support::confirm_enrollment(&tenant.sim, &tenant.http, ticket_id, &secret).await,
+        200
+    );
+    // Used up.
+    let again = tenant.http.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert_eq!(
+        support::confirm_enrollment(&tenant.sim, &tenant.http, ticket_id, &secret).await,
+        400
     );
 }

@@ -522,6 +522,61 @@ async fn every_operation_answers_as_the_specification_says() {
         assert_eq!(answer.status, status, "{refused}: {}", answer.body);
     }
 
+    // POST /guardian/enrollments/ticket and GET /users/{id}/enrollments:
+    // none, then one confirmed through the ticket's page.
+    let enrollments = "/users/{id}/enrollments";
+    let enrollments_path = format!("/users/{id}/enrollments");
+    let none = walk.get(enrollments, &enrollments_path).await;
+    assert_eq!((none.status, &none.body), (200, &json!([])));
+    let guardian = "/guardian/enrollments/ticket";
+    let ticket = walk
+        .call(
+            Method::POST,
+            guardian,
+            guardian,
+            Body::Json(json!({"user_id": id, "send_mail": false, "factor": "otp"})),
+        )
+        .await;
+    assert_eq!(ticket.status, 200, "{}", ticket.body);
+    let ticket_id = ticket.body["ticket_id"].as_str().unwrap().to_owned();
+    let secret =
+        support::enrollment_secret(&walk.http, ticket.body["ticket_url"].as_str().unwrap()).await;
+    let confirmed = support::confirm_enrollment(&walk.sim, &walk.http, &ticket_id, &secret).await;
+    assert_eq!(confirmed, 200);
+    let one = walk.get(enrollments, &enrollments_path).await;
+    assert_eq!(one.body[0]["status"], "confirmed", "{}", one.body);
+    let mailed = walk
+        .call(
+            Method::POST,
+            guardian,
+            guardian,
+            Body::Form(vec![("user_id", id.clone()), ("send_mail", "true".into())]),
+        )
+        .await;
+    assert_eq!(mailed.status, 200, "{}", mailed.body);
+    for (refused, status) in [
+        (json!({}), 400),
+        (json!({"user_id": id, "colour": "green"}), 400),
+        (json!({"user_id": id, "send_mail": "yes"}), 400),
+        (json!({"user_id": id, "factor": "carrier-pigeon"}), 400),
+        (json!({"user_id": "nobody"}), 400),
+        (json!({"user_id": "auth0|nobody"}), 404),
+    ] {
+        let answer = walk
+            .call(
+                Method::POST,
+                guardian,
+                guardian,
+                Body::Json(refused.clone()),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{refused}: {}", answer.body);
+    }
+    let unknown = walk
+        .get(enrollments, "/users/auth0|nobody/enrollments")
+        .await;
+    assert_eq!(unknown.status, 404);
+
     // POST /jobs/users-exports, and GET /jobs/{id} until it completes.
     let exports = "/jobs/users-exports";
     let export = walk

@@ -42,6 +42,8 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/metrics", Access::Open),
     ("GET", "/v1/me", Access::Authenticated),
     ("PATCH", "/v1/me", Access::User),
+    ("POST", "/v1/me/mfa-enrollment", Access::User),
+    ("POST", "/v1/me/verify-enrollment-otp", Access::User),
     ("GET", "/readyz", Access::Open),
     ("GET", "/openapi.json", Access::Open),
     ("POST", "/v1/users", Access::Requires("user.write")),

@@ -153,6 +153,12 @@ impl From<ServiceError> for ApiError {
                 "Forbidden",
                 error.to_string(),
             ),
+            ServiceError::NotTheCallers(detail) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not-the-callers",
+                "Forbidden",
+                detail,
+            ),
             ServiceError::CallerGone => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -11,6 +11,7 @@ pub mod list_patterns;
 pub mod list_query;
 pub mod login;
 pub mod mfa;
+pub mod mfa_enrollment;
 pub mod organization;
 pub mod patterns;
 pub mod role;

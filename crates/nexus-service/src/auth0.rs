@@ -343,6 +343,48 @@ pub async fn request_reset(
         .map_err(|error| password_refusal(tenant, email, error))
 }
 
+/// Asks Auth0 for a link that enrolls the account in a second factor
+/// (`factor`, or the user's choice); Auth0 e-mails it when `send_mail`.
+pub async fn create_enrollment_ticket(
+    nexus: &Nexus,
+    identity: &Identity,
+    send_mail: bool,
+    factor: Option<&str>,
+) -> Result<auth0::EnrollmentTicket, ServiceError> {
+    let (tenant, client) = identity_client(nexus, identity).await?;
+    client
+        .create_enrollment_ticket(&identity.azo_user_id, send_mail, factor)
+        .await
+        .map_err(|error| password_refusal(&tenant, &identity.azo_user_id, error))
+}
+
+/// Has Auth0 check the one-time password `otp` offered with the MFA token
+/// (the MFA API's `mfa-otp` grant, as the tenant's Management client); a
+/// right code confirms the authenticator the token associated. A wrong
+/// code, or a token Auth0 did not issue or that has expired, is 422
+/// quoting Auth0.
+pub async fn verify_mfa_otp(
+    nexus: &Nexus,
+    identity: &Identity,
+    mfa_token: &str,
+    otp: &str,
+) -> Result<(), ServiceError> {
+    let (tenant, client) = identity_client(nexus, identity).await?;
+    client
+        .verify_mfa_otp(mfa_token, otp)
+        .await
+        .map(|_| ())
+        .map_err(|error| match error {
+            Auth0Error::Api {
+                status: 400..=499,
+                message,
+                error_code,
+                ..
+            } => refused(&tenant, "the one-time password", &message, &error_code),
+            other => unreachable(&tenant, other),
+        })
+}
+
 /// Creates the database account of a new Nexus user (CreateUser without
 /// `idpMetadata`) and returns the identity that links it.
 pub async fn provision(

@@ -118,6 +118,10 @@ pub enum ServiceError {
         "only a user's own access token may do this; API keys and client tokens act as no user"
     )]
     NotAUser,
+    /// The request offers a credential of someone other than the caller
+    /// (an MFA token of another account).
+    #[error("{0}")]
+    NotTheCallers(String),
     /// The caller's token was verified for a user that no longer exists.
     #[error("the token's user no longer exists")]
     CallerGone,

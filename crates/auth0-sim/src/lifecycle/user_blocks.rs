@@ -7,9 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::error::no_user;
-use crate::middleware::auth::authorize;
-use crate::middleware::validation::check_user_id;
+use crate::middleware::auth::authorize_on_user;
 use crate::Simulator;
 
 pub(crate) async fn get_blocks(
@@ -17,13 +15,10 @@ pub(crate) async fn get_blocks(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = authorize(&sim, &headers, &["read:users"]).and(check_user_id(&id)) {
+    if let Err(response) = authorize_on_user(&sim, &headers, &["read:users"], &id) {
         return response;
     }
     sim.with(|t| {
-        if !t.users.contains_key(&id) {
-            return no_user(StatusCode::NOT_FOUND);
-        }
         let blocked_for: Vec<_> = t
             .login_blocks
             .get(&id)
@@ -41,13 +36,10 @@ pub(crate) async fn delete_blocks(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = authorize(&sim, &headers, &["update:users"]).and(check_user_id(&id)) {
+    if let Err(response) = authorize_on_user(&sim, &headers, &["update:users"], &id) {
         return response;
     }
     sim.with(|t| {
-        if !t.users.contains_key(&id) {
-            return no_user(StatusCode::NOT_FOUND);
-        }
         t.login_blocks.remove(&id);
         t.failed_logins.remove(&id);
         StatusCode::NO_CONTENT.into_response()

@@ -40,3 +40,19 @@ pub(crate) fn authorize(
     }
     Ok(granted)
 }
+
+/// Checks a Management call on the user the path names: the token and one
+/// of `scopes`, a well-formed user id, and a user that exists (404).
+pub(crate) fn authorize_on_user(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    scopes: &[&str],
+    id: &str,
+) -> Result<(), Response> {
+    authorize(sim, headers, scopes)?;
+    crate::middleware::validation::check_user_id(id)?;
+    if !sim.with(|t| t.users.contains_key(id)) {
+        return Err(crate::error::no_user(StatusCode::NOT_FOUND));
+    }
+    Ok(())
+}

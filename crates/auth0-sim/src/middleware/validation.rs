@@ -38,9 +38,11 @@ pub(crate) fn check_connection_id(id: &str) -> Result<(), Response> {
 
 /// Fields that a form body carries as `true`/`false` text.
 pub(crate) const BOOLEAN_FIELDS: &[&str] = &[
+    "allow_multiple_enrollments",
     "blocked",
     "email_verified",
     "phone_verified",
+    "send_mail",
     "verify_email",
     "verify_phone_number",
 ];

@@ -73,6 +73,49 @@ pub async fn sign_in(
         .unwrap()
 }
 
+/// The code an authenticator app shows now for a base32 `secret`.
+pub fn otp(secret: &str) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .unwrap()
+        .generate_current()
+        .unwrap()
+}
+
+/// Opens an MFA enrollment link as a user would: the secret its page shows.
+pub async fn enrollment_secret(http: &reqwest::Client, ticket_url: &str) -> String {
+    let page = http
+        .get(ticket_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, rest) = page
+        .split_once("id=\"secret\">")
+        .expect("the secret on the page");
+    rest.split('<').next().unwrap().to_owned()
+}
+
+/// Submits the enrollment page's form with the current code; its status.
+pub async fn confirm_enrollment(
+    sim: &Simulator,
+    http: &reqwest::Client,
+    ticket_id: &str,
+    secret: &str,
+) -> u16 {
+    http.post(format!("{}/lo/mfa-enroll", sim.base_url()))
+        .form(&[("ticket", ticket_id.to_owned()), ("otp", otp(secret))])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// A simulator with a Management token, for tests that call it as a client.
 pub struct Tenant {
     pub sim: Simulator,

@@ -142,6 +142,18 @@ impl Setup<'_> {
         user
     }
 
+    /// A user of the simulator's tenant signed in there: its id, its
+    /// e-mail address and the headers that call Nexus as it.
+    async fn sim_user(&mut self) -> (String, String, Vec<(&'static str, String)>) {
+        if self.sim.is_none() {
+            self.sim = Some(crate::sim_tenant::tenant(self.app, 100).await);
+        }
+        let email = format!("{}@example.com", self.unique("audit-mfa-"));
+        let sim = self.sim.as_ref().expect("made above");
+        let (user, _, headers) = crate::mfa_enrollment::signed_in(self.app, sim, &email).await;
+        (user, email, headers)
+    }
+
     fn unique(&mut self, prefix: &str) -> String {
         self.n += 1;
         format!("{prefix}{}", self.n)
@@ -285,6 +297,27 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
                 .on("user", Some(user.clone()))
                 .changes("nickname", Value::Null, is(json!("Me")))
                 .by_user(headers, user)
+        }
+        "CreateMfaEnrollment" => {
+            let (user, _, headers) = setup.sim_user().await;
+            Write::new(M::POST, "/v1/me/mfa-enrollment?isInteractive=true", None)
+                .on("user", Some(user.clone()))
+                .changes("mfaEnrollmentStatus", Value::Null, is(json!("Pending")))
+                .by_user(headers, user)
+        }
+        "MeVerifyEnrollmentOtp" => {
+            let (user, email, headers) = setup.sim_user().await;
+            let sim = setup.sim.as_ref().expect("made by sim_user");
+            let (mfa_token, secret) = crate::mfa_enrollment::associate(sim, &email).await;
+            let otp = crate::mfa_enrollment::authenticator(&secret)
+                .generate_current()
+                .unwrap();
+            let body = json!({"accessToken": mfa_token, "otp": otp});
+            Write::new(M::POST, "/v1/me/verify-enrollment-otp", Some(body))
+                .on("user", Some(user.clone()))
+                .changes("mfaEnrollmentStatus", Value::Null, is(json!("Enrolled")))
+                .by_user(headers, user)
+                .hiding(&[&mfa_token])
         }
         "DeleteUser" => {
             let user = app.user().await;

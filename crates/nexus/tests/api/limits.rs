@@ -289,9 +289,22 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         body,
         headers: None,
     };
+    let user_headers = user_token(app).await;
     let as_user = Base {
-        headers: Some(user_token(app).await),
+        headers: Some(user_headers.clone()),
         ..base(Method::PATCH, "/v1/me", "/v1/me".into(), json!({}))
+    };
+    // The token names no account of the caller's: refused (403) after the
+    // body's limits, before Auth0 is asked.
+    let verify_otp = "/v1/me/verify-enrollment-otp";
+    let as_user_verifying = Base {
+        headers: Some(user_headers),
+        ..base(
+            Method::POST,
+            verify_otp,
+            verify_otp.into(),
+            json!({"accessToken": "a", "otp": "123456"}),
+        )
     };
     // Loopback, allowed on test servers; an event type the probes never cause.
     let webhook_body = json!({
@@ -299,6 +312,7 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     });
     vec![
         as_user,
+        as_user_verifying,
         base(
             Method::POST,
             "/v1/webhooks",

@@ -24,6 +24,7 @@ mod me;
 mod members;
 mod metrics;
 mod mfa;
+mod mfa_enrollment;
 mod nats;
 mod openapi;
 mod organizations;

@@ -16,6 +16,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/v1/me"),
     ("PATCH", "/v1/me"),
+    ("POST", "/v1/me/mfa-enrollment"),
+    ("POST", "/v1/me/verify-enrollment-otp"),
     ("POST", "/v1/users"),
     ("GET", "/v1/users"),
     ("GET", "/v1/users/{userId}"),

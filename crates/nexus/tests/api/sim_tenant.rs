@@ -7,7 +7,7 @@ use auth0_sim::Simulator;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, API_AUDIENCE};
 
 pub struct Tenant {
     pub sim: Simulator,
@@ -36,11 +36,14 @@ pub async fn tenant(app: &TestApp, rate_limit: u32) -> Tenant {
     Tenant { sim, auth0 }
 }
 
+/// The password of the users `auth0_user` seeds.
+pub const SEEDED_PASSWORD: &str = "Passw0rd!long";
+
 /// Seeds an Auth0 user on `connection` straight into the simulator; its Auth0 id.
 pub async fn auth0_user(tenant: &Tenant, connection: &str, email: &str) -> String {
     seed_account(
         tenant,
-        json!({"connection": connection, "email": email, "password": "Passw0rd!long"}),
+        json!({"connection": connection, "email": email, "password": SEEDED_PASSWORD}),
     )
     .await
 }
@@ -93,23 +96,72 @@ pub async fn provisioned_user(app: &TestApp, email: &str) -> (String, String) {
 
 /// A password login on the simulator: its status.
 pub async fn sign_in(tenant: &Tenant, email: &str, password: &str) -> u16 {
+    password_login(tenant, email, password, &[])
+        .await
+        .status()
+        .as_u16()
+}
+
+/// A password login on the simulator's database connection, with `extra`
+/// parameters (an `audience`, a `scope`).
+async fn password_login(
+    tenant: &Tenant,
+    email: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![
+        (
+            "grant_type",
+            "http://auth0.com/oauth/grant-type/password-realm",
+        ),
+        ("client_id", auth0_sim::DEFAULT_CLIENT_ID),
+        ("username", email),
+        ("password", password),
+        ("realm", auth0_sim::DEFAULT_CONNECTION),
+    ];
+    form.extend_from_slice(extra);
     reqwest::Client::new()
         .post(format!("{}/oauth/token", tenant.sim.base_url()))
-        .form(&[
-            (
-                "grant_type",
-                "http://auth0.com/oauth/grant-type/password-realm",
-            ),
-            ("client_id", auth0_sim::DEFAULT_CLIENT_ID),
-            ("username", email),
-            ("password", password),
-            ("realm", auth0_sim::DEFAULT_CONNECTION),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap()
-        .status()
-        .as_u16()
+}
+
+/// The access token a password login gets for `audience` with `scope`.
+pub async fn access_token(
+    tenant: &Tenant,
+    email: &str,
+    password: &str,
+    audience: &str,
+    scope: &str,
+) -> String {
+    let login = password_login(
+        tenant,
+        email,
+        password,
+        &[("audience", audience), ("scope", scope)],
+    )
+    .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let tokens: Value = login.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The headers that call Nexus as the simulator's user `email`, signed in
+/// with its password: its access token for Nexus and an application's key.
+pub async fn user_headers(
+    app: &TestApp,
+    tenant: &Tenant,
+    email: &str,
+    password: &str,
+) -> Vec<(&'static str, String)> {
+    let token = access_token(tenant, email, password, API_AUDIENCE, "openid").await;
+    vec![
+        ("authorization", format!("Bearer {token}")),
+        ("applicationtoken", app.key("user.read").await),
+    ]
 }
 
 /// The e-mails the simulator has sent to `to`.
