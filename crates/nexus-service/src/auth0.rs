@@ -343,6 +343,19 @@ pub async fn request_reset(
         .map_err(|error| password_refusal(tenant, email, error))
 }
 
+/// Has Auth0 e-mail a new account a link to enrol a second factor.
+pub async fn send_enrollment_email(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    azo_user_id: &str,
+) -> Result<(), ServiceError> {
+    client
+        .create_enrollment_ticket(azo_user_id, true, None)
+        .await
+        .map(|_| ())
+        .map_err(|error| password_refusal(tenant, azo_user_id, error))
+}
+
 /// Asks Auth0 for a link that enrolls the account in a second factor
 /// (`factor`, or the user's choice); Auth0 e-mails it when `send_mail`.
 pub async fn create_enrollment_ticket(

@@ -51,6 +51,9 @@ pub async fn create(
     body: CreateUserBody,
 ) -> Result<User> {
     let mut new = body.into_new()?;
+    if new.account.send_mfa_enrollment_email && new.mfa_enrollment_status.is_none() {
+        new.mfa_enrollment_status = Some(nexus_core::mfa_enrollment::PENDING.to_owned());
+    }
     let (tenant, credentials) = {
         let mut tx = nexus.store().begin_read().await?;
         let (tenant, _) = check_references(&mut tx, &new).await?;
@@ -106,15 +109,18 @@ pub async fn create(
     }
 }
 
-/// `sendForgotPasswordEmail`: Auth0 e-mails the new account a link to set
-/// its password, before the user is stored, so that a refusal creates
-/// nothing.
+/// `sendForgotPasswordEmail` and `sendMfaEnrollmentEmail`: Auth0 e-mails
+/// the new account a link to set its password, and one to enrol a second
+/// factor, before the user is stored, so that a refusal creates nothing.
 async fn invite(
     client: &::auth0::ManagementClient,
     tenant: &IdpTenant,
     new: &NewUser,
     identity: &NewIdentity,
 ) -> Result<()> {
+    if new.account.send_mfa_enrollment_email {
+        auth0::send_enrollment_email(client, tenant, &identity.azo_user_id).await?;
+    }
     let (Some(app), Some(email)) = (&new.account.forgot_password_client, &new.email_address) else {
         return Ok(());
     };

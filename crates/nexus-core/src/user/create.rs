@@ -44,8 +44,9 @@ pub struct PasswordCredential {
     #[schema(ignore)]
     pub create_linked_email_user: Option<bool>,
     pub send_email_verification: Option<bool>,
-    // Not supported yet: refused when true, so not documented.
-    #[schema(ignore)]
+    /// Auth0 e-mails the new account a link to enrol a second factor (an
+    /// Auth0 Guardian enrollment ticket); `mfaEnrollmentStatus` starts as
+    /// `Pending`. If Auth0 refuses, no user is created.
     pub send_mfa_enrollment_email: Option<bool>,
     /// Auth0 e-mails the new user a link to set their own password (the
     /// account starts on a generated one nobody sees), returning to the
@@ -160,6 +161,8 @@ pub struct AccountOptions {
     /// The application a forgot-password e-mail returns to, when one is
     /// to be sent (`sendForgotPasswordEmail`).
     pub forgot_password_client: Option<String>,
+    /// Auth0 e-mails an MFA enrollment link (`sendMfaEnrollmentEmail`).
+    pub send_mfa_enrollment_email: bool,
 }
 
 /// An Auth0 application's client id.
@@ -170,16 +173,10 @@ pub const AZO_DATABASE_NAME: Len = Len::between(1, 128);
 
 impl PasswordCredential {
     fn check(self, check: &mut Check) -> AccountOptions {
-        let unsupported = [
-            (
-                "passwordCredential.createLinkedEmailUser",
-                self.create_linked_email_user == Some(true),
-            ),
-            (
-                "passwordCredential.sendMfaEnrollmentEmail",
-                self.send_mfa_enrollment_email == Some(true),
-            ),
-        ];
+        let unsupported = [(
+            "passwordCredential.createLinkedEmailUser",
+            self.create_linked_email_user == Some(true),
+        )];
         for (field, given) in unsupported {
             if given {
                 check.fail(field, "is not supported yet");
@@ -219,6 +216,7 @@ impl PasswordCredential {
             database,
             send_email_verification: self.send_email_verification.unwrap_or(false),
             forgot_password_client: client.filter(|_| forgot_password),
+            send_mfa_enrollment_email: self.send_mfa_enrollment_email == Some(true),
         }
     }
 }

@@ -20,6 +20,7 @@ both_backends!(
     nobody_confirms_with_someone_elses_mfa_token,
     with_auth0_down_nothing_changes,
     only_a_users_token_enrolls,
+    a_new_user_is_e_mailed_an_enrollment_link,
 );
 
 const ENROLL: &str = "/v1/me/mfa-enrollment";
@@ -123,21 +124,7 @@ async fn an_emailed_link_enrolls_an_authenticator(app: TestApp) {
     assert_eq!(emails[0]["kind"], "mfa_enrollment");
     let link = emails[0]["link"].as_str().unwrap();
     assert!(link.ends_with(&format!("ticket={ticket_id}")), "{link}");
-    let page = reqwest::get(link).await.unwrap().text().await.unwrap();
-    let uri = page
-        .split("href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .replace("&amp;", "&");
-    let uri = url::Url::parse(&uri).unwrap();
-    assert_eq!(uri.scheme(), "otpauth");
-    let secret = uri
-        .query_pairs()
-        .find(|(k, _)| k == "secret")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
-    let app_codes = authenticator(&secret);
+    let app_codes = authenticator(&secret_on_page(link).await);
     let http = reqwest::Client::new();
     let form = format!("{}/lo/mfa-enroll", tenant.sim.base_url());
     let wrong = [
@@ -156,6 +143,64 @@ async fn an_emailed_link_enrolls_an_authenticator(app: TestApp) {
     assert_eq!(confirmed_enrollments(&tenant, &azo).await, 1);
     // The link works once.
     assert_eq!(reqwest::get(link).await.unwrap().status().as_u16(), 400);
+}
+
+/// The TOTP secret the enrollment link's page shows, as an authenticator
+/// app reads it from its `otpauth://` URI.
+async fn secret_on_page(link: &str) -> String {
+    let page = reqwest::get(link).await.unwrap().text().await.unwrap();
+    let uri = page
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let uri = url::Url::parse(&uri).unwrap();
+    assert_eq!(uri.scheme(), "otpauth");
+    uri.query_pairs()
+        .find(|(k, _)| k == "secret")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+/// CreateUser with `sendMfaEnrollmentEmail`: the new account is e-mailed an
+/// enrollment link, and the user starts `Pending`.
+async fn a_new_user_is_e_mailed_an_enrollment_link(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let email = "invited-to-mfa@example.com";
+    let created = app
+        .post(
+            "/v1/users",
+            json!({"authenticationMethod": "Database", "displayName": "Invited", "emailAddress": email,
+                "idpTenantId": "sim", "organization": "acme",
+                "passwordCredential": {"password": "Corr3ct-Horse!", "sendMfaEnrollmentEmail": true}}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    assert_eq!(created.body["mfaEnrollmentStatus"], "Pending");
+    let azo = created.body["identities"][0]["azoUserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let emails = inbox(&tenant, email).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["kind"], "mfa_enrollment");
+    let link = emails[0]["link"].as_str().unwrap();
+    let codes = authenticator(&secret_on_page(link).await);
+    let ticket = link.rsplit("ticket=").next().unwrap().to_owned();
+    let form = format!("{}/lo/mfa-enroll", tenant.sim.base_url());
+    let right = [
+        ("ticket", ticket),
+        ("otp", codes.generate_current().unwrap()),
+    ];
+    let confirmed = reqwest::Client::new()
+        .post(&form)
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status().as_u16(), 200);
+    assert_eq!(confirmed_enrollments(&tenant, &azo).await, 1);
 }
 
 async fn an_authenticator_confirmed_through_nexus_is_recorded(app: TestApp) {
