@@ -206,6 +206,32 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of a SQLite database to `file` (a new
+    /// file), while the server goes on writing: `VACUUM INTO` reads one
+    /// snapshot. PostgreSQL's backups are `pg_dump`'s.
+    pub async fn backup_to(&self, file: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Config(
+                "nexus backup copies SQLite databases; back PostgreSQL up with pg_dump".to_owned(),
+            ));
+        }
+        if file.exists() {
+            return Err(StoreError::Config(format!(
+                "{} exists already: a backup is written to a new file",
+                file.display()
+            )));
+        }
+        let path = file
+            .to_str()
+            .ok_or_else(|| StoreError::Config(format!("{} is not UTF-8", file.display())))?;
+        let mut conn = self.read.acquire().await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.read.acquire().await?;

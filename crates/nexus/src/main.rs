@@ -104,6 +104,14 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Copy a SQLite database, consistently, while the server runs (for
+    /// PostgreSQL, use pg_dump).
+    Backup {
+        #[command(flatten)]
+        database: Database,
+        /// The copy: a new file.
+        file: PathBuf,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -507,6 +515,16 @@ async fn main() -> anyhow::Result<()> {
             if let Some(error) = &job.error {
                 anyhow::bail!("the import failed: {error}");
             }
+        }
+        Command::Backup { database, file } => {
+            let url = database.url()?;
+            let store = nexus_store::Store::connect(&url)
+                .await
+                .with_context(|| format!("connecting to {}", nexus::redact(&url)))?;
+            let copied = store.backup_to(&file).await;
+            store.close().await;
+            copied.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("backed up {} to {}", nexus::redact(&url), file.display());
         }
         Command::Migrate { database } => {
             let url = database.url()?;

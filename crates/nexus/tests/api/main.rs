@@ -10,6 +10,7 @@ mod audit_read;
 mod audit_writes;
 mod auth;
 mod auth0_checks;
+mod backups;
 mod blocking;
 mod concurrency;
 mod custom_upns;
