@@ -26,6 +26,9 @@ pub enum Scenario {
     /// The audit trail's filtered lists at two sizes (`audit::compare`);
     /// not in `ALL`: at full size it writes ten million events.
     Audit,
+    /// An Auth0 tenant of `--import-users` users imported (`import::measure`),
+    /// after the others, by a server of its own; not in `ALL`.
+    Import,
 }
 
 impl Scenario {
@@ -51,6 +54,7 @@ impl Scenario {
             Scenario::ListFilter => "GET /v1/users?$top=100&$filter=organizationId eq N",
             Scenario::NoOp => "GET /v1/me (authenticated no-op)",
             Scenario::Audit => "GET /v1/audit-events, filtered, at two sizes",
+            Scenario::Import => "POST /v1/idp_tenants/{id}/imports, to its end",
         }
     }
 
@@ -113,6 +117,7 @@ impl Scenario {
             }
             Scenario::NoOp => (Method::GET, "/v1/me".to_owned(), None),
             Scenario::Audit => unreachable!("the audit scenario runs by itself: audit::compare"),
+            Scenario::Import => unreachable!("the import scenario runs by itself: import::measure"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! login path and the directory over HTTP, and prints what it measured.
 
 mod audit;
+mod import;
 mod load;
 mod seed;
 
@@ -70,6 +71,9 @@ struct Args {
         default_value = "10000,10000000"
     )]
     audit_events: Vec<u64>,
+    /// Auth0 users the `import` scenario imports.
+    #[arg(long, default_value_t = 100_000)]
+    import_users: u64,
     /// A tiny directory and a few seconds: proves the tool works (CI).
     #[arg(long)]
     smoke: bool,
@@ -86,6 +90,8 @@ struct Report {
     results: Vec<Figures>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     audit: Vec<audit::AuditFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    import: Option<import::ImportFigures>,
 }
 
 const KEY_ID: &str = "bench";
@@ -100,9 +106,11 @@ async fn main() -> anyhow::Result<()> {
         args.warmup = 0.2;
         args.connections = vec![1, 4];
         args.audit_events = vec![1000, 20_000];
+        args.import_users = args.import_users.min(300);
         if args.scenarios.is_empty() {
             args.scenarios = Scenario::ALL.to_vec();
             args.scenarios.push(Scenario::Audit);
+            args.scenarios.push(Scenario::Import);
         }
     }
     let dir = tempfile::tempdir()?;
@@ -177,22 +185,11 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
     .map_err(|e| anyhow::anyhow!("creating the benchmark key: {e}"))?;
     store.close().await;
 
-    let port = free_port()?;
     let binary = match &args.nexus {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("nexus"),
     };
-    let mut server = tokio::process::Command::new(&binary)
-        .arg("serve")
-        .env("NEXUS_DATABASE_URL", url)
-        .env("NEXUS_LISTEN", format!("127.0.0.1:{port}"))
-        .env("NEXUS_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base).await?;
+    let (mut server, base) = serve(&binary, url, &[]).await?;
     let authorization = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}"))
@@ -211,7 +208,10 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         args.scenarios.clone()
     };
     let mut audit_figures = Vec::new();
-    for scenario in scenarios {
+    for &scenario in &scenarios {
+        if scenario == Scenario::Import {
+            continue;
+        }
         if scenario == Scenario::Audit {
             let [small, large] = args.audit_events[..] else {
                 bail!("--audit-events takes two sizes, e.g. 10000,10000000");
@@ -249,6 +249,20 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         .context("reading the server's peak RSS")?;
     server.start_kill()?;
     server.wait().await?;
+    // After the others, by a server of its own: its peak RSS is the import's.
+    let import_figures = if scenarios.contains(&Scenario::Import) {
+        let figures =
+            import::measure(&binary, url, &target.authorization, args.import_users).await?;
+        eprintln!(
+            "import: {} users in {:.1} s, server peak RSS {:.1} MB",
+            figures.auth0_users,
+            figures.seconds,
+            figures.server_peak_rss_bytes as f64 / 1e6
+        );
+        Some(figures)
+    } else {
+        None
+    };
     let database_bytes = database_size(url).await?;
     Ok(Report {
         date: Timestamp::now().to_text(),
@@ -259,6 +273,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         server_peak_rss_bytes,
         results,
         audit: audit_figures,
+        import: import_figures,
     })
 }
 
@@ -267,6 +282,29 @@ fn truncate(text: &str, max: usize) -> &str {
         Some((at, _)) => &text[..at],
         None => text,
     }
+}
+
+/// Starts `nexus serve` on `url` (with `env` besides) and waits until it is
+/// ready; the process and its address.
+async fn serve(
+    binary: &std::path::Path,
+    url: &str,
+    env: &[(&str, String)],
+) -> anyhow::Result<(tokio::process::Child, String)> {
+    let port = free_port()?;
+    let server = tokio::process::Command::new(binary)
+        .arg("serve")
+        .env("NEXUS_DATABASE_URL", url)
+        .env("NEXUS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("NEXUS_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await?;
+    Ok((server, base))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -362,4 +400,5 @@ fn print_table(report: &Report) {
         );
     }
     audit::print(&report.audit);
+    import::print(&report.import);
 }

@@ -166,6 +166,11 @@ pub async fn run(nexus: Nexus, config: ImportConfig, mut stop: watch::Receiver<b
 
 async fn claim(nexus: &Nexus, config: &ImportConfig, owner: &str) -> Option<ClaimedImport> {
     let claimed = async {
+        let mut read = nexus.store().read_one().await?;
+        if !imports::claimable(&mut read).await? {
+            return Ok(None);
+        }
+        drop(read);
         let mut tx = nexus.store().begin().await?;
         let job = imports::claim(&mut tx, owner, config.lease).await?;
         commit(tx).await?;

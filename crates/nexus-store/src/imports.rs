@@ -104,6 +104,19 @@ pub async fn unfinished(conn: &mut Conn, tenant_id: i32) -> Result<Option<String
     row.map(|r| r.text("id")).transpose()
 }
 
+/// Whether an import waits for a worker: a read, so that an idle worker's
+/// polls start no write transaction.
+pub async fn claimable(conn: &mut Conn) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM import_jobs WHERE state IN ('Queued', 'Running') \
+         AND (claimed_until IS NULL OR claimed_until < $1) LIMIT 1",
+    )
+    .bind(Timestamp::now().to_text())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims the oldest import that has not ended and that nobody holds (or
 /// whose holder's lease ended: it died) for `owner`, for `lease`.
 pub async fn claim(

@@ -9,7 +9,7 @@ use crate::error::error;
 use crate::lifecycle::passwords::{allowed, TOO_WEAK};
 use crate::lifecycle::tickets::DEFAULT_TTL;
 use crate::middleware::validation::body_object;
-use crate::state::EmailKind;
+use crate::state::{Connection, EmailKind};
 use crate::Simulator;
 
 /// The defaults Auth0 gives a new user: `name` and `nickname` from the
@@ -72,6 +72,41 @@ pub(crate) fn insert_user(
             return Err(bad(TOO_WEAK));
         }
     }
+    let (user_id, user) = build_user(&connection, &body);
+    sim.with(|t| {
+        let taken = t.users.values().any(|u| {
+            u["identities"][0]["connection"] == json!(connection.name)
+                && (u["user_id"] == json!(user_id)
+                    || (email.is_some()
+                        && u["email"].as_str().map(str::to_lowercase)
+                            == email.as_deref().map(str::to_lowercase)))
+        });
+        if taken {
+            return Err(error(
+                StatusCode::CONFLICT,
+                "The user already exists.",
+                "auth0_idp_error",
+            ));
+        }
+        t.users.insert(user_id.clone(), user.clone());
+        if let Some(password) = body.get("password").and_then(Value::as_str) {
+            if connection.strategy == "auth0" {
+                t.passwords.insert(user_id.clone(), password.to_owned());
+            }
+        }
+        if let Some(email) = email
+            .as_deref()
+            .filter(|_| body.get("verify_email") == Some(&json!(true)))
+        {
+            t.send_email(EmailKind::VerifyEmail, email, &user_id, DEFAULT_TTL, None);
+        }
+        Ok(user)
+    })
+}
+
+/// A user as `POST /users` makes one from `body` on `connection`: its id and
+/// its JSON.
+fn build_user(connection: &Connection, body: &Map<String, Value>) -> (String, Value) {
     let provider = if connection.strategy == "auth0" {
         "auth0"
     } else {
@@ -123,34 +158,29 @@ pub(crate) fn insert_user(
         body.get("user_metadata").cloned().unwrap_or(json!({})),
     );
     profile_defaults(&mut user);
-    let user = Value::Object(user);
-    sim.with(|t| {
-        let taken = t.users.values().any(|u| {
-            u["identities"][0]["connection"] == json!(connection.name)
-                && (u["user_id"] == json!(user_id)
-                    || (email.is_some()
-                        && u["email"].as_str().map(str::to_lowercase)
-                            == email.as_deref().map(str::to_lowercase)))
-        });
-        if taken {
-            return Err(error(
-                StatusCode::CONFLICT,
-                "The user already exists.",
-                "auth0_idp_error",
-            ));
-        }
-        t.users.insert(user_id.clone(), user.clone());
-        if let Some(password) = body.get("password").and_then(Value::as_str) {
-            if connection.strategy == "auth0" {
-                t.passwords.insert(user_id.clone(), password.to_owned());
+    (user_id, Value::Object(user))
+}
+
+impl Simulator {
+    /// Seeds `count` verified database users on the default connection,
+    /// `{prefix}{n}@example.com`, as `POST /users` makes them but without
+    /// its checks (the addresses are unique by construction): a large
+    /// tenant for benchmarks, made in seconds.
+    pub fn seed_users(&self, count: usize, prefix: &str) {
+        self.with(|t| {
+            let connection = t
+                .connections
+                .iter()
+                .find(|c| c.name == crate::DEFAULT_CONNECTION)
+                .cloned()
+                .expect("the default connection");
+            for n in 0..count {
+                let mut body = Map::new();
+                body.insert("email".into(), json!(format!("{prefix}{n}@example.com")));
+                body.insert("email_verified".into(), json!(true));
+                let (user_id, user) = build_user(&connection, &body);
+                t.users.insert(user_id, user);
             }
-        }
-        if let Some(email) = email
-            .as_deref()
-            .filter(|_| body.get("verify_email") == Some(&json!(true)))
-        {
-            t.send_email(EmailKind::VerifyEmail, email, &user_id, DEFAULT_TTL, None);
-        }
-        Ok(user)
-    })
+        })
+    }
 }
