@@ -100,6 +100,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         message: "the role already has a connection map for this connection and group",
     },
     UniqueRule {
+        name: "ux_import_jobs_unfinished",
+        sqlite_columns: Some("import_jobs.idp_tenant_id"),
+        message: "an import of this IdP tenant has not ended yet",
+    },
+    UniqueRule {
         name: "api_keys_pkey",
         sqlite_columns: Some("api_keys.id"),
         message: "an API key with this id already exists",

@@ -24,4 +24,7 @@ CREATE TABLE import_jobs (
     modified TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX ix_import_jobs_state ON import_jobs (state);
+-- One import of a tenant at a time, however many requests race to start one.
+CREATE UNIQUE INDEX ux_import_jobs_unfinished ON import_jobs (idp_tenant_id)
+    WHERE state IN ('Queued', 'Running');
 CREATE INDEX ix_import_jobs_tenant ON import_jobs (idp_tenant_id);

@@ -17,6 +17,7 @@ both_backends!(
     an_import_waits_out_an_auth0_outage,
     a_restarted_import_goes_on_from_its_checkpoint,
     the_command_line_imports_and_reports,
+    racing_starts_make_one_import,
 );
 
 const IMPORTS: &str = "/v1/idp_tenants/sim/imports";
@@ -364,4 +365,26 @@ async fn the_command_line_imports_and_reports(app: TestApp) {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("organization"));
+}
+
+/// Forty requests start an import of one tenant at once: one is queued, the
+/// others are refused, and one job runs.
+async fn racing_starts_make_one_import(app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    account(&tenant, "race@example.com", true, json!({})).await;
+    // Auth0 cannot start the export: the winner stays unfinished meanwhile.
+    crate::sim_tenant::fail(&tenant, &["POST"]).await;
+    let body = json!({"organization": "acme"});
+    let replies = futures::future::join_all((0..10).map(|_| app.post(IMPORTS, body.clone()))).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [202, 409, 409, 409, 409, 409, 409, 409, 409, 409],
+        "{statuses:?}"
+    );
+    crate::sim_tenant::recover(&tenant).await;
+    let winner = replies.iter().find(|r| r.status.as_u16() == 202).unwrap();
+    let done = ended(&app, &winner.body).await;
+    assert_eq!(counts(&done), json!([1, 1, 0, 0, 0, 0]), "{done}");
 }
