@@ -83,10 +83,7 @@ pub async fn start(
             tenant.name
         )));
     }
-    let reference = match organization.parse::<i32>() {
-        Ok(id) => nexus_core::user::OrganizationRef::IdOrName(id, organization.clone()),
-        Err(_) => nexus_core::user::OrganizationRef::Name(organization.clone()),
-    };
+    let reference = nexus_core::user::OrganizationRef::id_or_name(organization);
     let Some(organization) = find_organization(&mut tx, &reference).await? else {
         let mut check = nexus_core::validation::Check::new();
         check.fail("organization", "no such organization");

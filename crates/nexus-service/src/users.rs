@@ -381,10 +381,8 @@ pub(crate) async fn apply(
             (true, false) => PushTo::AllIdentities,
             _ => PushTo::DatabaseIdentities,
         };
-        push::enqueue_user(&mut tx, user_id, to).await?;
-        if updated.email_address != current.email_address {
-            push::enqueue_user(&mut tx, user_id, PushTo::DatabaseIdentitiesReaddressed).await?;
-        }
+        let readdressed = updated.email_address != current.email_address;
+        push::enqueue_user_readdressed(&mut tx, user_id, to, readdressed).await?;
     }
     let user = get_in(&mut tx, user_id).await?;
     let mut changes = audit::changes(Some(&before), Some(&user));

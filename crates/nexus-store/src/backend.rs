@@ -66,6 +66,16 @@ impl<T> PerBackend<T> {
     }
 }
 
+/// The clause a worker's claim ends its inner SELECT with: on PostgreSQL
+/// the rows another worker is claiming are skipped, not waited for; SQLite's
+/// one writer claims alone.
+pub(crate) fn skip_locked(conn: &Conn) -> &'static str {
+    match Backend::of(conn) {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
 /// `select` made to also lock the rows it finds until the transaction ends
 /// (of every table it joins, in the order of its `FROM`), for a read-modify-write: a concurrent writer
 /// of those rows waits for this transaction, then reads what it wrote.

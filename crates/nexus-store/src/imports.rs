@@ -6,7 +6,7 @@ use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::rows::RowExt;
-use crate::{Backend, Conn, StoreError};
+use crate::{Conn, StoreError};
 
 /// An import asked for.
 pub struct NewImport<'a> {
@@ -125,10 +125,7 @@ pub async fn claim(
     lease: std::time::Duration,
 ) -> Result<Option<ClaimedImport>, StoreError> {
     let now = Timestamp::now();
-    let skip_locked = match Backend::of(conn) {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let skip_locked = crate::backend::skip_locked(conn);
     let sql = format!(
         "UPDATE import_jobs SET claimed_by = $3, claimed_until = $2, state = 'Running', modified = $1 \
          WHERE id IN (SELECT id FROM import_jobs WHERE state IN ('Queued', 'Running') \

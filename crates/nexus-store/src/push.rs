@@ -7,7 +7,7 @@ use nexus_core::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::rows::RowExt;
-use crate::{Backend, Conn, StoreError};
+use crate::{Conn, StoreError};
 
 /// A claimed piece of work.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,21 +93,28 @@ pub enum PushTo {
     AllIdentitiesDeleted { keep_accounts: bool },
     /// Only database identities: profile fields are Nexus's to keep only there.
     DatabaseIdentities,
-    /// Database identities, with the user's new e-mail address.
-    DatabaseIdentitiesReaddressed,
 }
 
 /// Records a push for the user's identities (before a change to what Nexus
 /// owns in Auth0: UPNs, links, profile, block; before the user is deleted).
 pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<(), StoreError> {
+    enqueue_user_readdressed(conn, user_id, to, false).await
+}
+
+/// `enqueue_user`; `readdressed`: the user's e-mail address changed too, and
+/// goes to their database identities with the push.
+pub async fn enqueue_user_readdressed(
+    conn: &mut Conn,
+    user_id: &str,
+    to: PushTo,
+    readdressed: bool,
+) -> Result<(), StoreError> {
     let filter = match to {
-        PushTo::DatabaseIdentities | PushTo::DatabaseIdentitiesReaddressed => {
-            " AND strategy = 'auth0'"
-        }
+        PushTo::DatabaseIdentities => " AND strategy = 'auth0'",
         _ => "",
     };
     let sql = format!(
-        "SELECT idp_tenant_id, azo_user_id, provisioned FROM identities WHERE user_id = $1{filter}"
+        "SELECT idp_tenant_id, azo_user_id, provisioned, strategy FROM identities WHERE user_id = $1{filter}"
     );
     let targets = sqlx::query(&sql)
         .bind(user_id)
@@ -122,7 +129,7 @@ pub async fn enqueue_user(conn: &mut Conn, user_id: &str, to: PushTo) -> Result<
                     == (PushTo::AllIdentitiesDeleted {
                         keep_accounts: false,
                     }),
-            send_email: to == PushTo::DatabaseIdentitiesReaddressed,
+            send_email: readdressed && target.text("strategy")? == "auth0",
         };
         enqueue_with(
             conn,
@@ -160,10 +167,7 @@ pub async fn claim(
     lease: std::time::Duration,
 ) -> Result<Vec<PushItem>, StoreError> {
     let now = Timestamp::now();
-    let skip_locked = match Backend::of(conn) {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let skip_locked = crate::backend::skip_locked(conn);
     let sql = format!(
         "UPDATE push_outbox SET claimed_until = $2, claimed_by = $4 WHERE id IN (SELECT id FROM push_outbox \
          WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \

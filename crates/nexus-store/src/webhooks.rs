@@ -17,7 +17,7 @@ use sqlx::Row;
 use crate::batch::{Batch, Value};
 use crate::list::fetch_page;
 use crate::rows::RowExt;
-use crate::{Backend, Conn, ListParams, Page, StoreError};
+use crate::{Conn, ListParams, Page, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
     fields: &[
@@ -291,10 +291,7 @@ pub async fn claim(
     lease: std::time::Duration,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let now = Timestamp::now();
-    let skip_locked = match Backend::of(conn) {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let skip_locked = crate::backend::skip_locked(conn);
     let sql = format!(
         "UPDATE webhook_deliveries SET claimed_until = $2, claimed_by = $4 WHERE id IN (SELECT id FROM webhook_deliveries \
          WHERE status = 'pending' AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \

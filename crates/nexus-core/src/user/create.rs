@@ -123,6 +123,16 @@ pub enum OrganizationRef {
     IdOrName(i32, String),
 }
 
+impl OrganizationRef {
+    /// An id or a name, as the text does not say which.
+    pub fn id_or_name(value: String) -> OrganizationRef {
+        match value.parse::<i32>() {
+            Ok(id) => OrganizationRef::IdOrName(id, value),
+            Err(_) => OrganizationRef::Name(value),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub authentication_method: AuthenticationMethod,
@@ -317,10 +327,7 @@ fn organization_ref(
     match id_type.as_deref().map(OrganizationIdType::parse) {
         Some(Ok(OrganizationIdType::Id)) => as_id(check, &value).map(OrganizationRef::Id),
         Some(Ok(OrganizationIdType::Name)) => Some(OrganizationRef::Name(value)),
-        None => Some(match value.parse::<i32>() {
-            Ok(id) => OrganizationRef::IdOrName(id, value),
-            Err(_) => OrganizationRef::Name(value),
-        }),
+        None => Some(OrganizationRef::id_or_name(value)),
         Some(Err(message)) => {
             check.fail("organizationIdType", message);
             None
