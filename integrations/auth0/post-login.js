@@ -4,7 +4,11 @@
  * On every login it calls Nexus `PUT /v1/users/{nexus_user_id}/$sync` with the
  * connection, the IdP groups and selected profile attributes, then puts the
  * user's roles for the requested API and the custom UPN for the application
- * into the tokens. It denies the login when Nexus says the user is inactive,
+ * into the tokens. An account whose app_metadata has no nexus_user_id yet is
+ * synced by its Auth0 id instead (`PUT /v1/idp_tenants/{tenant}/accounts/
+ * {user_id}/$sync`): Nexus knows it when it is linked, and when the tenant has
+ * just-in-time provisioning on, Nexus imports it at this first login (and then
+ * writes nexus_user_id into its app_metadata); otherwise the login is denied. It denies the login when Nexus says the user is inactive,
  * and asks for multi-factor authentication when Nexus says the login needs it
  * (`mfaRequired`; the rule is Nexus's, not the Action's).
  *
@@ -24,6 +28,9 @@
  *   NEXUS_ATTRIBUTES       comma-separated event.user fields sent as attributes,
  *                          default "email,name,given_name,family_name"
  *   NEXUS_GROUPS_FIELD     event.user field holding the IdP groups, default "groups"
+ *   NEXUS_IDP_TENANT       the tenant as Nexus names it (id, name, azoTenantName or
+ *                          loginDomain), for accounts without nexus_user_id; default
+ *                          the Auth0 tenant's name (event.tenant.id)
  *
  * Tracing: the `$sync` call carries a W3C `traceparent`, so that Nexus's spans
  * of the login join one trace. An application that wants the login in its own
@@ -64,22 +71,31 @@ const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
 
 const UNAVAILABLE_MESSAGE = "The identity directory is unavailable; try again shortly.";
 const REFUSED_MESSAGE = "Your sign-in could not be completed; contact your administrator.";
+const NOT_PROVISIONED_MESSAGE = "This account is not provisioned in the identity directory.";
 
 exports.onExecutePostLogin = async (event, api) => {
   const secrets = event.secrets || {};
   const failOpen = String(secrets.NEXUS_FAIL_OPEN || "").toLowerCase() === "true";
 
   const userId = event.user && event.user.app_metadata && event.user.app_metadata.nexus_user_id;
-  if (!userId) {
-    // Nexus writes app_metadata.nexus_user_id by pushing to this tenant, which
-    // it does only once the tenant is registered with Management credentials.
+  const azoUserId = event.user && event.user.user_id;
+  const tenant = secrets.NEXUS_IDP_TENANT || (event.tenant && event.tenant.id);
+  if (!userId && !(azoUserId && tenant)) {
     console.log(
-      `nexus: ${(event.user && event.user.user_id) || "the user"} has no app_metadata.nexus_user_id ` +
-        "(not linked in Nexus, or the tenant has no Management credentials in Nexus); denying the login",
+      `nexus: ${azoUserId || "the user"} has no app_metadata.nexus_user_id and the tenant is unknown ` +
+        "(set NEXUS_IDP_TENANT); denying the login",
     );
-    api.access.deny("This account is not provisioned in the identity directory.");
+    api.access.deny(NOT_PROVISIONED_MESSAGE);
     return;
   }
+  // A linked account carries its Nexus id once Nexus has pushed it; until
+  // then (or for just-in-time provisioning) Nexus finds it by its Auth0 id.
+  const target = userId
+    ? { path: `/v1/users/${encodeURIComponent(userId)}/$sync`, byAccount: false }
+    : {
+        path: `/v1/idp_tenants/${encodeURIComponent(tenant)}/accounts/${encodeURIComponent(azoUserId)}/$sync`,
+        byAccount: true,
+      };
   const audience =
     (event.resource_server && event.resource_server.identifier) ||
     (event.request && event.request.query && event.request.query.audience) ||
@@ -88,7 +104,7 @@ exports.onExecutePostLogin = async (event, api) => {
   const trace = traceContext(event);
   let info;
   try {
-    info = await sync(secrets, userId, syncBody(event, secrets, audience), trace);
+    info = await sync(secrets, target, syncBody(event, secrets, audience), trace);
   } catch (error) {
     if (error instanceof NexusUnavailable) {
       console.log(`nexus: ${error.message}; ${failOpen ? "failing open" : "denying the login"} (trace ${trace.traceId})`);
@@ -186,7 +202,7 @@ function syncBody(event, secrets, audience) {
   };
 }
 
-async function sync(secrets, userId, body, trace) {
+async function sync(secrets, target, body, trace) {
   if (!secrets.NEXUS_URL) {
     throw new NexusUnavailable("NEXUS_URL is not set");
   }
@@ -196,7 +212,7 @@ async function sync(secrets, userId, body, trace) {
     const credentials = Buffer.from(`${secrets.NEXUS_API_KEY_ID}:${secrets.NEXUS_API_KEY_SECRET}`).toString("base64");
     headers.authorization = `Basic ${credentials}`;
   }
-  const url = `${secrets.NEXUS_URL.replace(/\/+$/, "")}/v1/users/${encodeURIComponent(userId)}/$sync`;
+  const url = `${secrets.NEXUS_URL.replace(/\/+$/, "")}${target.path}`;
   let response;
   try {
     response = await fetch(url, {
@@ -218,8 +234,14 @@ async function sync(secrets, userId, body, trace) {
     const problem = await response.json().catch(() => ({}));
     throw new NexusRefused(
       `$sync answered 404: ${problem.detail || "not found"}`,
-      "This account is not linked in the identity directory for this connection.",
+      target.byAccount ? NOT_PROVISIONED_MESSAGE : "This account is not linked in the identity directory for this connection.",
     );
+  }
+  if (response.status === 409) {
+    // Just-in-time provisioning refused the account (say, an unverified
+    // address that is another user's): a decision, never an outage.
+    const problem = await response.json().catch(() => ({}));
+    throw new NexusRefused(`$sync answered 409: ${problem.detail || "conflict"}`, REFUSED_MESSAGE);
   }
   if (response.status === 400) {
     const problem = await response.json().catch(() => ({}));

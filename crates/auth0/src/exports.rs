@@ -10,7 +10,7 @@ use flate2::read::GzDecoder;
 use reqwest::Method;
 use serde::Deserialize;
 
-use crate::{Error, ManagementClient};
+use crate::{Error, ManagementClient, User};
 
 /// The fields an export is asked for, and the names they come back as.
 const FIELDS: &[(&str, &str)] = &[
@@ -41,6 +41,29 @@ pub struct ExportedUser {
     pub connection: Option<String>,
     /// `app_metadata.nexus_user_id`.
     pub nexus_user_id: Option<String>,
+}
+
+impl From<&User> for ExportedUser {
+    /// The user as an export would give it (read with `GET /users/{id}`).
+    fn from(user: &User) -> Self {
+        ExportedUser {
+            user_id: user.user_id.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            name: user.name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
+            nickname: user.nickname.clone(),
+            blocked: user.blocked,
+            connection: user.identities.first().and_then(|i| i.connection.clone()),
+            nexus_user_id: user
+                .app_metadata
+                .as_ref()
+                .and_then(|metadata| metadata.get("nexus_user_id"))
+                .and_then(|id| id.as_str())
+                .map(str::to_owned),
+        }
+    }
 }
 
 /// A job as `GET /jobs/{id}` answers it.

@@ -75,6 +75,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Requires("user.sync"),
     ),
     (
+        "PUT",
+        "/v1/idp_tenants/{idpTenantId}/accounts/{azoUserId}/$sync",
+        Access::Requires("user.sync"),
+    ),
+    (
         "POST",
         "/v1/users/{userId}/custom-upns",
         Access::Requires("user.write"),

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::user::OrganizationRef;
 use crate::validation::{Check, Len};
 use crate::values::{DnsName, HttpUrl};
 use crate::{Timestamp, ValidationErrors};
@@ -23,10 +24,44 @@ pub struct IdpTenant {
     pub base_url: Option<String>,
     /// Whether Management API credentials are stored (they are never returned).
     pub has_management_credentials: bool,
+    pub jit_provisioning: JitProvisioning,
     pub created: Timestamp,
     pub created_by: String,
     pub modified: Timestamp,
     pub modified_by: String,
+}
+
+/// Just-in-time provisioning: the first login of an Auth0 user Nexus does
+/// not know yet imports that user (as an import would: matched by
+/// `app_metadata.nexus_user_id` or a verified address, else created in
+/// `organizationId`) instead of being refused. Off unless set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JitProvisioning {
+    pub enabled: bool,
+    /// The organization users created at their first login join; null
+    /// when off (also when that organization is deleted, which turns it off).
+    pub organization_id: Option<i32>,
+}
+
+/// `jitProvisioning` in a tenant's body: replaces the setting whole.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JitProvisioningBody {
+    #[schema(required = true, value_type = bool)]
+    pub enabled: Option<bool>,
+    /// The organization users created at their first login join: its id or
+    /// its name, as in CreateUser. Required when `enabled`; refused otherwise.
+    #[schema(min_length = 1, max_length = 250, example = "acme")]
+    pub organization: Option<String>,
+}
+
+/// A checked `jitProvisioning`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Jit {
+    Off,
+    /// On, creating users in the organization with this id or name.
+    On(OrganizationRef),
 }
 
 /// A value that must never be shown: `Debug` prints a placeholder.
@@ -108,6 +143,10 @@ pub struct IdpTenantBody {
     /// Plain http is accepted for loopback hosts only.
     #[schema(example = "http://127.0.0.1:4010")]
     pub base_url: Option<String>,
+    /// Just-in-time provisioning of unknown Auth0 users at their first
+    /// login (`PUT …/accounts/{azoUserId}/$sync`). Needs Management
+    /// credentials.
+    pub jit_provisioning: Option<JitProvisioningBody>,
 }
 
 /// Body of `POST /v1/idp_tenants`: `IdpTenantBody` with the tenant's names
@@ -141,6 +180,10 @@ pub struct NewIdpTenantBody {
     /// Plain http is accepted for loopback hosts only.
     #[schema(example = "http://127.0.0.1:4010")]
     pub base_url: Option<String>,
+    /// Just-in-time provisioning of unknown Auth0 users at their first
+    /// login (`PUT …/accounts/{azoUserId}/$sync`). Needs Management
+    /// credentials.
+    pub jit_provisioning: Option<JitProvisioningBody>,
 }
 
 impl From<NewIdpTenantBody> for IdpTenantBody {
@@ -154,6 +197,7 @@ impl From<NewIdpTenantBody> for IdpTenantBody {
             management_client_secret: body.management_client_secret,
             management_audience: body.management_audience,
             base_url: body.base_url,
+            jit_provisioning: body.jit_provisioning,
         }
     }
 }
@@ -174,6 +218,7 @@ pub struct NewIdpTenant {
     pub login_domain: Option<DnsName>,
     pub credentials: Option<ManagementCredentials>,
     pub base_url: Option<String>,
+    pub jit: Option<Jit>,
 }
 
 /// Checked changes: `None` leaves a field as it is.
@@ -186,6 +231,7 @@ pub struct IdpTenantChanges {
     pub credentials: Option<ManagementCredentials>,
     pub management_audience: Option<String>,
     pub base_url: Option<String>,
+    pub jit: Option<Jit>,
 }
 
 impl IdpTenantBody {
@@ -201,6 +247,12 @@ impl IdpTenantBody {
                 "is only accepted together with managementClientId and managementClientSecret",
             );
         }
+        if matches!(changes.jit, Some(Jit::On(_))) && changes.credentials.is_none() {
+            check.fail(
+                "jitProvisioning",
+                "needs managementClientId and managementClientSecret: Nexus reads a new user from Auth0",
+            );
+        }
         check.finish_with(|| NewIdpTenant {
             name: changes.name.expect("checked"),
             azo_tenant_name: changes.azo_tenant_name.expect("checked"),
@@ -208,6 +260,7 @@ impl IdpTenantBody {
             login_domain: changes.login_domain,
             credentials: changes.credentials,
             base_url: changes.base_url,
+            jit: changes.jit,
         })
     }
 
@@ -273,6 +326,9 @@ impl IdpTenantBody {
             }
         };
         let base_url = check.parse("baseUrl", self.base_url, parse_base_url);
+        let jit = self
+            .jit_provisioning
+            .and_then(|body| parse_jit(check, body));
         IdpTenantChanges {
             name,
             azo_tenant_name,
@@ -281,6 +337,34 @@ impl IdpTenantBody {
             credentials,
             management_audience,
             base_url,
+            jit,
+        }
+    }
+}
+
+fn parse_jit(check: &mut Check, body: JitProvisioningBody) -> Option<Jit> {
+    let enabled = check.required("jitProvisioning.enabled", body.enabled);
+    let organization = check.text(
+        "jitProvisioning.organization",
+        body.organization,
+        crate::import::ORGANIZATION,
+    );
+    match (enabled?, organization) {
+        (true, Some(organization)) => Some(Jit::On(OrganizationRef::id_or_name(organization))),
+        (true, None) => {
+            check.fail(
+                "jitProvisioning.organization",
+                "is required when jitProvisioning is enabled",
+            );
+            None
+        }
+        (false, None) => Some(Jit::Off),
+        (false, Some(_)) => {
+            check.fail(
+                "jitProvisioning.organization",
+                "is only accepted when jitProvisioning is enabled",
+            );
+            None
         }
     }
 }
@@ -348,6 +432,42 @@ mod tests {
         );
         assert!(parse_base_url("https://sim.example.com").is_ok());
         assert!(parse_base_url("http://sim.example.com").is_err());
+    }
+
+    #[test]
+    fn jit_needs_an_organization_when_enabled() {
+        let jit = |enabled, organization: Option<&str>| {
+            let mut b = body();
+            b.jit_provisioning = Some(JitProvisioningBody {
+                enabled,
+                organization: organization.map(str::to_owned),
+            });
+            b.into_changes()
+        };
+        assert_eq!(
+            jit(Some(true), Some("acme")).unwrap().jit,
+            Some(Jit::On(OrganizationRef::Name("acme".into())))
+        );
+        assert_eq!(jit(Some(false), None).unwrap().jit, Some(Jit::Off));
+        let mut b = body();
+        b.jit_provisioning = Some(JitProvisioningBody {
+            enabled: Some(true),
+            organization: Some("acme".into()),
+        });
+        let refused = b.into_new().unwrap_err();
+        assert!(
+            refused.fields().contains_key("jitProvisioning"),
+            "needs credentials"
+        );
+        for (enabled, organization, field) in [
+            (Some(true), None, "jitProvisioning.organization"),
+            (Some(false), Some("acme"), "jitProvisioning.organization"),
+            (None, None, "jitProvisioning.enabled"),
+            (Some(true), Some(""), "jitProvisioning.organization"),
+        ] {
+            let errors = jit(enabled, organization).unwrap_err();
+            assert!(errors.fields().contains_key(field), "{errors:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::{Timestamp, ValidationErrors};
 /// At most this many conflicts are listed; `conflictCount` counts them all.
 pub const CONFLICTS_LISTED: usize = 1000;
 
-const ORGANIZATION: Len = Len::between(1, 250);
+/// An organization named by id or name in a body.
+pub const ORGANIZATION: Len = Len::between(1, 250);
 
 /// An import of a tenant's users, as `GET …/imports/{jobId}` answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -135,6 +135,35 @@ pub async fn verify_link(
     })
 }
 
+/// An Auth0 user read as an import reads it, and the connection of its
+/// primary account (`None` when Auth0 does not list it); 404 when the
+/// tenant has no such user.
+pub async fn read_user(
+    client: &ManagementClient,
+    tenant: &IdpTenant,
+    azo_user_id: &str,
+) -> Result<(auth0::ExportedUser, Option<auth0::Connection>), ServiceError> {
+    let user = match client.get_user(azo_user_id).await {
+        Ok(user) => auth0::ExportedUser::from(&user),
+        // Auth0 answers 400 for a malformed user id, 404 for an unknown one.
+        Err(error) if matches!(error.status(), Some(400 | 404)) => {
+            return Err(ServiceError::not_found(
+                "Auth0 user",
+                format!("{azo_user_id}' of tenant '{}", tenant.name),
+            ))
+        }
+        Err(error) => return Err(unreachable(tenant, error)),
+    };
+    let connection = match &user.connection {
+        Some(name) => client
+            .connection_by_name(name)
+            .await
+            .map_err(|error| unreachable(tenant, error))?,
+        None => None,
+    };
+    Ok((user, connection))
+}
+
 pub struct Connection {
     pub id: String,
     pub name: String,

@@ -1,10 +1,11 @@
 use nexus_core::audit::resource_type::IDP_TENANT;
 use nexus_core::audit::Changes;
-use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody, ManagementCredentials};
+use nexus_core::idp_tenant::{IdpTenant, IdpTenantBody, Jit, ManagementCredentials};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, idp_tenants, Conn, ListParams, Page};
 use serde_json::{json, Value};
 
+use crate::users::find_organization;
 use crate::{audit, Nexus, Result, ServiceError};
 
 pub use nexus_store::idp_tenants::LIST;
@@ -64,6 +65,23 @@ async fn credentials_of(
     Ok(idp_tenants::credentials(conn, tenant.id).await?)
 }
 
+/// The organization `jit` names: `Some(None)` turns provisioning off;
+/// 422 when no organization has that id or name.
+async fn jit_organization(conn: &mut Conn, jit: Option<&Jit>) -> Result<Option<Option<i32>>> {
+    let reference = match jit {
+        None => return Ok(None),
+        Some(Jit::Off) => return Ok(Some(None)),
+        Some(Jit::On(reference)) => reference,
+    };
+    match find_organization(conn, reference).await? {
+        Some(organization) => Ok(Some(Some(organization.id))),
+        None => Err(ServiceError::Inapplicable(ValidationErrors::single(
+            "jitProvisioning.organization",
+            "no such organization",
+        ))),
+    }
+}
+
 /// Resolves a path's `{idpTenantId}` (id, name, azoTenantName or loginDomain).
 pub(crate) async fn resolve(conn: &mut Conn, reference: &str) -> Result<IdpTenant> {
     idp_tenants::resolve(conn, reference)
@@ -76,7 +94,8 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: IdpTenantBody) -> Result
     let mut new = body.into_new()?;
     seal(nexus, &mut new.credentials)?;
     let mut tx = nexus.store().begin().await?;
-    let tenant = idp_tenants::insert(&mut tx, &new, actor).await?;
+    let jit_organization = jit_organization(&mut tx, new.jit.as_ref()).await?;
+    let tenant = idp_tenants::insert(&mut tx, &new, jit_organization.flatten(), actor).await?;
     let changes = changes(None, Some((&tenant, new.credentials.as_ref())));
     audit::record_changes(&mut tx, actor, IDP_TENANT, &tenant.id.to_string(), changes).await?;
     commit(tx).await?;
@@ -115,7 +134,15 @@ pub async fn update(
     } else {
         None
     };
-    let updated = idp_tenants::update(&mut tx, &current, &changes, actor).await?;
+    let jit_organization = jit_organization(&mut tx, changes.jit.as_ref()).await?;
+    let updated = idp_tenants::update(&mut tx, &current, &changes, jit_organization, actor).await?;
+    if matches!(changes.jit, Some(Jit::On(_))) && !updated.has_management_credentials {
+        return Err(ServiceError::Conflict(format!(
+            "IdP tenant '{}' has no Management credentials: just-in-time provisioning reads \
+             new users from Auth0; give managementClientId and managementClientSecret",
+            updated.name
+        )));
+    }
     let credentials_after = if touches_credentials {
         credentials_of(&mut tx, &updated).await?
     } else {

@@ -215,7 +215,25 @@ struct Runner<'a> {
 }
 
 /// The connections of the tenant, by name, as the export names them.
-type Connections = HashMap<String, Option<auth0::Connection>>;
+/// Auth0's connections by name (`None`: Auth0 does not list it).
+pub(crate) type Connections = HashMap<String, Option<auth0::Connection>>;
+
+/// Where an Auth0 user lands: its tenant, and the organization a user
+/// created for it joins.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Destination {
+    pub tenant_id: i32,
+    pub organization_id: i32,
+}
+
+impl From<&ClaimedImport> for Destination {
+    fn from(job: &ClaimedImport) -> Self {
+        Destination {
+            tenant_id: job.tenant_id,
+            organization_id: job.organization_id,
+        }
+    }
+}
 
 impl Runner<'_> {
     async fn run(&self, mut job: ClaimedImport) -> std::result::Result<(), Stopped> {
@@ -474,7 +492,7 @@ impl Runner<'_> {
                     email: None,
                     reason: format!("not a user: {error}"),
                 }),
-                Ok(user) => import_user(&mut tx, job, user, connections, actor).await?,
+                Ok(user) => import_user(&mut tx, job.into(), user, connections, actor).await?,
             };
             outcomes.push(outcome);
         }
@@ -523,14 +541,14 @@ fn conflict_of(line: &ExportLine, reason: String) -> ImportConflict {
 }
 
 /// Matches one Auth0 user to Nexus and stores what that decides.
-async fn import_user(
+pub(crate) async fn import_user(
     conn: &mut Conn,
-    job: &ClaimedImport,
+    to: Destination,
     user: &ExportedUser,
     connections: &Connections,
     actor: &Actor,
-) -> std::result::Result<Outcome, Stopped> {
-    let tenant_id = job.tenant_id;
+) -> Result<Outcome> {
+    let tenant_id = to.tenant_id;
     let conflict = |reason: String| ImportConflict {
         azo_user_id: user.user_id.clone(),
         email: user.email.clone(),
@@ -594,7 +612,7 @@ async fn import_user(
         }
     }
     // 4. A new user.
-    let new = match new_user(job, &strategy, user, &identity) {
+    let new = match new_user(to, &strategy, user, &identity) {
         Ok(new) => new,
         Err(reason) => return Ok(Outcome::Skipped(conflict(reason))),
     };
@@ -608,7 +626,7 @@ async fn import_user(
         actor,
         &new_text_id(),
         &new,
-        job.organization_id,
+        to.organization_id,
         Some(account),
     )
     .await?;
@@ -625,7 +643,7 @@ async fn link(
     verified: Option<&str>,
     actor: &Actor,
     conflict: impl Fn(String) -> ImportConflict,
-) -> std::result::Result<Outcome, Stopped> {
+) -> Result<Outcome> {
     crate::users::lock_user(conn, user_id).await?;
     if let Some(other) = identities::get(conn, user_id, tenant_id).await? {
         return Ok(Outcome::Conflict(conflict(format!(
@@ -655,7 +673,7 @@ async fn link(
 /// field they refuse is left out (the name cut to its limit), and a user
 /// still refused is skipped with the reason.
 fn new_user(
-    job: &ClaimedImport,
+    to: Destination,
     strategy: &str,
     user: &ExportedUser,
     identity: &NewIdentity,
@@ -675,8 +693,8 @@ fn new_user(
                 .to_owned(),
         ),
         display_name: Some(display_name.clone()),
-        idp_tenant_id: Some(job.tenant_id.to_string()),
-        organization: Some(job.organization_id.to_string()),
+        idp_tenant_id: Some(to.tenant_id.to_string()),
+        organization: Some(to.organization_id.to_string()),
         organization_id_type: Some("Id".to_owned()),
         email_address: user.email.clone(),
         email_verified: user.email_verified,

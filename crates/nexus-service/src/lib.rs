@@ -16,6 +16,7 @@ pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod organizations;
+pub mod provisioning;
 pub mod push;
 pub mod roles;
 pub mod secrets;

@@ -14,7 +14,16 @@ use crate::{Nexus, Result, ServiceError};
 /// which records what the login changed in the audit trail.
 #[tracing::instrument(skip(nexus, actor, body))]
 pub async fn sync(nexus: &Nexus, actor: Actor, user_id: &str, body: SyncBody) -> Result<UserInfo> {
-    let request = body.into_request()?;
+    sync_request(nexus, actor, user_id, body.into_request()?).await
+}
+
+/// `sync` of a checked request.
+pub(crate) async fn sync_request(
+    nexus: &Nexus,
+    actor: Actor,
+    user_id: &str,
+    request: SyncRequest,
+) -> Result<UserInfo> {
     // One statement reads everything an unchanged login needs.
     let view = nexus_store::login::read(
         nexus.store(),

@@ -1,5 +1,5 @@
 use nexus_core::idp_tenant::{
-    IdpTenant, IdpTenantChanges, ManagementCredentials, NewIdpTenant, Secret,
+    IdpTenant, IdpTenantChanges, JitProvisioning, ManagementCredentials, NewIdpTenant, Secret,
 };
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::{Actor, Audit, Timestamp};
@@ -60,7 +60,7 @@ pub static LIST: ListSpec = ListSpec {
 
 const COLUMNS: &str = "id, name, azo_tenant_name, fqdn, login_domain, base_url, \
     (CASE WHEN management_client_id IS NULL THEN 0 ELSE 1 END) AS has_credentials, \
-    created, created_by, modified, modified_by";
+    jit_organization_id, created, created_by, modified, modified_by";
 
 fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
     let Audit {
@@ -77,6 +77,7 @@ fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
         login_domain: row.opt_text("login_domain")?,
         base_url: row.opt_text("base_url")?,
         has_management_credentials: row.flag("has_credentials")?,
+        jit_provisioning: jit(row.opt_int("jit_organization_id")?),
         created,
         created_by,
         modified,
@@ -84,17 +85,27 @@ fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
     })
 }
 
+fn jit(organization_id: Option<i32>) -> JitProvisioning {
+    JitProvisioning {
+        enabled: organization_id.is_some(),
+        organization_id,
+    }
+}
+
+/// Stores a new tenant; `jit_organization`: the organization of
+/// `new.jit`, resolved.
 pub async fn insert(
     conn: &mut Conn,
     new: &NewIdpTenant,
+    jit_organization: Option<i32>,
     actor: &Actor,
 ) -> Result<IdpTenant, StoreError> {
     let now = Timestamp::now().to_text();
     let credentials = new.credentials.as_ref();
     let sql = format!(
         "INSERT INTO idp_tenants (name, azo_tenant_name, fqdn, login_domain, management_client_id, \
-         management_client_secret, management_audience, base_url, created, created_by, modified, modified_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9, $8, $9) RETURNING {COLUMNS}"
+         management_client_secret, management_audience, base_url, jit_organization_id, created, created_by, modified, modified_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11, $8, $9, $8, $9) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&new.name)
@@ -107,6 +118,7 @@ pub async fn insert(
         .bind(&now)
         .bind(&actor.id)
         .bind(&new.base_url)
+        .bind(jit_organization)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -230,11 +242,13 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<IdpTenant
 }
 
 /// Applies the changes that differ from `current` (read with
-/// `resolve_for_update`); writes nothing when none do.
+/// `resolve_for_update`); writes nothing when none do. `jit_organization`:
+/// the organization of `changes.jit` resolved (`Some(None)`: off).
 pub async fn update(
     conn: &mut Conn,
     current: &IdpTenant,
     changes: &IdpTenantChanges,
+    jit_organization: Option<Option<i32>>,
     actor: &Actor,
 ) -> Result<IdpTenant, StoreError> {
     let touches_credentials =
@@ -260,6 +274,7 @@ pub async fn update(
             .or_else(|| current.base_url.clone()),
         has_management_credentials: current.has_management_credentials
             || changes.credentials.is_some(),
+        jit_provisioning: jit_organization.map_or(current.jit_provisioning, jit),
         ..current.clone()
     };
     if &merged == current && !touches_credentials {
@@ -271,7 +286,8 @@ pub async fn update(
          management_client_id = COALESCE($6, management_client_id), \
          management_client_secret = COALESCE($7, management_client_secret), \
          management_audience = COALESCE($8, management_audience), \
-         modified = $9, modified_by = $10, base_url = $11 WHERE id = $1 RETURNING {COLUMNS}"
+         modified = $9, modified_by = $10, base_url = $11, jit_organization_id = $12 \
+         WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(current.id)
@@ -285,6 +301,7 @@ pub async fn update(
         .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.id)
         .bind(&merged.base_url)
+        .bind(merged.jit_provisioning.organization_id)
         .fetch_one(conn)
         .await?;
     from_row(&row)

@@ -15,8 +15,13 @@ const { onExecutePostLogin } = require("../post-login.js");
 const AUDIENCE = "https://api.example.com";
 const CONNECTION_ID = "con_corpAD0001";
 const NEXUS_BIN = process.env.NEXUS_BIN || path.resolve(__dirname, "../../../target/debug/nexus");
+// The Auth0 tenant simulator, built beside the server.
+const SIM_BIN = path.join(path.dirname(NEXUS_BIN), "nexus-auth0-sim");
+const SIM_CONNECTION = { id: "con_sim0000000000001", name: "Username-Password-Authentication", strategy: "auth0" };
 
 let server;
+let sim;
+let simUrl;
 let baseUrl;
 let dataDir;
 // The bootstrap administrator key, for setting up data; the Action gets a key
@@ -97,9 +102,50 @@ function syncOnlyKey() {
   return { id: credential.slice(0, at), secret: credential.slice(at + 1), permissions: "user.sync" };
 }
 
+async function waitSim(url) {
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/__sim/stats`);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the Auth0 simulator did not start");
+}
+
+/** An Auth0 user seeded into the simulator; its Auth0 id. */
+async function simUser(email, verified) {
+  const response = await fetch(`${simUrl}/__sim/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ connection: SIM_CONNECTION.name, email, email_verified: verified, password: "Passw0rd!long" }),
+  });
+  assert.equal(response.status, 201);
+  return (await response.json()).user_id;
+}
+
+/** The login of an Auth0 account whose app_metadata names no Nexus user. */
+function accountEvent(azoUserId, email, secrets = {}) {
+  const e = event(null, { user: { user_id: azoUserId, email, groups: ["Staff"] }, secrets });
+  e.tenant = { id: "eci-sim" };
+  e.connection = SIM_CONNECTION;
+  return e;
+}
+
 before(async () => {
   assert.ok(fs.existsSync(NEXUS_BIN), `the nexus binary is missing at ${NEXUS_BIN}: run cargo build -p nexus`);
+  assert.ok(fs.existsSync(SIM_BIN), `the simulator binary is missing at ${SIM_BIN}: run cargo build --workspace`);
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "nexus-action-"));
+  const simPort = await freePort();
+  simUrl = `http://127.0.0.1:${simPort}`;
+  sim = spawn(SIM_BIN, [], {
+    env: { ...process.env, AUTH0_SIM_LISTEN: `127.0.0.1:${simPort}`, RUST_LOG: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitSim(simUrl);
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   server = spawn(NEXUS_BIN, ["serve"], {
@@ -109,12 +155,22 @@ before(async () => {
       NEXUS_LISTEN: `127.0.0.1:${port}`,
       NEXUS_LOG: "warn",
       NEXUS_BOOTSTRAP_API_KEY: ADMIN,
+      // Seals the simulator tenant's Management client secret.
+      NEXUS_SECRET_KEY: require("node:crypto").randomBytes(32).toString("base64"),
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
   await waitReady(baseUrl);
   await call("POST", "/v1/idp_tenants", { name: "corp", azoTenantName: "eci-corp", fqdn: "eci-corp.us.auth0.com" });
   await call("POST", "/v1/organizations", { name: "acme", displayName: "Acme", crmAccountId: "1", type: "Customer" });
+  await call("POST", "/v1/idp_tenants", {
+    name: "sim",
+    azoTenantName: "eci-sim",
+    fqdn: "eci-sim.us.auth0.com",
+    baseUrl: simUrl,
+    managementClientId: "nexus-sim-client",
+    managementClientSecret: "nexus-sim-secret-do-not-use-in-production",
+  });
   syncKey = syncOnlyKey();
   assert.equal(syncKey.permissions, "user.sync");
   roleId = (await call("POST", "/v1/roles", { name: "reader", audience: AUDIENCE, permissions: ["user.read"] })).id;
@@ -124,6 +180,7 @@ before(async () => {
 
 after(() => {
   if (server) server.kill("SIGTERM");
+  if (sim) sim.kill("SIGTERM");
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -317,11 +374,63 @@ test("Nexus's problem detail goes to the log, never to the person signing in", a
   assert.match(unknownLog, /\$sync answered 404: .*no-such-user/);
 });
 
-test("an account without nexus_user_id is denied, and the log names the likely cause", async () => {
+test("an account without nexus_user_id of an unknown tenant is denied, and the log says what to set", async () => {
   const { api, record } = recorder();
   const log = await logged(() => onExecutePostLogin(event(null), api));
   assert.match(record.denied, /not provisioned/);
-  assert.match(log, /Management credentials/);
+  assert.match(log, /NEXUS_IDP_TENANT/);
+});
+
+/** The Nexus users with this address (each read whole). */
+async function usersWith(email) {
+  const page = await call("GET", `/v1/users?$filter=${encodeURIComponent(`emailAddress eq '${email}'`)}`);
+  return Promise.all(page.value.map((user) => call("GET", `/v1/users/${user.id}`)));
+}
+
+test("a first login of an unknown account is provisioned only when the tenant provisions just in time", async () => {
+  const azo = await simUser("newcomer@example.com", true);
+  const off = recorder();
+  const offLog = await logged(() => onExecutePostLogin(accountEvent(azo, "newcomer@example.com"), off.api));
+  assert.equal(off.record.denied, "This account is not provisioned in the identity directory.");
+  assert.match(offLog, /\$sync answered 404: .*just in time/);
+  assert.equal((await usersWith("newcomer@example.com")).length, 0);
+
+  await call("PATCH", "/v1/idp_tenants/sim", { jitProvisioning: { enabled: true, organization: "acme" } });
+  const on = recorder();
+  await onExecutePostLogin(accountEvent(azo, "newcomer@example.com"), on.api);
+  assert.equal(on.record.denied, null);
+  assert.deepEqual(on.record.accessToken["https://nexus.example.com/roles"], []);
+  const [user, ...others] = await usersWith("newcomer@example.com");
+  assert.equal(others.length, 0);
+  assert.equal(user.identities[0].azoUserId, azo);
+  assert.deepEqual(user.identities[0].groups.map((g) => g.groupName), ["Staff"]);
+
+  // Later logins carry nexus_user_id (Nexus pushes it) and use SyncUserIdentity.
+  const later = event(user.id, { user: { user_id: azo, groups: ["Staff", "Domain Admins"] } });
+  later.connection = SIM_CONNECTION;
+  const next = recorder();
+  await onExecutePostLogin(later, next.api);
+  assert.equal(next.record.denied, null);
+  assert.equal((await usersWith("newcomer@example.com")).length, 1);
+});
+
+test("just-in-time provisioning never hands a user to an unverified address, fail-open or not", async () => {
+  await call("PATCH", "/v1/idp_tenants/sim", { jitProvisioning: { enabled: true, organization: "acme" } });
+  const victim = await call("POST", "/v1/users", {
+    authenticationMethod: "Ad",
+    displayName: "The Boss",
+    idpTenantId: "corp",
+    organization: "acme",
+    emailAddress: "boss@example.com",
+  });
+  const azo = await simUser("boss@example.com", false);
+  const { api, record } = recorder();
+  const log = await logged(() => onExecutePostLogin(accountEvent(azo, "boss@example.com", { NEXUS_FAIL_OPEN: "true" }), api));
+  assert.equal(record.denied, "Your sign-in could not be completed; contact your administrator.");
+  assert.deepEqual(record.idToken, {});
+  assert.match(log, /\$sync answered 409: .*not verified/);
+  const read = await call("GET", `/v1/users/${victim.id}`);
+  assert.ok(!read.identities.some((identity) => identity.azoUserId === azo));
 });
 
 /** A server that accepts connections and never answers. */

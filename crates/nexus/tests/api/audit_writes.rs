@@ -193,6 +193,13 @@ impl Setup<'_> {
     /// A user linked on connection `corp-ad` of a tenant of its own:
     /// (user id, tenant id).
     async fn linked_user(&mut self) -> (String, i64) {
+        let (user, tenant, _) = self.linked_account().await;
+        (user, tenant)
+    }
+
+    /// `linked_user`, and the Auth0 id of its account: (user id, tenant id,
+    /// Auth0 user id).
+    async fn linked_account(&mut self) -> (String, i64, String) {
         let tenant = self.tenant(None).await;
         let organization = self.organization().await;
         let azo_user_id = self.unique("ad|audit-");
@@ -204,7 +211,7 @@ impl Setup<'_> {
                     "idpMetadata": {"azoUserId": azo_user_id, "azoConnectionId": "corp-ad"}}),
             )
             .await;
-        (id_of(&user), tenant)
+        (id_of(&user), tenant, azo_user_id)
     }
 
     /// A Database user of a tenant whose tokens a JWKS on loopback verifies:
@@ -331,6 +338,25 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
                 M::PUT,
                 format!("/v1/users/{user}/$sync"),
                 Some(json!({"audience": API_AUDIENCE, "attributes": [{"key": "dept", "value": "eng"}],
+                    "connection": {"connectionId": "corp-ad", "groups": ["Staff"]}})),
+            )
+            .on("user", Some(user))
+            .changes(
+                format!("identities.{tenant}.groups.Staff"),
+                json!(false),
+                is(json!(true)),
+            )
+        }
+        "SyncAccount" => {
+            // A linked account; the first login of an unknown one is in jit.rs.
+            let (user, tenant, azo) = setup.linked_account().await;
+            Write::new(
+                M::PUT,
+                format!(
+                    "/v1/idp_tenants/{tenant}/accounts/{}/$sync",
+                    azo.replace('|', "%7C")
+                ),
+                Some(json!({"audience": API_AUDIENCE, "attributes": [],
                     "connection": {"connectionId": "corp-ad", "groups": ["Staff"]}})),
             )
             .on("user", Some(user))

@@ -9,7 +9,7 @@ both_backends!(
     patch_and_lookup
 );
 
-const TENANT_KEYS: [&str; 11] = [
+const TENANT_KEYS: [&str; 12] = [
     "azoTenantName",
     "baseUrl",
     "created",
@@ -17,6 +17,7 @@ const TENANT_KEYS: [&str; 11] = [
     "fqdn",
     "hasManagementCredentials",
     "id",
+    "jitProvisioning",
     "loginDomain",
     "modified",
     "modifiedBy",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::sim_tenant::{eventually, linked_user, seed_account, tenant, Tenant};
+use crate::sim_tenant::{eventually, linked_user, nexus_user, seed_account, tenant, Tenant};
 use crate::support::{assert_problem, both_backends, TestApp};
 
 both_backends!(
@@ -30,16 +30,6 @@ async fn account(tenant: &Tenant, email: &str, verified: bool, metadata: Value) 
             "email_verified": verified, "app_metadata": metadata, "name": format!("Name of {email}")}),
     )
     .await
-}
-
-/// A Nexus user with this address and no Auth0 account; its id.
-async fn nexus_user(app: &TestApp, email: &str) -> String {
-    let user = app.user().await;
-    let patched = app
-        .patch(&format!("/v1/users/{user}"), json!({"emailAddress": email}))
-        .await;
-    assert_eq!(patched.status.as_u16(), 200, "{}", patched.body);
-    user
 }
 
 /// Starts an import; the job.

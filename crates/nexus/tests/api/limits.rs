@@ -277,6 +277,7 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         "name": "limits-2", "azoTenantName": "eci-limits-2", "fqdn": "eci-limits-2.us.auth0.com",
         "managementClientId": "client", "managementClientSecret": "secret",
         "managementAudience": "https://eci-limits-2.us.auth0.com/api/v2/",
+        "jitProvisioning": {"enabled": true, "organization": organization},
     });
     let organization_body = json!({
         "name": "limits-org-2", "displayName": "Limits", "crmAccountId": "crm-2", "type": "Customer",
@@ -363,7 +364,7 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             Method::PATCH,
             "/v1/idp_tenants/{idpTenantId}",
             format!("/v1/idp_tenants/{patched_tenant}"),
-            json!({}),
+            json!({"jitProvisioning": {"enabled": true, "organization": organization}}),
         ),
         base(
             Method::POST,
@@ -429,6 +430,16 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             Method::PUT,
             "/v1/users/{userId}/$sync",
             format!("/v1/users/{user}/$sync"),
+            json!({
+                "audience": "https://nexus.test/api", "clientUpnKey": "rdp",
+                "attributes": [{"key": "title", "value": "Engineer"}],
+                "connection": {"connectionId": "db", "groups": ["Admins"]},
+            }),
+        ),
+        base(
+            Method::PUT,
+            "/v1/idp_tenants/{idpTenantId}/accounts/{azoUserId}/$sync",
+            format!("/v1/idp_tenants/{tenant_name}/accounts/auth0%7C1/$sync"),
             json!({
                 "audience": "https://nexus.test/api", "clientUpnKey": "rdp",
                 "attributes": [{"key": "title", "value": "Engineer"}],

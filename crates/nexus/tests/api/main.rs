@@ -20,6 +20,7 @@ mod grants;
 mod identities;
 mod idp_tenants;
 mod imports;
+mod jit;
 mod limits;
 mod me;
 mod members;

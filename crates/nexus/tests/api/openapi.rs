@@ -64,6 +64,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/roles/{roleId}/connection-maps/{mapId}"),
     ("DELETE", "/v1/roles/{roleId}/connection-maps/{mapId}"),
     ("PUT", "/v1/users/{userId}/$sync"),
+    ("PUT", "/v1/idp_tenants/{idpTenantId}/accounts/{azoUserId}/$sync"),
     ("POST", "/v1/api-keys"),
     ("GET", "/v1/api-keys"),
     ("GET", "/v1/api-keys/{keyId}"),

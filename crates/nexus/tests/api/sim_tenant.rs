@@ -63,6 +63,16 @@ pub async fn seed_account(tenant: &Tenant, account: Value) -> String {
     created["user_id"].as_str().unwrap().to_owned()
 }
 
+/// A Nexus user with this address and no Auth0 account; its id.
+pub async fn nexus_user(app: &TestApp, email: &str) -> String {
+    let user = app.user().await;
+    let patched = app
+        .patch(&format!("/v1/users/{user}"), json!({"emailAddress": email}))
+        .await;
+    assert_eq!(patched.status.as_u16(), 200, "{}", patched.body);
+    user
+}
+
 /// An Auth0 user and the Nexus user linked to it: (Nexus id, Auth0 id).
 pub async fn linked_user(app: &TestApp, tenant: &Tenant, email: &str) -> (String, String) {
     let azo = auth0_user(tenant, auth0_sim::DEFAULT_CONNECTION, email).await;
