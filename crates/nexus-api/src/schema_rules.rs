@@ -340,6 +340,32 @@ fn document_field_ties(api: &mut OpenApi) {
         AnyOfBuilder::new().item(absent(&credentials)).item(pair()),
     );
 
+    // Just-in-time provisioning names its organization when on, and only
+    // then; a new tenant turns it on only with Management credentials.
+    let enabled = |value: bool| {
+        ObjectBuilder::new()
+            .schema_type(Type::Boolean)
+            .enum_values(Some([serde_json::json!(value)]))
+    };
+    refine(
+        api,
+        "JitProvisioningBody",
+        AnyOfBuilder::new()
+            .item(given("organization").property("enabled", enabled(true)))
+            .item(absent(&["organization"]).property("enabled", enabled(false))),
+    );
+    let jit_off = ObjectBuilder::new().property(
+        "jitProvisioning",
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+            .property("enabled", enabled(false)),
+    );
+    refine(
+        api,
+        "NewIdpTenantBody",
+        AnyOfBuilder::new().item(jit_off).item(pair()),
+    );
+
     // A key is given permissions, a role, or both.
     let some_permission = ObjectBuilder::new()
         .property(

@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = IdpTenant),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No organization has the id or name `jitProvisioning.organization` gives", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_idp_tenant(
     State(nexus): State<Nexus>,
@@ -77,7 +78,8 @@ async fn get_idp_tenant(
         (status = 200, body = IdpTenant),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or just-in-time provisioning is turned on for a tenant without Management credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No organization has the id or name `jitProvisioning.organization` gives", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_idp_tenant(
     State(nexus): State<Nexus>,
