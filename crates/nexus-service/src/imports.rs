@@ -207,6 +207,22 @@ enum Stopped {
     Service(#[from] ServiceError),
 }
 
+impl Stopped {
+    /// Whether the run must stop here rather than try the batch's users one
+    /// by one: the job went to another worker, or the database cannot be
+    /// reached (each user would fail alike, and be skipped for nothing; the
+    /// job goes on from its checkpoint instead).
+    fn is_final(&self) -> bool {
+        match self {
+            Stopped::Lost => true,
+            Stopped::Store(error) | Stopped::Service(ServiceError::Store(error)) => {
+                error.is_unavailable()
+            }
+            _ => false,
+        }
+    }
+}
+
 struct Runner<'a> {
     nexus: &'a Nexus,
     config: &'a ImportConfig,
@@ -437,14 +453,16 @@ impl Runner<'_> {
         let together = self.apply(job, &batch, connections, &actor).await;
         let outcomes = match together {
             Ok(outcomes) => outcomes,
-            Err(Stopped::Lost) => return Err(Failure::Stopped(Stopped::Lost)),
+            Err(stopped) if stopped.is_final() => return Err(Failure::Stopped(stopped)),
             Err(_) => {
                 let mut outcomes = Vec::with_capacity(batch.len());
                 for line in &batch {
                     let one = std::slice::from_ref(line);
                     match self.apply(job, one, connections, &actor).await {
                         Ok(mut outcome) => outcomes.append(&mut outcome),
-                        Err(Stopped::Lost) => return Err(Failure::Stopped(Stopped::Lost)),
+                        Err(stopped) if stopped.is_final() => {
+                            return Err(Failure::Stopped(stopped))
+                        }
                         Err(error) => outcomes.push(Outcome::Skipped(conflict_of(
                             line,
                             format!("could not be stored: {error}"),
