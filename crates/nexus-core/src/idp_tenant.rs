@@ -23,6 +23,10 @@ pub struct IdpTenant {
     pub base_url: Option<String>,
     /// Whether Management API credentials are stored (they are never returned).
     pub has_management_credentials: bool,
+    /// Whether a log-stream token is set (it is never returned): Auth0's
+    /// log stream can then post the tenant's events to
+    /// `POST /v1/idp_tenants/{idpTenantId}/log-stream`.
+    pub has_log_stream_token: bool,
     pub created: Timestamp,
     pub created_by: String,
     pub modified: Timestamp,
@@ -74,6 +78,71 @@ impl utoipa::PartialSchema for Secret {
 
 impl utoipa::ToSchema for Secret {}
 
+/// The token an Auth0 log stream authenticates with (`Authorization:
+/// Bearer <token>`). Only its SHA-256 is stored; `Debug` prints a
+/// placeholder.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct LogStreamToken(String);
+
+impl LogStreamToken {
+    /// Long enough not to be guessed, short enough for a header.
+    pub const LEN: Len = Len::between(16, 512);
+
+    pub fn new(value: String) -> Self {
+        LogStreamToken(value)
+    }
+
+    /// Visible ASCII only: it travels in an HTTP header after `Bearer `.
+    pub fn check(&self) -> Result<(), String> {
+        crate::validation::check_text(&self.0, Self::LEN)?;
+        if !self.0.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "must consist of visible ASCII characters (no spaces): it is sent in an HTTP header"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// What is stored and compared: the token's SHA-256, in hex.
+    pub fn hash(&self) -> String {
+        hash_token(&self.0)
+    }
+}
+
+/// The SHA-256 of a presented token, in hex (as `LogStreamToken::hash`).
+pub fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl std::fmt::Debug for LogStreamToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogStreamToken(***)")
+    }
+}
+
+impl utoipa::PartialSchema for LogStreamToken {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Password,
+            )))
+            .write_only(Some(true))
+            .min_length(Some(LogStreamToken::LEN.min))
+            .max_length(Some(LogStreamToken::LEN.max))
+            .pattern(Some(crate::patterns::LOG_STREAM_TOKEN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for LogStreamToken {}
+
 const NAME_LEN: Len = Len::between(1, 50);
 const AZO_TENANT_NAME_LEN: Len = Len::between(1, 100);
 const CLIENT_ID_LEN: Len = Len::between(1, 128);
@@ -108,6 +177,11 @@ pub struct IdpTenantBody {
     /// Plain http is accepted for loopback hosts only.
     #[schema(example = "http://127.0.0.1:4010")]
     pub base_url: Option<String>,
+    /// The token Auth0's log stream sends (as `Authorization: Bearer
+    /// <token>`) to post the tenant's events to
+    /// `/v1/idp_tenants/{idpTenantId}/log-stream`: 16–512 visible ASCII
+    /// characters. Write-only; a new one replaces the old.
+    pub log_stream_token: Option<LogStreamToken>,
 }
 
 /// Body of `POST /v1/idp_tenants`: `IdpTenantBody` with the tenant's names
@@ -141,6 +215,11 @@ pub struct NewIdpTenantBody {
     /// Plain http is accepted for loopback hosts only.
     #[schema(example = "http://127.0.0.1:4010")]
     pub base_url: Option<String>,
+    /// The token Auth0's log stream sends (as `Authorization: Bearer
+    /// <token>`) to post the tenant's events to
+    /// `/v1/idp_tenants/{idpTenantId}/log-stream`: 16–512 visible ASCII
+    /// characters. Write-only; a new one replaces the old.
+    pub log_stream_token: Option<LogStreamToken>,
 }
 
 impl From<NewIdpTenantBody> for IdpTenantBody {
@@ -154,6 +233,7 @@ impl From<NewIdpTenantBody> for IdpTenantBody {
             management_client_secret: body.management_client_secret,
             management_audience: body.management_audience,
             base_url: body.base_url,
+            log_stream_token: body.log_stream_token,
         }
     }
 }
@@ -174,6 +254,8 @@ pub struct NewIdpTenant {
     pub login_domain: Option<DnsName>,
     pub credentials: Option<ManagementCredentials>,
     pub base_url: Option<String>,
+    /// The SHA-256 (hex) of the log-stream token.
+    pub log_stream_token_hash: Option<String>,
 }
 
 /// Checked changes: `None` leaves a field as it is.
@@ -186,6 +268,8 @@ pub struct IdpTenantChanges {
     pub credentials: Option<ManagementCredentials>,
     pub management_audience: Option<String>,
     pub base_url: Option<String>,
+    /// The SHA-256 (hex) of a new log-stream token.
+    pub log_stream_token_hash: Option<String>,
 }
 
 impl IdpTenantBody {
@@ -208,6 +292,7 @@ impl IdpTenantBody {
             login_domain: changes.login_domain,
             credentials: changes.credentials,
             base_url: changes.base_url,
+            log_stream_token_hash: changes.log_stream_token_hash,
         })
     }
 
@@ -273,6 +358,13 @@ impl IdpTenantBody {
             }
         };
         let base_url = check.parse("baseUrl", self.base_url, parse_base_url);
+        let log_stream_token_hash = self.log_stream_token.and_then(|token| match token.check() {
+            Ok(()) => Some(token.hash()),
+            Err(message) => {
+                check.fail("logStreamToken", message);
+                None
+            }
+        });
         IdpTenantChanges {
             name,
             azo_tenant_name,
@@ -281,6 +373,7 @@ impl IdpTenantBody {
             credentials,
             management_audience,
             base_url,
+            log_stream_token_hash,
         }
     }
 }
@@ -348,6 +441,32 @@ mod tests {
         );
         assert!(parse_base_url("https://sim.example.com").is_ok());
         assert!(parse_base_url("http://sim.example.com").is_err());
+    }
+
+    #[test]
+    fn log_stream_tokens_are_long_visible_ascii_and_stored_hashed() {
+        let mut b = body();
+        b.log_stream_token = Some(LogStreamToken::new("short".into()));
+        let errors = b.into_new().unwrap_err();
+        assert_eq!(
+            errors.fields()["logStreamToken"],
+            ["must be at least 16 characters long"]
+        );
+        let mut b = body();
+        b.log_stream_token = Some(LogStreamToken::new("has a space in it!".into()));
+        assert!(b
+            .into_new()
+            .unwrap_err()
+            .fields()
+            .contains_key("logStreamToken"));
+        let mut b = body();
+        let token = "0123456789abcdef-token";
+        b.log_stream_token = Some(LogStreamToken::new(token.into()));
+        let tenant = b.into_new().unwrap();
+        let hash = tenant.log_stream_token_hash.unwrap();
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, hash_token(token));
+        assert!(!format!("{:?}", LogStreamToken::new(token.into())).contains(token));
     }
 
     #[test]

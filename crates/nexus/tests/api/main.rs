@@ -21,6 +21,7 @@ mod identities;
 mod idp_tenants;
 mod imports;
 mod limits;
+mod log_stream;
 mod me;
 mod members;
 mod metrics;
