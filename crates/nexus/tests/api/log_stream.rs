@@ -466,3 +466,48 @@ async fn management_token(tenant: &sim_tenant::Tenant) -> String {
         .unwrap();
     reply["access_token"].as_str().unwrap().to_owned()
 }
+
+/// A server that allows three failed authentications per address and minute.
+fn strict() -> nexus_service::auth::AuthConfig {
+    nexus_service::auth::AuthConfig {
+        failures_per_minute: 3,
+        ..crate::support::test_auth()
+    }
+}
+
+mod wrong_tokens_are_throttled {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::wrong_tokens_are_throttled(
+            crate::support::TestApp::sqlite_with(super::strict()).await,
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) = crate::support::TestApp::postgres_with(super::strict()).await {
+            super::wrong_tokens_are_throttled(app).await
+        }
+    }
+}
+
+/// Guessing the token counts as failed authentication: after three wrong
+/// tokens from one address even the right one waits.
+async fn wrong_tokens_are_throttled(app: TestApp) {
+    app.post(
+        "/v1/idp_tenants",
+        json!({"name": "sim", "azoTenantName": "eci-sim", "fqdn": "eci-sim.us.auth0.com", "logStreamToken": TOKEN}),
+    )
+    .await;
+    let body = || r#"{"log_id":"1","data":{"type":"s"}}"#.to_owned();
+    let right = deliver(&app, PATH, Some(TOKEN), body()).await;
+    assert_eq!(receipt(&right), (1, 0, 0, 1));
+    for _ in 0..3 {
+        let wrong = deliver(&app, PATH, Some("a-wrong-guess-of-the-token"), body()).await;
+        assert_problem(&wrong, 401, PATH);
+    }
+    let throttled = deliver(&app, PATH, Some(TOKEN), body()).await;
+    assert_problem(&throttled, 429, PATH);
+    assert!(throttled.headers.contains_key("retry-after"));
+}
