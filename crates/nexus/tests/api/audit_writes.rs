@@ -22,6 +22,9 @@ enum Is {
     Set,
 }
 
+/// A sender's headers, and the actor and actor type its events name.
+type Sender = (Vec<(&'static str, String)>, String, &'static str);
+
 /// One write, set up and ready to send, and the event it must leave.
 struct Write {
     method: Method,
@@ -41,7 +44,7 @@ struct Write {
     by_user: Option<(Vec<(&'static str, String)>, String)>,
     /// Who sends the write when it is neither the writer key nor a user:
     /// its headers, and the actor and actor type the event names.
-    by_other: Option<(Vec<(&'static str, String)>, String, &'static str)>,
+    by_other: Option<Sender>,
     /// The operation the event records, when not the OpenAPI operation id.
     recorded_as: Option<&'static str>,
 }
