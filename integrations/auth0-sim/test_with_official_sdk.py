@@ -313,3 +313,77 @@ def test_user_exports_are_jobs_with_a_gzipped_file(management):
     assert {"user_id": user.user_id, "mail": "exp@example.com"} in exported
     with pytest.raises(BadRequestError):
         management.jobs.users_exports.create(connection_id="con_nothere000000000")
+
+
+@contextlib.contextmanager
+def log_receiver():
+    """A loopback endpoint that records what a log stream posts to it."""
+    import http.server
+    import threading
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            received.append((self.path, self.headers["Authorization"], body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+
+
+def test_log_streams_post_the_tenants_events(management):
+    from auth0.management import CreateLogStreamHttpRequestBody, LogStreamHttpSink
+
+    with log_receiver() as (endpoint, received):
+        created = management.log_streams.create(
+            request=CreateLogStreamHttpRequestBody(
+                name="nexus",
+                type="http",
+                sink=LogStreamHttpSink(
+                    http_endpoint=f"{endpoint}/log-stream",
+                    http_authorization="Bearer log-stream-token-0123456789",
+                    http_content_format="JSONLINES",
+                    http_content_type="application/json",
+                ),
+            )
+        )
+        assert (created.type, created.status, created.name) == ("http", "active", "nexus")
+        assert created.sink.http_content_format == "JSONLINES"
+        assert [s.id for s in management.log_streams.list()] == [created.id]
+        assert management.log_streams.get(created.id).sink.http_endpoint == f"{endpoint}/log-stream"
+
+        user = management.users.create(connection=CONNECTION, email="streamed@example.com", password="Passw0rd!long")
+        management.users.update(user.user_id, email_verified=True)
+        management.users.delete(user.user_id)
+        deadline = time.time() + 10
+        while len(received) < 2:
+            assert time.time() < deadline, received
+            time.sleep(0.05)
+        events = []
+        for path, authorization, body in received:
+            assert (path, authorization) == ("/log-stream", "Bearer log-stream-token-0123456789")
+            assert body.endswith("\n") and len(body.splitlines()) == 1
+            events.append(json.loads(body))
+        assert sorted(e["data"]["type"] for e in events) == ["sdu", "sv"]
+        assert {e["data"]["user_id"] for e in events} == {user.user_id}
+        assert len({e["log_id"] for e in events}) == 2
+
+        management.log_streams.delete(created.id)
+        with pytest.raises(NotFoundError):
+            management.log_streams.get(created.id)
+        assert management.log_streams.list() == []
+    with pytest.raises(BadRequestError):
+        management.log_streams.create(
+            request=CreateLogStreamHttpRequestBody(type="http", sink=LogStreamHttpSink(http_endpoint="http://example.com/"))
+        )

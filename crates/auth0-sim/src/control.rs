@@ -151,5 +151,6 @@ pub(crate) async fn set_rate_limit(
 pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Value> {
     sim.with(|t| Json(json!({"requests": t.stats.requests, "rateLimited": t.stats.rate_limited, "users": t.users.len(),
         "verificationEmails": t.emails.iter().filter(|e| e.kind == EmailKind::VerifyEmail).map(|e| e.to.clone()).collect::<Vec<_>>(), "overlappingPatches": t.stats.overlapping_patches,
-        "traceparents": t.stats.traceparents})))
+        "traceparents": t.stats.traceparents,
+        "logDeliveries": t.stats.log_deliveries.iter().map(|(id, (accepted, failed))| (id.clone(), json!({"accepted": accepted, "failed": failed}))).collect::<serde_json::Map<String, Value>>()})))
 }

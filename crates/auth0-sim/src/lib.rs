@@ -17,6 +17,7 @@ mod error;
 mod exports;
 mod lifecycle;
 mod listing;
+mod log_streams;
 mod middleware;
 mod state;
 mod tokens;
@@ -39,6 +40,9 @@ pub const SCOPES: &[&str] = &[
     "create:guardian_enrollment_tickets",
     "read:clients",
     "read:connections",
+    "read:log_streams",
+    "create:log_streams",
+    "delete:log_streams",
 ];
 
 /// The default client's credentials and the default database connection.
@@ -84,6 +88,14 @@ impl Simulator {
                 get(lifecycle::mfa::list_enrollments),
             )
             .route("/api/v2/jobs/users-exports", post(exports::users_export))
+            .route(
+                "/api/v2/log-streams",
+                get(log_streams::list_log_streams).post(log_streams::create_log_stream),
+            )
+            .route(
+                "/api/v2/log-streams/{id}",
+                get(log_streams::get_log_stream).delete(log_streams::delete_log_stream),
+            )
             .route("/api/v2/clients", get(clients::list_clients))
             .route("/api/v2/connections", get(connections::list_connections))
             .route("/api/v2/connections/{id}", get(connections::get_connection))

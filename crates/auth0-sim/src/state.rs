@@ -83,6 +83,11 @@ pub(crate) struct Tenant {
     pub(crate) enrollments: Vec<crate::lifecycle::mfa::Enrollment>,
     /// User exports' files, by job id.
     pub(crate) exports: BTreeMap<String, crate::exports::Export>,
+    /// Log streams (`/log-streams`), as Auth0 shows them, oldest first.
+    pub(crate) log_streams: Vec<Value>,
+    /// Log events logged and not yet handed to a delivery task.
+    pub(crate) log_outbox: Vec<crate::log_streams::Delivery>,
+    pub(crate) log_sequence: u64,
     pub(crate) faults: Faults,
     pub(crate) rate_limit: u32,
     pub(crate) window: Window,
@@ -100,6 +105,8 @@ pub(crate) struct Stats {
     /// PATCHes that arrived while another PATCH of the same user was still
     /// being answered: two writers pushing one user at once.
     pub(crate) overlapping_patches: u64,
+    /// Log events posted to each stream: (accepted, given up on), by id.
+    pub(crate) log_deliveries: BTreeMap<String, (u64, u64)>,
 }
 
 impl Tenant {
@@ -197,6 +204,9 @@ impl Simulator {
             jobs: BTreeMap::new(),
             enrollments: Vec::new(),
             exports: BTreeMap::new(),
+            log_streams: Vec::new(),
+            log_outbox: Vec::new(),
+            log_sequence: 0,
             faults: Faults::default(),
             rate_limit,
             window: Window { second: 0, used: 0 },
@@ -211,7 +221,17 @@ impl Simulator {
         self.with(|t| t.base_url.clone())
     }
 
+    /// Runs `f` on the tenant under its lock; the log events it logged are
+    /// then posted to the log streams in the background.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Tenant) -> T) -> T {
-        f(&mut self.tenant.lock().expect("simulator state"))
+        let (answer, logged) = {
+            let mut tenant = self.tenant.lock().expect("simulator state");
+            let answer = f(&mut tenant);
+            (answer, std::mem::take(&mut tenant.log_outbox))
+        };
+        if !logged.is_empty() {
+            crate::log_streams::dispatch(self, logged);
+        }
+        answer
     }
 }

@@ -32,6 +32,10 @@ pub enum Access {
     Requires(&'static str),
     /// A user's own access token: the route acts on the caller's user.
     User,
+    /// Not Nexus credentials but the tenant's log-stream token (`Bearer`),
+    /// which the route checks itself: the middleware throttles failures and
+    /// counts a 401 as a failed authentication.
+    LogStreamToken,
 }
 
 /// Every route and what it needs. A route missing here is refused (403), and
@@ -160,6 +164,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "GET",
         "/v1/idp_tenants/{idpTenantId}/imports/{jobId}",
         Access::Requires("tenant.read"),
+    ),
+    (
+        "POST",
+        "/v1/idp_tenants/{idpTenantId}/log-stream",
+        Access::LogStreamToken,
     ),
     (
         "POST",
@@ -300,7 +309,7 @@ pub fn known_permissions() -> BTreeSet<&'static str> {
         .iter()
         .filter_map(|(_, _, access)| match access {
             Access::Requires(permission) => Some(*permission),
-            Access::Open | Access::Authenticated | Access::User => None,
+            Access::Open | Access::Authenticated | Access::User | Access::LogStreamToken => None,
         })
         .chain(["read", "write"])
         .collect()
@@ -384,6 +393,9 @@ pub async fn authorize(
         }
     };
     let authenticator = nexus.authenticator();
+    if access == Access::LogStreamToken {
+        return log_stream_gate(&nexus, &operations, path, request, next).await;
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -477,6 +489,61 @@ pub async fn authorize(
     request.extensions_mut().insert(actor);
     request.extensions_mut().insert(principal.authority);
     next.run(request).await
+}
+
+/// A route authenticated by the tenant's log-stream token: the route checks
+/// the token; here failures are throttled like any failed authentication
+/// (by address, as no key id is named), and the request's actor is the log
+/// stream.
+async fn log_stream_gate(
+    nexus: &Nexus,
+    operations: &Operations,
+    path: String,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authenticator = nexus.authenticator();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let address = client_address(peer, request.headers(), authenticator.trusted_proxies());
+    let failure_key = FailureKey {
+        address,
+        key_id: None,
+    };
+    if let Some(retry_after) = authenticator.throttled(&failure_key) {
+        nexus.metrics().observe_auth_failure("throttled");
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-failures",
+            "Too many failed authentications",
+            format!("too many failed authentications from this address; retry in {retry_after} s"),
+        )
+        .with_retry_after(retry_after)
+        .into_response();
+    }
+    let actor = Actor {
+        id: nexus_service::log_stream::ACTOR_ID.to_owned(),
+        kind: ActorType::System,
+        tenant_id: None,
+        operation: operations
+            .get(&(request.method().clone(), path))
+            .cloned()
+            .unwrap_or_default(),
+        request_id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned()),
+        client_address: Some(address.to_string()),
+    };
+    request.extensions_mut().insert(actor);
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        authenticator.record_failure(failure_key);
+        nexus.metrics().observe_auth_failure("log_stream_token");
+    }
+    response
 }
 
 fn forbidden(detail: &str) -> ApiError {

@@ -96,6 +96,17 @@ impl utoipa::Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "LogStreamToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An IdP tenant's log-stream token (its logStreamToken), sent by the tenant's Auth0 log stream",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "ApplicationToken",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "ApplicationToken",
@@ -115,6 +126,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::identities::router())
         .merge(routes::idp_tenants::router())
         .merge(routes::imports::router())
+        .merge(routes::log_stream::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
         .merge(routes::roles::router())
@@ -376,7 +388,12 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
         };
         let bearer = SecurityRequirement::new("Bearer", Vec::<String>::new())
             .add("ApplicationToken", Vec::<String>::new());
-        operation.security = Some(if access == auth::Access::User {
+        operation.security = Some(if access == auth::Access::LogStreamToken {
+            vec![SecurityRequirement::new(
+                "LogStreamToken",
+                Vec::<String>::new(),
+            )]
+        } else if access == auth::Access::User {
             vec![bearer]
         } else {
             vec![
@@ -403,6 +420,11 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
                     None => operation.extensions = Some(extension),
                 }
                 format!("\n\nRequires the `{permission}` permission.")
+            }
+            auth::Access::LogStreamToken => {
+                "\n\nAuthenticated by the tenant's log-stream token (`Authorization: Bearer \
+                 <logStreamToken>`), not by Nexus credentials."
+                    .to_owned()
             }
             auth::Access::Authenticated | auth::Access::Open => {
                 "\n\nRequires valid credentials, with any permissions.".to_owned()

@@ -159,6 +159,12 @@ impl From<ServiceError> for ApiError {
                 "Forbidden",
                 detail,
             ),
+            ServiceError::Unauthenticated(detail) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                detail,
+            ),
             ServiceError::CallerGone => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -165,6 +165,7 @@ const SECRETS: &[&str] = &[
     "credential",
     "clientSecret",
     "managementClientSecret",
+    "logStreamToken",
 ];
 
 /// What stands in for a secret's value.

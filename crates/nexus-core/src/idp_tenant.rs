@@ -25,6 +25,10 @@ pub struct IdpTenant {
     /// Whether Management API credentials are stored (they are never returned).
     pub has_management_credentials: bool,
     pub jit_provisioning: JitProvisioning,
+    /// Whether a log-stream token is set (it is never returned): Auth0's
+    /// log stream can then post the tenant's events to
+    /// `POST /v1/idp_tenants/{idpTenantId}/log-stream`.
+    pub has_log_stream_token: bool,
     pub created: Timestamp,
     pub created_by: String,
     pub modified: Timestamp,
@@ -109,6 +113,71 @@ impl utoipa::PartialSchema for Secret {
 
 impl utoipa::ToSchema for Secret {}
 
+/// The token an Auth0 log stream authenticates with (`Authorization:
+/// Bearer <token>`). Only its SHA-256 is stored; `Debug` prints a
+/// placeholder.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct LogStreamToken(String);
+
+impl LogStreamToken {
+    /// Long enough not to be guessed, short enough for a header.
+    pub const LEN: Len = Len::between(16, 512);
+
+    pub fn new(value: String) -> Self {
+        LogStreamToken(value)
+    }
+
+    /// Visible ASCII only: it travels in an HTTP header after `Bearer `.
+    pub fn check(&self) -> Result<(), String> {
+        crate::validation::check_text(&self.0, Self::LEN)?;
+        if !self.0.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "must consist of visible ASCII characters (no spaces): it is sent in an HTTP header"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// What is stored and compared: the token's SHA-256, in hex.
+    pub fn hash(&self) -> String {
+        hash_token(&self.0)
+    }
+}
+
+/// The SHA-256 of a presented token, in hex (as `LogStreamToken::hash`).
+pub fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl std::fmt::Debug for LogStreamToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogStreamToken(***)")
+    }
+}
+
+impl utoipa::PartialSchema for LogStreamToken {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Password,
+            )))
+            .write_only(Some(true))
+            .min_length(Some(LogStreamToken::LEN.min))
+            .max_length(Some(LogStreamToken::LEN.max))
+            .pattern(Some(crate::patterns::LOG_STREAM_TOKEN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for LogStreamToken {}
+
 const NAME_LEN: Len = Len::between(1, 50);
 const AZO_TENANT_NAME_LEN: Len = Len::between(1, 100);
 const CLIENT_ID_LEN: Len = Len::between(1, 128);
@@ -147,6 +216,11 @@ pub struct IdpTenantBody {
     /// login (`PUT …/accounts/{azoUserId}/$sync`). Needs Management
     /// credentials.
     pub jit_provisioning: Option<JitProvisioningBody>,
+    /// The token Auth0's log stream sends (as `Authorization: Bearer
+    /// <token>`) to post the tenant's events to
+    /// `/v1/idp_tenants/{idpTenantId}/log-stream`: 16–512 visible ASCII
+    /// characters. Write-only; a new one replaces the old.
+    pub log_stream_token: Option<LogStreamToken>,
 }
 
 /// Body of `POST /v1/idp_tenants`: `IdpTenantBody` with the tenant's names
@@ -184,6 +258,11 @@ pub struct NewIdpTenantBody {
     /// login (`PUT …/accounts/{azoUserId}/$sync`). Needs Management
     /// credentials.
     pub jit_provisioning: Option<JitProvisioningBody>,
+    /// The token Auth0's log stream sends (as `Authorization: Bearer
+    /// <token>`) to post the tenant's events to
+    /// `/v1/idp_tenants/{idpTenantId}/log-stream`: 16–512 visible ASCII
+    /// characters. Write-only; a new one replaces the old.
+    pub log_stream_token: Option<LogStreamToken>,
 }
 
 impl From<NewIdpTenantBody> for IdpTenantBody {
@@ -198,6 +277,7 @@ impl From<NewIdpTenantBody> for IdpTenantBody {
             management_audience: body.management_audience,
             base_url: body.base_url,
             jit_provisioning: body.jit_provisioning,
+            log_stream_token: body.log_stream_token,
         }
     }
 }
@@ -219,6 +299,8 @@ pub struct NewIdpTenant {
     pub credentials: Option<ManagementCredentials>,
     pub base_url: Option<String>,
     pub jit: Option<Jit>,
+    /// The SHA-256 (hex) of the log-stream token.
+    pub log_stream_token_hash: Option<String>,
 }
 
 /// Checked changes: `None` leaves a field as it is.
@@ -232,6 +314,8 @@ pub struct IdpTenantChanges {
     pub management_audience: Option<String>,
     pub base_url: Option<String>,
     pub jit: Option<Jit>,
+    /// The SHA-256 (hex) of a new log-stream token.
+    pub log_stream_token_hash: Option<String>,
 }
 
 impl IdpTenantBody {
@@ -261,6 +345,7 @@ impl IdpTenantBody {
             credentials: changes.credentials,
             base_url: changes.base_url,
             jit: changes.jit,
+            log_stream_token_hash: changes.log_stream_token_hash,
         })
     }
 
@@ -329,6 +414,13 @@ impl IdpTenantBody {
         let jit = self
             .jit_provisioning
             .and_then(|body| parse_jit(check, body));
+        let log_stream_token_hash = self.log_stream_token.and_then(|token| match token.check() {
+            Ok(()) => Some(token.hash()),
+            Err(message) => {
+                check.fail("logStreamToken", message);
+                None
+            }
+        });
         IdpTenantChanges {
             name,
             azo_tenant_name,
@@ -338,6 +430,7 @@ impl IdpTenantBody {
             management_audience,
             base_url,
             jit,
+            log_stream_token_hash,
         }
     }
 }
@@ -468,6 +561,32 @@ mod tests {
             let errors = jit(enabled, organization).unwrap_err();
             assert!(errors.fields().contains_key(field), "{errors:?}");
         }
+    }
+
+    #[test]
+    fn log_stream_tokens_are_long_visible_ascii_and_stored_hashed() {
+        let mut b = body();
+        b.log_stream_token = Some(LogStreamToken::new("short".into()));
+        let errors = b.into_new().unwrap_err();
+        assert_eq!(
+            errors.fields()["logStreamToken"],
+            ["must be at least 16 characters long"]
+        );
+        let mut b = body();
+        b.log_stream_token = Some(LogStreamToken::new("has a space in it!".into()));
+        assert!(b
+            .into_new()
+            .unwrap_err()
+            .fields()
+            .contains_key("logStreamToken"));
+        let mut b = body();
+        let token = "0123456789abcdef-token";
+        b.log_stream_token = Some(LogStreamToken::new(token.into()));
+        let tenant = b.into_new().unwrap();
+        let hash = tenant.log_stream_token_hash.unwrap();
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, hash_token(token));
+        assert!(!format!("{:?}", LogStreamToken::new(token.into())).contains(token));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod idp_tenant;
 pub mod import;
 pub mod list_patterns;
 pub mod list_query;
+pub mod log_stream;
 pub mod login;
 pub mod mfa;
 pub mod mfa_enrollment;

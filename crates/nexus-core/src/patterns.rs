@@ -14,6 +14,10 @@ pub const NO_WHITESPACE: &str = r"^[^\s\u0000-\u001F\u007F-\u009F]*$";
 /// least one character that is not a digit.
 pub const NOT_ONLY_DIGITS: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u001F\u007F-\u009F0-9][^\u0000-\u001F\u007F-\u009F]*$";
 
+/// `LogStreamToken`: visible ASCII, no space (its length is the schema's
+/// `minLength`/`maxLength`).
+pub const LOG_STREAM_TOKEN: &str = r"^[!-~]*$";
+
 /// `PhoneNumber`: E.164.
 pub const PHONE_NUMBER: &str = r"^\+[1-9][0-9]{1,14}$";
 
@@ -132,6 +136,23 @@ mod tests {
                 parser(sample),
                 "{pattern} and the parser disagree on {sample:?}"
             );
+        }
+    }
+
+    #[test]
+    fn log_stream_tokens() {
+        let parser = |t: &str| {
+            crate::idp_tenant::LogStreamToken::new(format!("{t}0123456789abcdef"))
+                .check()
+                .is_ok()
+        };
+        let pattern = |t: &str| {
+            Regex::new(LOG_STREAM_TOKEN)
+                .unwrap()
+                .is_match(&format!("{t}0123456789abcdef"))
+        };
+        for sample in ["", "a b", "tab\t", "é", "~!{}", "Bearer", "\u{7f}"] {
+            assert_eq!(pattern(sample), parser(sample), "{sample:?}");
         }
     }
 

@@ -54,6 +54,28 @@ fn changes(
     changes
 }
 
+/// Records a log-stream token set (or replaced, or gone with its tenant)
+/// as changed, never its value: `had` and `has` say whether one was set
+/// before and after, `set` whether the write gave one.
+fn record_token(changes: &mut Changes, had: bool, has: bool, set: bool) {
+    let side = |present: bool| {
+        if present {
+            Value::from(nexus_core::audit::REDACTED)
+        } else {
+            Value::Null
+        }
+    };
+    if set || had != has {
+        changes.insert(
+            "logStreamToken".to_owned(),
+            nexus_core::audit::Change {
+                before: side(had),
+                after: side(has),
+            },
+        );
+    }
+}
+
 /// The tenant's credentials when it has any: read only then.
 async fn credentials_of(
     conn: &mut Conn,
@@ -96,7 +118,8 @@ pub async fn create(nexus: &Nexus, actor: &Actor, body: IdpTenantBody) -> Result
     let mut tx = nexus.store().begin().await?;
     let jit_organization = jit_organization(&mut tx, new.jit.as_ref()).await?;
     let tenant = idp_tenants::insert(&mut tx, &new, jit_organization.flatten(), actor).await?;
-    let changes = changes(None, Some((&tenant, new.credentials.as_ref())));
+    let mut changes = changes(None, Some((&tenant, new.credentials.as_ref())));
+    record_token(&mut changes, false, tenant.has_log_stream_token, false);
     audit::record_changes(&mut tx, actor, IDP_TENANT, &tenant.id.to_string(), changes).await?;
     commit(tx).await?;
     Ok(tenant)
@@ -148,9 +171,15 @@ pub async fn update(
     } else {
         None
     };
-    let recorded = self::changes(
+    let mut recorded = self::changes(
         Some((&current, credentials_before.as_ref())),
         Some((&updated, credentials_after.as_ref())),
+    );
+    record_token(
+        &mut recorded,
+        current.has_log_stream_token,
+        updated.has_log_stream_token,
+        changes.log_stream_token_hash.is_some(),
     );
     let id = current.id.to_string();
     audit::record_changes(&mut tx, actor, IDP_TENANT, &id, recorded).await?;
@@ -174,7 +203,8 @@ pub async fn delete(nexus: &Nexus, actor: &Actor, reference: &str) -> Result<()>
     }
     let credentials = credentials_of(&mut tx, &tenant).await?;
     idp_tenants::delete(&mut tx, tenant.id).await?;
-    let changes = changes(Some((&tenant, credentials.as_ref())), None);
+    let mut changes = changes(Some((&tenant, credentials.as_ref())), None);
+    record_token(&mut changes, tenant.has_log_stream_token, false, false);
     audit::record_changes(&mut tx, actor, IDP_TENANT, &tenant.id.to_string(), changes).await?;
     commit(tx).await?;
     Ok(())

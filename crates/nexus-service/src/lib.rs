@@ -12,6 +12,7 @@ mod grants;
 pub mod identities;
 pub mod idp_tenants;
 pub mod imports;
+pub mod log_stream;
 pub mod me;
 pub mod members;
 pub mod metrics;
@@ -123,6 +124,10 @@ pub enum ServiceError {
     /// (an MFA token of another account).
     #[error("{0}")]
     NotTheCallers(String),
+    /// The request's credentials are missing or wrong (a route that
+    /// authenticates by a token of its own).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller's token was verified for a user that no longer exists.
     #[error("the token's user no longer exists")]
     CallerGone,

@@ -368,11 +368,29 @@ pub(crate) async fn apply(
     password_set: bool,
 ) -> Result<User> {
     let mut tx = nexus.store().begin().await?;
-    let current = users::get_record_for_update(&mut tx, user_id)
+    let mut recorded = nexus_core::audit::Changes::new();
+    if password_set {
+        recorded.insert("password".to_owned(), nexus_core::audit::Change::redacted());
+    }
+    let user = apply_in(&mut tx, actor, user_id, &changes, recorded).await?;
+    commit(tx).await?;
+    Ok(user)
+}
+
+/// `apply` in the caller's transaction; `recorded` adds to what the audit
+/// event records besides the user's changed fields.
+pub(crate) async fn apply_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    user_id: &str,
+    changes: &UserChanges,
+    recorded: nexus_core::audit::Changes,
+) -> Result<User> {
+    let current = users::get_record_for_update(tx, user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, user_id))?;
-    let before = get_in(&mut tx, user_id).await?;
-    let updated = users::update(&mut tx, &current, &changes, actor).await?;
+    let before = get_in(tx, user_id).await?;
+    let updated = users::update(tx, &current, changes, actor).await?;
     if updated != current {
         // The block is Nexus's on every identity, profile fields and the
         // address only on database identities.
@@ -382,15 +400,12 @@ pub(crate) async fn apply(
             _ => PushTo::DatabaseIdentities,
         };
         let readdressed = updated.email_address != current.email_address;
-        push::enqueue_user_readdressed(&mut tx, user_id, to, readdressed).await?;
+        push::enqueue_user_readdressed(tx, user_id, to, readdressed).await?;
     }
-    let user = get_in(&mut tx, user_id).await?;
+    let user = get_in(tx, user_id).await?;
     let mut changes = audit::changes(Some(&before), Some(&user));
-    if password_set {
-        changes.insert("password".to_owned(), nexus_core::audit::Change::redacted());
-    }
-    audit::record_changes(&mut tx, actor, RESOURCE, user_id, changes).await?;
-    commit(tx).await?;
+    changes.extend(recorded);
+    audit::record_changes(tx, actor, RESOURCE, user_id, changes).await?;
     Ok(user)
 }
 

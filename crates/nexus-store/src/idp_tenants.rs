@@ -60,6 +60,7 @@ pub static LIST: ListSpec = ListSpec {
 
 const COLUMNS: &str = "id, name, azo_tenant_name, fqdn, login_domain, base_url, \
     (CASE WHEN management_client_id IS NULL THEN 0 ELSE 1 END) AS has_credentials, \
+    (CASE WHEN log_stream_token_hash IS NULL THEN 0 ELSE 1 END) AS has_log_stream_token, \
     jit_organization_id, created, created_by, modified, modified_by";
 
 fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
@@ -78,6 +79,7 @@ fn from_row(row: &AnyRow) -> Result<IdpTenant, StoreError> {
         base_url: row.opt_text("base_url")?,
         has_management_credentials: row.flag("has_credentials")?,
         jit_provisioning: jit(row.opt_int("jit_organization_id")?),
+        has_log_stream_token: row.flag("has_log_stream_token")?,
         created,
         created_by,
         modified,
@@ -104,8 +106,9 @@ pub async fn insert(
     let credentials = new.credentials.as_ref();
     let sql = format!(
         "INSERT INTO idp_tenants (name, azo_tenant_name, fqdn, login_domain, management_client_id, \
-         management_client_secret, management_audience, base_url, jit_organization_id, created, created_by, modified, modified_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11, $8, $9, $8, $9) RETURNING {COLUMNS}"
+         management_client_secret, management_audience, base_url, created, created_by, modified, modified_by, \
+         log_stream_token_hash, jit_organization_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9, $8, $9, $11, $12) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&new.name)
@@ -118,6 +121,7 @@ pub async fn insert(
         .bind(&now)
         .bind(&actor.id)
         .bind(&new.base_url)
+        .bind(&new.log_stream_token_hash)
         .bind(jit_organization)
         .fetch_one(conn)
         .await?;
@@ -197,6 +201,17 @@ pub async fn credentials(
     .transpose()
 }
 
+/// The SHA-256 (hex) of the tenant's log-stream token, if it has one.
+pub async fn log_stream_token_hash(conn: &mut Conn, id: i32) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT log_stream_token_hash FROM idp_tenants WHERE id = $1 AND log_stream_token_hash IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| row.text("log_stream_token_hash")).transpose()
+}
+
 /// Every stored Management client secret: (tenant id, tenant name, secret).
 pub async fn stored_secrets(conn: &mut Conn) -> Result<Vec<(i32, String, String)>, StoreError> {
     let rows = sqlx::query(
@@ -251,8 +266,9 @@ pub async fn update(
     jit_organization: Option<Option<i32>>,
     actor: &Actor,
 ) -> Result<IdpTenant, StoreError> {
-    let touches_credentials =
-        changes.credentials.is_some() || changes.management_audience.is_some();
+    let touches_credentials = changes.credentials.is_some()
+        || changes.management_audience.is_some()
+        || changes.log_stream_token_hash.is_some();
     let merged = IdpTenant {
         name: changes.name.clone().unwrap_or_else(|| current.name.clone()),
         azo_tenant_name: changes
@@ -275,6 +291,8 @@ pub async fn update(
         has_management_credentials: current.has_management_credentials
             || changes.credentials.is_some(),
         jit_provisioning: jit_organization.map_or(current.jit_provisioning, jit),
+        has_log_stream_token: current.has_log_stream_token
+            || changes.log_stream_token_hash.is_some(),
         ..current.clone()
     };
     if &merged == current && !touches_credentials {
@@ -286,7 +304,8 @@ pub async fn update(
          management_client_id = COALESCE($6, management_client_id), \
          management_client_secret = COALESCE($7, management_client_secret), \
          management_audience = COALESCE($8, management_audience), \
-         modified = $9, modified_by = $10, base_url = $11, jit_organization_id = $12 \
+         modified = $9, modified_by = $10, base_url = $11, \
+         log_stream_token_hash = COALESCE($12, log_stream_token_hash), jit_organization_id = $13 \
          WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
@@ -301,6 +320,7 @@ pub async fn update(
         .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.id)
         .bind(&merged.base_url)
+        .bind(&changes.log_stream_token_hash)
         .bind(merged.jit_provisioning.organization_id)
         .fetch_one(conn)
         .await?;

@@ -146,6 +146,9 @@ pub(crate) async fn reset(State(sim): State<Simulator>, Form(reset): Form<Reset>
         t.passwords.insert(ticket.user_id.clone(), reset.password);
         t.login_blocks.remove(&ticket.user_id);
         t.failed_logins.remove(&ticket.user_id);
+        if let Some(user) = t.users.get(&ticket.user_id).cloned() {
+            t.log_event("scp", &user, "Password changed");
+        }
         done(&ticket, "Your password has been changed.")
     })
 }
@@ -159,8 +162,13 @@ pub(crate) async fn verify(State(sim): State<Simulator>, Query(q): Query<TicketQ
         let Some(user) = t.users.get_mut(&ticket.user_id) else {
             return expired();
         };
+        let newly = user["email_verified"] != Value::Bool(true);
         user["email_verified"] = Value::Bool(true);
+        let user = user.clone();
         t.tickets.remove(&q.ticket);
+        if newly {
+            t.log_event("sv", &user, "Email verified");
+        }
         done(&ticket, "Your email address was verified.")
     })
     .into_response()

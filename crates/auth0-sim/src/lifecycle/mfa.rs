@@ -252,7 +252,15 @@ pub(crate) async fn enroll(State(sim): State<Simulator>, Form(form): Form<Confir
             );
         }
         enrollment.confirmed_at = Some(now_iso());
+        let user_id = enrollment.user_id.clone();
         t.tickets.remove(&form.ticket);
+        if let Some(user) = t.users.get(&user_id).cloned() {
+            t.log_event(
+                "gd_enrollment_complete",
+                &user,
+                "Guardian enrollment complete",
+            );
+        }
         page(
             StatusCode::OK,
             "<p>Your authenticator app is enrolled.</p>".to_owned(),
@@ -437,7 +445,17 @@ pub(crate) fn otp_grant(
                 "Invalid otp_code.",
             ));
         }
+        let newly = enrollment.confirmed_at.is_none();
         enrollment.confirmed_at.get_or_insert_with(now_iso);
+        if newly {
+            if let Some(user) = t.users.get(&user_id).cloned() {
+                t.log_event(
+                    "gd_enrollment_complete",
+                    &user,
+                    "Guardian enrollment complete",
+                );
+            }
+        }
         Ok(())
     });
     if let Err(response) = confirmed {

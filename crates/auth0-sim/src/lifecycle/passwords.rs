@@ -71,6 +71,7 @@ pub(crate) fn sign_in(
         if *failures >= BRUTE_FORCE_THRESHOLD {
             tenant.failed_logins.remove(&id);
             tenant.login_blocks.insert(id, vec![username.to_owned()]);
+            tenant.log_event("limit_wc", &user, "Blocked account");
             return Err(Refused::TooManyAttempts);
         }
         return Err(Refused::WrongCredentials);

@@ -201,6 +201,7 @@ pub(crate) async fn patch_user(
             }
         }
         let user = t.users.get_mut(&id).expect("found above");
+        let was_verified = user["email_verified"] == Value::Bool(true);
         let email_changed = patch
             .get("email")
             .is_some_and(|email| *email != user["email"]);
@@ -211,6 +212,10 @@ pub(crate) async fn patch_user(
         let answer = user.clone();
         if let Some(password) = password {
             t.passwords.insert(id.clone(), password.to_owned());
+            t.log_event("scp", &answer, "Password changed");
+        }
+        if !was_verified && answer["email_verified"] == Value::Bool(true) {
+            t.log_event("sv", &answer, "Email verified");
         }
         let verify = patch.get("verify_email") == Some(&Value::Bool(true));
         if let (true, Some(email)) = (verify, answer["email"].as_str()) {
@@ -229,7 +234,9 @@ pub(crate) async fn delete_user(
         return response;
     }
     sim.with(|t| {
-        t.users.remove(&id);
+        if let Some(user) = t.users.remove(&id) {
+            t.log_event("sdu", &user, "User deleted");
+        }
         t.passwords.remove(&id);
         t.failed_logins.remove(&id);
         t.login_blocks.remove(&id);

@@ -7,6 +7,7 @@ pub mod health;
 pub mod identities;
 pub mod idp_tenants;
 pub mod imports;
+pub mod log_stream;
 pub mod me;
 pub mod members;
 pub mod ops;

@@ -22,6 +22,9 @@ enum Is {
     Set,
 }
 
+/// A sender's headers, and the actor and actor type its events name.
+type Sender = (Vec<(&'static str, String)>, String, &'static str);
+
 /// One write, set up and ready to send, and the event it must leave.
 struct Write {
     method: Method,
@@ -39,6 +42,11 @@ struct Write {
     /// Who sends the write, when not the writer key: a user's token
     /// headers and the user's id.
     by_user: Option<(Vec<(&'static str, String)>, String)>,
+    /// Who sends the write when it is neither the writer key nor a user:
+    /// its headers, and the actor and actor type the event names.
+    by_other: Option<Sender>,
+    /// The operation the event records, when not the OpenAPI operation id.
+    recorded_as: Option<&'static str>,
 }
 
 impl Write {
@@ -54,7 +62,24 @@ impl Write {
             after: Is::Set,
             hidden: Vec::new(),
             by_user: None,
+            by_other: None,
+            recorded_as: None,
         }
+    }
+
+    fn by_other(
+        mut self,
+        headers: Vec<(&'static str, String)>,
+        actor: &str,
+        actor_type: &'static str,
+    ) -> Self {
+        self.by_other = Some((headers, actor.to_owned(), actor_type));
+        self
+    }
+
+    fn recorded_as(mut self, operation: &'static str) -> Self {
+        self.recorded_as = Some(operation);
+        self
     }
 
     fn by_user(mut self, headers: Vec<(&'static str, String)>, user: String) -> Self {
@@ -429,6 +454,30 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
                 .on("import", None)
                 .changes("state", Value::Null, is(json!("Queued")))
         }
+        "ReceiveLogEvents" => {
+            // The tenant's log stream reports an MFA enrollment.
+            const TOKEN: &str = "audit-log-stream-token-1";
+            setup.sim().await;
+            let set = app
+                .patch("/v1/idp_tenants/sim", json!({"logStreamToken": TOKEN}))
+                .await;
+            assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+            let sim = setup.sim.as_ref().expect("made above");
+            let (user, azo) =
+                crate::sim_tenant::linked_user(app, sim, "audited-stream@example.com").await;
+            crate::sim_tenant::eventually_linked(sim, &azo, &user).await;
+            let events = json!([{"log_id": "audit-1", "data": {"type": "gd_enrollment_complete", "user_id": azo}}]);
+            Write::new(M::POST, "/v1/idp_tenants/sim/log-stream", Some(events))
+                .by_other(
+                    vec![("authorization", format!("Bearer {TOKEN}"))],
+                    "auth0-log-stream",
+                    "system",
+                )
+                .recorded_as("logStreamMfaEnrolled")
+                .on("user", Some(user))
+                .changes("mfaEnrollmentStatus", Value::Null, is(json!("Enrolled")))
+                .hiding(&[TOKEN])
+        }
         "CreateIdpTenant" => Write::new(
             M::POST,
             "/v1/idp_tenants",
@@ -692,9 +741,10 @@ async fn every_write_operation_records_one_event(app: TestApp) {
         };
         let since = newest_event(&app).await;
         let request_id = format!("audit-{operation}");
-        let (mut headers, actor, actor_type) = match write.by_user {
-            Some((headers, user)) => (headers, user, "user"),
-            None => (
+        let (mut headers, actor, actor_type) = match (write.by_user, write.by_other) {
+            (Some((headers, user)), _) => (headers, user, "user"),
+            (None, Some(other)) => other,
+            (None, None) => (
                 vec![("authorization", basic(&writer))],
                 writer_id.clone(),
                 "apiKey",
@@ -725,7 +775,7 @@ async fn every_write_operation_records_one_event(app: TestApp) {
             None => id_of(&reply.body),
         };
         let expected = json!({
-            "operation": operation, "actor": actor, "actorType": actor_type,
+            "operation": write.recorded_as.unwrap_or(operation), "actor": actor, "actorType": actor_type,
             "requestId": request_id, "outcome": "success",
             "resourceType": write.resource_type, "resourceId": resource_id,
         });

@@ -9,12 +9,13 @@ both_backends!(
     patch_and_lookup
 );
 
-const TENANT_KEYS: [&str; 12] = [
+const TENANT_KEYS: [&str; 13] = [
     "azoTenantName",
     "baseUrl",
     "created",
     "createdBy",
     "fqdn",
+    "hasLogStreamToken",
     "hasManagementCredentials",
     "id",
     "jitProvisioning",

@@ -22,6 +22,7 @@ mod idp_tenants;
 mod imports;
 mod jit;
 mod limits;
+mod log_stream;
 mod me;
 mod members;
 mod metrics;

@@ -81,6 +81,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/webhooks/{webhookId}"),
     ("GET", "/v1/webhooks/{webhookId}/deliveries"),
     ("POST", "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"),
+    ("POST", "/v1/idp_tenants/{idpTenantId}/log-stream"),
 ];
 
 async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
