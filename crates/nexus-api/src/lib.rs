@@ -115,6 +115,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::identities::router())
         .merge(routes::idp_tenants::router())
         .merge(routes::imports::router())
+        .merge(routes::reconciliations::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
         .merge(routes::roles::router())

@@ -17,6 +17,7 @@ pub mod members;
 pub mod metrics;
 pub mod organizations;
 pub mod push;
+pub mod reconciliations;
 pub mod roles;
 pub mod secrets;
 pub mod sts_clients;

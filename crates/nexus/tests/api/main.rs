@@ -34,6 +34,7 @@ mod paging;
 mod passwords;
 mod push;
 mod races;
+mod reconciliations;
 mod request_ids;
 mod roles;
 mod secrets;
