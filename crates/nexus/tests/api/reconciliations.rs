@@ -18,6 +18,7 @@ both_backends!(
     custom_upns_and_blocked_drift_are_repaired,
     an_in_sync_tenant_records_no_push,
     a_user_deleted_in_auth0_is_reported_and_marked,
+    an_identity_linked_after_the_export_is_not_vanished,
     what_cannot_be_reconciled,
     racing_starts_make_one_reconciliation,
     the_schedule_starts_reconciliations,
@@ -345,6 +346,46 @@ async fn a_user_deleted_in_auth0_is_reported_and_marked(app: TestApp) {
     let cleared = app.get(&identity_path).await.body;
     assert!(cleared.get("missingInAuth0Since").is_none(), "{cleared}");
     eventually(&tenant, &azo, app_metadata, json!({"nexus_user_id": user})).await;
+}
+
+/// An account made and linked while Auth0 makes the export is not in it,
+/// and has not vanished for that.
+async fn an_identity_linked_after_the_export_is_not_vanished(app: TestApp) {
+    let tenant = tenant(&app, 1000).await;
+    linked_user(&app, &tenant, "early@example.com").await;
+    pushes_done(&app).await;
+    // Auth0 makes the export at once but answers the request late.
+    let export = "POST /api/v2/jobs/{id}";
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", tenant.sim.base_url()))
+        .json(&json!({"late_routes": [export], "late_answer_ms": 1500, "late_answers": 1}))
+        .send()
+        .await
+        .unwrap();
+    let job = start(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats(&tenant).await["requests"][export]
+        .as_u64()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(Instant::now() < deadline, "no export was asked for");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (late, late_azo) = linked_user(&app, &tenant, "late@example.com").await;
+    let done = ended(&app, &job).await;
+    assert_eq!(done["state"], "Completed", "{done}");
+    assert_eq!(
+        done["report"]["read"], 1,
+        "the export was made before the link: {done}"
+    );
+    assert_eq!(counts(&done), json!([1, 1, 0, 0, 0, 0]), "{done}");
+    let identity = app
+        .get(&format!("/v1/users/{late}/idp_tenants/sim"))
+        .await
+        .body;
+    assert_eq!(identity["azoUserId"], json!(late_azo));
+    assert!(identity.get("missingInAuth0Since").is_none(), "{identity}");
 }
 
 async fn what_cannot_be_reconciled(app: TestApp) {
