@@ -13,7 +13,10 @@ use serde::Deserialize;
 use crate::{Error, ManagementClient, User};
 
 /// The fields an export is asked for, and the names they come back as.
-const FIELDS: &[(&str, &str)] = &[
+pub type ExportFields = &'static [(&'static str, &'static str)];
+
+/// What an import reads of each user.
+pub const IMPORT_FIELDS: ExportFields = &[
     ("user_id", "user_id"),
     ("email", "email"),
     ("email_verified", "email_verified"),
@@ -26,7 +29,21 @@ const FIELDS: &[(&str, &str)] = &[
     ("app_metadata.nexus_user_id", "nexus_user_id"),
 ];
 
-/// One user of an export, with the fields `start_users_export` asks for.
+/// What a reconciliation compares: the keys and fields Nexus pushes.
+pub const RECONCILE_FIELDS: ExportFields = &[
+    ("user_id", "user_id"),
+    ("blocked", "blocked"),
+    ("name", "name"),
+    ("given_name", "given_name"),
+    ("family_name", "family_name"),
+    ("nickname", "nickname"),
+    ("picture", "picture"),
+    ("app_metadata.nexus_user_id", "nexus_user_id"),
+    ("app_metadata.custom_upns", "custom_upns"),
+];
+
+/// One user of an export, with the fields an export asks for (those not
+/// asked for are `None`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ExportedUser {
     pub user_id: Option<String>,
@@ -36,11 +53,14 @@ pub struct ExportedUser {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub nickname: Option<String>,
+    pub picture: Option<String>,
     pub blocked: Option<bool>,
     /// The connection of the user's primary identity.
     pub connection: Option<String>,
     /// `app_metadata.nexus_user_id`.
     pub nexus_user_id: Option<String>,
+    /// `app_metadata.custom_upns`, whatever Auth0 holds there.
+    pub custom_upns: Option<serde_json::Value>,
 }
 
 impl From<&User> for ExportedUser {
@@ -54,6 +74,7 @@ impl From<&User> for ExportedUser {
             given_name: user.given_name.clone(),
             family_name: user.family_name.clone(),
             nickname: user.nickname.clone(),
+            picture: user.picture.clone(),
             blocked: user.blocked,
             connection: user.identities.first().and_then(|i| i.connection.clone()),
             nexus_user_id: user
@@ -62,6 +83,11 @@ impl From<&User> for ExportedUser {
                 .and_then(|metadata| metadata.get("nexus_user_id"))
                 .and_then(|id| id.as_str())
                 .map(str::to_owned),
+            custom_upns: user
+                .app_metadata
+                .as_ref()
+                .and_then(|metadata| metadata.get("custom_upns"))
+                .cloned(),
         }
     }
 }
@@ -87,9 +113,15 @@ impl Job {
 
 impl ManagementClient {
     /// Starts an export of every user of the tenant, as newline-delimited
-    /// JSON with the fields of `ExportedUser`.
+    /// JSON with the fields an import reads.
     pub async fn start_users_export(&self) -> Result<Job, Error> {
-        let fields: Vec<_> = FIELDS
+        self.start_users_export_of(IMPORT_FIELDS).await
+    }
+
+    /// Starts an export of every user of the tenant, as newline-delimited
+    /// JSON with `fields` (read as `ExportedUser`).
+    pub async fn start_users_export_of(&self, fields: ExportFields) -> Result<Job, Error> {
+        let fields: Vec<_> = fields
             .iter()
             .map(|(name, export_as)| serde_json::json!({"name": name, "export_as": export_as}))
             .collect();
@@ -164,5 +196,12 @@ mod tests {
         assert_eq!(user.nexus_user_id.as_deref(), Some("u1"));
         assert_eq!(user.connection.as_deref(), Some("db"));
         assert_eq!(user.email_verified, Some(true));
+        let line = r#"{"user_id":"auth0|2","custom_upns":{"rdp":"a@corp.example"},"picture":"https://p.example/a.png"}"#;
+        let user: ExportedUser = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            user.custom_upns,
+            Some(serde_json::json!({"rdp": "a@corp.example"}))
+        );
+        assert_eq!(user.picture.as_deref(), Some("https://p.example/a.png"));
     }
 }

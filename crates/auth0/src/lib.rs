@@ -29,7 +29,9 @@ use tracing::Instrument;
 
 pub use clients::Client;
 pub use connections::Connection;
-pub use exports::{read_export, ExportLine, ExportedUser, Job};
+pub use exports::{
+    read_export, ExportFields, ExportLine, ExportedUser, Job, IMPORT_FIELDS, RECONCILE_FIELDS,
+};
 pub use mfa::{Enrollment, EnrollmentTicket, MfaTokens};
 pub use page::Page;
 pub use update_user::{UpdateUserRequestContent, ValidationError};

@@ -172,6 +172,16 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
+        "/v1/idp_tenants/{idpTenantId}/reconciliations",
+        Access::Requires("tenant.write"),
+    ),
+    (
+        "GET",
+        "/v1/idp_tenants/{idpTenantId}/reconciliations/{jobId}",
+        Access::Requires("tenant.read"),
+    ),
+    (
+        "POST",
         "/v1/organizations",
         Access::Requires("organization.write"),
     ),

@@ -127,6 +127,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::idp_tenants::router())
         .merge(routes::imports::router())
         .merge(routes::log_stream::router())
+        .merge(routes::reconciliations::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
         .merge(routes::roles::router())

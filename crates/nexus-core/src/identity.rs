@@ -21,6 +21,11 @@ pub struct Identity {
     pub idp_tenant_name: String,
     /// The Auth0 connection id or name.
     pub azo_connection_id: String,
+    /// Present when a reconciliation of the tenant found the Auth0 user
+    /// missing: since when. The identity is kept; the mark is cleared
+    /// when a later reconciliation finds the user again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_in_auth0_since: Option<Timestamp>,
 }
 
 /// An IdP group carried by an identity, as asserted at the last login.

@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod mfa_enrollment;
 pub mod organization;
 pub mod patterns;
+pub mod reconciliation;
 pub mod role;
 pub mod sync;
 pub mod time;

@@ -126,6 +126,7 @@ mod tests {
             idp_tenant_fqdn: "corp.auth0.com".into(),
             idp_tenant_name: "corp".into(),
             azo_connection_id: "corp-ad".into(),
+            missing_in_auth0_since: None,
         }
     }
 

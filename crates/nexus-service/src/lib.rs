@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod organizations;
 pub mod provisioning;
 pub mod push;
+pub mod reconciliations;
 pub mod roles;
 pub mod secrets;
 pub mod sts_clients;

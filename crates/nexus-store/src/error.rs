@@ -105,6 +105,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         message: "an import of this IdP tenant has not ended yet",
     },
     UniqueRule {
+        name: "ux_reconciliation_jobs_unfinished",
+        sqlite_columns: Some("reconciliation_jobs.idp_tenant_id"),
+        message: "a reconciliation of this IdP tenant has not ended yet",
+    },
+    UniqueRule {
         name: "api_keys_pkey",
         sqlite_columns: Some("api_keys.id"),
         message: "an API key with this id already exists",

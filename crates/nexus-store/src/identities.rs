@@ -59,7 +59,7 @@ pub static LIST: ListSpec = ListSpec {
 
 pub(crate) const COLUMNS: &str =
     "i.id, i.strategy, i.azo_user_id, i.idp_tenant_id, i.azo_connection_id, i.azo_connection_name, \
-    t.login_domain, t.azo_tenant_name, t.fqdn, t.name AS tenant_name";
+    i.vanished_at, t.login_domain, t.azo_tenant_name, t.fqdn, t.name AS tenant_name";
 pub(crate) const FROM: &str = "identities i JOIN idp_tenants t ON t.id = i.idp_tenant_id";
 
 /// SQL: the identity `identity` (a table name or alias) is on `connection` (an
@@ -83,6 +83,7 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<Identity, StoreError> {
         idp_tenant_fqdn: row.text("fqdn")?,
         idp_tenant_name: row.text("tenant_name")?,
         azo_connection_id: row.text("azo_connection_id")?,
+        missing_in_auth0_since: row.opt_timestamp("vanished_at")?,
     })
 }
 
@@ -104,6 +105,7 @@ pub async fn upsert(
          azo_user_id = excluded.azo_user_id, azo_connection_id = excluded.azo_connection_id, \
          azo_connection_name = excluded.azo_connection_name, \
          provisioned = CASE WHEN identities.azo_user_id = excluded.azo_user_id THEN identities.provisioned ELSE 0 END, \
+         vanished_at = CASE WHEN identities.azo_user_id = excluded.azo_user_id THEN identities.vanished_at ELSE NULL END, \
          modified = excluded.modified, modified_by = excluded.modified_by \
          WHERE identities.strategy <> excluded.strategy OR identities.azo_user_id <> excluded.azo_user_id \
          OR identities.azo_connection_id <> excluded.azo_connection_id \

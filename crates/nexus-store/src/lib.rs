@@ -22,6 +22,7 @@ pub mod login;
 pub mod memberships;
 pub mod organizations;
 pub mod push;
+pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
 pub mod users;

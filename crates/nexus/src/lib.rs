@@ -11,6 +11,7 @@ use nexus_service::api_keys::{Bootstrap, ExistingKey};
 use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
+use nexus_service::reconciliations::ReconcileConfig;
 use nexus_service::webhooks::WebhookConfig;
 use nexus_service::Nexus;
 use nexus_store::Store;
@@ -38,6 +39,8 @@ pub struct Config {
     /// callers' traces and carry the HTTP attributes.
     pub traced: bool,
     pub audit_retention: RetentionConfig,
+    /// The reconciliation worker, and its schedule (off by default).
+    pub reconciliations: ReconcileConfig,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             http: HttpLimits::default(),
             traced: false,
             audit_retention: RetentionConfig::default(),
+            reconciliations: ReconcileConfig::default(),
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct ServerOptions {
     pub traced: bool,
     pub audit_retention: RetentionConfig,
     pub imports: nexus_service::imports::ImportConfig,
+    pub reconciliations: ReconcileConfig,
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -168,6 +173,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
         traced: config.traced,
         audit_retention: config.audit_retention.clone(),
         imports: Default::default(),
+        reconciliations: config.reconciliations.clone(),
     };
     start_with_options(store, config.auth.clone(), options, listener).await
 }
@@ -223,6 +229,7 @@ pub async fn start_with_options(
         traced,
         audit_retention,
         imports,
+        reconciliations,
     } = options;
     let nexus = Nexus::new(store.clone(), auth).with_webhooks(webhooks);
     nexus_service::webhooks::nats::sync_sink(&nexus)
@@ -255,6 +262,11 @@ pub async fn start_with_options(
     let importer = tokio::spawn(nexus_service::imports::run(
         nexus.clone(),
         imports,
+        workers_stopped.clone(),
+    ));
+    let reconciler = tokio::spawn(nexus_service::reconciliations::run(
+        nexus.clone(),
+        reconciliations,
         workers_stopped,
     ));
     let task = tokio::spawn(async move {
@@ -270,12 +282,14 @@ pub async fn start_with_options(
             deliveries.abort_handle(),
             retention.abort_handle(),
             importer.abort_handle(),
+            reconciler.abort_handle(),
         ];
         let closing = async {
             let _ = worker.await;
             let _ = deliveries.await;
             let _ = retention.await;
             let _ = importer.await;
+            let _ = reconciler.await;
             store.close().await;
         };
         // A database that hangs must not hold the shutdown either: what the

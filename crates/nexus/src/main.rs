@@ -11,6 +11,7 @@ use nexus_core::Actor;
 use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
 use nexus_service::push::PushConfig;
+use nexus_service::reconciliations::ReconcileConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
 use nexus_service::webhooks::{NatsConfig, WebhookConfig};
 use nexus_service::Nexus;
@@ -91,6 +92,11 @@ enum Command {
         /// 36500; 0 or unset means 400.
         #[arg(long, env = "NEXUS_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=RetentionConfig::MAX_DAYS as i64))]
         audit_retention_days: Option<u32>,
+        /// Reconcile every tenant with Management credentials with Nexus
+        /// when its last reconciliation started longer ago than this, e.g.
+        /// `24h`; unset: only when asked for.
+        #[arg(long, env = "NEXUS_RECONCILE_INTERVAL", value_parser = parse_interval)]
+        reconcile_interval: Option<Duration>,
         #[command(flatten)]
         http: Http,
     },
@@ -358,6 +364,22 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `parse_duration`'s forms, and hours and days: `24h`, `7d`.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let hours = |suffix: char, per: u64| {
+        let number = trimmed.strip_suffix(suffix)?;
+        let number: u64 = number.parse().ok()?;
+        (number > 0).then(|| Duration::from_secs(number * per * 3600))
+    };
+    if let Some(interval) = hours('h', 1).or_else(|| hours('d', 24)) {
+        return Ok(interval);
+    }
+    parse_duration(text).map_err(|_| {
+        format!("'{trimmed}' is not an interval such as 30m, 24h or 7d (more than zero)")
+    })
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -404,6 +426,7 @@ async fn main() -> anyhow::Result<()> {
             webhook_allow_private,
             nats,
             audit_retention_days,
+            reconcile_interval,
             http,
         } => {
             let auth = AuthConfig {
@@ -435,6 +458,10 @@ async fn main() -> anyhow::Result<()> {
                 http: http.into(),
                 traced: traces.is_some(),
                 audit_retention: RetentionConfig::with_days(audit_retention_days.unwrap_or(0)),
+                reconciliations: ReconcileConfig {
+                    interval: reconcile_interval,
+                    ..ReconcileConfig::default()
+                },
             };
             let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
@@ -589,5 +616,12 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("10h").is_err());
         assert!(parse_duration("s").is_err());
+        assert_eq!(parse_interval("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_interval("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_interval("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_interval("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_interval("0h").is_err());
+        assert!(parse_interval("h").is_err());
+        assert!(parse_interval("1w").is_err());
     }
 }

@@ -13,6 +13,7 @@ pub mod members;
 pub mod ops;
 pub mod organizations;
 pub mod push;
+pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
 pub mod sync;

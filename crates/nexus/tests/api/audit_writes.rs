@@ -478,6 +478,15 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
                 .changes("mfaEnrollmentStatus", Value::Null, is(json!("Enrolled")))
                 .hiding(&[TOKEN])
         }
+        "StartReconciliation" => {
+            // The reconciliation the worker then runs finds the simulator's
+            // linked accounts in step: it records pushes at most, which
+            // are not audited, and marks nothing.
+            setup.sim().await;
+            Write::new(M::POST, "/v1/idp_tenants/sim/reconciliations", None)
+                .on("reconciliation", None)
+                .changes("state", Value::Null, is(json!("Queued")))
+        }
         "CreateIdpTenant" => Write::new(
             M::POST,
             "/v1/idp_tenants",

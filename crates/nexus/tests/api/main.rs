@@ -36,6 +36,7 @@ mod paging;
 mod passwords;
 mod push;
 mod races;
+mod reconciliations;
 mod request_ids;
 mod roles;
 mod secrets;

@@ -42,6 +42,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/idp_tenants/{idpTenantId}"),
     ("POST", "/v1/idp_tenants/{idpTenantId}/imports"),
     ("GET", "/v1/idp_tenants/{idpTenantId}/imports/{jobId}"),
+    ("POST", "/v1/idp_tenants/{idpTenantId}/reconciliations"),
+    ("GET", "/v1/idp_tenants/{idpTenantId}/reconciliations/{jobId}"),
     ("POST", "/v1/organizations"),
     ("GET", "/v1/organizations"),
     ("GET", "/v1/organizations/{organizationId}"),

@@ -77,6 +77,9 @@ pub struct TestApp {
     pub webhooks: WebhookConfig,
     /// How imports are run by the next `restart` or `replica`.
     pub imports: nexus_service::imports::ImportConfig,
+    /// How reconciliations are run (and scheduled) by the next `restart`
+    /// or `replica`.
+    pub reconciliations: nexus_service::reconciliations::ReconcileConfig,
     server: Option<RunningServer>,
     url: String,
     auth: AuthConfig,
@@ -156,6 +159,7 @@ impl TestApp {
             push: PushConfig::default(),
             webhooks: test_webhooks(),
             imports: Default::default(),
+            reconciliations: Default::default(),
             server: Some(server),
             url: url.to_owned(),
             auth: auth_config,
@@ -210,6 +214,7 @@ impl TestApp {
             push: self.push.clone(),
             webhooks: self.webhooks.clone(),
             imports: self.imports.clone(),
+            reconciliations: self.reconciliations.clone(),
             ..nexus::ServerOptions::default()
         }
     }
