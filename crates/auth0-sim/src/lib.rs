@@ -38,7 +38,9 @@ pub const SCOPES: &[&str] = &[
     "create:user_tickets",
     "create:guardian_enrollment_tickets",
     "read:clients",
+    "create:clients",
     "read:connections",
+    "update:connections",
 ];
 
 /// The default client's credentials and the default database connection.
@@ -84,9 +86,18 @@ impl Simulator {
                 get(lifecycle::mfa::list_enrollments),
             )
             .route("/api/v2/jobs/users-exports", post(exports::users_export))
-            .route("/api/v2/clients", get(clients::list_clients))
+            .route(
+                "/api/v2/clients",
+                get(clients::list_clients).post(clients::create_client),
+            )
+            .route("/api/v2/clients/{id}", get(clients::get_client))
             .route("/api/v2/connections", get(connections::list_connections))
             .route("/api/v2/connections/{id}", get(connections::get_connection))
+            .route(
+                "/api/v2/connections/{id}/clients",
+                get(connections::get_connection_clients)
+                    .patch(connections::patch_connection_clients),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 middleware::rate_limit::rate_limit,

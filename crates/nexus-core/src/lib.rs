@@ -16,6 +16,7 @@ pub mod organization;
 pub mod patterns;
 pub mod role;
 pub mod sync;
+pub mod tenant_client;
 pub mod time;
 pub mod user;
 pub mod validation;
