@@ -15,6 +15,7 @@ pub mod push;
 pub mod roles;
 pub mod sts_clients;
 pub mod sync;
+pub mod tenant_clients;
 pub mod users;
 pub mod webhooks;
 
