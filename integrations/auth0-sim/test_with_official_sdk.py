@@ -153,7 +153,7 @@ def test_connections_and_clients_as_nexus_reads_them(management):
 
 
 def test_clients_are_created_listed_and_enabled_on_a_connection(management):
-    from auth0 import UpdateEnabledClientConnectionsRequestContentItem as Enabled
+    from auth0.management import UpdateEnabledClientConnectionsRequestContentItem as Enabled
 
     created = management.clients.create(
         name="Portal",
