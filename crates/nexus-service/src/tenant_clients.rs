@@ -8,8 +8,7 @@
 //! application a change names.
 
 use auth0::{Error as Auth0Error, ManagementClient};
-use nexus_core::audit::ActorType;
-use nexus_core::audit::{resource_type, Change, Changes};
+use nexus_core::audit::{resource_type, ActorType, Change, Changes};
 use nexus_core::auth::Authority;
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::list_query::{MemoryPage, MemoryQuery};
