@@ -152,6 +152,36 @@ def test_connections_and_clients_as_nexus_reads_them(management):
     assert CLIENT_ID in [c.client_id for c in clients]
 
 
+def test_clients_are_created_listed_and_enabled_on_a_connection(management):
+    from auth0.management import UpdateEnabledClientConnectionsRequestContentItem as Enabled
+
+    created = management.clients.create(
+        name="Portal",
+        app_type="regular_web",
+        callbacks=["https://portal.example.com/cb"],
+        client_metadata={"app_upn_key": "rdp", "owners": "developers"},
+    )
+    assert created.client_secret and created.client_metadata["app_upn_key"] == "rdp"
+    listed = list(management.clients.list(per_page=1, include_totals=True))
+    portal = next(c for c in listed if c.client_id == created.client_id)
+    assert portal.client_metadata == {"app_upn_key": "rdp", "owners": "developers"}
+    assert portal.callbacks == ["https://portal.example.com/cb"]
+    assert management.clients.get(created.client_id).name == "Portal"
+    some = list(management.clients.list(fields="client_id,name", include_fields=True))
+    assert {c.client_id for c in some} == {CLIENT_ID, created.client_id}
+    assert all(c.callbacks is None for c in some)
+
+    connection = list(management.connections.list(name=CONNECTION))[0].id
+    enabled = lambda: [c.client_id for c in management.connections.clients.get(connection, take=1)]
+    assert enabled() == [CLIENT_ID]
+    management.connections.clients.update(connection, request=[Enabled(client_id=created.client_id, status=True)])
+    assert enabled() == [CLIENT_ID, created.client_id]
+    management.connections.clients.update(connection, request=[Enabled(client_id=created.client_id, status=False)])
+    assert enabled() == [CLIENT_ID]
+    with pytest.raises(NotFoundError):
+        management.connections.clients.update("con_nothere", request=[Enabled(client_id=CLIENT_ID, status=True)])
+
+
 def test_a_malformed_user_id_is_a_bad_request(management):
     with pytest.raises(BadRequestError):
         management.users.get("no-provider-separator")

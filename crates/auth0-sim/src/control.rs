@@ -24,6 +24,9 @@ pub(crate) struct SeedClient {
     name: Option<String>,
     scopes: Option<Vec<String>>,
     client_metadata: Option<Value>,
+    /// Other Auth0 settings of the application (`app_type`, `callbacks`, …).
+    #[serde(flatten)]
+    settings: serde_json::Map<String, Value>,
 }
 
 pub(crate) async fn seed_client(
@@ -36,6 +39,7 @@ pub(crate) async fn seed_client(
         client_secret: seed.client_secret,
         scopes: seed.scopes.unwrap_or_default(),
         client_metadata: seed.client_metadata.unwrap_or(json!({})),
+        settings: seed.settings,
     };
     sim.with(|t| {
         t.clients.retain(|c| c.client_id != client.client_id);
@@ -51,6 +55,9 @@ pub(crate) struct SeedConnection {
     strategy: Option<String>,
     /// The shortest password a database connection allows (8 by default).
     password_min_length: Option<usize>,
+    /// The clients enabled on the connection (the default client only, by
+    /// default).
+    enabled_clients: Option<Vec<String>>,
 }
 
 pub(crate) async fn seed_connection(
@@ -66,6 +73,9 @@ pub(crate) async fn seed_connection(
         password_min_length: seed
             .password_min_length
             .unwrap_or(DEFAULT_PASSWORD_MIN_LENGTH),
+        enabled_clients: seed
+            .enabled_clients
+            .unwrap_or_else(|| vec![crate::DEFAULT_CLIENT_ID.to_owned()]),
     };
     let body = connection_json(&connection);
     sim.with(|t| {

@@ -39,10 +39,12 @@ pub const SCOPES: &[&str] = &[
     "create:user_tickets",
     "create:guardian_enrollment_tickets",
     "read:clients",
+    "create:clients",
     "read:connections",
     "read:log_streams",
     "create:log_streams",
     "delete:log_streams",
+    "update:connections",
 ];
 
 /// The default client's credentials and the default database connection.
@@ -96,9 +98,18 @@ impl Simulator {
                 "/api/v2/log-streams/{id}",
                 get(log_streams::get_log_stream).delete(log_streams::delete_log_stream),
             )
-            .route("/api/v2/clients", get(clients::list_clients))
+            .route(
+                "/api/v2/clients",
+                get(clients::list_clients).post(clients::create_client),
+            )
+            .route("/api/v2/clients/{id}", get(clients::get_client))
             .route("/api/v2/connections", get(connections::list_connections))
             .route("/api/v2/connections/{id}", get(connections::get_connection))
+            .route(
+                "/api/v2/connections/{id}/clients",
+                get(connections::get_connection_clients)
+                    .patch(connections::patch_connection_clients),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 middleware::rate_limit::rate_limit,

@@ -19,6 +19,9 @@ pub struct Client {
     pub name: String,
     pub scopes: Vec<String>,
     pub client_metadata: Value,
+    /// The application's other Auth0 settings (`app_type`, `callbacks`,
+    /// `refresh_token`, …), as a create or the seed gave them.
+    pub settings: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub(crate) struct Connection {
     pub(crate) strategy: String,
     /// The password policy of a database connection: the shortest password.
     pub(crate) password_min_length: usize,
+    /// The clients whose users may sign in through the connection.
+    pub(crate) enabled_clients: Vec<String>,
 }
 
 /// Auth0's default password policy: at least 8 characters.
@@ -188,12 +193,14 @@ impl Simulator {
                 name: "Nexus (simulator)".to_owned(),
                 scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
                 client_metadata: json!({}),
+                settings: serde_json::Map::new(),
             }],
             connections: vec![Connection {
                 id: DEFAULT_CONNECTION_ID.to_owned(),
                 name: DEFAULT_CONNECTION.to_owned(),
                 strategy: "auth0".to_owned(),
                 password_min_length: DEFAULT_PASSWORD_MIN_LENGTH,
+                enabled_clients: vec![DEFAULT_CLIENT_ID.to_owned()],
             }],
             users: BTreeMap::new(),
             passwords: BTreeMap::new(),

@@ -144,6 +144,20 @@ fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
             "Missing required parameter: username and password",
         );
     };
+    // A connection signs users in only to the applications enabled on it.
+    let enabled = sim.with(|t| {
+        t.connections
+            .iter()
+            .find(|c| c.name == realm)
+            .is_none_or(|c| c.enabled_clients.contains(&client.client_id))
+    });
+    if !enabled {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "The connection is not enabled for this client",
+        );
+    }
     let signed_in = sim.with(|t| passwords::sign_in(t, realm, username, password));
     let user = match signed_in {
         Ok(user) => user,

@@ -629,6 +629,105 @@ async fn every_operation_answers_as_the_specification_says() {
     let empty = walk.get(clients, "/clients?per_page=0").await;
     assert_eq!((empty.status, empty.body), (200, json!([])));
 
+    // POST /clients: made with its settings and metadata (its secret shown
+    // once), a refused body; GET /clients with `fields`, GET /clients/{id}.
+    let app = walk
+        .call(
+            Method::POST,
+            clients,
+            clients,
+            Body::Json(json!({"name": "Portal", "app_type": "regular_web",
+                "callbacks": ["https://portal.example.com/cb"],
+                "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 3},
+                "client_metadata": {"app_upn_key": "rdp", "owners": "u-1"}})),
+        )
+        .await;
+    assert_eq!(app.status, 201, "{}", app.body);
+    assert_eq!(
+        (
+            &app.body["app_type"],
+            &app.body["client_metadata"]["app_upn_key"]
+        ),
+        (&json!("regular_web"), &json!("rdp"))
+    );
+    assert!(app.body["client_secret"]
+        .as_str()
+        .is_some_and(|s| s.len() == 64));
+    let app_id = app.body["client_id"].as_str().unwrap().to_owned();
+    for refused in [json!({}), json!({"name": "x", "unheard_of": 1})] {
+        let answer = walk
+            .call(Method::POST, clients, clients, Body::Json(refused.clone()))
+            .await;
+        assert_eq!(answer.status, 400, "{refused}: {}", answer.body);
+    }
+    let some = walk
+        .get(
+            clients,
+            "/clients?fields=client_id,name&include_fields=true",
+        )
+        .await;
+    assert_eq!(some.body[1], json!({"client_id": app_id, "name": "Portal"}));
+    assert!(some.body[1].get("client_secret").is_none());
+    let client = "/clients/{id}";
+    let found = walk.get(client, &format!("/clients/{app_id}")).await;
+    assert_eq!(
+        found.body["callbacks"],
+        json!(["https://portal.example.com/cb"])
+    );
+    assert!(found.body.get("client_secret").is_none(), "{}", found.body);
+    let unknown = walk.get(client, "/clients/nothere").await;
+    assert_eq!(unknown.status, 404);
+
+    // GET and PATCH /connections/{id}/clients: enabled, then disabled, and
+    // the refusals.
+    let enabled = "/connections/{id}/clients";
+    let path_of = format!("/connections/{DEFAULT_CONNECTION_ID}/clients");
+    let before = walk.get(enabled, &path_of).await;
+    assert_eq!(
+        before.body,
+        json!({"clients": [{"client_id": DEFAULT_CLIENT_ID}]})
+    );
+    let patch = |status: bool| Body::Json(json!([{"client_id": app_id, "status": status}]));
+    let on = walk
+        .call(Method::PATCH, enabled, &path_of, patch(true))
+        .await;
+    assert_eq!(on.status, 204, "{}", on.body);
+    let paged = walk.get(enabled, &format!("{path_of}?take=1")).await;
+    assert_eq!(paged.body["next"], "1");
+    let rest = walk.get(enabled, &format!("{path_of}?take=1&from=1")).await;
+    assert_eq!(rest.body, json!({"clients": [{"client_id": app_id}]}));
+    let off = walk
+        .call(Method::PATCH, enabled, &path_of, patch(false))
+        .await;
+    assert_eq!(off.status, 204);
+    assert_eq!(walk.get(enabled, &path_of).await.body, before.body);
+    for (path, body, status) in [
+        (
+            "/connections/con_nothere/clients".to_owned(),
+            patch(true),
+            404,
+        ),
+        (
+            path_of.clone(),
+            Body::Json(json!([{"client_id": "nothere", "status": true}])),
+            404,
+        ),
+        (path_of.clone(), Body::Json(json!([])), 400),
+        (
+            path_of.clone(),
+            Body::Json(json!([{"client_id": app_id}])),
+            400,
+        ),
+        ("/connections/nope/clients".to_owned(), patch(true), 400),
+    ] {
+        let answer = walk.call(Method::PATCH, enabled, &path, body).await;
+        assert_eq!(answer.status, status, "{path}: {}", answer.body);
+    }
+    let unknown = walk.get(enabled, "/connections/con_nothere/clients").await;
+    assert_eq!(unknown.status, 404);
+    let bad_take = walk.get(enabled, &format!("{path_of}?take=0")).await;
+    assert_eq!(bad_take.status, 400);
+
     // GET /connections: plain, with totals, several strategies, a page size
     // below the minimum of 1.
     let connections = "/connections";
@@ -656,7 +755,7 @@ async fn every_operation_answers_as_the_specification_says() {
     let found = walk
         .get(connection, &format!("/connections/{DEFAULT_CONNECTION_ID}"))
         .await;
-    assert_eq!(found.body["enabled_clients"], json!([]));
+    assert_eq!(found.body["enabled_clients"], json!([DEFAULT_CLIENT_ID]));
     let unknown = walk.get(connection, "/connections/con_nothere").await;
     assert_eq!(unknown.status, 404);
     let malformed = walk.get(connection, "/connections/not-a-connection").await;

@@ -27,7 +27,10 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
-pub use clients::Client;
+pub use clients::{
+    Client, ClientJwtConfiguration, ClientMobile, ClientMobileAndroid, ClientMobileIos,
+    ClientRefreshToken, EnabledClient, EnabledClients,
+};
 pub use connections::Connection;
 pub use exports::{
     read_export, ExportFields, ExportLine, ExportedUser, Job, IMPORT_FIELDS, RECONCILE_FIELDS,
@@ -701,6 +704,72 @@ impl ManagementClient {
             }
         }
         Ok(clients)
+    }
+
+    /// `GET /clients/{id}`.
+    pub async fn get_client(&self, id: &str) -> Result<Client, Error> {
+        self.call(Method::GET, &format!("/clients/{}", encode(id)), &[], None)
+            .await
+    }
+
+    /// `GET /connections/{id}/clients`: one page of the clients enabled on
+    /// the connection, from the checkpoint `from`.
+    pub async fn connection_clients(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        take: u32,
+    ) -> Result<EnabledClients, Error> {
+        let mut query = vec![("take", take.to_string())];
+        if let Some(from) = from {
+            query.push(("from", from.to_owned()));
+        }
+        self.call(
+            Method::GET,
+            &format!("/connections/{}/clients", encode(id)),
+            &query,
+            None,
+        )
+        .await
+    }
+
+    /// The ids of every client enabled on the connection, page by page.
+    pub async fn all_connection_clients(&self, id: &str) -> Result<Vec<String>, Error> {
+        let mut ids = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let page = self.connection_clients(id, from.as_deref(), 1000).await?;
+            let empty = page.clients.is_empty();
+            ids.extend(page.clients.into_iter().map(|c| c.client_id));
+            match page.next {
+                Some(next) if !empty && from.as_deref() != Some(next.as_str()) => from = Some(next),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    /// `PATCH /connections/{id}/clients`: enables (`true`) or disables each
+    /// client on the connection. Sending it twice changes nothing more.
+    pub async fn update_connection_clients(
+        &self,
+        id: &str,
+        changes: &[(&str, bool)],
+    ) -> Result<(), Error> {
+        let body: Value = changes
+            .iter()
+            .map(
+                |(client_id, status)| serde_json::json!({"client_id": client_id, "status": status}),
+            )
+            .collect();
+        let _: IgnoredAny = self
+            .call(
+                Method::PATCH,
+                &format!("/connections/{}/clients", encode(id)),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        Ok(())
     }
 
     /// The connection with this name, if any.

@@ -313,7 +313,41 @@ async fn against_the_simulator() {
         .await
         .unwrap();
     assert_eq!(detail.name.as_deref(), Some(auth0_sim::DEFAULT_CONNECTION));
-    assert_eq!(detail.enabled_clients, Some(vec![]));
+    assert_eq!(
+        detail.enabled_clients,
+        Some(vec![auth0_sim::DEFAULT_CLIENT_ID.to_owned()])
+    );
+    // A connection's enabled clients: read, changed, read back.
+    let connection = auth0_sim::DEFAULT_CONNECTION_ID;
+    let enabled = client.all_connection_clients(connection).await.unwrap();
+    assert_eq!(enabled, [auth0_sim::DEFAULT_CLIENT_ID]);
+    client
+        .update_connection_clients(connection, &[(auth0_sim::DEFAULT_CLIENT_ID, false)])
+        .await
+        .unwrap();
+    assert!(client
+        .all_connection_clients(connection)
+        .await
+        .unwrap()
+        .is_empty());
+    client
+        .update_connection_clients(connection, &[(auth0_sim::DEFAULT_CLIENT_ID, true)])
+        .await
+        .unwrap();
+    let missing = client
+        .all_connection_clients("con_nothere")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), Some(404));
+    let me = client
+        .get_client(auth0_sim::DEFAULT_CLIENT_ID)
+        .await
+        .unwrap();
+    assert_eq!(me.name.as_deref(), Some("Nexus (simulator)"));
+    assert_eq!(
+        client.get_client("nothere").await.unwrap_err().status(),
+        Some(404)
+    );
     assert!(client.connection_by_name("nope").await.unwrap().is_none());
     assert_eq!(
         client.all_clients().await.unwrap()[0].client_id.as_deref(),

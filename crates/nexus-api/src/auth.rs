@@ -30,6 +30,13 @@ pub enum Access {
     Authenticated,
     /// Credentials holding this permission.
     Requires(&'static str),
+    /// Credentials holding `owned` (the route then acts only on what the
+    /// caller owns) or its widened `all` (on everything). A bare `read` or
+    /// `write` grants both.
+    Scoped {
+        owned: &'static str,
+        all: &'static str,
+    },
     /// A user's own access token: the route acts on the caller's user.
     User,
     /// Not Nexus credentials but the tenant's log-stream token (`Bearer`),
@@ -164,6 +171,22 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "GET",
         "/v1/idp_tenants/{idpTenantId}/imports/{jobId}",
         Access::Requires("tenant.read"),
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenantId}/clients",
+        Access::Scoped {
+            owned: "client.read",
+            all: "client.read.all",
+        },
+    ),
+    (
+        "PATCH",
+        "/v1/tenants/{tenantId}/connections/{connectionId}/clients",
+        Access::Scoped {
+            owned: "client.write",
+            all: "client.write.all",
+        },
     ),
     (
         "POST",
@@ -317,9 +340,10 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
 pub fn known_permissions() -> BTreeSet<&'static str> {
     ROUTES
         .iter()
-        .filter_map(|(_, _, access)| match access {
-            Access::Requires(permission) => Some(*permission),
-            Access::Open | Access::Authenticated | Access::User | Access::LogStreamToken => None,
+        .flat_map(|(_, _, access)| match access {
+            Access::Requires(permission) => vec![*permission],
+            Access::Scoped { owned, all } => vec![*owned, *all],
+            Access::Open | Access::Authenticated | Access::User | Access::LogStreamToken => vec![],
         })
         .chain(["read", "write"])
         .collect()
@@ -476,6 +500,13 @@ pub async fn authorize(
         Access::Requires(required) if !principal.authority.allows(required) => Some(forbidden(
             &format!("this operation requires the {required} permission"),
         )),
+        Access::Scoped { owned, all }
+            if !principal.authority.allows(owned) && !principal.authority.allows(all) =>
+        {
+            Some(forbidden(&format!(
+                "this operation requires the {owned} or the {all} permission"
+            )))
+        }
         Access::User if principal.kind != ActorType::User => {
             Some(ApiError::from(nexus_service::ServiceError::NotAUser))
         }

@@ -128,6 +128,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::imports::router())
         .merge(routes::log_stream::router())
         .merge(routes::reconciliations::router())
+        .merge(routes::tenant_clients::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
         .merge(routes::roles::router())
@@ -180,6 +181,7 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 12] {
 
 /// Each list's `$orderby` names the fields of that list.
 fn document_lists(api: &mut utoipa::openapi::OpenApi) {
+    document_memory_list(api);
     let stale_token =
         problem_response("`$skiptoken` is not from an `@odata.nextLink` of this same query");
     for (path, spec) in lists() {
@@ -191,6 +193,35 @@ fn document_lists(api: &mut utoipa::openapi::OpenApi) {
         {
             list::document_orderby(get, spec);
             add_response(get, "422", &stale_token);
+        }
+    }
+}
+
+/// The tenant's applications, a list paged in memory: its `$orderby` and
+/// its `$select`.
+fn document_memory_list(api: &mut utoipa::openapi::OpenApi) {
+    use nexus_core::tenant_client::{FIELDS, LIST};
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let Some(get) = api
+        .paths
+        .paths
+        .get_mut(routes::tenant_clients::LIST_PATH)
+        .and_then(|item| item.get.as_mut())
+    else {
+        return;
+    };
+    list::document_orderby(get, &LIST);
+    for parameter in get.parameters.iter_mut().flatten() {
+        if parameter.name == "$select" {
+            if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() {
+                schema.pattern = Some(nexus_core::list_query::select_pattern(FIELDS));
+            }
+            parameter.description = Some(format!(
+                "{} Fields: {}.",
+                parameter.description.as_deref().unwrap_or_default(),
+                FIELDS.join(", ")
+            ));
         }
     }
 }
@@ -426,6 +457,21 @@ fn document_access(api: &mut utoipa::openapi::OpenApi) {
                 "\n\nAuthenticated by the tenant's log-stream token (`Authorization: Bearer \
                  <logStreamToken>`), not by Nexus credentials."
                     .to_owned()
+            }
+            auth::Access::Scoped { owned, all } => {
+                add_response(operation, "403", &forbidden);
+                let extension = ExtensionsBuilder::new()
+                    .add("x-nexus-permission", owned)
+                    .add("x-nexus-permission-all", all)
+                    .build();
+                match &mut operation.extensions {
+                    Some(existing) => existing.merge(extension),
+                    None => operation.extensions = Some(extension),
+                }
+                format!(
+                    "\n\nRequires the `{owned}` permission, for what the caller owns, or \
+                     `{all}`, for everything (a bare `read` or `write` grants it)."
+                )
             }
             auth::Access::Authenticated | auth::Access::Open => {
                 "\n\nRequires valid credentials, with any permissions.".to_owned()

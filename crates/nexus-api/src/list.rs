@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OriginalUri, Query};
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use nexus_core::list_query::{check_position, ListSpec, Literal};
+use nexus_core::list_query::{check_position, parse_select, ListSpec, Literal, MemoryQuery};
 use nexus_core::ValidationErrors;
 use nexus_service::{ListParams, Page};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -100,19 +100,23 @@ impl ListOptions {
         self
     }
 
-    /// Checks every option against what the resource allows.
-    pub fn params(&self, spec: &'static ListSpec) -> Result<ListParams, ApiError> {
-        let mut errors = ValidationErrors::new();
+    /// Refuses every option but `supported`.
+    fn only(&self, supported: &[&str], errors: &mut ValidationErrors) {
         for (key, _) in &self.pairs {
-            if !matches!(
-                key.as_str(),
-                "$top" | "$skip" | "$skiptoken" | "$orderby" | "$filter" | "$search" | "$count"
-            ) {
-                errors.add(key, "is not a supported query option; use $top, $skip, $skiptoken, $orderby, $filter, $search or $count");
+            if !supported.contains(&key.as_str()) {
+                let message = format!(
+                    "is not a supported query option of this list; use {}",
+                    supported.join(", ")
+                );
+                errors.add(key, message);
             }
         }
-        let top = self.number(&mut errors, "$top", DEFAULT_TOP, MAX_TOP);
-        let skip = self.number(&mut errors, "$skip", 0, i64::MAX);
+    }
+
+    /// The options every list reads the same way.
+    fn common(&self, spec: &'static ListSpec, errors: &mut ValidationErrors) -> Common {
+        let top = self.number(errors, "$top", DEFAULT_TOP, MAX_TOP);
+        let skip = self.number(errors, "$skip", 0, i64::MAX);
         let count = match self.get("$count") {
             None | Some("false") => false,
             Some("true") => true,
@@ -125,6 +129,43 @@ impl ListOptions {
             .parse_orderby(self.get("$orderby"))
             .map_err(|e| errors.add("$orderby", e.to_string()))
             .unwrap_or_default();
+        let search = self.get("$search").map(str::to_owned);
+        if search.is_some() && spec.search.is_empty() {
+            errors.add("$search", "is not supported by this list: use $filter");
+        } else if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            errors.add("$search", "must be at most 200 characters long");
+        }
+        Common {
+            top,
+            skip,
+            count,
+            order,
+            search,
+        }
+    }
+
+    /// Checks every option against what the resource allows.
+    pub fn params(&self, spec: &'static ListSpec) -> Result<ListParams, ApiError> {
+        let mut errors = ValidationErrors::new();
+        self.only(
+            &[
+                "$top",
+                "$skip",
+                "$skiptoken",
+                "$orderby",
+                "$filter",
+                "$search",
+                "$count",
+            ],
+            &mut errors,
+        );
+        let Common {
+            top,
+            skip,
+            count,
+            order,
+            search,
+        } = self.common(spec, &mut errors);
         let filter = match self.get("$filter").filter(|f| !f.trim().is_empty()) {
             Some(text) => spec
                 .parse_filter(text)
@@ -132,12 +173,6 @@ impl ListOptions {
                 .ok(),
             None => None,
         };
-        let search = self.get("$search").map(str::to_owned);
-        if search.is_some() && spec.search.is_empty() {
-            errors.add("$search", "is not supported by this list: use $filter");
-        } else if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            errors.add("$search", "must be at most 200 characters long");
-        }
         // A token is read only against a query that parsed: it is checked
         // against that query's order and fingerprint.
         let token = self.get("$skiptoken").filter(|_| errors.is_empty());
@@ -160,6 +195,63 @@ impl ListOptions {
             params.after = Some(after);
         }
         Ok(params)
+    }
+
+    /// Checks the options of a list Nexus pages in memory (its items come
+    /// from an IdP at each request): `$top`, `$skip`, `$orderby`, `$search`,
+    /// `$count` and `$select` of `fields`.
+    pub fn memory_query(
+        &self,
+        spec: &'static ListSpec,
+        fields: &'static [&'static str],
+    ) -> Result<MemoryQuery, ApiError> {
+        let mut errors = ValidationErrors::new();
+        self.only(
+            &["$top", "$skip", "$orderby", "$search", "$count", "$select"],
+            &mut errors,
+        );
+        let Common {
+            top,
+            skip,
+            count,
+            order,
+            search,
+        } = self.common(spec, &mut errors);
+        let select = self.get("$select").and_then(|text| {
+            parse_select(text, fields)
+                .map_err(|e| errors.add("$select", e.to_string()))
+                .ok()
+        });
+        errors.into_result()?;
+        Ok(MemoryQuery {
+            search,
+            order,
+            top,
+            skip,
+            count,
+            select,
+        })
+    }
+
+    /// This request again for the page after `query`'s: its options with
+    /// `$skip` moved on by `$top`.
+    pub fn next_page_link(&self, query: &MemoryQuery) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (i, (key, value)) in self.pairs.iter().enumerate() {
+            let repeated_later = self.pairs[i + 1..].iter().any(|(k, _)| k == key);
+            if key != "$skip" && !repeated_later {
+                pairs.push((key, value.clone()));
+            }
+        }
+        pairs.push(("$skip", (query.skip + query.top).to_string()));
+        let mut link = self.path.clone();
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            link.push(if i == 0 { '?' } else { '&' });
+            link.extend(utf8_percent_encode(key, QUERY_PART));
+            link.push('=');
+            link.extend(utf8_percent_encode(value, QUERY_PART));
+        }
+        link
     }
 
     /// The list envelope of a page; with `@odata.nextLink` when the page is
@@ -268,6 +360,41 @@ impl ListOptions {
             },
         }
     }
+}
+
+/// What `params` and `memory_query` read alike.
+struct Common {
+    top: i64,
+    skip: i64,
+    count: bool,
+    order: Vec<nexus_core::list_query::OrderBy>,
+    search: Option<String>,
+}
+
+/// The options of a list Nexus pages in memory, for the OpenAPI document.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct MemoryListOptionsDoc {
+    /// Comma-separated fields to answer; every field without it.
+    #[param(rename = "$select")]
+    select: Option<String>,
+    /// How many items to return (default 100, at most 1000).
+    #[param(rename = "$top", minimum = 0, maximum = 1000)]
+    top: Option<i64>,
+    /// How many items to skip.
+    #[param(rename = "$skip", minimum = 0)]
+    skip: Option<i64>,
+    /// Comma-separated `field [asc|desc]`, each field once; the id is always
+    /// the last tie-breaker.
+    #[param(rename = "$orderby")]
+    orderby: Option<String>,
+    /// Case-insensitive text contained in any of the resource's searchable fields.
+    #[param(rename = "$search", max_length = 200)]
+    search: Option<String>,
+    /// `true` adds `@odata.count`, the number of matching items.
+    #[param(rename = "$count")]
+    count: Option<bool>,
 }
 
 /// Characters of a query key or value that `next_link` writes as they are:

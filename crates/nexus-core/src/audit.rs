@@ -119,6 +119,8 @@ pub mod resource_type {
     /// `userId/idpTenantId` (the tenant's numeric id).
     pub const IDENTITY: &str = "identity";
     pub const IDP_TENANT: &str = "idpTenant";
+    /// An Auth0 connection of a tenant: `idpTenantId/connectionId`.
+    pub const CONNECTION: &str = "connection";
     pub const ORGANIZATION: &str = "organization";
     /// `organizationId/userId`.
     pub const MEMBER: &str = "member";

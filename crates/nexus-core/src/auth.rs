@@ -11,7 +11,9 @@ use crate::validation::{Check, Len};
 use crate::{Timestamp, ValidationErrors};
 
 /// A set of lowercase dotted permissions (`user.read`). The bare `read` and
-/// `write` grant every `*.read` and `*.write` (DESIGN §2).
+/// `write` grant every `*.read` and `*.write` (DESIGN §2), and so the
+/// `*.read.all` and `*.write.all` that widen one to what the caller does not
+/// own (`client.read.all`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Permissions(Vec<String>);
 
@@ -39,11 +41,17 @@ impl Permissions {
         Permissions(codes)
     }
 
+    /// Whether a held code grants `required`: the code itself; a bare
+    /// `read`/`write`, every `*.read`/`*.write` and their widened
+    /// `*.read.all`/`*.write.all`; a widened `x.read.all`, the `x.read` it
+    /// widens.
     pub fn allows(&self, required: &str) -> bool {
+        let kind = required.strip_suffix(".all").unwrap_or(required);
         self.0.iter().any(|held| {
             held == required
-                || (held == "read" && required.ends_with(".read"))
-                || (held == "write" && required.ends_with(".write"))
+                || (held == "read" && kind.ends_with(".read"))
+                || (held == "write" && kind.ends_with(".write"))
+                || held.strip_suffix(".all") == Some(required)
         })
     }
 
@@ -293,6 +301,25 @@ mod tests {
         assert!(!p.allows("user.write") && !p.allows("role.write"));
         let w = Permissions::parse("write").unwrap();
         assert!(w.allows("user.write") && !w.allows("user.sync") && !w.allows("user.read"));
+    }
+
+    #[test]
+    fn widened_permissions_cover_their_narrow_kind() {
+        let p = |text: &str| Permissions::parse(text).unwrap();
+        assert!(p("read").allows("client.read.all") && p("read").allows("client.read"));
+        assert!(p("write").allows("client.write.all") && !p("write").allows("client.read.all"));
+        assert!(!p("read").allows("client.write.all"));
+        let all = p("client.read.all");
+        assert!(all.allows("client.read") && all.allows("client.read.all"));
+        assert!(!all.allows("client.write") && !all.allows("user.read"));
+        let owned = p("client.read");
+        assert!(owned.allows("client.read") && !owned.allows("client.read.all"));
+        // Only the bare code stands for the widened ones when given.
+        let readers = Authority::Grants(vec![p("client.read")]);
+        assert_eq!(readers.missing(&p("client.read.all")), ["client.read.all"]);
+        assert!(Authority::Grants(vec![p("read")])
+            .missing(&p("client.read.all"))
+            .is_empty());
     }
 
     #[test]

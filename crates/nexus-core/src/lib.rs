@@ -18,6 +18,7 @@ pub mod patterns;
 pub mod reconciliation;
 pub mod role;
 pub mod sync;
+pub mod tenant_client;
 pub mod time;
 pub mod user;
 pub mod validation;

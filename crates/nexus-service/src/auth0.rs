@@ -246,7 +246,7 @@ fn refused(tenant: &IdpTenant, what: &str, message: &str, error_code: &str) -> S
 }
 
 /// Whatever stops Auth0 from answering the question; the caller may retry.
-fn unreachable(tenant: &IdpTenant, error: Auth0Error) -> ServiceError {
+pub(crate) fn unreachable(tenant: &IdpTenant, error: Auth0Error) -> ServiceError {
     tracing::warn!(tenant = %tenant.name, %error, "Auth0 call failed");
     ServiceError::Upstream(format!(
         "Auth0 tenant '{}' could not be reached to check the request ({error}); nothing was changed, retry later",

@@ -24,6 +24,7 @@ pub mod roles;
 pub mod secrets;
 pub mod sts_clients;
 pub mod sync;
+pub mod tenant_clients;
 pub mod users;
 pub mod webhooks;
 

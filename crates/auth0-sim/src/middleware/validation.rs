@@ -98,3 +98,15 @@ pub(crate) fn closed_body_object(
         None => Ok(object),
     }
 }
+
+/// A JSON request body, any value (a PATCH of a list takes an array); an
+/// unreadable one is refused as Auth0 refuses it.
+pub(crate) fn json_body(body: &[u8]) -> Result<Value, Response> {
+    serde_json::from_slice::<Value>(body).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "Payload validation error: 'Invalid JSON'",
+            "invalid_body",
+        )
+    })
+}

@@ -17,6 +17,7 @@ pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
 pub mod sync;
+pub mod tenant_clients;
 pub mod users;
 pub mod webhooks;
 

@@ -3,8 +3,10 @@
 //! The store renders them to SQL, with bound parameters only.
 
 mod filter;
+mod memory;
 mod order;
 
+pub use memory::{parse_select, select_pattern, MemoryPage, MemoryQuery};
 pub use order::check_position;
 
 /// How a whitelisted field is typed in filters.

@@ -487,6 +487,25 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
                 .on("reconciliation", None)
                 .changes("state", Value::Null, is(json!("Queued")))
         }
+        "UpdateConnectionEnabledClients" => {
+            let sim = setup.sim().await;
+            let seeded = reqwest::Client::new()
+                .post(format!("{}/__sim/clients", sim.sim.base_url()))
+                .json(&json!({"client_id": "audited-app", "client_secret": "audited-app-secret"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(seeded.status(), StatusCode::NO_CONTENT);
+            let tenant = app.get("/v1/idp_tenants/sim").await.body["id"].clone();
+            let connection = auth0_sim::DEFAULT_CONNECTION_ID;
+            Write::new(
+                M::PATCH,
+                format!("/v1/tenants/sim/connections/{connection}/clients"),
+                Some(json!({"clientId": "audited-app", "enabled": true})),
+            )
+            .on("connection", Some(format!("{tenant}/{connection}")))
+            .changes("enabledClients.audited-app", json!(false), is(json!(true)))
+        }
         "CreateIdpTenant" => Write::new(
             M::POST,
             "/v1/idp_tenants",

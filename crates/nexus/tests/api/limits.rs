@@ -327,6 +327,13 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             format!("/v1/idp_tenants/{tenant_name}/imports"),
             json!({"organization": "limits-org"}),
         ),
+        // The same tenant: the body is checked, then 409, before Auth0.
+        base(
+            Method::PATCH,
+            "/v1/tenants/{tenantId}/connections/{connectionId}/clients",
+            format!("/v1/tenants/{tenant_name}/connections/con_x/clients"),
+            json!({"clientId": "app", "enabled": true}),
+        ),
         base(Method::POST, "/v1/users", "/v1/users".into(), create_user),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_metadata),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_password),

@@ -43,6 +43,7 @@ mod secrets;
 mod server;
 mod startup;
 mod sync;
+mod tenant_clients;
 mod tokens;
 mod traces;
 mod users;

@@ -532,6 +532,8 @@ pub fn concrete(path: &str) -> String {
     path.replace("{userId}", "u")
         .replace("{upnId}", "x")
         .replace("{idpTenantId}", "t")
+        .replace("{tenantId}", "t")
+        .replace("{connectionId}", "con_x")
         .replace("{organizationId}", "1")
         .replace("{roleId}", "r")
         .replace("{mapId}", "1")
