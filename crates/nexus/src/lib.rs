@@ -172,8 +172,15 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
         http: config.http.clone(),
         traced: config.traced,
         audit_retention: config.audit_retention.clone(),
-        imports: Default::default(),
-        reconciliations: config.reconciliations.clone(),
+        // One lease for every claim a replica holds on background work.
+        imports: nexus_service::imports::ImportConfig {
+            lease: config.push.lease,
+            ..Default::default()
+        },
+        reconciliations: ReconcileConfig {
+            lease: config.push.lease,
+            ..config.reconciliations.clone()
+        },
     };
     start_with_options(store, config.auth.clone(), options, listener).await
 }

@@ -78,8 +78,9 @@ enum Command {
         /// client: comma-separated CIDRs or addresses, e.g. `10.0.0.0/8,192.0.2.10`.
         #[arg(long, env = "NEXUS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
         trusted_proxies: Vec<ipnet::IpNet>,
-        /// Seconds a replica's claim on push work holds unless renewed (it is
-        /// renewed every third of it while the replica pushes).
+        /// Seconds a replica's claim on push work, an import or a
+        /// reconciliation holds unless renewed (renewed every third of it
+        /// while the replica pushes, after every batch of an import).
         #[arg(long, env = "NEXUS_PUSH_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(3..=3600))]
         push_lease_seconds: u64,
         /// Accept webhook subscriptions, and deliver, to loopback, private,

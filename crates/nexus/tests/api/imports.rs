@@ -16,6 +16,7 @@ both_backends!(
     what_cannot_be_imported,
     an_import_waits_out_an_auth0_outage,
     a_restarted_import_goes_on_from_its_checkpoint,
+    a_killed_server_s_import_finishes_elsewhere,
     the_command_line_imports_and_reports,
     racing_starts_make_one_import,
 );
@@ -377,4 +378,55 @@ async fn racing_starts_make_one_import(app: TestApp) {
     let winner = replies.iter().find(|r| r.status.as_u16() == 202).unwrap();
     let done = ended(&app, &winner.body).await;
     assert_eq!(counts(&done), json!([1, 1, 0, 0, 0, 0]), "{done}");
+}
+
+/// A `nexus serve` that imports is killed (SIGKILL, no chance to release
+/// its claim) in the middle of an import; another server takes the job
+/// over when its lease ends (at once on SQLite, whose one writer takes over
+/// claims at start) and finishes it from the last checkpoint: every Auth0
+/// user imported once, no duplicate.
+async fn a_killed_server_s_import_finishes_elsewhere(mut app: TestApp) {
+    // This test's server looks for imports once, at start, and then sleeps:
+    // the job goes to the process killed below.
+    app.imports.idle_poll = Duration::from_secs(3600);
+    app.restart().await;
+    let tenant = tenant(&app, 1000).await;
+    const USERS: usize = 3000;
+    tenant.sim.seed_users(USERS, "killed-");
+    let mut importer = tokio::process::Command::new(env!("CARGO_BIN_EXE_nexus"))
+        .arg("serve")
+        .env("NEXUS_DATABASE_URL", app.database_url())
+        .env("NEXUS_LISTEN", "127.0.0.1:0")
+        .env("NEXUS_SECRET_KEY", crate::support::TEST_SECRET_KEY)
+        .env("NEXUS_PUSH_LEASE_SECONDS", "5")
+        .env("NEXUS_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let job = start(&app, "").await;
+    let path = format!("{IMPORTS}/{}", job["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let at_kill = loop {
+        let read = app.get(&path).await.body;
+        if read["progress"]["read"].as_u64().unwrap() >= 500 {
+            break read;
+        }
+        assert!(Instant::now() < deadline, "{read}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    importer.start_kill().unwrap();
+    importer.wait().await.unwrap();
+    assert_eq!(at_kill["state"], "Running", "killed too late: {at_kill}");
+    let done_at_kill = at_kill["progress"]["read"].as_u64().unwrap();
+    assert!(done_at_kill < USERS as u64, "{at_kill}");
+
+    app.imports.idle_poll = Duration::from_millis(100);
+    app.restart().await;
+    let done = ended(&app, &job).await;
+    assert_eq!(done["state"], "Completed", "{done}");
+    assert_eq!(counts(&done), json!([USERS, USERS, 0, 0, 0, 0]), "{done}");
+    let imported = app
+        .get("/v1/users?$count=true&$top=1&$filter=startswith(emailAddress,'killed-')")
+        .await;
+    assert_eq!(imported.body["@odata.count"], USERS, "{}", imported.body);
 }
