@@ -16,7 +16,7 @@ use nexus_store::{commit, identities, idp_tenants, log_stream, users as user_sto
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::{audit, idp_tenants::resolve, users, Nexus, Result, ServiceError};
+use crate::{audit, users, Nexus, Result, ServiceError};
 
 /// Who the audit trail names as making the changes of a log stream's events.
 pub const ACTOR_ID: &str = "auth0-log-stream";
@@ -34,10 +34,12 @@ pub async fn receive(
 ) -> Result<LogStreamReceipt> {
     let tenant = {
         let mut tx = nexus.store().begin_read().await?;
-        let tenant = resolve(&mut tx, tenant).await?;
-        let stored = idp_tenants::log_stream_token_hash(&mut tx, tenant.id).await?;
-        authenticate(&tenant, stored.as_deref(), token)?;
-        tenant
+        let found = idp_tenants::resolve(&mut tx, tenant).await?;
+        let stored = match &found {
+            Some(found) => idp_tenants::log_stream_token_hash(&mut tx, found.id).await?,
+            None => None,
+        };
+        authenticate(tenant, found, stored.as_deref(), token)?
     };
     let events = parse_payload(body).map_err(|e| ValidationErrors::single("$", e))?;
     let actor = Actor {
@@ -77,25 +79,38 @@ pub async fn receive(
 }
 
 /// The presented token against the stored hash, in constant time.
-fn authenticate(tenant: &IdpTenant, stored: Option<&str>, token: Option<&str>) -> Result<()> {
+/// The tenant whose log-stream token `token` is. An unknown tenant, one
+/// without a token and a wrong token are refused alike, so that a caller
+/// without the token learns nothing of which tenants exist; the log says
+/// which it was.
+fn authenticate(
+    reference: &str,
+    tenant: Option<IdpTenant>,
+    stored: Option<&str>,
+    token: Option<&str>,
+) -> Result<IdpTenant> {
     let Some(token) = token else {
         return Err(ServiceError::Unauthenticated(
             "the log-stream token is required: Authorization: Bearer <token>".to_owned(),
         ));
     };
+    let refused = |why: &str| {
+        tracing::info!(tenant = %reference, why, "log-stream delivery refused");
+        Err(ServiceError::Unauthenticated(format!(
+            "the log-stream token is not the token of IdP tenant '{reference}'"
+        )))
+    };
+    let Some(tenant) = tenant else {
+        return refused("no such tenant");
+    };
     let Some(stored) = stored else {
-        return Err(ServiceError::Unauthenticated(format!(
-            "IdP tenant '{}' has no log-stream token; set logStreamToken on the tenant",
-            tenant.name
-        )));
+        return refused("the tenant has no log-stream token");
     };
     let presented = hash_token(token);
     if bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) {
-        Ok(())
+        Ok(tenant)
     } else {
-        Err(ServiceError::Unauthenticated(
-            "the log-stream token is not the tenant's".to_owned(),
-        ))
+        refused("a wrong token")
     }
 }
 

@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
 /// user stays), `scp` and the brute-force blocks (`limit_wc`, `limit_sul`,
 /// `limit_mu`) are recorded in the audit trail. Events of other types, or
 /// about Auth0 users no Nexus user is linked to, are accepted and ignored.
+/// An unknown tenant is refused (401) as a wrong token is.
 #[utoipa::path(post, path = "/v1/idp_tenants/{idpTenantId}/log-stream", tag = "IdP tenants",
     params(("idpTenantId" = String, Path)),
     request_body(content(
@@ -42,7 +43,6 @@ pub fn router() -> OpenApiRouter<Nexus> {
     responses(
         (status = 200, description = "The events were handled: what became of them", body = LogStreamReceipt),
         (status = 400, description = "The body is not log events", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn receive_log_events(

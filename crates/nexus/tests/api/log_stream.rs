@@ -195,7 +195,16 @@ async fn wrong_or_missing_tokens_are_refused(app: TestApp) {
         body(),
     )
     .await;
-    assert_problem(&unknown, 404, "/v1/idp_tenants/nowhere/log-stream");
+    // An unknown tenant is refused as a wrong token is: a caller without
+    // the token cannot probe which tenants exist.
+    assert_problem(&unknown, 401, "/v1/idp_tenants/nowhere/log-stream");
+    assert_eq!(
+        unknown.body["detail"]
+            .as_str()
+            .unwrap()
+            .replace("nowhere", "tokenless"),
+        none_set.body["detail"],
+    );
     // A malformed delivery with the right token: 400, and nothing recorded.
     for malformed in [
         "",
