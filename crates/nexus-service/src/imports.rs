@@ -91,7 +91,7 @@ pub async fn start(
             check.finish().expect_err("a failure"),
         ));
     };
-    if let Some(running) = imports::unfinished(&mut tx, tenant.id).await? {
+    if let Some(running) = imports::JOBS.unfinished(&mut tx, tenant.id).await? {
         return Err(ServiceError::Conflict(format!(
             "import '{running}' of IdP tenant '{}' has not ended yet",
             tenant.name
@@ -164,7 +164,7 @@ pub async fn run(nexus: Nexus, config: ImportConfig, mut stop: watch::Receiver<b
 async fn claim(nexus: &Nexus, config: &ImportConfig, owner: &str) -> Option<ClaimedImport> {
     let claimed = async {
         let mut read = nexus.store().read_one().await?;
-        if !imports::claimable(&mut read).await? {
+        if !imports::JOBS.claimable(&mut read).await? {
             return Ok(None);
         }
         drop(read);
@@ -183,7 +183,7 @@ async fn claim(nexus: &Nexus, config: &ImportConfig, owner: &str) -> Option<Clai
 async fn release(nexus: &Nexus, id: &str, owner: &str) {
     let released = async {
         let mut tx = nexus.store().begin().await?;
-        imports::release(&mut tx, id, owner).await?;
+        imports::JOBS.release(&mut tx, id, owner).await?;
         commit(tx).await
     }
     .await;
@@ -409,7 +409,10 @@ impl Runner<'_> {
             return Err(Stopped::Stopping);
         }
         let mut tx = self.nexus.store().begin().await?;
-        if !imports::renew(&mut tx, &job.id, self.owner, self.config.lease).await? {
+        if !imports::JOBS
+            .renew(&mut tx, &job.id, self.owner, self.config.lease)
+            .await?
+        {
             return Err(Stopped::Lost);
         }
         commit(tx).await?;
@@ -484,7 +487,8 @@ impl Runner<'_> {
         {
             return Err(Failure::Stopped(Stopped::Lost));
         }
-        imports::renew(&mut tx, &next.id, self.owner, self.config.lease)
+        imports::JOBS
+            .renew(&mut tx, &next.id, self.owner, self.config.lease)
             .await
             .map_err(Stopped::from)?;
         commit(tx).await.map_err(Stopped::from)?;
@@ -750,7 +754,7 @@ async fn take_over_claims(nexus: &Nexus) {
     }
     let released = async {
         let mut tx = nexus.store().begin().await?;
-        imports::release_all(&mut tx).await?;
+        imports::JOBS.release_all(&mut tx).await?;
         commit(tx).await
     }
     .await;

@@ -76,7 +76,7 @@ pub async fn start(nexus: &Nexus, actor: &Actor, tenant: &str) -> Result<Reconci
             tenant.name
         )));
     }
-    if let Some(running) = reconciliations::unfinished(&mut tx, tenant.id).await? {
+    if let Some(running) = reconciliations::JOBS.unfinished(&mut tx, tenant.id).await? {
         return Err(ServiceError::Conflict(format!(
             "reconciliation '{running}' of IdP tenant '{}' has not ended yet",
             tenant.name
@@ -197,7 +197,7 @@ async fn claim(
 ) -> Option<ClaimedReconciliation> {
     let claimed = async {
         let mut read = nexus.store().read_one().await?;
-        if !reconciliations::claimable(&mut read).await? {
+        if !reconciliations::JOBS.claimable(&mut read).await? {
             return Ok(None);
         }
         drop(read);
@@ -216,7 +216,7 @@ async fn claim(
 async fn release(nexus: &Nexus, id: &str, owner: &str) {
     let released = async {
         let mut tx = nexus.store().begin().await?;
-        reconciliations::release(&mut tx, id, owner).await?;
+        reconciliations::JOBS.release(&mut tx, id, owner).await?;
         commit(tx).await
     }
     .await;
@@ -233,7 +233,7 @@ async fn take_over_claims(nexus: &Nexus) {
     }
     let released = async {
         let mut tx = nexus.store().begin().await?;
-        reconciliations::release_all(&mut tx).await?;
+        reconciliations::JOBS.release_all(&mut tx).await?;
         commit(tx).await
     }
     .await;
@@ -433,7 +433,10 @@ impl Runner<'_> {
             return Err(Stopped::Stopping);
         }
         let mut tx = self.nexus.store().begin().await?;
-        if !reconciliations::renew(&mut tx, &job.id, self.owner, self.config.lease).await? {
+        if !reconciliations::JOBS
+            .renew(&mut tx, &job.id, self.owner, self.config.lease)
+            .await?
+        {
             return Err(Stopped::Lost);
         }
         commit(tx).await?;

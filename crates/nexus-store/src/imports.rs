@@ -5,6 +5,7 @@ use nexus_core::import::{ImportJob, ImportProgress, ImportState};
 use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 
+pub use crate::jobs::IMPORTS as JOBS;
 use crate::rows::RowExt;
 use crate::{Conn, StoreError};
 
@@ -93,30 +94,6 @@ pub async fn get(
     row.as_ref().map(job).transpose()
 }
 
-/// The tenant's import that has not ended, if any.
-pub async fn unfinished(conn: &mut Conn, tenant_id: i32) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id FROM import_jobs WHERE idp_tenant_id = $1 AND state IN ('Queued', 'Running')",
-    )
-    .bind(tenant_id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| r.text("id")).transpose()
-}
-
-/// Whether an import waits for a worker: a read, so that an idle worker's
-/// polls start no write transaction.
-pub async fn claimable(conn: &mut Conn) -> Result<bool, StoreError> {
-    let row = sqlx::query(
-        "SELECT 1 AS one FROM import_jobs WHERE state IN ('Queued', 'Running') \
-         AND (claimed_until IS NULL OR claimed_until < $1) LIMIT 1",
-    )
-    .bind(Timestamp::now().to_text())
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.is_some())
-}
-
 /// Claims the oldest import that has not ended and that nobody holds (or
 /// whose holder's lease ended: it died) for `owner`, for `lease`.
 pub async fn claim(
@@ -124,22 +101,9 @@ pub async fn claim(
     owner: &str,
     lease: std::time::Duration,
 ) -> Result<Option<ClaimedImport>, StoreError> {
-    let now = Timestamp::now();
-    let skip_locked = crate::backend::skip_locked(conn);
-    let sql = format!(
-        "UPDATE import_jobs SET claimed_by = $3, claimed_until = $2, state = 'Running', modified = $1 \
-         WHERE id IN (SELECT id FROM import_jobs WHERE state IN ('Queued', 'Running') \
-         AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY created, id LIMIT 1{skip_locked}) \
-         RETURNING id, idp_tenant_id, dry_run, organization_id, export_job_id, location, lines_done, \
-         progress, created_by"
-    );
-    let row = sqlx::query(&sql)
-        .bind(now.to_text())
-        .bind(now.plus(lease).to_text())
-        .bind(owner)
-        .fetch_optional(conn)
-        .await?;
-    let Some(row) = row else {
+    const CLAIMED: &str = "id, idp_tenant_id, dry_run, organization_id, \
+        export_job_id, location, lines_done, progress, created_by";
+    let Some(row) = JOBS.claim(conn, owner, lease, CLAIMED).await? else {
         return Ok(None);
     };
     Ok(Some(ClaimedImport {
@@ -153,24 +117,6 @@ pub async fn claim(
         progress: progress(&row)?,
         created_by: row.text("created_by")?,
     }))
-}
-
-/// Extends `owner`'s claim; false if it no longer holds the job.
-pub async fn renew(
-    conn: &mut Conn,
-    id: &str,
-    owner: &str,
-    lease: std::time::Duration,
-) -> Result<bool, StoreError> {
-    let renewed = sqlx::query(
-        "UPDATE import_jobs SET claimed_until = $3 WHERE id = $1 AND claimed_by = $2 AND state = 'Running'",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(Timestamp::now().plus(lease).to_text())
-    .execute(conn)
-    .await?;
-    Ok(renewed.rows_affected() > 0)
 }
 
 /// Records the Auth0 export the job reads (`location` once it is made);
@@ -241,28 +187,4 @@ pub async fn finish(
     .execute(conn)
     .await?;
     Ok(ended.rows_affected() > 0)
-}
-
-/// Gives up `owner`'s claim without ending the job (a stopping server):
-/// the next worker goes on from the checkpoint at once.
-pub async fn release(conn: &mut Conn, id: &str, owner: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE import_jobs SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2",
-    )
-    .bind(id)
-    .bind(owner)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Ends every claim, whoever holds it: for a start when no other process
-/// can be importing (SQLite).
-pub async fn release_all(conn: &mut Conn) -> Result<u64, StoreError> {
-    let released = sqlx::query(
-        "UPDATE import_jobs SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL",
-    )
-    .execute(conn)
-    .await?;
-    Ok(released.rows_affected())
 }

@@ -17,6 +17,7 @@ pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;
 pub mod imports;
+pub mod jobs;
 pub mod log_stream;
 pub mod login;
 pub mod memberships;

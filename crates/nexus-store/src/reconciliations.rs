@@ -8,6 +8,7 @@ use nexus_core::reconciliation::{ReconciliationJob, ReconciliationReport};
 use nexus_core::{Actor, Timestamp};
 use sqlx::any::AnyRow;
 
+pub use crate::jobs::RECONCILIATIONS as JOBS;
 use crate::rows::RowExt;
 use crate::{Conn, StoreError};
 
@@ -87,17 +88,6 @@ pub async fn get(
     row.as_ref().map(job).transpose()
 }
 
-/// The tenant's reconciliation that has not ended, if any.
-pub async fn unfinished(conn: &mut Conn, tenant_id: i32) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id FROM reconciliation_jobs WHERE idp_tenant_id = $1 AND state IN ('Queued', 'Running')",
-    )
-    .bind(tenant_id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| r.text("id")).transpose()
-}
-
 /// The tenants with Management credentials that no reconciliation started
 /// since `since`, and none is unfinished: those the schedule starts.
 pub async fn due_tenants(conn: &mut Conn, since: Timestamp) -> Result<Vec<i32>, StoreError> {
@@ -112,19 +102,6 @@ pub async fn due_tenants(conn: &mut Conn, since: Timestamp) -> Result<Vec<i32>, 
     rows.iter().map(|r| r.int("id")).collect()
 }
 
-/// Whether a reconciliation waits for a worker: a read, so that an idle
-/// worker's polls start no write transaction.
-pub async fn claimable(conn: &mut Conn) -> Result<bool, StoreError> {
-    let row = sqlx::query(
-        "SELECT 1 AS one FROM reconciliation_jobs WHERE state IN ('Queued', 'Running') \
-         AND (claimed_until IS NULL OR claimed_until < $1) LIMIT 1",
-    )
-    .bind(Timestamp::now().to_text())
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.is_some())
-}
-
 /// Claims the oldest reconciliation that has not ended and that nobody
 /// holds (or whose holder's lease ended) for `owner`, for `lease`.
 pub async fn claim(
@@ -132,21 +109,9 @@ pub async fn claim(
     owner: &str,
     lease: std::time::Duration,
 ) -> Result<Option<ClaimedReconciliation>, StoreError> {
-    let now = Timestamp::now();
-    let skip_locked = crate::backend::skip_locked(conn);
-    let sql = format!(
-        "UPDATE reconciliation_jobs SET claimed_by = $3, claimed_until = $2, state = 'Running', modified = $1 \
-         WHERE id IN (SELECT id FROM reconciliation_jobs WHERE state IN ('Queued', 'Running') \
-         AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY created, id LIMIT 1{skip_locked}) \
-         RETURNING id, idp_tenant_id, export_job_id, location, export_started, lines_done, report"
-    );
-    let row = sqlx::query(&sql)
-        .bind(now.to_text())
-        .bind(now.plus(lease).to_text())
-        .bind(owner)
-        .fetch_optional(conn)
-        .await?;
-    let Some(row) = row else {
+    const CLAIMED: &str =
+        "id, idp_tenant_id, export_job_id, location, export_started, lines_done, report";
+    let Some(row) = JOBS.claim(conn, owner, lease, CLAIMED).await? else {
         return Ok(None);
     };
     Ok(Some(ClaimedReconciliation {
@@ -158,24 +123,6 @@ pub async fn claim(
         lines_done: i64::from(row.int("lines_done")?),
         report: report(&row)?,
     }))
-}
-
-/// Extends `owner`'s claim; false if it no longer holds the job.
-pub async fn renew(
-    conn: &mut Conn,
-    id: &str,
-    owner: &str,
-    lease: std::time::Duration,
-) -> Result<bool, StoreError> {
-    let renewed = sqlx::query(
-        "UPDATE reconciliation_jobs SET claimed_until = $3 WHERE id = $1 AND claimed_by = $2 AND state = 'Running'",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(Timestamp::now().plus(lease).to_text())
-    .execute(conn)
-    .await?;
-    Ok(renewed.rows_affected() > 0)
 }
 
 /// Records the Auth0 export the job reads, and the checkpoint that goes
@@ -252,29 +199,6 @@ pub async fn finish(
     .execute(conn)
     .await?;
     Ok(ended.rows_affected() > 0)
-}
-
-/// Gives up `owner`'s claim without ending the job (a stopping server).
-pub async fn release(conn: &mut Conn, id: &str, owner: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE reconciliation_jobs SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2",
-    )
-    .bind(id)
-    .bind(owner)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Ends every claim, whoever holds it: for a start when no other process
-/// can be reconciling (SQLite).
-pub async fn release_all(conn: &mut Conn) -> Result<u64, StoreError> {
-    let released = sqlx::query(
-        "UPDATE reconciliation_jobs SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL",
-    )
-    .execute(conn)
-    .await?;
-    Ok(released.rows_affected())
 }
 
 /// A linked identity whose Auth0 user the export holds.
