@@ -2,6 +2,7 @@
 //! problem response instead of axum's plain-text rejections.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use nexus_core::ValidationErrors;
@@ -30,19 +31,23 @@ where
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload-too-large",
-                    "Payload too large",
-                    format!("the body must be at most {BODY_LIMIT} bytes"),
-                )
-            } else {
-                ApiError::bad_request(format!("the body could not be read: {rejection}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(unread_body)?;
         parse(&bytes).map(ApiJson)
+    }
+}
+
+/// The problem of a body that could not be read: too large (413), or cut
+/// off (400).
+pub(crate) fn unread_body(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!("the body must be at most {BODY_LIMIT} bytes"),
+        )
+    } else {
+        ApiError::bad_request(format!("the body could not be read: {rejection}"))
     }
 }
 

@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::Json;
 use nexus_core::log_stream::{LogStreamPayload, LogStreamReceipt};
 use nexus_service::{log_stream, Nexus};
@@ -14,9 +14,9 @@ use utoipa_axum::routes;
 
 use super::ApiResult;
 use crate::actor::CurrentActor;
-use crate::json::BODY_LIMIT;
+use crate::json::unread_body;
 use crate::path::ApiPath;
-use crate::problem::{ApiError, Problem};
+use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<Nexus> {
     OpenApiRouter::new().routes(routes!(receive_log_events))
@@ -53,18 +53,7 @@ async fn receive_log_events(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<LogStreamReceipt>> {
     let token = bearer(&headers);
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                format!("the body must be at most {BODY_LIMIT} bytes"),
-            )
-        } else {
-            ApiError::bad_request(format!("the body could not be read: {rejection}"))
-        }
-    })?;
+    let body = body.map_err(unread_body)?;
     let receipt = log_stream::receive(&nexus, &actor, &tenant, token.as_deref(), &body).await?;
     Ok(Json(receipt))
 }
