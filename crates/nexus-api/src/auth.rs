@@ -224,6 +224,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Requires("organization.write"),
     ),
     (
+        "DELETE",
+        "/v1/organizations/{organizationId}",
+        Access::Requires("organization.write"),
+    ),
+    (
         "PATCH",
         "/v1/organizations/{organizationId}/mfa",
         Access::Requires("customer.mfa.write"),

@@ -30,6 +30,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("CreateOrganization", "organization.created"),
     ("UpdateOrganization", "organization.updated"),
     ("UpdateOrganizationMfa", "organization.updated"),
+    ("DeleteOrganization", "organization.deleted"),
     ("CreateRole", "role.created"),
     ("UpdateRole", "role.updated"),
     ("DeleteRole", "role.deleted"),
@@ -376,7 +377,7 @@ mod tests {
             selectors_of("user.roles.changed"),
             ["user.roles.changed", "*", "user.*", "user.roles.*"]
         );
-        assert_eq!(known_event_types().len(), 17);
+        assert_eq!(known_event_types().len(), 18);
     }
 
     #[test]

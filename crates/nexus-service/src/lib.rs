@@ -156,6 +156,12 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(message) => ServiceError::Conflict(message.to_owned()),
+            // A write raced the deletion of what it refers to (an
+            // organization a new user joins): nothing was written.
+            StoreError::MissingReference => ServiceError::Conflict(
+                "a record this change refers to was deleted meanwhile; nothing was changed"
+                    .to_owned(),
+            ),
             other => ServiceError::Store(other),
         }
     }

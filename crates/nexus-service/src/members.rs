@@ -2,7 +2,7 @@ use nexus_core::audit::resource_type;
 use nexus_core::auth::Authority;
 use nexus_core::organization::{AddMemberBody, Membership, MEMBERSHIP_ROLES};
 use nexus_core::{Actor, ValidationErrors};
-use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page};
+use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page, StoreError};
 
 use crate::{audit, grants, numeric_id, Nexus, Result, ServiceError};
 
@@ -70,7 +70,13 @@ pub async fn add(
             format!("no user has the id '{}'", new.user_id),
         )));
     }
-    memberships::insert(&mut tx, organization_id, &new, actor).await?;
+    if let Err(error) = memberships::insert(&mut tx, organization_id, &new, actor).await {
+        return Err(match error {
+            // The organization or the user was deleted since it was read.
+            StoreError::MissingReference => gone(nexus, organization, &new.user_id).await?,
+            other => other.into(),
+        });
+    }
     let membership = memberships::get(&mut tx, organization_id, &new.user_id)
         .await?
         .ok_or_else(|| ServiceError::not_found(MEMBER, &new.user_id))?;
@@ -78,6 +84,18 @@ pub async fn add(
     record(&mut tx, actor, member, None, Some(&membership)).await?;
     commit(tx).await?;
     Ok(membership)
+}
+
+/// Which of the organization and the user is gone.
+async fn gone(nexus: &Nexus, organization: &str, user_id: &str) -> Result<ServiceError> {
+    let mut conn = nexus.store().read_one().await?;
+    if let Err(missing) = require_organization(&mut conn, organization).await {
+        return Ok(missing);
+    }
+    Ok(ServiceError::Inapplicable(ValidationErrors::single(
+        "userId",
+        format!("no user has the id '{user_id}'"),
+    )))
 }
 
 #[tracing::instrument(skip(nexus, params))]

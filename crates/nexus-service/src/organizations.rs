@@ -66,3 +66,42 @@ pub async fn update(
     commit(tx).await?;
     Ok(updated)
 }
+
+/// DeleteOrganization: an organization nothing holds on to. One with
+/// members, whose users have it as their organization, that an unfinished
+/// import creates users in, or that a tenant provisions new users into, is a
+/// conflict that says which: nobody leaves it, and no setting changes,
+/// unasked.
+#[tracing::instrument(skip(nexus, actor))]
+pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
+    let numeric = numeric_id(RESOURCE, id)?;
+    let mut tx = nexus.store().begin().await?;
+    let current = organizations::get_for_delete(&mut tx, numeric)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    let holds = organizations::holds(&mut tx, numeric).await?;
+    if holds.any() {
+        let reasons: Vec<&str> = [
+            (holds.members, "it has members"),
+            (holds.users, "users have it as their organization"),
+            (holds.imports, "an import not ended yet creates users in it"),
+            (
+                holds.tenants,
+                "an IdP tenant provisions new users into it (jitProvisioning)",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(held, why)| held.then_some(why))
+        .collect();
+        return Err(ServiceError::Conflict(format!(
+            "organization '{}' cannot be deleted: {}",
+            current.name,
+            reasons.join("; ")
+        )));
+    }
+    organizations::delete(&mut tx, numeric).await?;
+    let id = current.id.to_string();
+    audit::record(&mut tx, actor, ORGANIZATION, &id, Some(&current), None).await?;
+    commit(tx).await?;
+    Ok(())
+}

@@ -90,6 +90,17 @@ pub(crate) fn for_update(conn: &Conn, select: &str) -> String {
     }
 }
 
+/// `select` locking what it reads against every change until the
+/// transaction ends, rows that reference it included: for a read before
+/// deleting, so that nothing comes to reference the row meanwhile (a
+/// foreign key's check waits for it). SQLite's one writer already does.
+pub(crate) fn for_delete(conn: &Conn, select: &str) -> String {
+    match Backend::of(conn) {
+        Backend::Postgres => format!("{select} FOR UPDATE"),
+        Backend::Sqlite => select.to_owned(),
+    }
+}
+
 /// Whether a read locks what it finds until the transaction ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lock {

@@ -161,6 +161,17 @@ pub async fn get_for_update(conn: &mut Conn, id: i32) -> Result<Option<Organizat
     row.as_ref().map(from_row).transpose()
 }
 
+/// `get`, locking the organization against everything until the
+/// transaction ends, new references to it included (`for_delete`).
+pub async fn get_for_delete(conn: &mut Conn, id: i32) -> Result<Option<Organization>, StoreError> {
+    let sql = crate::backend::for_delete(
+        conn,
+        &format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"),
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE lower(name) = lower($1)");
     let row = sqlx::query(&sql).bind(name).fetch_optional(conn).await?;
@@ -228,4 +239,54 @@ pub async fn update(
         .fetch_one(conn)
         .await?;
     from_row(&row)
+}
+
+/// What still holds on to an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holds {
+    /// Users are members of it.
+    pub members: bool,
+    /// Users have it as their organization.
+    pub users: bool,
+    /// An import not ended yet creates its users in it.
+    pub imports: bool,
+    /// An IdP tenant provisions its new users into it just in time.
+    pub tenants: bool,
+}
+
+impl Holds {
+    pub fn any(&self) -> bool {
+        self.members || self.users || self.imports || self.tenants
+    }
+}
+
+/// What holds on to the organization (read after locking it, so that
+/// nothing joins it meanwhile).
+pub async fn holds(conn: &mut Conn, id: i32) -> Result<Holds, StoreError> {
+    let exists = |sql: &str| format!("(CASE WHEN EXISTS ({sql}) THEN 1 ELSE 0 END)");
+    let sql = format!(
+        "SELECT {} AS members, {} AS users, {} AS imports, {} AS tenants",
+        exists("SELECT 1 FROM memberships WHERE organization_id = $1"),
+        exists("SELECT 1 FROM users WHERE organization_id = $1"),
+        exists(
+            "SELECT 1 FROM import_jobs WHERE organization_id = $1 AND state IN ('Queued', 'Running')"
+        ),
+        exists("SELECT 1 FROM idp_tenants WHERE jit_organization_id = $1"),
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_one(conn).await?;
+    Ok(Holds {
+        members: row.flag("members")?,
+        users: row.flag("users")?,
+        imports: row.flag("imports")?,
+        tenants: row.flag("tenants")?,
+    })
+}
+
+/// Deletes the organization (and its ended import jobs with it).
+pub async fn delete(conn: &mut Conn, id: i32) -> Result<bool, StoreError> {
+    let deleted = sqlx::query("DELETE FROM organizations WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
 }

@@ -1,4 +1,5 @@
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
@@ -16,7 +17,11 @@ use crate::problem::Problem;
 pub fn router() -> OpenApiRouter<Nexus> {
     OpenApiRouter::new()
         .routes(routes!(create_organization, list_organizations))
-        .routes(routes!(get_organization, update_organization))
+        .routes(routes!(
+            get_organization,
+            update_organization,
+            delete_organization
+        ))
         .routes(routes!(update_organization_mfa))
 }
 
@@ -86,6 +91,23 @@ async fn update_organization(
     Ok(Json(
         organizations::update(&nexus, &actor, &id, body).await?,
     ))
+}
+
+/// Deletes an organization nothing holds on to (DeleteOrganization).
+#[utoipa::path(delete, path = "/v1/organizations/{organizationId}", tag = "Organizations",
+    params(("organizationId" = i32, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It has members, users have it as their organization, an import not ended yet creates users in it, or an IdP tenant provisions new users into it; the detail says which", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_organization(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    organizations::delete(&nexus, &actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The same update at its documented public path (UpdateOrganizationMfa).

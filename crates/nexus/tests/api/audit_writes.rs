@@ -554,6 +554,12 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("organization", Some(organization.to_string()))
             .changes("displayName", json!("Audit Inc."), is(json!("Renamed Inc.")))
         }
+        "DeleteOrganization" => {
+            let organization = setup.organization().await;
+            Write::new(M::DELETE, format!("/v1/organizations/{organization}"), None)
+                .on("organization", Some(organization.to_string()))
+                .changes("displayName", json!("Audit Inc."), is(Value::Null))
+        }
         "UpdateOrganizationMfa" => {
             let organization = setup.organization().await;
             Write::new(

@@ -53,6 +53,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/organizations"),
     ("GET", "/v1/organizations/{organizationId}"),
     ("PATCH", "/v1/organizations/{organizationId}"),
+    ("DELETE", "/v1/organizations/{organizationId}"),
     ("PATCH", "/v1/organizations/{organizationId}/mfa"),
     ("POST", "/v1/organizations/{organizationId}/members"),
     ("GET", "/v1/organizations/{organizationId}/members"),

@@ -6,7 +6,9 @@ use crate::support::{assert_problem, both_backends, keys, TestApp};
 both_backends!(
     create_get_list_patch,
     create_validation_edges,
-    names_are_unique
+    names_are_unique,
+    an_organization_is_deleted_only_when_nothing_holds_it,
+    deleting_races_adding_a_member,
 );
 
 const ORGANIZATION_KEYS: [&str; 22] = [
@@ -136,4 +138,120 @@ async fn names_are_unique(app: TestApp) {
         )
         .await;
     assert_problem(&reply, 409, "/v1/organizations");
+}
+
+async fn organization_id(app: &TestApp, name: &str) -> i64 {
+    app.organization(name).await["id"].as_i64().unwrap()
+}
+
+/// Deleting answers 204 and the organization is gone; while members, its
+/// users, an unfinished import or a tenant's just-in-time provisioning hold
+/// on to it, 409 says which, and nothing changes.
+async fn an_organization_is_deleted_only_when_nothing_holds_it(app: TestApp) {
+    let empty = organization_id(&app, "empty-org").await;
+    let path = format!("/v1/organizations/{empty}");
+    let deleted = app.delete(&path).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert_problem(&app.get(&path).await, 404, &path);
+    assert_problem(&app.delete(&path).await, 404, &path);
+    assert_problem(
+        &app.delete("/v1/organizations/abc").await,
+        404,
+        "/v1/organizations/abc",
+    );
+
+    // Its users have it as their organization (and are members).
+    let user = app.user().await;
+    let home = app.get(&format!("/v1/users/{user}")).await.body["organizationId"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/organizations/{home}");
+    let refused = app.delete(&path).await;
+    assert_problem(&refused, 409, &path);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("has members") && detail.contains("their organization"),
+        "{detail}"
+    );
+    assert_eq!(app.get(&path).await.status, StatusCode::OK);
+
+    // A member only.
+    let club = organization_id(&app, "club").await;
+    let path = format!("/v1/organizations/{club}");
+    let added = app
+        .post(
+            &format!("{path}/members"),
+            json!({"userId": user, "isGuest": false, "isMfaRequired": false}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let refused = app.delete(&path).await;
+    assert_problem(&refused, 409, &path);
+    assert!(refused.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("has members"));
+    let removed = app.delete(&format!("{path}/members/{user}")).await;
+    assert!(removed.status.is_success(), "{}", removed.body);
+    assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
+
+    // A tenant provisions new users into it.
+    let _tenant = crate::sim_tenant::tenant(&app, 1000).await;
+    let target = organization_id(&app, "jit-target").await;
+    let on = app
+        .patch(
+            "/v1/idp_tenants/sim",
+            json!({"jitProvisioning": {"enabled": true, "organization": "jit-target"}}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let path = format!("/v1/organizations/{target}");
+    let refused = app.delete(&path).await;
+    assert_problem(&refused, 409, &path);
+    assert!(refused.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("jitProvisioning"));
+    assert_eq!(
+        app.get("/v1/idp_tenants/sim").await.body["jitProvisioning"]["enabled"],
+        true
+    );
+}
+
+/// A member added while the organization is deleted: either the member is
+/// in and the deletion refused, or the organization is gone and the member
+/// refused — never a deleted organization that lost a member on the way.
+async fn deleting_races_adding_a_member(app: TestApp) {
+    for round in 0..10 {
+        let user = app.user().await;
+        let id = organization_id(&app, &format!("race-{round}")).await;
+        let path = format!("/v1/organizations/{id}");
+        let members = format!("{path}/members");
+        let body = json!({"userId": user, "isGuest": false, "isMfaRequired": false});
+        let (deleted, added) = tokio::join!(app.delete(&path), app.post(&members, body));
+        let read = app.get(&path).await;
+        match deleted.status.as_u16() {
+            204 => {
+                assert_eq!(read.status, StatusCode::NOT_FOUND);
+                assert!(
+                    matches!(added.status.as_u16(), 404 | 409 | 422),
+                    "{} {}",
+                    added.status,
+                    added.body
+                );
+            }
+            409 => {
+                assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+                assert_eq!(read.status, StatusCode::OK);
+            }
+            other => panic!("{other}: {}", deleted.body),
+        }
+        let user_read = app.get(&format!("/v1/users/{user}")).await.body;
+        let belongs = user_read["memberOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["organizationId"].as_i64() == Some(id));
+        assert_eq!(belongs, deleted.status.as_u16() == 409, "{user_read}");
+    }
 }
