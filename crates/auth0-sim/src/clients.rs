@@ -93,20 +93,31 @@ fn invalid_query(field: &str, rule: &str) -> Response {
     )
 }
 
+/// What a read of clients may show: the secret (with `read:client_keys`),
+/// and the `fields`/`include_fields` it asks for.
+fn read_options(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Result<(bool, Option<Vec<String>>, bool), Response> {
+    let granted = authorize(sim, headers, &["read:clients"])?;
+    let (fields, include) = field_options(raw)?;
+    Ok((
+        granted.iter().any(|s| s == "read:client_keys"),
+        fields,
+        include,
+    ))
+}
+
 pub(crate) async fn list_clients(
     State(sim): State<Simulator>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let granted = match authorize(&sim, &headers, &["read:clients"]) {
-        Ok(granted) => granted,
-        Err(response) => return response,
-    };
-    let (fields, include) = match field_options(raw.as_deref()) {
+    let (with_secret, fields, include) = match read_options(&sim, &headers, raw.as_deref()) {
         Ok(options) => options,
         Err(response) => return response,
     };
-    let with_secret = granted.iter().any(|s| s == "read:client_keys");
     let clients: Vec<Value> = sim.with(|t| {
         t.clients
             .iter()
@@ -122,15 +133,10 @@ pub(crate) async fn get_client(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let granted = match authorize(&sim, &headers, &["read:clients"]) {
-        Ok(granted) => granted,
-        Err(response) => return response,
-    };
-    let (fields, include) = match field_options(raw.as_deref()) {
+    let (with_secret, fields, include) = match read_options(&sim, &headers, raw.as_deref()) {
         Ok(options) => options,
         Err(response) => return response,
     };
-    let with_secret = granted.iter().any(|s| s == "read:client_keys");
     match sim.with(|t| t.clients.iter().find(|c| c.client_id == id).cloned()) {
         Some(client) => Json(shown(
             client_json(&client, with_secret),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::sim_tenant::{eventually, linked_user, nexus_user, seed_account, tenant, Tenant};
-use crate::support::{assert_problem, both_backends, TestApp};
+use crate::support::{assert_problem, both_backends, ended_job, start_job, TestApp};
 
 both_backends!(
     an_import_links_creates_and_refuses,
@@ -35,34 +35,12 @@ async fn account(tenant: &Tenant, email: &str, verified: bool, metadata: Value) 
 
 /// Starts an import; the job.
 async fn start(app: &TestApp, query: &str) -> Value {
-    let started = app
-        .post(
-            &format!("{IMPORTS}{query}"),
-            json!({"organization": "acme"}),
-        )
-        .await;
-    assert_eq!(started.status.as_u16(), 202, "{}", started.body);
-    let location = started.headers["location"].to_str().unwrap();
-    assert_eq!(
-        location,
-        format!("{IMPORTS}/{}", started.body["id"].as_str().unwrap())
-    );
-    started.body
+    start_job(app, IMPORTS, query, json!({"organization": "acme"})).await
 }
 
 /// Waits until the job has ended; the job.
 async fn ended(app: &TestApp, job: &Value) -> Value {
-    let path = format!("{IMPORTS}/{}", job["id"].as_str().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let read = app.get(&path).await;
-        assert_eq!(read.status.as_u16(), 200, "{}", read.body);
-        if read.body["state"] == "Completed" || read.body["state"] == "Failed" {
-            return read.body;
-        }
-        assert!(Instant::now() < deadline, "still {}", read.body);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ended_job(app, IMPORTS, job).await
 }
 
 fn counts(job: &Value) -> Value {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::audit::events_of;
 use crate::sim_tenant::{eventually, linked_user, seed_account, stats, tenant, Tenant};
-use crate::support::{assert_problem, both_backends, TestApp};
+use crate::support::{assert_problem, both_backends, ended_job, start_job, TestApp};
 
 both_backends!(
     a_drifted_app_metadata_is_repaired,
@@ -28,30 +28,14 @@ const RECONCILIATIONS: &str = "/v1/idp_tenants/sim/reconciliations";
 
 /// Starts a reconciliation; the job.
 async fn start(app: &TestApp) -> Value {
-    let started = app.post(RECONCILIATIONS, json!({})).await;
-    assert_eq!(started.status.as_u16(), 202, "{}", started.body);
-    let location = started.headers["location"].to_str().unwrap();
-    assert_eq!(
-        location,
-        format!("{RECONCILIATIONS}/{}", started.body["id"].as_str().unwrap())
-    );
-    assert_eq!(started.body["state"], "Queued", "{}", started.body);
-    started.body
+    let started = start_job(app, RECONCILIATIONS, "", json!({})).await;
+    assert_eq!(started["state"], "Queued", "{started}");
+    started
 }
 
 /// Waits until the job has ended; the job.
 async fn ended(app: &TestApp, job: &Value) -> Value {
-    let path = format!("{RECONCILIATIONS}/{}", job["id"].as_str().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let read = app.get(&path).await;
-        assert_eq!(read.status.as_u16(), 200, "{}", read.body);
-        if read.body["state"] == "Completed" || read.body["state"] == "Failed" {
-            return read.body;
-        }
-        assert!(Instant::now() < deadline, "still {}", read.body);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ended_job(app, RECONCILIATIONS, job).await
 }
 
 /// A reconciliation started and run to its end; it must complete.

@@ -577,3 +577,32 @@ pub fn schema_object<'a>(document: &'a Value, name: &str) -> &'a Value {
         schema
     }
 }
+
+/// Starts a background job (an import, a reconciliation) with `POST
+/// collection`: 202, with the job's `Location` under `collection`.
+pub async fn start_job(app: &TestApp, collection: &str, query: &str, body: Value) -> Value {
+    let started = app.post(&format!("{collection}{query}"), body).await;
+    assert_eq!(started.status.as_u16(), 202, "{}", started.body);
+    let location = started.headers["location"].to_str().unwrap();
+    assert_eq!(
+        location,
+        format!("{collection}/{}", started.body["id"].as_str().unwrap())
+    );
+    started.body
+}
+
+/// Waits until the job of `collection` has ended (`Completed` or
+/// `Failed`); the job.
+pub async fn ended_job(app: &TestApp, collection: &str, job: &Value) -> Value {
+    let path = format!("{collection}/{}", job["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let read = app.get(&path).await;
+        assert_eq!(read.status.as_u16(), 200, "{}", read.body);
+        if read.body["state"] == "Completed" || read.body["state"] == "Failed" {
+            return read.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {}", read.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
