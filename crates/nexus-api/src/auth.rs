@@ -229,6 +229,26 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Requires("organization.write"),
     ),
     (
+        "POST",
+        "/v1/organizations/{organizationId}/aliases/{systemName}",
+        Access::Requires("organization.update"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}/aliases",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/organizations/{organizationId}/aliases/{systemName}/{systemId}",
+        Access::Requires("organization.update"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/by-alias/{systemName}/{systemId}",
+        Access::Requires("organization.read"),
+    ),
+    (
         "PATCH",
         "/v1/organizations/{organizationId}/mfa",
         Access::Requires("customer.mfa.write"),
@@ -247,6 +267,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "GET",
         "/v1/organizations/{organizationId}/members/{userId}",
         Access::Requires("organization.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/organizations/{organizationId}/members/{userId}",
+        Access::Requires("organization.write"),
     ),
     (
         "DELETE",

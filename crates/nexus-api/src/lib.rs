@@ -11,6 +11,7 @@ mod problem;
 pub mod request_id;
 mod routes;
 mod schema_rules;
+mod shape;
 mod trace_context;
 
 use std::time::{Duration, Instant};
@@ -131,6 +132,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::tenant_clients::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
+        .merge(routes::organization_aliases::router())
         .merge(routes::roles::router())
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())
@@ -182,6 +184,7 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 12] {
 /// Each list's `$orderby` names the fields of that list.
 fn document_lists(api: &mut utoipa::openapi::OpenApi) {
     document_memory_list(api);
+    document_shapes(api);
     let stale_token =
         problem_response("`$skiptoken` is not from an `@odata.nextLink` of this same query");
     for (path, spec) in lists() {
@@ -221,6 +224,53 @@ fn document_memory_list(api: &mut utoipa::openapi::OpenApi) {
                 "{} Fields: {}.",
                 parameter.description.as_deref().unwrap_or_default(),
                 FIELDS.join(", ")
+            ));
+        }
+    }
+}
+
+/// The `$select` and `$expand` of each read that takes them: the names
+/// they accept, as patterns.
+fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
+    use nexus_core::list_query::select_pattern;
+    use routes::members::MEMBERSHIP_SHAPE;
+    use routes::organizations::ORGANIZATION_SHAPE;
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let shaped = [
+        ("/v1/organizations", &ORGANIZATION_SHAPE),
+        ("/v1/organizations/{organizationId}", &ORGANIZATION_SHAPE),
+        (
+            "/v1/organizations/{organizationId}/members",
+            &MEMBERSHIP_SHAPE,
+        ),
+        (
+            "/v1/organizations/{organizationId}/members/{userId}",
+            &MEMBERSHIP_SHAPE,
+        ),
+    ];
+    for (path, shape) in shaped {
+        let Some(get) = api
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.get.as_mut())
+        else {
+            continue;
+        };
+        for parameter in get.parameters.iter_mut().flatten() {
+            let names = match parameter.name.as_str() {
+                "$select" => shape.fields,
+                "$expand" => shape.expansions,
+                _ => continue,
+            };
+            if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() {
+                schema.pattern = Some(select_pattern(names));
+            }
+            parameter.description = Some(format!(
+                "{} Names: {}.",
+                parameter.description.as_deref().unwrap_or_default(),
+                names.join(", ")
             ));
         }
     }

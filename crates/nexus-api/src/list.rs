@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::problem::ApiError;
+use crate::shape::{Shape, ShapeSpec};
 
 pub const DEFAULT_TOP: i64 = 100;
 pub const MAX_TOP: i64 = 1000;
@@ -146,19 +147,39 @@ impl ListOptions {
 
     /// Checks every option against what the resource allows.
     pub fn params(&self, spec: &'static ListSpec) -> Result<ListParams, ApiError> {
+        Ok(self.checked(spec, None)?.0)
+    }
+
+    /// `params`, and the `$select` and `$expand` of the items.
+    pub fn shaped_params(
+        &self,
+        spec: &'static ListSpec,
+        shape: &'static ShapeSpec,
+    ) -> Result<(ListParams, Shape), ApiError> {
+        let (params, shape) = self.checked(spec, Some(shape))?;
+        Ok((params, shape.unwrap_or_default()))
+    }
+
+    fn checked(
+        &self,
+        spec: &'static ListSpec,
+        shape: Option<&'static ShapeSpec>,
+    ) -> Result<(ListParams, Option<Shape>), ApiError> {
         let mut errors = ValidationErrors::new();
-        self.only(
-            &[
-                "$top",
-                "$skip",
-                "$skiptoken",
-                "$orderby",
-                "$filter",
-                "$search",
-                "$count",
-            ],
-            &mut errors,
-        );
+        let mut options = vec![
+            "$top",
+            "$skip",
+            "$skiptoken",
+            "$orderby",
+            "$filter",
+            "$search",
+            "$count",
+        ];
+        if shape.is_some() {
+            options.extend(["$select", "$expand"]);
+        }
+        self.only(&options, &mut errors);
+        let shape = shape.map(|shape| Shape::read(|key| self.get(key), shape, &mut errors));
         let Common {
             top,
             skip,
@@ -194,7 +215,7 @@ impl ListOptions {
             })?;
             params.after = Some(after);
         }
-        Ok(params)
+        Ok((params, shape))
     }
 
     /// Checks the options of a list Nexus pages in memory (its items come
@@ -263,8 +284,26 @@ impl ListOptions {
             .map(|last| self.next_link(params, last));
         Envelope {
             value: page.items,
+            context: None,
             count: page.total,
             next_link,
+        }
+    }
+
+    /// The envelope of a page shaped by `$select`/`$expand`, with the
+    /// `@odata.context` of `set`.
+    pub fn shaped_envelope<T: Serialize, S: From<Value>>(
+        &self,
+        params: &ListParams,
+        page: Page<T>,
+        shape: &Shape,
+        set: &str,
+    ) -> Envelope<S> {
+        let items: Vec<S> = page.items.iter().map(|item| shape.apply(item)).collect();
+        let envelope = self.envelope(params, page.with_items(items));
+        Envelope {
+            context: Some(shape.context(set)),
+            ..envelope
         }
     }
 
@@ -443,6 +482,10 @@ fn json_to_literal(value: &Value) -> Option<Literal> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
     pub value: Vec<T>,
+    /// What the list holds, as OData names it (Nexus serves no `$metadata`);
+    /// on lists that take `$select`.
+    #[serde(rename = "@odata.context", skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     /// The number of items matching the request; present with `$count=true`.
     #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,

@@ -124,6 +124,8 @@ pub mod resource_type {
     pub const ORGANIZATION: &str = "organization";
     /// `organizationId/userId`.
     pub const MEMBER: &str = "member";
+    /// `organizationId/systemName/systemId`.
+    pub const ORGANIZATION_ALIAS: &str = "organizationAlias";
     pub const ROLE: &str = "role";
     /// `roleId/mapId`.
     pub const CONNECTION_MAP: &str = "connectionMap";

@@ -44,14 +44,17 @@ impl Permissions {
     /// Whether a held code grants `required`: the code itself; a bare
     /// `read`/`write`, every `*.read`/`*.write` and their widened
     /// `*.read.all`/`*.write.all`; a widened `x.read.all`, the `x.read` it
-    /// widens.
+    /// widens; a write, the update of the same resource (`organization.write`
+    /// and `write` grant `organization.update`).
     pub fn allows(&self, required: &str) -> bool {
         let kind = required.strip_suffix(".all").unwrap_or(required);
+        let updated = required.strip_suffix(".update");
         self.0.iter().any(|held| {
             held == required
                 || (held == "read" && kind.ends_with(".read"))
-                || (held == "write" && kind.ends_with(".write"))
+                || (held == "write" && (kind.ends_with(".write") || updated.is_some()))
                 || held.strip_suffix(".all") == Some(required)
+                || (updated.is_some() && held.strip_suffix(".write") == updated)
         })
     }
 
@@ -301,6 +304,17 @@ mod tests {
         assert!(!p.allows("user.write") && !p.allows("role.write"));
         let w = Permissions::parse("write").unwrap();
         assert!(w.allows("user.write") && !w.allows("user.sync") && !w.allows("user.read"));
+    }
+
+    #[test]
+    fn a_write_covers_the_update_of_its_resource() {
+        let p = |text: &str| Permissions::parse(text).unwrap();
+        assert!(p("organization.write").allows("organization.update"));
+        assert!(p("write").allows("organization.update"));
+        assert!(p("organization.update").allows("organization.update"));
+        assert!(!p("organization.update").allows("organization.write"));
+        assert!(!p("user.write").allows("organization.update"));
+        assert!(!p("read").allows("organization.update"));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use crate::validation::{Check, Len};
 use crate::values::OrganizationType;
 use crate::{Timestamp, ValidationErrors};
 
-/// An organization (the `organization` of a user). The
-/// collections other than those Nexus keeps are empty arrays.
+/// An organization (the `organization` of a user). The collections other
+/// than those Nexus keeps are empty arrays; inside a user, `aliases`,
+/// `domains` and `members` are empty too (read the organization for them).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
@@ -14,12 +15,15 @@ pub struct Organization {
     pub name: String,
     #[serde(rename = "type")]
     pub organization_type: OrganizationType,
-    pub aliases: Vec<serde_json::Value>,
+    /// Its ids in other systems.
+    pub aliases: Vec<crate::organization_alias::OrganizationAlias>,
     pub contact: Option<String>,
     pub created: Timestamp,
     pub domains: Vec<serde_json::Value>,
-    /// Members are listed by `GET /v1/organizations/{organizationId}/members`.
-    pub members: Vec<serde_json::Value>,
+    /// Its memberships (without their users) with `$expand=members`, else
+    /// empty; `GET /v1/organizations/{organizationId}/members` pages through
+    /// them.
+    pub members: Vec<Membership>,
     pub is_active: bool,
     pub modified: Timestamp,
     pub products: Vec<serde_json::Value>,
@@ -62,6 +66,50 @@ pub struct Membership {
     pub is_membership_mfa_required: bool,
     pub organization_display_name: String,
 }
+
+/// The fields of an Organization, for `$select`.
+pub const ORGANIZATION_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "aliases",
+    "contact",
+    "created",
+    "domains",
+    "members",
+    "isActive",
+    "modified",
+    "products",
+    "createdBy",
+    "modifiedBy",
+    "displayName",
+    "applications",
+    "crmAccountId",
+    "isMfaRequired",
+    "isSelfService",
+    "subscriptions",
+    "technicalContact",
+    "isEnabledForPreviewFeatures",
+    "isDomainVerificationRequired",
+];
+
+/// The fields of a Membership, for `$select`.
+pub const MEMBERSHIP_FIELDS: &[&str] = &[
+    "id",
+    "user",
+    "roles",
+    "userId",
+    "created",
+    "isGuest",
+    "modified",
+    "createdBy",
+    "modifiedBy",
+    "isMfaRequired",
+    "organizationId",
+    "organizationName",
+    "isMembershipMfaRequired",
+    "organizationDisplayName",
+];
 
 const TEXT_250: Len = Len::between(1, 250); // reference: CreateOrganization 1-250
 const CONTACT: Len = Len::at_most(250);
@@ -203,6 +251,16 @@ pub struct NewMember {
     pub make_admin: bool,
 }
 
+/// Body of `PATCH /v1/organizations/{organizationId}/members/{userId}`:
+/// absent or null fields are left as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateMemberBody {
+    /// The membership's own MFA flag (`isMembershipMfaRequired`).
+    pub is_mfa_required: Option<bool>,
+    pub is_guest: Option<bool>,
+}
+
 /// The membership roles Nexus knows (RemoveOrganizationMemberRole: "currently
 /// only organization-admin is supported").
 pub const MEMBERSHIP_ROLES: &[&str] = &["organization-admin"];
@@ -230,6 +288,70 @@ mod tests {
         let errors = CreateOrganizationBody::default().into_new().unwrap_err();
         let fields: Vec<_> = errors.fields().keys().cloned().collect();
         assert_eq!(fields, ["crmAccountId", "displayName", "name", "type"]);
+    }
+
+    fn keys(value: impl Serialize) -> Vec<String> {
+        match serde_json::to_value(value).unwrap() {
+            serde_json::Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn sorted(fields: &[&str]) -> Vec<String> {
+        let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+        fields.sort();
+        fields
+    }
+
+    #[test]
+    fn the_selectable_fields_are_the_fields_answered() {
+        let now = Timestamp::now();
+        let membership = Membership {
+            id: "m".into(),
+            user: None,
+            roles: vec![],
+            user_id: "u".into(),
+            created: now,
+            is_guest: false,
+            modified: now,
+            created_by: "a".into(),
+            modified_by: "a".into(),
+            is_mfa_required: false,
+            organization_id: 1,
+            organization_name: "o".into(),
+            is_membership_mfa_required: false,
+            organization_display_name: "O".into(),
+        };
+        let organization = Organization {
+            id: 1,
+            name: "o".into(),
+            organization_type: OrganizationType::Customer,
+            aliases: vec![],
+            contact: None,
+            created: now,
+            domains: vec![],
+            members: vec![membership.clone()],
+            is_active: true,
+            modified: now,
+            products: vec![],
+            created_by: "a".into(),
+            modified_by: "a".into(),
+            display_name: "O".into(),
+            applications: vec![],
+            crm_account_id: "c".into(),
+            is_mfa_required: false,
+            is_self_service: false,
+            subscriptions: vec![],
+            technical_contact: None,
+            is_enabled_for_preview_features: false,
+            is_domain_verification_required: true,
+        };
+        let mut answered = keys(&membership);
+        answered.sort();
+        assert_eq!(answered, sorted(MEMBERSHIP_FIELDS));
+        let mut answered = keys(&organization);
+        answered.sort();
+        assert_eq!(answered, sorted(ORGANIZATION_FIELDS));
     }
 
     #[test]

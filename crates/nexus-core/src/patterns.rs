@@ -119,6 +119,10 @@ pub fn comma_separated(words: &[&str]) -> String {
     format!("^{word}(,{word})*$")
 }
 
+/// `SystemName` of an organization alias: ASCII letters, digits, `.`,
+/// `_` and `-`, starting with a letter or digit, 1–100 characters.
+pub const SYSTEM_NAME: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
+
 #[cfg(test)]
 mod tests {
     use regex::Regex;
@@ -137,6 +141,30 @@ mod tests {
                 "{pattern} and the parser disagree on {sample:?}"
             );
         }
+    }
+
+    #[test]
+    fn system_names() {
+        let long = "a".repeat(100);
+        let longer = "a".repeat(101);
+        let samples = [
+            "crm",
+            "Sales.Force_1-x",
+            "9",
+            &long,
+            &longer,
+            "",
+            ".x",
+            "-x",
+            "a b",
+            "a/b",
+            "é",
+        ];
+        agrees(
+            SYSTEM_NAME,
+            |s| crate::organization_alias::SystemName::parse(s).is_ok(),
+            &samples,
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod log_stream;
 pub mod me;
 pub mod members;
 pub mod metrics;
+pub mod organization_aliases;
 pub mod organizations;
 pub mod provisioning;
 pub mod push;

@@ -1,6 +1,6 @@
 use nexus_core::audit::resource_type;
 use nexus_core::auth::Authority;
-use nexus_core::organization::{AddMemberBody, Membership, MEMBERSHIP_ROLES};
+use nexus_core::organization::{AddMemberBody, Membership, UpdateMemberBody, MEMBERSHIP_ROLES};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page, StoreError};
 
@@ -98,15 +98,25 @@ async fn gone(nexus: &Nexus, organization: &str, user_id: &str) -> Result<Servic
     )))
 }
 
+/// GetOrganizationMembers; with `with_users`, each member embedded.
 #[tracing::instrument(skip(nexus, params))]
 pub async fn list(
     nexus: &Nexus,
     organization: &str,
     params: &ListParams,
+    with_users: bool,
 ) -> Result<Page<Membership>> {
     let mut tx = nexus.store().begin_read().await?;
     let organization_id = require_organization(&mut tx, organization).await?;
-    Ok(memberships::list(&mut tx, organization_id, params).await?)
+    let mut page = memberships::list(&mut tx, organization_id, params).await?;
+    if with_users {
+        let ids: Vec<String> = page.items.iter().map(|m| m.user_id.clone()).collect();
+        let mut users = users::get_many(&mut tx, &ids).await?;
+        for membership in &mut page.items {
+            membership.user = users.remove(&membership.user_id).map(Box::new);
+        }
+    }
+    Ok(page)
 }
 
 /// GetOrganizationMember: the membership with the full user embedded.
@@ -119,6 +129,49 @@ pub async fn get(nexus: &Nexus, organization: &str, user_id: &str) -> Result<Mem
         .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
     membership.user = users::get(&mut tx, user_id).await?.map(Box::new);
     Ok(membership)
+}
+
+/// UpdateOrganizationMember: the membership's MFA and guest flags. A
+/// request that changes nothing writes nothing.
+#[tracing::instrument(skip(nexus, actor, body))]
+pub async fn update(
+    nexus: &Nexus,
+    actor: &Actor,
+    organization: &str,
+    user_id: &str,
+    body: UpdateMemberBody,
+) -> Result<Membership> {
+    let mut tx = nexus.store().begin().await?;
+    let organization_id = require_organization(&mut tx, organization).await?;
+    let before = lock_membership(&mut tx, organization_id, user_id).await?;
+    let mfa = body
+        .is_mfa_required
+        .filter(|v| *v != before.is_membership_mfa_required);
+    let guest = body.is_guest.filter(|v| *v != before.is_guest);
+    if mfa.is_none() && guest.is_none() {
+        return Ok(before);
+    }
+    memberships::update_flags(&mut tx, &before.id, mfa, guest, actor).await?;
+    let after = record_change(&mut tx, actor, &before).await?;
+    commit(tx).await?;
+    Ok(after)
+}
+
+/// Reads the membership `before` became and records the change.
+async fn record_change(conn: &mut Conn, actor: &Actor, before: &Membership) -> Result<Membership> {
+    let (organization_id, user_id) = (before.organization_id, before.user_id.as_str());
+    let after = memberships::get(conn, organization_id, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
+    record(
+        conn,
+        actor,
+        (organization_id, user_id),
+        Some(before),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
 }
 
 #[tracing::instrument(skip(nexus, actor))]
@@ -169,11 +222,7 @@ pub async fn remove_roles(
     let organization_id = require_organization(&mut tx, organization).await?;
     let before = lock_membership(&mut tx, organization_id, user_id).await?;
     memberships::remove_roles(&mut tx, &before.id, roles).await?;
-    let after = memberships::get(&mut tx, organization_id, user_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
-    let member = (organization_id, user_id);
-    record(&mut tx, actor, member, Some(&before), Some(&after)).await?;
+    record_change(&mut tx, actor, &before).await?;
     commit(tx).await?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
 use nexus_core::Actor;
-use nexus_store::{commit, organizations, ListParams, Page};
+use nexus_store::{
+    commit, memberships, organization_aliases, organizations, Conn, ListParams, Page,
+};
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
 
@@ -24,19 +26,66 @@ pub async fn create(
     Ok(organization)
 }
 
+/// What an organization is answered with beyond its own row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expand {
+    /// Its memberships (`$expand=members`).
+    pub members: bool,
+}
+
+/// Fills the organizations' collections Nexus keeps (aliases; members when
+/// expanded), with one query for each collection for all of them.
+pub(crate) async fn complete(
+    conn: &mut Conn,
+    organizations: &mut [Organization],
+    expand: Expand,
+) -> Result<()> {
+    let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
+    let mut aliases = organization_aliases::of(conn, &ids).await?;
+    let mut members = if expand.members {
+        memberships::of_organizations(conn, &ids).await?
+    } else {
+        Default::default()
+    };
+    for organization in organizations {
+        organization.aliases = aliases.remove(&organization.id).unwrap_or_default();
+        organization.members = members.remove(&organization.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// `organization` with its collections.
+pub(crate) async fn completed(
+    conn: &mut Conn,
+    organization: Organization,
+    expand: Expand,
+) -> Result<Organization> {
+    let mut one = [organization];
+    complete(conn, &mut one, expand).await?;
+    let [organization] = one;
+    Ok(organization)
+}
+
 #[tracing::instrument(skip(nexus))]
-pub async fn get(nexus: &Nexus, id: &str) -> Result<Organization> {
+pub async fn get(nexus: &Nexus, id: &str, expand: Expand) -> Result<Organization> {
     let numeric = numeric_id(RESOURCE, id)?;
     let mut tx = nexus.store().begin_read().await?;
-    organizations::get(&mut tx, numeric)
+    let organization = organizations::get(&mut tx, numeric)
         .await?
-        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))
+        .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
+    completed(&mut tx, organization, expand).await
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn list(nexus: &Nexus, params: &ListParams) -> Result<Page<Organization>> {
+pub async fn list(
+    nexus: &Nexus,
+    params: &ListParams,
+    expand: Expand,
+) -> Result<Page<Organization>> {
     let mut tx = nexus.store().begin_read().await?;
-    Ok(organizations::list(&mut tx, params).await?)
+    let mut page = organizations::list(&mut tx, params).await?;
+    complete(&mut tx, &mut page.items, expand).await?;
+    Ok(page)
 }
 
 #[tracing::instrument(skip(nexus, actor, body))]
@@ -63,6 +112,7 @@ pub async fn update(
         Some(&updated),
     )
     .await?;
+    let updated = completed(&mut tx, updated, Expand::default()).await?;
     commit(tx).await?;
     Ok(updated)
 }

@@ -32,6 +32,11 @@ struct UniqueRule {
 
 const UNIQUE_RULES: &[UniqueRule] = &[
     UniqueRule {
+        name: "ux_organization_aliases_system",
+        sqlite_columns: None,
+        message: "this systemId of this systemName is already an alias of an organization",
+    },
+    UniqueRule {
         name: "ux_custom_upns_user_key",
         sqlite_columns: None,
         message: "the user already has a custom UPN for this clientUpnKey",

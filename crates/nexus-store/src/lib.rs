@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod log_stream;
 pub mod login;
 pub mod memberships;
+pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
 pub mod push;

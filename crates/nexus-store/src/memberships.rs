@@ -131,6 +131,28 @@ pub async fn add_role(
     Ok(())
 }
 
+/// Sets the membership's flags (`None` leaves one as it is).
+pub async fn update_flags(
+    conn: &mut Conn,
+    membership_id: &str,
+    is_mfa_required: Option<bool>,
+    is_guest: Option<bool>,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE memberships SET is_mfa_required = COALESCE($1, is_mfa_required), \
+         is_guest = COALESCE($2, is_guest), modified = $3, modified_by = $4 WHERE id = $5",
+    )
+    .bind(is_mfa_required.map(flag))
+    .bind(is_guest.map(flag))
+    .bind(Timestamp::now().to_text())
+    .bind(&actor.id)
+    .bind(membership_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Removes the named membership roles (all when `names` is empty).
 pub async fn remove_roles(
     conn: &mut Conn,
@@ -230,6 +252,32 @@ pub async fn delete(
     Ok(true)
 }
 
+/// The memberships of each of `organization_ids`, oldest first.
+pub async fn of_organizations(
+    conn: &mut Conn,
+    organization_ids: &[i32],
+) -> Result<HashMap<i32, Vec<Membership>>, StoreError> {
+    let mut by_organization: HashMap<i32, Vec<Membership>> = HashMap::new();
+    if organization_ids.is_empty() {
+        return Ok(by_organization);
+    }
+    let condition = format!(
+        "m.organization_id IN ({})",
+        placeholders(1, organization_ids.len())
+    );
+    let binds: Vec<Literal> = organization_ids
+        .iter()
+        .map(|id| Literal::Integer((*id).into()))
+        .collect();
+    for membership in select(conn, &condition, &binds).await? {
+        by_organization
+            .entry(membership.organization_id)
+            .or_default()
+            .push(membership);
+    }
+    Ok(by_organization)
+}
+
 async fn select(
     conn: &mut Conn,
     condition: &str,
@@ -244,34 +292,32 @@ async fn select(
     Ok(memberships)
 }
 
-/// Fills in each membership's unexpired role names.
+/// Fills in each membership's unexpired role names, a few hundred
+/// memberships a query (a query has a bounded number of parameters).
 async fn attach_roles(conn: &mut Conn, memberships: &mut [Membership]) -> Result<(), StoreError> {
-    if memberships.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "SELECT membership_id, role_name FROM membership_roles WHERE membership_id IN ({}) \
-         AND (expires IS NULL OR expires > ${}) ORDER BY role_name",
-        placeholders(1, memberships.len()),
-        memberships.len() + 1
-    );
-    let mut query = sqlx::query(&sql);
-    for membership in memberships.iter() {
-        query = query.bind(&membership.id);
-    }
-    let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-    for row in query
-        .bind(Timestamp::now().to_text())
-        .fetch_all(conn)
-        .await?
-    {
-        roles
-            .entry(row.text("membership_id")?)
-            .or_default()
-            .push(row.text("role_name")?);
-    }
-    for membership in memberships {
-        membership.roles = roles.remove(&membership.id).unwrap_or_default();
+    const CHUNK: usize = 500;
+    let now = Timestamp::now().to_text();
+    for chunk in memberships.chunks_mut(CHUNK) {
+        let sql = format!(
+            "SELECT membership_id, role_name FROM membership_roles WHERE membership_id IN ({}) \
+             AND (expires IS NULL OR expires > ${}) ORDER BY role_name",
+            placeholders(1, chunk.len()),
+            chunk.len() + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for membership in chunk.iter() {
+            query = query.bind(&membership.id);
+        }
+        let mut roles: HashMap<String, Vec<String>> = HashMap::new();
+        for row in query.bind(&now).fetch_all(&mut *conn).await? {
+            roles
+                .entry(row.text("membership_id")?)
+                .or_default()
+                .push(row.text("role_name")?);
+        }
+        for membership in chunk {
+            membership.roles = roles.remove(&membership.id).unwrap_or_default();
+        }
     }
     Ok(())
 }

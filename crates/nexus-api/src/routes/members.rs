@@ -2,7 +2,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use nexus_core::organization::{AddMemberBody, Membership};
+use nexus_core::organization::{AddMemberBody, Membership, UpdateMemberBody, MEMBERSHIP_FIELDS};
 use nexus_service::{members, Nexus};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,11 +15,18 @@ use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
 use crate::path::ApiPath;
 use crate::problem::{ApiError, Problem};
+use crate::shape::{ItemOptions, MembershipSelection, ShapeOptionsDoc, ShapeSpec};
+
+/// `$select` of a Membership's fields; `$expand=user` embeds the member.
+pub static MEMBERSHIP_SHAPE: ShapeSpec = ShapeSpec {
+    fields: MEMBERSHIP_FIELDS,
+    expansions: &["user"],
+};
 
 pub fn router() -> OpenApiRouter<Nexus> {
     OpenApiRouter::new()
         .routes(routes!(add_member, list_members))
-        .routes(routes!(get_member, remove_member))
+        .routes(routes!(get_member, update_member, remove_member))
         .routes(routes!(remove_member_roles))
 }
 
@@ -49,11 +56,12 @@ async fn add_member(
     Ok(created(location, membership))
 }
 
-/// Lists the organization's members (GetOrganizationMembers).
+/// Lists the organization's members (GetOrganizationMembers). `user` is
+/// null unless `$expand=user`.
 #[utoipa::path(get, path = "/v1/organizations/{organizationId}/members", tag = "Organizations",
-    params(("organizationId" = i32, Path), ListOptionsDoc),
+    params(("organizationId" = i32, Path), ListOptionsDoc, ShapeOptionsDoc),
     responses(
-        (status = 200, body = Envelope<Membership>),
+        (status = 200, body = Envelope<MembershipSelection>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -61,24 +69,50 @@ async fn list_members(
     State(nexus): State<Nexus>,
     ApiPath(organization): ApiPath<String>,
     options: ListOptions,
-) -> ApiResult<Json<Envelope<Membership>>> {
-    let params = options.params(&members::LIST)?;
-    let page = members::list(&nexus, &organization, &params).await?;
-    Ok(Json(options.envelope(&params, page)))
+) -> ApiResult<Json<Envelope<MembershipSelection>>> {
+    let (params, shape) = options.shaped_params(&members::LIST, &MEMBERSHIP_SHAPE)?;
+    let page = members::list(&nexus, &organization, &params, shape.expands("user")).await?;
+    let set = format!("organizations({organization})/members");
+    Ok(Json(options.shaped_envelope(&params, page, &shape, &set)))
 }
 
-/// Gets one membership with the member embedded (GetOrganizationMember).
+/// Gets one membership with the member embedded (GetOrganizationMember);
+/// `$select` answers only the fields it names.
 #[utoipa::path(get, path = "/v1/organizations/{organizationId}/members/{userId}", tag = "Organizations",
-    params(("organizationId" = i32, Path), ("userId" = String, Path)),
+    params(("organizationId" = i32, Path), ("userId" = String, Path), ShapeOptionsDoc),
     responses(
-        (status = 200, body = Membership),
+        (status = 200, body = MembershipSelection),
+        (status = 400, description = "An unknown field in `$select` or `$expand`, or another query option", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_member(
     State(nexus): State<Nexus>,
     ApiPath((organization, user_id)): ApiPath<(String, String)>,
+    options: ItemOptions,
+) -> ApiResult<Json<MembershipSelection>> {
+    let shape = options.shape(&MEMBERSHIP_SHAPE)?;
+    let membership = members::get(&nexus, &organization, &user_id).await?;
+    Ok(Json(shape.apply(&membership)))
+}
+
+/// Changes the membership's own MFA flag or its guest flag
+/// (UpdateOrganizationMember); absent or null fields are left as they are.
+#[utoipa::path(patch, path = "/v1/organizations/{organizationId}/members/{userId}", tag = "Organizations",
+    params(("organizationId" = i32, Path), ("userId" = String, Path)), request_body = UpdateMemberBody,
+    responses(
+        (status = 200, body = Membership),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_member(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    ApiPath((organization, user_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<UpdateMemberBody>,
 ) -> ApiResult<Json<Membership>> {
-    Ok(Json(members::get(&nexus, &organization, &user_id).await?))
+    Ok(Json(
+        members::update(&nexus, &actor, &organization, &user_id, body).await?,
+    ))
 }
 
 /// Ends the membership. If it was the user's primary organization, the user's

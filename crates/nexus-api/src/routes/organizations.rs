@@ -2,7 +2,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
+use nexus_core::organization::{
+    CreateOrganizationBody, Organization, UpdateOrganizationBody, ORGANIZATION_FIELDS,
+};
 use nexus_service::{organizations, Nexus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,6 +15,20 @@ use crate::json::ApiJson;
 use crate::list::{Envelope, ListOptions, ListOptionsDoc};
 use crate::path::ApiPath;
 use crate::problem::Problem;
+use crate::shape::{ItemOptions, OrganizationSelection, Shape, ShapeOptionsDoc, ShapeSpec};
+
+/// `$select` of an Organization's fields; `$expand=members` fills
+/// `members`.
+pub static ORGANIZATION_SHAPE: ShapeSpec = ShapeSpec {
+    fields: ORGANIZATION_FIELDS,
+    expansions: &["members"],
+};
+
+fn expand(shape: &Shape) -> organizations::Expand {
+    organizations::Expand {
+        members: shape.expands("members"),
+    }
+}
 
 pub fn router() -> OpenApiRouter<Nexus> {
     OpenApiRouter::new()
@@ -44,33 +60,44 @@ async fn create_organization(
     ))
 }
 
-/// Lists organizations.
-#[utoipa::path(get, path = "/v1/organizations", tag = "Organizations", params(ListOptionsDoc),
+/// Lists organizations, with their aliases and domains; `members` is
+/// filled with `$expand=members`.
+#[utoipa::path(get, path = "/v1/organizations", tag = "Organizations", params(ListOptionsDoc, ShapeOptionsDoc),
     responses(
-        (status = 200, body = Envelope<Organization>),
+        (status = 200, body = Envelope<OrganizationSelection>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_organizations(
     State(nexus): State<Nexus>,
     options: ListOptions,
-) -> ApiResult<Json<Envelope<Organization>>> {
-    let params = options.params(&organizations::LIST)?;
-    let page = organizations::list(&nexus, &params).await?;
-    Ok(Json(options.envelope(&params, page)))
+) -> ApiResult<Json<Envelope<OrganizationSelection>>> {
+    let (params, shape) = options.shaped_params(&organizations::LIST, &ORGANIZATION_SHAPE)?;
+    let page = organizations::list(&nexus, &params, expand(&shape)).await?;
+    Ok(Json(options.shaped_envelope(
+        &params,
+        page,
+        &shape,
+        "organizations",
+    )))
 }
 
-/// Gets an organization.
+/// Gets an organization with its aliases and domains; `members` is filled
+/// with `$expand=members`.
 #[utoipa::path(get, path = "/v1/organizations/{organizationId}", tag = "Organizations",
-    params(("organizationId" = i32, Path)),
+    params(("organizationId" = i32, Path), ShapeOptionsDoc),
     responses(
-        (status = 200, body = Organization),
+        (status = 200, body = OrganizationSelection),
+        (status = 400, description = "An unknown field in `$select` or `$expand`, or another query option", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_organization(
     State(nexus): State<Nexus>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Organization>> {
-    Ok(Json(organizations::get(&nexus, &id).await?))
+    options: ItemOptions,
+) -> ApiResult<Json<OrganizationSelection>> {
+    let shape = options.shape(&ORGANIZATION_SHAPE)?;
+    let organization = organizations::get(&nexus, &id, expand(&shape)).await?;
+    Ok(Json(shape.apply(&organization)))
 }
 
 /// Updates an organization's contacts, names and flags; absent or null fields

@@ -21,6 +21,18 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<User>, StoreError> 
     Ok(full_user(conn, id, None).await?.map(|found| found.user))
 }
 
+/// The users with these ids, each with every collection, by id.
+pub async fn get_many(
+    conn: &mut Conn,
+    ids: &[String],
+) -> Result<HashMap<String, User>, StoreError> {
+    Ok(full_users(conn, ids, None)
+        .await?
+        .into_iter()
+        .map(|found| (found.user.id.clone(), found.user))
+        .collect())
+}
+
 /// `get` outside any transaction: on a SQLite file, on the calling thread
 /// (`login::sqlite_reads`).
 pub async fn read(store: &Store, id: &str) -> Result<Option<User>, StoreError> {

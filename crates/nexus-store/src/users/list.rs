@@ -1,12 +1,9 @@
 //! The list of users: its fields for `$filter`/`$orderby`, and a page of
 //! them read like one user (`aggregate`).
 
-use std::collections::HashMap;
-
 use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::user::User;
 
-use super::aggregate::full_users;
 use super::record::COLUMNS;
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::RowExt;
@@ -151,10 +148,6 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<User>, St
         .iter()
         .map(|row| row.text("id"))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut by_id: HashMap<String, User> = full_users(conn, &ids, None)
-        .await?
-        .into_iter()
-        .map(|found| (found.user.id.clone(), found.user))
-        .collect();
+    let mut by_id = super::get_many(conn, &ids).await?;
     Ok(page.with_items(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
 }

@@ -5,7 +5,7 @@ mod aggregate;
 mod list;
 mod record;
 
-pub use aggregate::{get, get_with_roles, read, UserWithRoles};
+pub use aggregate::{get, get_many, get_with_roles, read, UserWithRoles};
 pub(crate) use aggregate::{read_full_user, FullUser};
 pub use list::{list, LIST};
 pub use record::{

@@ -570,6 +570,32 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("organization", Some(organization.to_string()))
             .changes("isMfaRequired", json!(false), is(json!(true)))
         }
+        "CreateOrganizationAlias" => {
+            let organization = setup.organization().await;
+            Write::new(
+                M::POST,
+                format!("/v1/organizations/{organization}/aliases/crm"),
+                Some(json!({"systemId": "A-1"})),
+            )
+            .on("organizationAlias", Some(format!("{organization}/crm/A-1")))
+            .changes("systemId", Value::Null, is(json!("A-1")))
+        }
+        "DeleteOrganizationAlias" => {
+            let organization = setup.organization().await;
+            setup
+                .created(
+                    &format!("/v1/organizations/{organization}/aliases/crm"),
+                    json!({"systemId": "D-1"}),
+                )
+                .await;
+            Write::new(
+                M::DELETE,
+                format!("/v1/organizations/{organization}/aliases/crm/D-1"),
+                None,
+            )
+            .on("organizationAlias", Some(format!("{organization}/crm/D-1")))
+            .changes("systemId", json!("D-1"), is(Value::Null))
+        }
         "AddMember" => {
             let organization = setup.organization().await;
             let user = app.user().await;
@@ -580,6 +606,21 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             )
             .on("member", Some(format!("{organization}/{user}")))
             .changes("isGuest", Value::Null, is(json!(true)))
+        }
+        "UpdateMember" => {
+            let organization = setup.organization().await;
+            let user = app.user().await;
+            let path = format!("/v1/organizations/{organization}/members");
+            setup
+                .created(&path, json!({"userId": user, "isMfaRequired": false}))
+                .await;
+            Write::new(
+                M::PATCH,
+                format!("{path}/{user}"),
+                Some(json!({"isMfaRequired": true})),
+            )
+            .on("member", Some(format!("{organization}/{user}")))
+            .changes("isMembershipMfaRequired", json!(false), is(json!(true)))
         }
         "RemoveMember" | "RemoveMemberRoles" => {
             let organization = setup.organization().await;

@@ -393,6 +393,12 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         ),
         base(
             Method::POST,
+            "/v1/organizations/{organizationId}/aliases/{systemName}",
+            format!("/v1/organizations/{organization}/aliases/crm"),
+            json!({"systemId": "limits-1"}),
+        ),
+        base(
+            Method::POST,
             "/v1/organizations/{organizationId}/members",
             format!("/v1/organizations/{organization}/members"),
             json!({"userId": user, "isMfaRequired": false}),

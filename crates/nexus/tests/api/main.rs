@@ -4,6 +4,7 @@
 mod sim_tenant;
 mod support;
 
+mod aliases;
 mod audit;
 mod audit_plans;
 mod audit_read;
