@@ -14,6 +14,7 @@ pub mod login;
 pub mod mfa;
 pub mod mfa_enrollment;
 pub mod organization;
+pub mod organization_domain;
 pub mod patterns;
 pub mod reconciliation;
 pub mod role;

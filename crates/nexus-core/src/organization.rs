@@ -17,7 +17,8 @@ pub struct Organization {
     pub aliases: Vec<serde_json::Value>,
     pub contact: Option<String>,
     pub created: Timestamp,
-    pub domains: Vec<serde_json::Value>,
+    /// The organization's domains (`GET /v1/organizations/{organizationId}/domains`).
+    pub domains: Vec<crate::organization_domain::OrganizationDomain>,
     /// Members are listed by `GET /v1/organizations/{organizationId}/members`.
     pub members: Vec<serde_json::Value>,
     pub is_active: bool,

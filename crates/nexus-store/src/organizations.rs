@@ -147,8 +147,43 @@ pub async fn insert(
 
 pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()
+    one_with_domains(conn, &sql, id).await
+}
+
+/// The organization the query (binding `id`) reads, with its domains.
+async fn one_with_domains(
+    conn: &mut Conn,
+    sql: &str,
+    id: i32,
+) -> Result<Option<Organization>, StoreError> {
+    let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+    let Some(mut organization) = row.as_ref().map(from_row).transpose()? else {
+        return Ok(None);
+    };
+    attach_domains(conn, std::slice::from_mut(&mut organization)).await?;
+    Ok(Some(organization))
+}
+
+/// Fills in the organizations' domains, with one query for them all.
+async fn attach_domains(
+    conn: &mut Conn,
+    organizations: &mut [Organization],
+) -> Result<(), StoreError> {
+    let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
+    let mut domains = crate::organization_domains::of_organizations(conn, &ids).await?;
+    for organization in organizations {
+        organization.domains = domains.remove(&organization.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Whether the organization exists.
+pub async fn exists(conn: &mut Conn, id: i32) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 AS one FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// `get`, locking the organization until the transaction ends (`for_update`).
@@ -157,8 +192,7 @@ pub async fn get_for_update(conn: &mut Conn, id: i32) -> Result<Option<Organizat
         conn,
         &format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"),
     );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()
+    one_with_domains(conn, &sql, id).await
 }
 
 /// `get`, locking the organization against everything until the
@@ -168,10 +202,10 @@ pub async fn get_for_delete(conn: &mut Conn, id: i32) -> Result<Option<Organizat
         conn,
         &format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"),
     );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()
+    one_with_domains(conn, &sql, id).await
 }
 
+/// The organization named `name` (its `domains` not read: for references).
 pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE lower(name) = lower($1)");
     let row = sqlx::query(&sql).bind(name).fetch_optional(conn).await?;
@@ -180,7 +214,9 @@ pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organizat
 
 pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organization>, StoreError> {
     let page = fetch_page(conn, &LIST, COLUMNS, "organizations", &[], params).await?;
-    page.try_map(from_row)
+    let mut page = page.try_map(from_row)?;
+    attach_domains(conn, &mut page.items).await?;
+    Ok(page)
 }
 
 /// Applies the changes that differ from `current` (read with
@@ -238,7 +274,10 @@ pub async fn update(
         .bind(&actor.id)
         .fetch_one(conn)
         .await?;
-    from_row(&row)
+    Ok(Organization {
+        domains: current.domains.clone(),
+        ..from_row(&row)?
+    })
 }
 
 /// What still holds on to an organization.

@@ -11,6 +11,7 @@ pub mod log_stream;
 pub mod me;
 pub mod members;
 pub mod ops;
+pub mod organization_domains;
 pub mod organizations;
 pub mod push;
 pub mod reconciliations;
