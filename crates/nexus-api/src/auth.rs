@@ -255,6 +255,36 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
+        "/v1/organizations/{organizationId}/domains",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}/domains",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}/domains/{domainId}",
+        Access::Requires("organization.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/organizations/{organizationId}/domains/{domainId}",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "POST",
+        "/v1/organizations/{organizationId}/domains/{domainId}/generate-code",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "POST",
+        "/v1/organizations/{organizationId}/domains/{domainId}/verify",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "POST",
         "/v1/organizations/{organizationId}/members",
         Access::Requires("organization.write"),
     ),

@@ -133,6 +133,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::organizations::router())
         .merge(routes::members::router())
         .merge(routes::organization_aliases::router())
+        .merge(routes::organization_domains::router())
         .merge(routes::roles::router())
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())
@@ -163,7 +164,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 12] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 13] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -172,6 +173,10 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 12] {
         ("/v1/idp_tenants", &idp_tenants::LIST),
         ("/v1/organizations", &organizations::LIST),
         ("/v1/organizations/{organizationId}/members", &members::LIST),
+        (
+            "/v1/organizations/{organizationId}/domains",
+            &organization_domains::LIST,
+        ),
         ("/v1/roles", &roles::LIST),
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),

@@ -184,6 +184,13 @@ impl From<ServiceError> for ApiError {
                 detail,
             )
             .with_retry_after(5),
+            ServiceError::DnsUnavailable(detail) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "dns-unavailable",
+                "DNS is unavailable",
+                detail,
+            )
+            .with_retry_after(5),
             ServiceError::Secret(cause) => {
                 tracing::error!(error = %cause, "a stored secret cannot be opened");
                 ApiError::new(

@@ -84,6 +84,11 @@ const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
         rule(patterns::NOT_ONLY_DIGITS),
     ),
     (
+        &["CreateOrganizationDomainBody"],
+        "domain",
+        bounded(patterns::ORGANIZATION_DOMAIN, 1, 253),
+    ),
+    (
         ROLE_BODIES,
         "permissions",
         bounded(patterns::PERMISSION_CODE, 1, 100),

@@ -122,6 +122,8 @@ pub mod resource_type {
     /// An Auth0 connection of a tenant: `idpTenantId/connectionId`.
     pub const CONNECTION: &str = "connection";
     pub const ORGANIZATION: &str = "organization";
+    /// `organizationId/domainId`.
+    pub const ORGANIZATION_DOMAIN: &str = "organizationDomain";
     /// `organizationId/userId`.
     pub const MEMBER: &str = "member";
     /// `organizationId/systemName/systemId`.

@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod mfa_enrollment;
 pub mod organization;
 pub mod organization_alias;
+pub mod organization_domain;
 pub mod patterns;
 pub mod reconciliation;
 pub mod role;

@@ -19,7 +19,8 @@ pub struct Organization {
     pub aliases: Vec<crate::organization_alias::OrganizationAlias>,
     pub contact: Option<String>,
     pub created: Timestamp,
-    pub domains: Vec<serde_json::Value>,
+    /// The organization's domains (`GET /v1/organizations/{organizationId}/domains`).
+    pub domains: Vec<crate::organization_domain::OrganizationDomain>,
     /// Its memberships (without their users) with `$expand=members`, else
     /// empty; `GET /v1/organizations/{organizationId}/members` pages through
     /// them.

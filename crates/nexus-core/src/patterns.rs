@@ -28,6 +28,15 @@ pub const DNS_NAME: &str = concat!(
     r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 );
 
+/// `DomainName` (an organization's domain), over ASCII: at least two
+/// LDH labels, any letter case, an optional trailing dot (the whole at most
+/// 253, stated as `maxLength`). The parser also takes internationalized
+/// names, which no pattern states.
+pub const ORGANIZATION_DOMAIN: &str = concat!(
+    r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\.?$"
+);
+
 /// `CustomUpnValue`: `user_part@domain_part`, one `@`, no whitespace, the
 /// domain a DNS name.
 pub const CUSTOM_UPN_VALUE: &str = concat!(
@@ -242,6 +251,35 @@ mod tests {
                 "+1234567890123456",
                 "+1 415",
             ],
+        );
+    }
+
+    #[test]
+    fn organization_domains_over_ascii() {
+        use crate::organization_domain::DomainName;
+        let long_label = format!("{}.com", "a".repeat(64));
+        let max_label = format!("{}.com", "a".repeat(63));
+        let names = [
+            "example.com",
+            "Example.COM.",
+            "a",
+            "a.",
+            "a-b.c",
+            "-a.com",
+            "a-.com",
+            "a..b",
+            ".a.b",
+            "a.b..",
+            "under_score.com",
+            "a b.com",
+            long_label.as_str(),
+            max_label.as_str(),
+            "1.2.3.4",
+        ];
+        agrees(
+            ORGANIZATION_DOMAIN,
+            |s| DomainName::parse(s).is_ok(),
+            &names,
         );
     }
 

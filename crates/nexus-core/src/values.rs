@@ -194,6 +194,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(
     /// How a user signs in.
     AuthenticationMethod { Database, Ad, Federation, Email, Sms }

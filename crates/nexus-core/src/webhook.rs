@@ -31,6 +31,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("UpdateOrganization", "organization.updated"),
     ("UpdateOrganizationMfa", "organization.updated"),
     ("DeleteOrganization", "organization.deleted"),
+    ("VerifyOrganizationDomain", "organization.domain.verified"),
     ("CreateRole", "role.created"),
     ("UpdateRole", "role.updated"),
     ("DeleteRole", "role.deleted"),
@@ -377,7 +378,7 @@ mod tests {
             selectors_of("user.roles.changed"),
             ["user.roles.changed", "*", "user.*", "user.roles.*"]
         );
-        assert_eq!(known_event_types().len(), 18);
+        assert_eq!(known_event_types().len(), 19);
     }
 
     #[test]

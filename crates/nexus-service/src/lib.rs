@@ -8,6 +8,7 @@ pub mod audit_retention;
 pub mod auth;
 pub mod auth0;
 pub mod custom_upns;
+pub mod dns;
 mod grants;
 pub mod identities;
 pub mod idp_tenants;
@@ -17,6 +18,7 @@ pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod organization_aliases;
+pub mod organization_domains;
 pub mod organizations;
 pub mod provisioning;
 pub mod push;
@@ -44,6 +46,7 @@ pub struct Nexus {
     auth0: auth0::Auth0Clients,
     metrics: metrics::Metrics,
     webhooks: std::sync::Arc<webhooks::WebhookConfig>,
+    domains: std::sync::Arc<organization_domains::DomainConfig>,
 }
 
 impl Nexus {
@@ -58,7 +61,18 @@ impl Nexus {
             store,
             metrics,
             webhooks: std::sync::Arc::new(webhooks::WebhookConfig::default()),
+            domains: std::sync::Arc::default(),
         }
+    }
+
+    /// This `Nexus` with domains verified as `config` says.
+    pub fn with_domains(mut self, config: organization_domains::DomainConfig) -> Self {
+        self.domains = std::sync::Arc::new(config);
+        self
+    }
+
+    pub fn domains(&self) -> &organization_domains::DomainConfig {
+        &self.domains
     }
 
     /// This `Nexus` with webhooks checked and delivered as `config` says.
@@ -137,6 +151,10 @@ pub enum ServiceError {
     /// An IdP the request depends on did not answer; nothing was changed.
     #[error("{0}")]
     Upstream(String),
+    /// The DNS lookup the request depends on failed (no answer, or an
+    /// error from the nameserver); nothing was changed.
+    #[error("{0}")]
+    DnsUnavailable(String),
     /// A stored secret could not be read back with the configured keys.
     #[error(transparent)]
     Secret(#[from] secrets::SealError),

@@ -2,7 +2,8 @@ use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
 use nexus_core::Actor;
 use nexus_store::{
-    commit, memberships, organization_aliases, organizations, Conn, ListParams, Page,
+    commit, memberships, organization_aliases, organization_domains, organizations, Conn,
+    ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -33,8 +34,9 @@ pub struct Expand {
     pub members: bool,
 }
 
-/// Fills the organizations' collections Nexus keeps (aliases; members when
-/// expanded), with one query for each collection for all of them.
+/// Fills the organizations' collections Nexus keeps (aliases, domains;
+/// members when expanded), with one query for each collection for all of
+/// them.
 pub(crate) async fn complete(
     conn: &mut Conn,
     organizations: &mut [Organization],
@@ -42,6 +44,7 @@ pub(crate) async fn complete(
 ) -> Result<()> {
     let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
     let mut aliases = organization_aliases::of(conn, &ids).await?;
+    let mut domains = organization_domains::of_organizations(conn, &ids).await?;
     let mut members = if expand.members {
         memberships::of_organizations(conn, &ids).await?
     } else {
@@ -49,6 +52,7 @@ pub(crate) async fn complete(
     };
     for organization in organizations {
         organization.aliases = aliases.remove(&organization.id).unwrap_or_default();
+        organization.domains = domains.remove(&organization.id).unwrap_or_default();
         organization.members = members.remove(&organization.id).unwrap_or_default();
     }
     Ok(())

@@ -92,6 +92,17 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         sqlite_columns: Some("memberships.organization_id, memberships.user_id"),
         message: "the user is already a member of this organization",
     },
+    // Before the next rule: SQLite's message for this one ends with that one's column too.
+    UniqueRule {
+        name: "ux_organization_domains_domain",
+        sqlite_columns: Some("organization_domains.organization_id, organization_domains.domain"),
+        message: "the organization already has this domain",
+    },
+    UniqueRule {
+        name: "ux_organization_domains_verified",
+        sqlite_columns: Some("organization_domains.domain"),
+        message: "another organization has verified this domain meanwhile",
+    },
     UniqueRule {
         name: "ux_roles_audience_name",
         sqlite_columns: None,

@@ -147,8 +147,23 @@ pub async fn insert(
 
 pub async fn get(conn: &mut Conn, id: i32) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    one(conn, &sql, id).await
+}
+
+/// The organization the query (binding `id`) reads, without the
+/// collections kept in other tables.
+async fn one(conn: &mut Conn, sql: &str, id: i32) -> Result<Option<Organization>, StoreError> {
+    let row = sqlx::query(sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Whether the organization exists.
+pub async fn exists(conn: &mut Conn, id: i32) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 AS one FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// `get`, locking the organization until the transaction ends (`for_update`).
@@ -157,8 +172,7 @@ pub async fn get_for_update(conn: &mut Conn, id: i32) -> Result<Option<Organizat
         conn,
         &format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"),
     );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()
+    one(conn, &sql, id).await
 }
 
 /// `get`, locking the organization against everything until the
@@ -168,10 +182,10 @@ pub async fn get_for_delete(conn: &mut Conn, id: i32) -> Result<Option<Organizat
         conn,
         &format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"),
     );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()
+    one(conn, &sql, id).await
 }
 
+/// The organization named `name`.
 pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Organization>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations WHERE lower(name) = lower($1)");
     let row = sqlx::query(&sql).bind(name).fetch_optional(conn).await?;
@@ -238,7 +252,10 @@ pub async fn update(
         .bind(&actor.id)
         .fetch_one(conn)
         .await?;
-    from_row(&row)
+    Ok(Organization {
+        domains: current.domains.clone(),
+        ..from_row(&row)?
+    })
 }
 
 /// What still holds on to an organization.

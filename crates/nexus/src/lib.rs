@@ -10,6 +10,7 @@ use anyhow::Context;
 use nexus_service::api_keys::{Bootstrap, ExistingKey};
 use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
+use nexus_service::organization_domains::DomainConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::reconciliations::ReconcileConfig;
 use nexus_service::webhooks::WebhookConfig;
@@ -41,6 +42,8 @@ pub struct Config {
     pub audit_retention: RetentionConfig,
     /// The reconciliation worker, and its schedule (off by default).
     pub reconciliations: ReconcileConfig,
+    /// Domain verification: the codes' lifetime and the DNS lookups.
+    pub domains: DomainConfig,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             traced: false,
             audit_retention: RetentionConfig::default(),
             reconciliations: ReconcileConfig::default(),
+            domains: DomainConfig::default(),
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct ServerOptions {
     pub audit_retention: RetentionConfig,
     pub imports: nexus_service::imports::ImportConfig,
     pub reconciliations: ReconcileConfig,
+    pub domains: DomainConfig,
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -181,6 +186,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
             lease: config.push.lease,
             ..config.reconciliations.clone()
         },
+        domains: config.domains.clone(),
     };
     start_with_options(store, config.auth.clone(), options, listener).await
 }
@@ -237,8 +243,11 @@ pub async fn start_with_options(
         audit_retention,
         imports,
         reconciliations,
+        domains,
     } = options;
-    let nexus = Nexus::new(store.clone(), auth).with_webhooks(webhooks);
+    let nexus = Nexus::new(store.clone(), auth)
+        .with_webhooks(webhooks)
+        .with_domains(domains);
     nexus_service::webhooks::nats::sync_sink(&nexus)
         .await
         .map_err(|e| anyhow::anyhow!("registering the NATS sink: {e}"))?;

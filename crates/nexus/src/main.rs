@@ -10,6 +10,8 @@ use nexus_core::auth::ApiKeyBody;
 use nexus_core::Actor;
 use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
+use nexus_service::dns::DnsConfig;
+use nexus_service::organization_domains::DomainConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::reconciliations::ReconcileConfig;
 use nexus_service::secrets::{Sealer, SecretKey};
@@ -98,6 +100,8 @@ enum Command {
         /// `24h`; unset: only when asked for.
         #[arg(long, env = "NEXUS_RECONCILE_INTERVAL", value_parser = parse_interval)]
         reconcile_interval: Option<Duration>,
+        #[command(flatten)]
+        domains: Domains,
         #[command(flatten)]
         http: Http,
     },
@@ -308,6 +312,42 @@ impl Nats {
     }
 }
 
+/// Organization domains and their verification by DNS.
+#[derive(clap::Args)]
+struct Domains {
+    /// How long a generated domain verification code can be used, e.g.
+    /// `7d`, `24h`, `30m`.
+    #[arg(long, env = "NEXUS_DOMAIN_CODE_TTL", default_value = "7d", value_parser = parse_interval)]
+    domain_code_ttl: Duration,
+    /// The nameserver domain verification asks for TXT records, as
+    /// `IP:PORT` (UDP, and TCP for long answers); unset: the system's
+    /// (`/etc/resolv.conf`).
+    #[arg(long, env = "NEXUS_DNS_NAMESERVER", value_parser = parse_nameserver)]
+    dns_nameserver: Option<SocketAddr>,
+}
+
+impl From<Domains> for DomainConfig {
+    fn from(domains: Domains) -> Self {
+        DomainConfig {
+            code_ttl: domains.domain_code_ttl,
+            dns: DnsConfig {
+                nameserver: domains.dns_nameserver,
+                ..DnsConfig::default()
+            },
+        }
+    }
+}
+
+/// `IP:PORT`: a nameserver is named by its address, not a name to resolve.
+fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "'{}' is not IP:PORT, e.g. 127.0.0.1:53 or [::1]:53",
+            text.trim()
+        )
+    })
+}
+
 /// Bounds on what clients may hold. Durations are like `10s`, `500ms`, `2m`.
 #[derive(clap::Args)]
 struct Http {
@@ -428,6 +468,7 @@ async fn main() -> anyhow::Result<()> {
             nats,
             audit_retention_days,
             reconcile_interval,
+            domains,
             http,
         } => {
             let auth = AuthConfig {
@@ -463,6 +504,7 @@ async fn main() -> anyhow::Result<()> {
                     interval: reconcile_interval,
                     ..ReconcileConfig::default()
                 },
+                domains: domains.into(),
             };
             let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
@@ -606,6 +648,19 @@ mod tests {
             .unwrap_err()
             .contains("cannot resolve 'no-such-host.invalid'"));
         assert!(parse_listen("localhost").unwrap_err().contains("HOST:PORT"));
+    }
+
+    #[test]
+    fn parses_nameservers() {
+        assert_eq!(
+            parse_nameserver("127.0.0.1:5353").map(|a| a.to_string()),
+            Ok("127.0.0.1:5353".to_owned())
+        );
+        assert!(parse_nameserver("[::1]:53").is_ok());
+        assert!(parse_nameserver("ns.example.com:53")
+            .unwrap_err()
+            .contains("IP:PORT"));
+        assert!(parse_nameserver("127.0.0.1").is_err());
     }
 
     #[test]

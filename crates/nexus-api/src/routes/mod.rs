@@ -12,6 +12,7 @@ pub mod me;
 pub mod members;
 pub mod ops;
 pub mod organization_aliases;
+pub mod organization_domains;
 pub mod organizations;
 pub mod push;
 pub mod reconciliations;

@@ -5,6 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::dns_zone::DnsZone;
 use crate::support::{basic, both_backends, TestApp, API_AUDIENCE};
 use crate::tokens::{jwks_server, jwt_tenant, now, sign, token_headers, token_tenant};
 
@@ -133,10 +134,15 @@ async fn events_since(app: &TestApp, since: i64) -> Vec<Value> {
 }
 
 fn id_of(reply: &Value) -> String {
-    match &reply["id"] {
+    // An organization's domain names its id `domainId`.
+    let id = match &reply["id"] {
+        Value::Null => &reply["domainId"],
+        id => id,
+    };
+    match id {
         Value::String(id) => id.clone(),
         Value::Number(id) => id.to_string(),
-        other => panic!("no id in {other}"),
+        _ => panic!("no id in {reply}"),
     }
 }
 
@@ -146,6 +152,8 @@ struct Setup<'a> {
     n: u32,
     /// The IdP tenant on the Auth0 simulator, made at the first use.
     sim: Option<crate::sim_tenant::Tenant>,
+    /// The DNS zone the server verifies domains against.
+    dns: Option<&'a DnsZone>,
 }
 
 impl Setup<'_> {
@@ -202,6 +210,22 @@ impl Setup<'_> {
         self.created("/v1/idp_tenants", body).await["id"]
             .as_i64()
             .unwrap()
+    }
+
+    /// A domain in the DNS zone, of a new organization: (its path, the
+    /// organization's id, its id, the domain).
+    async fn domain(&mut self) -> (String, i64, String, String) {
+        let organization = self.organization().await;
+        let domain = crate::dns_zone::domain("audit");
+        let collection = format!("/v1/organizations/{organization}/domains");
+        let created = self
+            .created(
+                &collection,
+                json!({"domain": domain, "verificationMethod": "DnsTxt", "authenticationMethod": "Ad"}),
+            )
+            .await;
+        let id = id_of(&created);
+        (format!("{collection}/{id}"), organization, id, domain)
     }
 
     async fn organization(&mut self) -> i64 {
@@ -596,6 +620,44 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("organizationAlias", Some(format!("{organization}/crm/D-1")))
             .changes("systemId", json!("D-1"), is(Value::Null))
         }
+        "CreateOrganizationDomain" => {
+            let organization = setup.organization().await;
+            Write::new(
+                M::POST,
+                format!("/v1/organizations/{organization}/domains"),
+                Some(json!({"domain": "Audit.Example.com", "verificationMethod": "DnsTxt", "authenticationMethod": "Federation"})),
+            )
+            .on("organizationDomain", Some(format!("{organization}/")))
+            .changes("domain", Value::Null, is(json!("audit.example.com")))
+        }
+        "DeleteOrganizationDomain" => {
+            let (path, organization, id, domain) = setup.domain().await;
+            Write::new(M::DELETE, path, None)
+                .on("organizationDomain", Some(format!("{organization}/{id}")))
+                .changes("domain", json!(domain), is(Value::Null))
+        }
+        "GenerateOrganizationDomainVerificationCode" => {
+            let (path, organization, id, _) = setup.domain().await;
+            Write::new(M::POST, format!("{path}/generate-code"), None)
+                .on("organizationDomain", Some(format!("{organization}/{id}")))
+                .changes("verificationCode", Value::Null, Is::Set)
+        }
+        "VerifyOrganizationDomain" => {
+            let (path, organization, id, domain) = setup.domain().await;
+            let code = setup
+                .created(&format!("{path}/generate-code"), Value::Null)
+                .await["verificationCode"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let zone = setup.dns.expect("the audit's DNS zone");
+            let value = format!("nexus-verification={code}");
+            zone.set_txt(&format!("_nexus-verification.{domain}"), &[&value])
+                .await;
+            Write::new(M::POST, format!("{path}/verify"), None)
+                .on("organizationDomain", Some(format!("{organization}/{id}")))
+                .changes("isVerified", json!(false), is(json!(true)))
+        }
         "AddMember" => {
             let organization = setup.organization().await;
             let user = app.user().await;
@@ -800,7 +862,11 @@ async fn write_operations(app: &TestApp) -> Vec<String> {
     operations
 }
 
-async fn every_write_operation_records_one_event(app: TestApp) {
+async fn every_write_operation_records_one_event(mut app: TestApp) {
+    // VerifyOrganizationDomain looks its TXT record up here.
+    let zone = DnsZone::start().await;
+    app.domains = zone.config(std::time::Duration::from_secs(3600));
+    app.restart().await;
     let writer = app.key("read write user.sync user.password").await;
     let writer_id = writer.split(':').next().unwrap().to_owned();
     let operations = write_operations(&app).await;
@@ -809,6 +875,7 @@ async fn every_write_operation_records_one_event(app: TestApp) {
         app: &app,
         n: 0,
         sim: None,
+        dns: Some(&zone),
     };
     for operation in &operations {
         let Some(write) = case(&mut setup, operation).await else {
@@ -892,6 +959,7 @@ async fn a_login_records_only_what_it_changes(app: TestApp) {
         app: &app,
         n: 0,
         sim: None,
+        dns: None,
     };
     let (user, tenant) = setup.linked_user().await;
     let path = format!("/v1/users/{user}/$sync");

@@ -121,6 +121,9 @@ fn shaped(schema: &Value, length: usize) -> Option<String> {
         (length >= 5).then(|| format!("a@a.{}", dns_name(length - 4)))
     } else if format == "uri" || pattern.contains("[Hh][Tt][Tt][Pp]") {
         (length >= url.len()).then(|| format!("{url}{}", "a".repeat(length - url.len())))
+    } else if pattern.ends_with(r")+\.?$") {
+        // An organization's domain: at least two labels.
+        (length >= 3).then(|| format!("a.{}", dns_name(length - 2)))
     } else if pattern.starts_with("^[A-Za-z0-9](") {
         Some(dns_name(length))
     } else if pattern.starts_with("^[^@") {
@@ -396,6 +399,12 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/organizations/{organizationId}/aliases/{systemName}",
             format!("/v1/organizations/{organization}/aliases/crm"),
             json!({"systemId": "limits-1"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/organizations/{organizationId}/domains",
+            format!("/v1/organizations/{organization}/domains"),
+            json!({"domain": "limits.example.com", "verificationMethod": "DnsTxt", "authenticationMethod": "Database"}),
         ),
         base(
             Method::POST,

@@ -16,6 +16,8 @@ mod blocking;
 mod concurrency;
 mod custom_upns;
 mod deletion;
+mod dns_zone;
+mod domains;
 mod errors;
 mod grants;
 mod identities;

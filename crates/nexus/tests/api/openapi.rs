@@ -62,6 +62,12 @@ const ROUTES: &[(&str, &str)] = &[
         "/v1/organizations/{organizationId}/aliases/{systemName}/{systemId}",
     ),
     ("GET", "/v1/organizations/by-alias/{systemName}/{systemId}"),
+    ("POST", "/v1/organizations/{organizationId}/domains"),
+    ("GET", "/v1/organizations/{organizationId}/domains"),
+    ("GET", "/v1/organizations/{organizationId}/domains/{domainId}"),
+    ("DELETE", "/v1/organizations/{organizationId}/domains/{domainId}"),
+    ("POST", "/v1/organizations/{organizationId}/domains/{domainId}/generate-code"),
+    ("POST", "/v1/organizations/{organizationId}/domains/{domainId}/verify"),
     ("POST", "/v1/organizations/{organizationId}/members"),
     ("GET", "/v1/organizations/{organizationId}/members"),
     ("GET", "/v1/organizations/{organizationId}/members/{userId}"),
@@ -175,7 +181,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             assert!(body.contains("@odata.nextLink"), "{path}: {body}");
         }
     }
-    assert_eq!(lists, 13, "the list endpoints");
+    assert_eq!(lists, 14, "the list endpoints");
     check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.

@@ -80,6 +80,8 @@ pub struct TestApp {
     /// How reconciliations are run (and scheduled) by the next `restart`
     /// or `replica`.
     pub reconciliations: nexus_service::reconciliations::ReconcileConfig,
+    /// How domains are verified by the next `restart` or `replica`.
+    pub domains: nexus_service::organization_domains::DomainConfig,
     server: Option<RunningServer>,
     url: String,
     auth: AuthConfig,
@@ -160,6 +162,7 @@ impl TestApp {
             webhooks: test_webhooks(),
             imports: Default::default(),
             reconciliations: Default::default(),
+            domains: Default::default(),
             server: Some(server),
             url: url.to_owned(),
             auth: auth_config,
@@ -215,6 +218,7 @@ impl TestApp {
             webhooks: self.webhooks.clone(),
             imports: self.imports.clone(),
             reconciliations: self.reconciliations.clone(),
+            domains: self.domains.clone(),
             ..nexus::ServerOptions::default()
         }
     }
@@ -535,6 +539,7 @@ pub fn concrete(path: &str) -> String {
         .replace("{tenantId}", "t")
         .replace("{connectionId}", "con_x")
         .replace("{organizationId}", "1")
+        .replace("{domainId}", "1")
         .replace("{roleId}", "r")
         .replace("{mapId}", "1")
         .replace("{keyId}", "k")
