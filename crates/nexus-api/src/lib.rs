@@ -131,6 +131,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::tenant_clients::router())
         .merge(routes::organizations::router())
         .merge(routes::members::router())
+        .merge(routes::member_imports::router())
         .merge(routes::roles::router())
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())

@@ -1,7 +1,7 @@
 use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
-use nexus_core::Actor;
-use nexus_store::{commit, organizations, ListParams, Page};
+use nexus_core::{Actor, ValidationErrors};
+use nexus_store::{commit, idp_tenants, organizations, Conn, ListParams, Page};
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
 
@@ -17,7 +17,11 @@ pub async fn create(
 ) -> Result<Organization> {
     let new = body.into_new()?;
     let mut tx = nexus.store().begin().await?;
-    let organization = organizations::insert(&mut tx, &new, actor).await?;
+    let tenant = match &new.default_idp_tenant {
+        Some(reference) => Some(default_tenant(&mut tx, reference).await?),
+        None => None,
+    };
+    let organization = organizations::insert(&mut tx, &new, tenant, actor).await?;
     let id = organization.id.to_string();
     audit::record(&mut tx, actor, ORGANIZATION, &id, None, Some(&organization)).await?;
     commit(tx).await?;
@@ -52,7 +56,12 @@ pub async fn update(
     let current = organizations::get_for_update(&mut tx, numeric)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
-    let updated = organizations::update(&mut tx, &current, &changes, actor).await?;
+    let tenant = match &changes.default_idp_tenant {
+        Some(Some(reference)) => Some(Some(default_tenant(&mut tx, reference).await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let updated = organizations::update(&mut tx, &current, &changes, tenant, actor).await?;
     let id = current.id.to_string();
     audit::record(
         &mut tx,
@@ -65,6 +74,18 @@ pub async fn update(
     .await?;
     commit(tx).await?;
     Ok(updated)
+}
+
+/// The id of the tenant `reference` names as `defaultIdpTenantId`, locked
+/// until the transaction ends (its deletion waits); 422 when none does.
+async fn default_tenant(conn: &mut Conn, reference: &str) -> Result<i32> {
+    match idp_tenants::resolve_for_update(conn, reference).await? {
+        Some(tenant) => Ok(tenant.id),
+        None => Err(ServiceError::Inapplicable(ValidationErrors::single(
+            "defaultIdpTenantId",
+            format!("no IdP tenant has the id, name, azoTenantName or loginDomain '{reference}'"),
+        ))),
+    }
 }
 
 /// DeleteOrganization: an organization nothing holds on to. One with
@@ -84,7 +105,10 @@ pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
         let reasons: Vec<&str> = [
             (holds.members, "it has members"),
             (holds.users, "users have it as their organization"),
-            (holds.imports, "an import not ended yet creates users in it"),
+            (
+                holds.imports,
+                "an import not ended yet creates users or members in it",
+            ),
             (
                 holds.tenants,
                 "an IdP tenant provisions new users into it (jitProvisioning)",
