@@ -236,14 +236,13 @@ pub(crate) async fn apply(
     if organization.is_domain_verification_required {
         let domain = invitation.domain();
         if !organization_domains::is_verified(conn, organization.id, &domain).await? {
-            return Err(ValidationErrors::single(
+            return Err(ServiceError::Inapplicable(ValidationErrors::single(
                 "emailAddress",
                 format!(
                     "'{domain}' is not a verified domain of organization '{}', which admits new users only with an address of a verified domain (isDomainVerificationRequired)",
                     organization.name
                 ),
-            )
-            .into());
+            )));
         }
     }
     let (id, account) = match account {
@@ -288,14 +287,13 @@ async fn destination(
         None => None,
     };
     default.ok_or_else(|| {
-        ValidationErrors::single(
+        ServiceError::Inapplicable(ValidationErrors::single(
             "idpTenantId",
             format!(
                 "is required to create a user: no user has this emailAddress and organization '{}' has no defaultIdpTenantId",
                 organization.name
             ),
-        )
-        .into()
+        ))
     })
 }
 

@@ -41,11 +41,11 @@ pub fn router() -> OpenApiRouter<Nexus> {
     responses(
         (status = 201, description = "A user was created, or the existing user added; the membership with its user", body = Membership),
         (status = 200, description = "The user was a member already; the membership with its user", body = Membership),
-        (status = 400, description = "The body is invalid, no tenant is named for a new user, or the address's domain is not a verified domain of the organization", body = Problem, content_type = "application/problem+json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The organization was deleted meanwhile, or Auth0 holds an account with this address", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idpTenantId` names no tenant, or Auth0 refused the account or the e-mail", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A new user: no tenant is named (neither `idpTenantId` nor the organization's `defaultIdpTenantId`), `idpTenantId` names no tenant, the address's domain is not a verified domain of the organization, or Auth0 refused the account or the e-mail", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Auth0 could not be reached; nothing was changed", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn invite_organization_member(

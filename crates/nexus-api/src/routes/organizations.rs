@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = Organization),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`defaultIdpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_organization(
     State(nexus): State<Nexus>,
@@ -81,6 +82,7 @@ async fn get_organization(
         (status = 200, body = Organization),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`defaultIdpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_organization(
     State(nexus): State<Nexus>,
@@ -117,6 +119,7 @@ async fn delete_organization(
         (status = 200, body = Organization),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`defaultIdpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_organization_mfa(
     state: State<Nexus>,

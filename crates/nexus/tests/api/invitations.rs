@@ -238,11 +238,11 @@ async fn a_new_user_needs_a_tenant_and_a_good_body(app: TestApp) {
         .await;
     assert_eq!(unchecked.status, StatusCode::OK);
     let path = invite_path(&organization);
-    // Neither the invitation nor the organization names a tenant: 400.
+    // Neither the invitation nor the organization names a tenant: 422.
     let untenanted = app
         .post(&path, json!({"emailAddress": "new@example.com"}))
         .await;
-    assert_problem(&untenanted, 400, &path);
+    assert_problem(&untenanted, 422, &path);
     assert!(
         untenanted.body["errors"]["idpTenantId"][0]
             .as_str()
@@ -327,7 +327,7 @@ async fn a_new_address_needs_a_verified_domain(app: TestApp) {
     let refused = app
         .post(&path, json!({"emailAddress": "someone@Unverified.Example"}))
         .await;
-    assert_problem(&refused, 400, &path);
+    assert_problem(&refused, 422, &path);
     let reason = refused.body["errors"]["emailAddress"][0].as_str().unwrap();
     assert!(
         reason.contains("unverified.example") && reason.contains("isDomainVerificationRequired"),
