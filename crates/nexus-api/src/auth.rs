@@ -313,6 +313,21 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/organizations/{organizationId}/members/{userId}/roles",
         Access::Requires("organization.write"),
     ),
+    (
+        "POST",
+        "/v1/organizations/{organizationId}/members/invite",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "POST",
+        "/v1/organizations/{organizationId}/members/import",
+        Access::Requires("organization.write"),
+    ),
+    (
+        "GET",
+        "/v1/organizations/{organizationId}/members/imports/{id}",
+        Access::Requires("organization.read"),
+    ),
     ("POST", "/v1/roles", Access::Requires("role.write")),
     ("GET", "/v1/roles", Access::Requires("role.read")),
     ("GET", "/v1/roles/{roleId}", Access::Requires("role.read")),

@@ -13,6 +13,9 @@ use crate::problem::ApiError;
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
+/// The largest body of an import of members (10,000 rows).
+pub const MEMBER_IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -44,7 +47,9 @@ pub(crate) fn unread_body(rejection: BytesRejection) -> ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Payload too large",
-            format!("the body must be at most {BODY_LIMIT} bytes"),
+            format!(
+                "the body must be at most {BODY_LIMIT} bytes ({MEMBER_IMPORT_BODY_LIMIT} for an import of members)"
+            ),
         )
     } else {
         ApiError::bad_request(format!("the body could not be read: {rejection}"))

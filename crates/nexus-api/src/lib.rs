@@ -134,6 +134,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::members::router())
         .merge(routes::organization_aliases::router())
         .merge(routes::organization_domains::router())
+        .merge(routes::member_imports::router())
         .merge(routes::roles::router())
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())

@@ -29,6 +29,9 @@ pub enum Scenario {
     /// An Auth0 tenant of `--import-users` users imported (`import::measure`),
     /// after the others, by a server of its own; not in `ALL`.
     Import,
+    /// `--member-import-rows` new members imported into an organization
+    /// (`member_import::measure`); not in `ALL`.
+    MemberImport,
 }
 
 impl Scenario {
@@ -55,6 +58,7 @@ impl Scenario {
             Scenario::NoOp => "GET /v1/me (authenticated no-op)",
             Scenario::Audit => "GET /v1/audit-events, filtered, at two sizes",
             Scenario::Import => "POST /v1/idp_tenants/{id}/imports, to its end",
+            Scenario::MemberImport => "POST /v1/organizations/{id}/members/import, to its end",
         }
     }
 
@@ -118,6 +122,9 @@ impl Scenario {
             Scenario::NoOp => (Method::GET, "/v1/me".to_owned(), None),
             Scenario::Audit => unreachable!("the audit scenario runs by itself: audit::compare"),
             Scenario::Import => unreachable!("the import scenario runs by itself: import::measure"),
+            Scenario::MemberImport => {
+                unreachable!("the member-import scenario runs by itself: member_import::measure")
+            }
         }
     }
 }

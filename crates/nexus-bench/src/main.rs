@@ -4,6 +4,7 @@
 mod audit;
 mod import;
 mod load;
+mod member_import;
 mod seed;
 
 use std::path::PathBuf;
@@ -74,6 +75,9 @@ struct Args {
     /// Auth0 users the `import` scenario imports.
     #[arg(long, default_value_t = 100_000)]
     import_users: u64,
+    /// New members the `member-import` scenario imports.
+    #[arg(long, default_value_t = 10_000)]
+    member_import_rows: u64,
     /// A tiny directory and a few seconds: proves the tool works (CI).
     #[arg(long)]
     smoke: bool,
@@ -92,6 +96,8 @@ struct Report {
     audit: Vec<audit::AuditFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     import: Option<import::ImportFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_import: Option<member_import::MemberImportFigures>,
 }
 
 const KEY_ID: &str = "bench";
@@ -107,10 +113,12 @@ async fn main() -> anyhow::Result<()> {
         args.connections = vec![1, 4];
         args.audit_events = vec![1000, 20_000];
         args.import_users = args.import_users.min(300);
+        args.member_import_rows = args.member_import_rows.min(300);
         if args.scenarios.is_empty() {
             args.scenarios = Scenario::ALL.to_vec();
             args.scenarios.push(Scenario::Audit);
             args.scenarios.push(Scenario::Import);
+            args.scenarios.push(Scenario::MemberImport);
         }
     }
     let dir = tempfile::tempdir()?;
@@ -208,8 +216,23 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         args.scenarios.clone()
     };
     let mut audit_figures = Vec::new();
+    let mut member_import_figures = None;
     for &scenario in &scenarios {
         if scenario == Scenario::Import {
+            continue;
+        }
+        if scenario == Scenario::MemberImport {
+            let figures = member_import::measure(
+                &target.base,
+                &target.authorization,
+                args.member_import_rows,
+            )
+            .await?;
+            eprintln!(
+                "member-import: {} rows in {:.1} s ({:.0} rows/s)",
+                figures.rows, figures.seconds, figures.rows_per_second
+            );
+            member_import_figures = Some(figures);
             continue;
         }
         if scenario == Scenario::Audit {
@@ -274,6 +297,7 @@ async fn bench(args: &Args, url: &str) -> anyhow::Result<Report> {
         results,
         audit: audit_figures,
         import: import_figures,
+        member_import: member_import_figures,
     })
 }
 
@@ -401,4 +425,5 @@ fn print_table(report: &Report) {
     }
     audit::print(&report.audit);
     import::print(&report.import);
+    member_import::print(&report.member_import);
 }

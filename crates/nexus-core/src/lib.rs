@@ -7,6 +7,7 @@ pub mod custom_upn;
 pub mod identity;
 pub mod idp_tenant;
 pub mod import;
+pub mod invitation;
 pub mod list_patterns;
 pub mod list_query;
 pub mod log_stream;

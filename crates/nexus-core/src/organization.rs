@@ -39,6 +39,9 @@ pub struct Organization {
     pub technical_contact: Option<String>,
     pub is_enabled_for_preview_features: bool,
     pub is_domain_verification_required: bool,
+    /// The IdP tenant (its numeric id) where invited and imported members
+    /// who have no user yet are created; null when none is set.
+    pub default_idp_tenant_id: Option<i32>,
 }
 
 /// A user's membership of an organization (an item of the user's `memberOf`).
@@ -92,6 +95,7 @@ pub const ORGANIZATION_FIELDS: &[&str] = &[
     "technicalContact",
     "isEnabledForPreviewFeatures",
     "isDomainVerificationRequired",
+    "defaultIdpTenantId",
 ];
 
 /// The fields of a Membership, for `$select`.
@@ -136,6 +140,10 @@ pub struct CreateOrganizationBody {
     pub is_mfa_required: Option<bool>,
     pub is_self_service: Option<bool>,
     pub is_enabled_for_preview_features: Option<bool>,
+    /// The IdP tenant where invited and imported members who have no user
+    /// yet are created: its numeric id, name, azoTenantName or loginDomain.
+    #[schema(min_length = 1, max_length = 200, example = "us-1")]
+    pub default_idp_tenant_id: Option<String>,
 }
 
 /// Body of `PATCH /v1/organizations/{organizationId}` (UpdateOrganizationMfa).
@@ -155,6 +163,12 @@ pub struct UpdateOrganizationBody {
     pub is_enabled_for_preview_features: Option<bool>,
     /// Turns off domain verification at account creation; should almost never be used.
     pub is_domain_verification_required: Option<bool>,
+    /// The IdP tenant where invited and imported members who have no user
+    /// yet are created: its numeric id, name, azoTenantName or loginDomain.
+    /// Unlike the other fields, `null` clears it (absent leaves it).
+    #[serde(default, deserialize_with = "crate::validation::present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, example = "us-1")]
+    pub default_idp_tenant_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +182,8 @@ pub struct NewOrganization {
     pub is_mfa_required: bool,
     pub is_self_service: bool,
     pub is_enabled_for_preview_features: bool,
+    /// The default IdP tenant, as the body names it (resolved by the service).
+    pub default_idp_tenant: Option<String>,
 }
 
 /// Checked changes: `None` leaves a field as it is.
@@ -181,7 +197,13 @@ pub struct OrganizationChanges {
     pub is_mfa_required: Option<bool>,
     pub is_enabled_for_preview_features: Option<bool>,
     pub is_domain_verification_required: Option<bool>,
+    /// `Some(None)` clears the default IdP tenant; `Some(Some(reference))`
+    /// sets it to the tenant the reference names (resolved by the service).
+    pub default_idp_tenant: Option<Option<String>>,
 }
+
+/// An IdP tenant named in a body: CreateUser's idpTenantId, 1-200.
+const TENANT_REF: Len = crate::user::TENANT_REF;
 
 impl CreateOrganizationBody {
     pub fn into_new(self) -> Result<NewOrganization, ValidationErrors> {
@@ -199,6 +221,8 @@ impl CreateOrganizationBody {
         let organization_type = check.parse("type", organization_type, OrganizationType::parse);
         let contact = check.text("contact", self.contact, CONTACT);
         let technical_contact = check.text("technicalContact", self.technical_contact, CONTACT);
+        let default_idp_tenant =
+            check.text("defaultIdpTenantId", self.default_idp_tenant_id, TENANT_REF);
         check.finish_with(|| NewOrganization {
             name: name.expect("checked"),
             display_name: display_name.expect("checked"),
@@ -209,6 +233,7 @@ impl CreateOrganizationBody {
             is_mfa_required: self.is_mfa_required.unwrap_or(false),
             is_self_service: self.is_self_service.unwrap_or(false),
             is_enabled_for_preview_features: self.is_enabled_for_preview_features.unwrap_or(false),
+            default_idp_tenant,
         })
     }
 }
@@ -225,6 +250,9 @@ impl UpdateOrganizationBody {
             is_mfa_required: self.is_mfa_required,
             is_enabled_for_preview_features: self.is_enabled_for_preview_features,
             is_domain_verification_required: self.is_domain_verification_required,
+            default_idp_tenant: self
+                .default_idp_tenant_id
+                .map(|set| set.and_then(|t| check.text("defaultIdpTenantId", Some(t), TENANT_REF))),
         };
         check.finish_with(|| changes)
     }
@@ -346,6 +374,7 @@ mod tests {
             technical_contact: None,
             is_enabled_for_preview_features: false,
             is_domain_verification_required: true,
+            default_idp_tenant_id: None,
         };
         let mut answered = keys(&membership);
         answered.sort();

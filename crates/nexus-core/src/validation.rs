@@ -174,6 +174,17 @@ pub fn check_text(value: &str, len: Len) -> Result<(), String> {
     Ok(())
 }
 
+/// Deserializes a field where `null` says something (clear it) and absence
+/// says nothing: with `#[serde(default)]`, absent is `None`, `null` is
+/// `Some(None)`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use nexus_core::user::{CreateUserBody, IdpMetadata};
 use nexus_core::values::AuthenticationMethod;
 use nexus_core::{new_text_id, Actor};
 use nexus_store::imports::{self, ClaimedImport, NewImport};
-use nexus_store::{commit, identities, idp_tenants, push, users, Backend, Conn};
+use nexus_store::{commit, identities, idp_tenants, push, users, Conn};
 use tokio::sync::{mpsc, watch};
 
 use crate::auth0::Use;
@@ -128,7 +128,7 @@ async fn get_in(conn: &mut Conn, tenant_id: i32, id: &str) -> Result<ImportJob> 
 /// Runs imports until `stop` turns true.
 pub async fn run(nexus: Nexus, config: ImportConfig, mut stop: watch::Receiver<bool>) {
     let owner = format!("import-{}", new_text_id());
-    take_over_claims(&nexus).await;
+    crate::job_claims::take_over(&nexus, imports::JOBS, "import").await;
     loop {
         if *stop.borrow() {
             return;
@@ -144,7 +144,7 @@ pub async fn run(nexus: Nexus, config: ImportConfig, mut stop: watch::Receiver<b
                 };
                 if let Err(error) = runner.run(job).await {
                     tracing::warn!(import = %id, %error, "the import stopped; it goes on from its checkpoint");
-                    release(&nexus, &id, &owner).await;
+                    crate::job_claims::release(&nexus, imports::JOBS, "import", &id, &owner).await;
                     tokio::select! {
                         _ = tokio::time::sleep(config.idle_poll) => {}
                         _ = stop.changed() => {}
@@ -178,18 +178,6 @@ async fn claim(nexus: &Nexus, config: &ImportConfig, owner: &str) -> Option<Clai
         tracing::warn!(%error, "claiming an import failed");
         None
     })
-}
-
-async fn release(nexus: &Nexus, id: &str, owner: &str) {
-    let released = async {
-        let mut tx = nexus.store().begin().await?;
-        imports::JOBS.release(&mut tx, id, owner).await?;
-        commit(tx).await
-    }
-    .await;
-    if let Err(error) = released {
-        tracing::warn!(%error, "releasing an import failed; it ends with its lease");
-    }
 }
 
 /// Why a run stopped before the job ended.
@@ -744,21 +732,4 @@ fn new_user(
     plain
         .into_new()
         .map_err(|errors| format!("Nexus refuses the user: {errors}"))
-}
-
-/// On SQLite only this process imports: claims a killed process held are
-/// ended at start, so its imports go on at once.
-async fn take_over_claims(nexus: &Nexus) {
-    if nexus.store().backend() != Backend::Sqlite {
-        return;
-    }
-    let released = async {
-        let mut tx = nexus.store().begin().await?;
-        imports::JOBS.release_all(&mut tx).await?;
-        commit(tx).await
-    }
-    .await;
-    if let Err(error) = released {
-        tracing::warn!(%error, "taking over import claims failed; they end with their lease");
-    }
 }

@@ -1,9 +1,9 @@
 use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
-use nexus_core::Actor;
+use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
-    commit, memberships, organization_aliases, organization_domains, organizations, Conn,
-    ListParams, Page,
+    commit, idp_tenants, memberships, organization_aliases, organization_domains, organizations,
+    Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -20,7 +20,11 @@ pub async fn create(
 ) -> Result<Organization> {
     let new = body.into_new()?;
     let mut tx = nexus.store().begin().await?;
-    let organization = organizations::insert(&mut tx, &new, actor).await?;
+    let tenant = match &new.default_idp_tenant {
+        Some(reference) => Some(default_tenant(&mut tx, reference).await?),
+        None => None,
+    };
+    let organization = organizations::insert(&mut tx, &new, tenant, actor).await?;
     let id = organization.id.to_string();
     audit::record(&mut tx, actor, ORGANIZATION, &id, None, Some(&organization)).await?;
     commit(tx).await?;
@@ -105,7 +109,12 @@ pub async fn update(
     let current = organizations::get_for_update(&mut tx, numeric)
         .await?
         .ok_or_else(|| ServiceError::not_found(RESOURCE, id))?;
-    let updated = organizations::update(&mut tx, &current, &changes, actor).await?;
+    let tenant = match &changes.default_idp_tenant {
+        Some(Some(reference)) => Some(Some(default_tenant(&mut tx, reference).await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let updated = organizations::update(&mut tx, &current, &changes, tenant, actor).await?;
     let id = current.id.to_string();
     audit::record(
         &mut tx,
@@ -119,6 +128,18 @@ pub async fn update(
     let updated = completed(&mut tx, updated, Expand::default()).await?;
     commit(tx).await?;
     Ok(updated)
+}
+
+/// The id of the tenant `reference` names as `defaultIdpTenantId`, locked
+/// until the transaction ends (its deletion waits); 422 when none does.
+async fn default_tenant(conn: &mut Conn, reference: &str) -> Result<i32> {
+    match idp_tenants::resolve_for_update(conn, reference).await? {
+        Some(tenant) => Ok(tenant.id),
+        None => Err(ServiceError::Inapplicable(ValidationErrors::single(
+            "defaultIdpTenantId",
+            format!("no IdP tenant has the id, name, azoTenantName or loginDomain '{reference}'"),
+        ))),
+    }
 }
 
 /// DeleteOrganization: an organization nothing holds on to. One with
@@ -138,7 +159,10 @@ pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
         let reasons: Vec<&str> = [
             (holds.members, "it has members"),
             (holds.users, "users have it as their organization"),
-            (holds.imports, "an import not ended yet creates users in it"),
+            (
+                holds.imports,
+                "an import not ended yet creates users or members in it",
+            ),
             (
                 holds.tenants,
                 "an IdP tenant provisions new users into it (jitProvisioning)",

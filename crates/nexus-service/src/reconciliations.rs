@@ -16,7 +16,7 @@ use nexus_core::import::ImportState;
 use nexus_core::reconciliation::{Difference, ReconciliationJob, VanishedIdentity};
 use nexus_core::{new_text_id, Actor, Timestamp};
 use nexus_store::reconciliations::{self, ClaimedReconciliation};
-use nexus_store::{commit, idp_tenants, push, Backend, Conn, StoreError};
+use nexus_store::{commit, idp_tenants, push, Conn, StoreError};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
@@ -145,7 +145,7 @@ pub async fn start_due(
 /// Runs reconciliations (and the schedule) until `stop` turns true.
 pub async fn run(nexus: Nexus, config: ReconcileConfig, mut stop: watch::Receiver<bool>) {
     let owner = format!("reconcile-{}", new_text_id());
-    take_over_claims(&nexus).await;
+    crate::job_claims::take_over(&nexus, reconciliations::JOBS, "reconciliation").await;
     let mut schedule_looked: Option<Instant> = None;
     loop {
         if *stop.borrow() {
@@ -173,7 +173,14 @@ pub async fn run(nexus: Nexus, config: ReconcileConfig, mut stop: watch::Receive
                 };
                 if let Err(error) = runner.run(job).await {
                     tracing::warn!(reconciliation = %id, %error, "the reconciliation stopped; it goes on from its checkpoint");
-                    release(&nexus, &id, &owner).await;
+                    crate::job_claims::release(
+                        &nexus,
+                        reconciliations::JOBS,
+                        "reconciliation",
+                        &id,
+                        &owner,
+                    )
+                    .await;
                     tokio::select! {
                         _ = tokio::time::sleep(config.idle_poll) => {}
                         _ = stop.changed() => {}
@@ -211,35 +218,6 @@ async fn claim(
         tracing::warn!(%error, "claiming a reconciliation failed");
         None
     })
-}
-
-async fn release(nexus: &Nexus, id: &str, owner: &str) {
-    let released = async {
-        let mut tx = nexus.store().begin().await?;
-        reconciliations::JOBS.release(&mut tx, id, owner).await?;
-        commit(tx).await
-    }
-    .await;
-    if let Err(error) = released {
-        tracing::warn!(%error, "releasing a reconciliation failed; it ends with its lease");
-    }
-}
-
-/// On SQLite only this process reconciles: claims a killed process held are
-/// ended at start.
-async fn take_over_claims(nexus: &Nexus) {
-    if nexus.store().backend() != Backend::Sqlite {
-        return;
-    }
-    let released = async {
-        let mut tx = nexus.store().begin().await?;
-        reconciliations::JOBS.release_all(&mut tx).await?;
-        commit(tx).await
-    }
-    .await;
-    if let Err(error) = released {
-        tracing::warn!(%error, "taking over reconciliation claims failed; they end with their lease");
-    }
 }
 
 /// Why a run stopped before the job ended.

@@ -92,21 +92,41 @@ pub async fn create(
             store_new_user(nexus, actor, authority, &id, &new, identity, false).await
         }
         None if new.authentication_method == AuthenticationMethod::Database => {
-            let identity = auth0::provision(&client, &tenant, &id, &new).await?;
-            let azo_user_id = identity.azo_user_id.clone();
-            if let Err(error) = invite(&client, &tenant, &new, &identity).await {
-                auth0::deprovision(&client, &tenant, &azo_user_id).await;
-                return Err(error);
-            }
-            let stored =
-                store_new_user(nexus, actor, authority, &id, &new, Some(identity), true).await;
-            if stored.is_err() {
-                auth0::deprovision(&client, &tenant, &azo_user_id).await;
-            }
-            stored
+            with_new_account(&client, &tenant, &id, &new, |identity| {
+                store_new_user(nexus, actor, authority, &id, &new, Some(identity), true)
+            })
+            .await
         }
         None => store_new_user(nexus, actor, authority, &id, &new, None, false).await,
     }
+}
+
+/// Creates the new user's Auth0 database account, has Auth0 send the
+/// e-mails `new` asks for, and stores the user with `store`; the account is
+/// deleted again if the e-mails or the store fail, so that a refusal
+/// leaves nothing behind.
+pub(crate) async fn with_new_account<T, F, Fut>(
+    client: &::auth0::ManagementClient,
+    tenant: &IdpTenant,
+    id: &str,
+    new: &NewUser,
+    store: F,
+) -> Result<T>
+where
+    F: FnOnce(NewIdentity) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let identity = auth0::provision(client, tenant, id, new).await?;
+    let azo_user_id = identity.azo_user_id.clone();
+    if let Err(error) = invite(client, tenant, new, &identity).await {
+        auth0::deprovision(client, tenant, &azo_user_id).await;
+        return Err(error);
+    }
+    let stored = store(identity).await;
+    if stored.is_err() {
+        auth0::deprovision(client, tenant, &azo_user_id).await;
+    }
+    stored
 }
 
 /// `sendForgotPasswordEmail` and `sendMfaEnrollmentEmail`: Auth0 e-mails

@@ -126,6 +126,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         message: "a reconciliation of this IdP tenant has not ended yet",
     },
     UniqueRule {
+        name: "member_import_jobs_pkey",
+        sqlite_columns: Some("member_import_jobs.id"),
+        message: "an import of members with this id exists already",
+    },
+    UniqueRule {
         name: "api_keys_pkey",
         sqlite_columns: Some("api_keys.id"),
         message: "an API key with this id already exists",

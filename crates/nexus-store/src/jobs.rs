@@ -19,6 +19,8 @@ pub struct Jobs(&'static str);
 
 pub const IMPORTS: Jobs = Jobs("import_jobs");
 pub const RECONCILIATIONS: Jobs = Jobs("reconciliation_jobs");
+/// Imports of an organization's members (no tenant: `unfinished` does not apply).
+pub const MEMBER_IMPORTS: Jobs = Jobs("member_import_jobs");
 
 impl Jobs {
     /// The tenant's job that has not ended, if any.

@@ -20,6 +20,7 @@ pub mod imports;
 pub mod jobs;
 pub mod log_stream;
 pub mod login;
+pub mod member_imports;
 pub mod memberships;
 pub mod organization_aliases;
 pub mod organization_domains;

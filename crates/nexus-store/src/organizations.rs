@@ -79,7 +79,7 @@ pub static LIST: ListSpec = ListSpec {
 
 pub(crate) const COLUMNS: &str = "id, name, display_name, organization_type, crm_account_id, contact, \
     technical_contact, is_active, is_mfa_required, is_self_service, is_enabled_for_preview_features, \
-    is_domain_verification_required, created, created_by, modified, modified_by";
+    is_domain_verification_required, default_idp_tenant_id, created, created_by, modified, modified_by";
 
 pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
     let Audit {
@@ -109,6 +109,7 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
         technical_contact: row.opt_text("technical_contact")?,
         is_enabled_for_preview_features: row.flag("is_enabled_for_preview_features")?,
         is_domain_verification_required: row.flag("is_domain_verification_required")?,
+        default_idp_tenant_id: row.opt_int("default_idp_tenant_id")?,
         created,
         created_by,
         modified,
@@ -116,17 +117,20 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<Organization, StoreError> {
     })
 }
 
+/// Stores a new organization; `default_idp_tenant_id`: the tenant its
+/// body names, resolved.
 pub async fn insert(
     conn: &mut Conn,
     new: &NewOrganization,
+    default_idp_tenant_id: Option<i32>,
     actor: &Actor,
 ) -> Result<Organization, StoreError> {
     let now = Timestamp::now().to_text();
     let sql = format!(
         "INSERT INTO organizations (name, display_name, organization_type, crm_account_id, contact, \
          technical_contact, is_mfa_required, is_self_service, is_enabled_for_preview_features, \
-         created, created_by, modified, modified_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11) RETURNING {COLUMNS}"
+         created, created_by, modified, modified_by, default_idp_tenant_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(&new.name)
@@ -140,6 +144,7 @@ pub async fn insert(
         .bind(flag(new.is_enabled_for_preview_features))
         .bind(&now)
         .bind(&actor.id)
+        .bind(default_idp_tenant_id)
         .fetch_one(conn)
         .await?;
     from_row(&row)
@@ -198,11 +203,13 @@ pub async fn list(conn: &mut Conn, params: &ListParams) -> Result<Page<Organizat
 }
 
 /// Applies the changes that differ from `current` (read with
-/// `get_for_update`); writes nothing when none do.
+/// `get_for_update`); writes nothing when none do. `default_idp_tenant_id`:
+/// the change of the default tenant, resolved (`Some(None)` clears it).
 pub async fn update(
     conn: &mut Conn,
     current: &Organization,
     changes: &OrganizationChanges,
+    default_idp_tenant_id: Option<Option<i32>>,
     actor: &Actor,
 ) -> Result<Organization, StoreError> {
     let merged = Organization {
@@ -227,6 +234,7 @@ pub async fn update(
         is_domain_verification_required: changes
             .is_domain_verification_required
             .unwrap_or(current.is_domain_verification_required),
+        default_idp_tenant_id: default_idp_tenant_id.unwrap_or(current.default_idp_tenant_id),
         ..current.clone()
     };
     if &merged == current {
@@ -236,7 +244,7 @@ pub async fn update(
         "UPDATE organizations SET contact = $2, technical_contact = $3, display_name = $4, \
          crm_account_id = $5, is_active = $6, is_mfa_required = $7, \
          is_enabled_for_preview_features = $8, is_domain_verification_required = $9, \
-         modified = $10, modified_by = $11 WHERE id = $1 RETURNING {COLUMNS}"
+         modified = $10, modified_by = $11, default_idp_tenant_id = $12 WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(current.id)
@@ -250,6 +258,7 @@ pub async fn update(
         .bind(flag(merged.is_domain_verification_required))
         .bind(Timestamp::now_after(current.modified).to_text())
         .bind(&actor.id)
+        .bind(merged.default_idp_tenant_id)
         .fetch_one(conn)
         .await?;
     Ok(Organization {
@@ -286,7 +295,9 @@ pub async fn holds(conn: &mut Conn, id: i32) -> Result<Holds, StoreError> {
         exists("SELECT 1 FROM memberships WHERE organization_id = $1"),
         exists("SELECT 1 FROM users WHERE organization_id = $1"),
         exists(
-            "SELECT 1 FROM import_jobs WHERE organization_id = $1 AND state IN ('Queued', 'Running')"
+            "SELECT 1 FROM import_jobs WHERE organization_id = $1 AND state IN ('Queued', 'Running') \
+             UNION ALL SELECT 1 FROM member_import_jobs \
+             WHERE organization_id = $1 AND state IN ('Queued', 'Running')"
         ),
         exists("SELECT 1 FROM idp_tenants WHERE jit_organization_id = $1"),
     );

@@ -275,6 +275,11 @@ pub async fn start_with_options(
         audit_retention,
         workers_stopped.clone(),
     ));
+    let member_importer = tokio::spawn(nexus_service::member_imports::run(
+        nexus.clone(),
+        imports.clone(),
+        workers_stopped.clone(),
+    ));
     let importer = tokio::spawn(nexus_service::imports::run(
         nexus.clone(),
         imports,
@@ -298,6 +303,7 @@ pub async fn start_with_options(
             deliveries.abort_handle(),
             retention.abort_handle(),
             importer.abort_handle(),
+            member_importer.abort_handle(),
             reconciler.abort_handle(),
         ];
         let closing = async {
@@ -305,6 +311,7 @@ pub async fn start_with_options(
             let _ = deliveries.await;
             let _ = retention.await;
             let _ = importer.await;
+            let _ = member_importer.await;
             let _ = reconciler.await;
             store.close().await;
         };

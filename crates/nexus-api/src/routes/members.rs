@@ -1,9 +1,10 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use nexus_core::invitation::{InviteMemberBody, InviteResult};
 use nexus_core::organization::{AddMemberBody, Membership, UpdateMemberBody, MEMBERSHIP_FIELDS};
-use nexus_service::{members, Nexus};
+use nexus_service::{invitations, members, Nexus};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +29,49 @@ pub fn router() -> OpenApiRouter<Nexus> {
         .routes(routes!(add_member, list_members))
         .routes(routes!(get_member, update_member, remove_member))
         .routes(routes!(remove_member_roles))
+        .routes(routes!(invite_organization_member))
+}
+
+/// Invites a person by e-mail address (InviteOrganizationMember). The user
+/// with that address (whatever its case) becomes a member: 201. If it is a
+/// member already, nothing changes (`makeAdmin: true` adds the
+/// `organization-admin` role if it is missing): 200. Otherwise a Database
+/// user with that address is created, a member, in `idpTenantId` or else
+/// the organization's `defaultIdpTenantId`: 201. Where that tenant has
+/// Management credentials, Nexus creates the user's Auth0 account and Auth0
+/// e-mails them a link to set their password (if Auth0 refuses or cannot be
+/// reached, nothing is created); otherwise the user exists in Nexus only.
+/// An organization that requires domain verification admits new users only
+/// with an address of one of its verified domains.
+#[utoipa::path(post, path = "/v1/organizations/{organizationId}/members/invite", tag = "Organizations",
+    params(("organizationId" = i32, Path)), request_body = InviteMemberBody,
+    responses(
+        (status = 201, description = "A user was created, or the existing user added; the membership with its user", body = Membership),
+        (status = 200, description = "The user was a member already; the membership with its user", body = Membership),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization was deleted meanwhile, or Auth0 holds an account with this address", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A new user: no tenant is named (neither `idpTenantId` nor the organization's `defaultIdpTenantId`), `idpTenantId` names no tenant, the address's domain is not a verified domain of the organization, or Auth0 refused the account or the e-mail", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Auth0 could not be reached; nothing was changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invite_organization_member(
+    State(nexus): State<Nexus>,
+    CurrentActor(actor): CurrentActor,
+    CurrentAuthority(authority): CurrentAuthority,
+    ApiPath(organization): ApiPath<String>,
+    ApiJson(body): ApiJson<InviteMemberBody>,
+) -> ApiResult<Response> {
+    let invited = invitations::invite(&nexus, &actor, &authority, &organization, body).await?;
+    let membership = invited.membership;
+    if invited.result == InviteResult::AlreadyMember {
+        return Ok((StatusCode::OK, Json(membership)).into_response());
+    }
+    let location = format!(
+        "/v1/organizations/{organization}/members/{}",
+        membership.user_id
+    );
+    Ok(created(location, membership))
 }
 
 /// Makes a user a member of the organization (AddOrganizationMember).

@@ -9,6 +9,7 @@ pub mod idp_tenants;
 pub mod imports;
 pub mod log_stream;
 pub mod me;
+pub mod member_imports;
 pub mod members;
 pub mod ops;
 pub mod organization_aliases;

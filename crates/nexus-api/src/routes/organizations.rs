@@ -47,6 +47,7 @@ pub fn router() -> OpenApiRouter<Nexus> {
         (status = 201, body = Organization),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`defaultIdpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_organization(
     State(nexus): State<Nexus>,
@@ -108,6 +109,7 @@ async fn get_organization(
         (status = 200, body = Organization),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`defaultIdpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_organization(
     State(nexus): State<Nexus>,
@@ -144,6 +146,7 @@ async fn delete_organization(
         (status = 200, body = Organization),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`defaultIdpTenantId` names no IdP tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_organization_mfa(
     state: State<Nexus>,

@@ -684,6 +684,35 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("member", Some(format!("{organization}/{user}")))
             .changes("isMembershipMfaRequired", json!(false), is(json!(true)))
         }
+        "InviteOrganizationMember" => {
+            // An existing user, added: the membership's event.
+            let organization = setup.organization().await;
+            let email = format!("{}@example.com", setup.unique("audit-invited-"));
+            let user = app.user().await;
+            let patched = app.patch(&format!("/v1/users/{user}"), json!({"emailAddress": email})).await;
+            assert!(patched.status.is_success(), "{}", patched.body);
+            Write::new(
+                M::POST,
+                format!("/v1/organizations/{organization}/members/invite"),
+                Some(json!({"emailAddress": email.to_uppercase()})),
+            )
+            .on("member", Some(format!("{organization}/{user}")))
+            .changes("userId", Value::Null, is(json!(user)))
+        }
+        "ImportOrganizationMembers" => {
+            // No rows: the worker then writes nothing a later case could count.
+            let organization = setup.organization().await;
+            let body = json!({"id": setup.unique("audit-import-"), "importDate": "2026-01-02T03:04:05Z",
+                "importFilename": "members.csv", "importingUserId": "u1",
+                "organizationId": organization, "newMembers": []});
+            Write::new(
+                M::POST,
+                format!("/v1/organizations/{organization}/members/import"),
+                Some(body),
+            )
+            .on("memberImport", None)
+            .changes("status", Value::Null, is(json!("Queued")))
+        }
         "RemoveMember" | "RemoveMemberRoles" => {
             let organization = setup.organization().await;
             let user = app.user().await;

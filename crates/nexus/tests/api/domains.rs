@@ -21,6 +21,7 @@ both_backends!(
     writes_need_organization_write,
     dns_down_is_503_and_changes_nothing,
     deleting_an_organization_deletes_its_domains,
+    a_verified_domain_admits_new_members,
 );
 
 const DOMAIN_KEYS: [&str; 15] = [
@@ -577,4 +578,76 @@ async fn deleting_an_organization_deletes_its_domains(app: TestApp) {
     // The name can be added by another organization.
     let other = organization_with_domain(&app).await.0;
     add(&app, other, "gone.example.com").await;
+}
+
+/// With `isDomainVerificationRequired` (the default), an invitation or an
+/// import creates users only at the organization's verified domains.
+async fn a_verified_domain_admits_new_members(mut app: TestApp) {
+    let zone = with_dns(&mut app, WEEK).await;
+    app.tenant("admitting").await;
+    let organization = new_organization(&app, "admits").await;
+    let org_path = format!("/v1/organizations/{organization}");
+    let set = app
+        .patch(&org_path, json!({"defaultIdpTenantId": "admitting"}))
+        .await;
+    assert_eq!(
+        set.body["isDomainVerificationRequired"], true,
+        "{}",
+        set.body
+    );
+    let domain = dns_zone::domain("admits");
+    let path = add(&app, organization, &domain).await;
+    let invite = format!("{org_path}/members/invite");
+    let address = format!("new.person@{}", domain.to_uppercase());
+
+    // Added but not yet verified: refused, nothing created.
+    let refused = app.post(&invite, json!({"emailAddress": address})).await;
+    assert_problem(&refused, 422, &invite);
+    let value = format!("nexus-verification={}", code(&app, &path).await);
+    zone.set_txt(&record_name(&domain), &[&value]).await;
+    assert_eq!(verify(&app, &path).await.status, StatusCode::OK);
+
+    let created = app.post(&invite, json!({"emailAddress": address})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["organizationId"], organization);
+    assert_eq!(
+        created.body["user"]["emailAddress"]
+            .as_str()
+            .map(str::to_lowercase),
+        Some(address.to_lowercase())
+    );
+    // A subdomain is another domain.
+    let sub = app
+        .post(&invite, json!({"emailAddress": format!("x@sub.{domain}")}))
+        .await;
+    assert_problem(&sub, 422, &invite);
+
+    // An import's rows follow the same rule.
+    let job = app
+        .post(
+            &format!("{org_path}/members/import"),
+            json!({"id": format!("admits-{organization}"), "importDate": "2026-01-02T03:04:05Z",
+                "importFilename": "m.csv", "importingUserId": "u1", "organizationId": organization,
+                "newMembers": [{"emailAddress": format!("second@{domain}")},
+                               {"emailAddress": "third@elsewhere.example"}]}),
+        )
+        .await;
+    assert_eq!(job.status, StatusCode::ACCEPTED, "{}", job.body);
+    let location = job.headers["location"].to_str().unwrap().to_owned();
+    let mut ended = Value::Null;
+    for _ in 0..100 {
+        ended = app.get(&location).await.body;
+        if ended["status"] == "Completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ended["status"], "Completed", "{ended}");
+    let results: Vec<&str> = ended["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["Created", "Refused"], "{ended}");
 }

@@ -286,6 +286,15 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         "name": "limits-org-2", "displayName": "Limits", "crmAccountId": "crm-2", "type": "Customer",
     });
     let upn_body = json!({"clientUpnKey": "rdp", "customUpnValue": "a@example.com"});
+    // Invitations create users in it: a default tenant, no domain rule.
+    let inviting = app.organization("limits-inviting").await["id"].to_string();
+    let set = app
+        .patch(
+            &format!("/v1/organizations/{inviting}"),
+            json!({"defaultIdpTenantId": tenant_name, "isDomainVerificationRequired": false}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
     let base = |method: Method, template: &'static str, path: String, body: Value| Base {
         method,
         template,
@@ -411,6 +420,20 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/organizations/{organizationId}/members",
             format!("/v1/organizations/{organization}/members"),
             json!({"userId": user, "isMfaRequired": false}),
+        ),
+        base(
+            Method::POST,
+            "/v1/organizations/{organizationId}/members/invite",
+            format!("/v1/organizations/{inviting}/members/invite"),
+            json!({"emailAddress": "invited@example.com", "displayName": "Invited", "givenName": "In",
+                "familyName": "Vited", "idpTenantId": tenant_name, "clientId": "app"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/organizations/{organizationId}/members/import",
+            format!("/v1/organizations/{inviting}/members/import"),
+            json!({"id": "limits-import", "importDate": "2026-01-02T03:04:05Z", "importFilename": "members.csv",
+                "importingUserId": "u1", "organizationId": inviting.parse::<i32>().unwrap(), "newMembers": []}),
         ),
         base(
             Method::POST,

@@ -11,13 +11,14 @@ both_backends!(
     deleting_races_adding_a_member,
 );
 
-const ORGANIZATION_KEYS: [&str; 22] = [
+const ORGANIZATION_KEYS: [&str; 23] = [
     "aliases",
     "applications",
     "contact",
     "created",
     "createdBy",
     "crmAccountId",
+    "defaultIdpTenantId",
     "displayName",
     "domains",
     "id",
