@@ -51,7 +51,9 @@ pub struct InviteMemberBody {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMemberRow {
-    #[schema(value_type = String)]
+    /// Required of the row: a row without a valid address is Refused when
+    /// the import reaches it (each row is checked then, so that one bad row
+    /// never stops the others).
     pub email_address: Option<String>,
     pub display_name: Option<String>,
     pub given_name: Option<String>,
@@ -83,9 +85,10 @@ pub struct ImportMembersBody {
     pub import_filename: Option<String>,
     #[schema(required = true, value_type = String, min_length = 1, max_length = 40)]
     pub importing_user_id: Option<String>,
-    /// Must be the organization of the path.
+    /// Must be the organization of the path. A JSON number with no
+    /// fraction (`7` or `7.0`).
     #[schema(required = true, value_type = i32)]
-    pub organization_id: Option<i32>,
+    pub organization_id: Option<serde_json::Number>,
     /// At most 10,000 rows; each is checked as the import reaches it.
     #[schema(required = true, value_type = Vec<NewMemberRow>, max_items = 10000)]
     pub new_members: Option<Vec<NewMemberRow>>,
@@ -122,6 +125,19 @@ impl ImportMembersBody {
         let importing_user_id =
             check.required_text("importingUserId", self.importing_user_id, USER_ID);
         let organization_id = check.required("organizationId", self.organization_id);
+        let organization_id = check.parse(
+            "organizationId",
+            organization_id.map(|n| n.to_string()),
+            |text| {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|n| {
+                        n.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(n)
+                    })
+                    .map(|n| n as i32)
+                    .ok_or_else(|| "must be a whole number in the range of int32".to_owned())
+            },
+        );
         let rows = check.required("newMembers", self.new_members);
         if rows.as_ref().is_some_and(|r| r.len() > MAX_IMPORT_ROWS) {
             check.fail(
@@ -354,9 +370,19 @@ mod tests {
             import_date: Some("2026-01-02T03:04:05Z".into()),
             import_filename: Some("members.csv".into()),
             importing_user_id: Some("u1".into()),
-            organization_id: Some(organization_id),
+            organization_id: Some(serde_json::Number::from(organization_id)),
             new_members: Some(vec![row("a@example.com"); rows]),
         };
+        let mut whole = body(7, 1);
+        whole.organization_id = serde_json::Number::from_f64(7.0);
+        assert_eq!(whole.into_new().unwrap().organization_id, 7);
+        let mut fraction = body(7, 1);
+        fraction.organization_id = serde_json::Number::from_f64(7.5);
+        assert!(fraction
+            .into_new()
+            .unwrap_err()
+            .fields()
+            .contains_key("organizationId"));
         let most = body(7, MAX_IMPORT_ROWS).into_new().unwrap();
         assert_eq!(
             (most.rows.len(), most.organization_id),

@@ -43,10 +43,7 @@ impl DnsZone {
         let zone = Arc::new(zone);
         let mut catalog = Catalog::new();
         catalog.upsert(LowerName::new(&origin), vec![zone.clone()]);
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = udp.local_addr().unwrap();
-        // TCP on the same port: the resolver uses it for long answers.
-        let tcp = TcpListener::bind(addr).await.unwrap();
+        let (udp, tcp, addr) = bind_udp_and_tcp().await;
         let mut server = Server::new(catalog);
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 64);
@@ -107,4 +104,18 @@ pub fn domain(prefix: &str) -> String {
         "{prefix}-{}.{ZONE}",
         &uuid::Uuid::now_v7().simple().to_string()[20..]
     )
+}
+
+/// A UDP socket and a TCP listener on one loopback port (the resolver uses
+/// TCP for long answers). The port the system picks for UDP may be taken
+/// for TCP by another test: then another one is tried.
+async fn bind_udp_and_tcp() -> (UdpSocket, TcpListener, std::net::SocketAddr) {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        if let Ok(tcp) = TcpListener::bind(addr).await {
+            return (udp, tcp, addr);
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP in 50 tries");
 }
