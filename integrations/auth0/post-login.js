@@ -9,8 +9,11 @@
  * {user_id}/$sync`): Nexus knows it when it is linked, and when the tenant has
  * just-in-time provisioning on, Nexus imports it at this first login (and then
  * writes nexus_user_id into its app_metadata); otherwise the login is denied. It denies the login when Nexus says the user is inactive,
- * and asks for multi-factor authentication when Nexus says the login needs it
- * (`mfaRequired`; the rule is Nexus's, not the Action's).
+ * denies it when the application being signed in to is one Nexus manages and
+ * the user is not entitled to it (`isEntitled` false: the Action sends the
+ * Auth0 client's id as `clientId`), and asks for multi-factor authentication
+ * when Nexus says the login needs it (`mfaRequired`; the rule is Nexus's, not
+ * the Action's).
  *
  * Secrets (Actions → this Action → Secrets):
  *   NEXUS_URL              base URL of Nexus, e.g. https://nexus.example.com (required)
@@ -72,6 +75,10 @@ const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
 const UNAVAILABLE_MESSAGE = "The identity directory is unavailable; try again shortly.";
 const REFUSED_MESSAGE = "Your sign-in could not be completed; contact your administrator.";
 const NOT_PROVISIONED_MESSAGE = "This account is not provisioned in the identity directory.";
+const NOT_ENTITLED_MESSAGE =
+  "You do not have access to this application; ask your administrator to assign it to you.";
+// What Nexus accepts as an Auth0 client id.
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 exports.onExecutePostLogin = async (event, api) => {
   const secrets = event.secrets || {};
@@ -129,6 +136,13 @@ exports.onExecutePostLogin = async (event, api) => {
 
   if (!info.isAuthenticated) {
     api.access.deny("This account is disabled.");
+    return;
+  }
+  // Absent when the client runs no application Nexus manages: only an
+  // explicit false denies.
+  if (info.isEntitled === false) {
+    console.log(`nexus: ${userId || azoUserId} is not entitled to client ${event.client && event.client.client_id}; denying the login`);
+    api.access.deny(NOT_ENTITLED_MESSAGE);
     return;
   }
   const namespace = secrets.NEXUS_CLAIM_NAMESPACE || DEFAULT_NAMESPACE;
@@ -194,12 +208,17 @@ function syncBody(event, secrets, audience) {
   const rawGroups = user[secrets.NEXUS_GROUPS_FIELD || "groups"];
   const groups = Array.isArray(rawGroups) ? rawGroups.map(String) : rawGroups ? [String(rawGroups)] : [];
   const clientUpnKey = (event.client && event.client.metadata && event.client.metadata.app_upn_key) || null;
-  return {
+  const body = {
     audience: audience || "",
     attributes,
     connection: { connectionId: event.connection && event.connection.id, groups },
     clientUpnKey,
   };
+  const clientId = event.client && event.client.client_id;
+  if (typeof clientId === "string" && CLIENT_ID.test(clientId)) {
+    body.clientId = clientId;
+  }
+  return body;
 }
 
 async function sync(secrets, target, body, trace) {

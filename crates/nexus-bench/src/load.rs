@@ -16,6 +16,9 @@ use crate::seed;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     SyncUnchanged,
+    /// `SyncUnchanged` through the Auth0 client of an application Nexus
+    /// manages: the answer says whether the user is entitled to it.
+    SyncEntitled,
     SyncChanging,
     GetUser,
     PatchUpn,
@@ -35,8 +38,9 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::SyncUnchanged,
+        Scenario::SyncEntitled,
         Scenario::SyncChanging,
         Scenario::GetUser,
         Scenario::PatchUpn,
@@ -49,6 +53,7 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::SyncUnchanged => "PUT $sync (unchanged)",
+            Scenario::SyncEntitled => "PUT $sync (unchanged, clientId of an application)",
             Scenario::SyncChanging => "PUT $sync (1 group + 1 attribute changed)",
             Scenario::GetUser => "GET /v1/users/{userId}",
             Scenario::PatchUpn => "PATCH custom-upns/{upnId}",
@@ -71,7 +76,7 @@ impl Scenario {
         let i = rng.random_range(0..users);
         let user = seed::user_id(i);
         match self {
-            Scenario::SyncUnchanged | Scenario::SyncChanging => {
+            Scenario::SyncUnchanged | Scenario::SyncEntitled | Scenario::SyncChanging => {
                 let mut groups = seed::groups(i);
                 let mut attributes = seed::attributes(i);
                 if self == Scenario::SyncChanging {
@@ -82,12 +87,15 @@ impl Scenario {
                     .into_iter()
                     .map(|(key, value)| json!({"key": key, "value": value}))
                     .collect();
-                let body = json!({
+                let mut body = json!({
                     "audience": seed::AUDIENCE,
                     "attributes": attributes,
                     "connection": {"connectionId": seed::CONNECTION_NAME, "groups": groups},
                     "clientUpnKey": "app0",
                 });
+                if self == Scenario::SyncEntitled {
+                    body["clientId"] = json!(seed::CLIENT_ID);
+                }
                 (Method::PUT, format!("/v1/users/{user}/$sync"), Some(body))
             }
             Scenario::GetUser => (Method::GET, format!("/v1/users/{user}"), None),
@@ -126,6 +134,14 @@ impl Scenario {
                 unreachable!("the member-import scenario runs by itself: member_import::measure")
             }
         }
+    }
+}
+
+impl Scenario {
+    /// Whether a successful answer says what the scenario measures: every
+    /// seeded user is entitled to the application of `sync-entitled`.
+    fn answered(self, body: &str) -> bool {
+        self != Scenario::SyncEntitled || body.contains("\"isEntitled\":true")
     }
 }
 
@@ -230,7 +246,7 @@ pub async fn run(
                     Ok(response) => {
                         let status = response.status();
                         let text = response.text().await.unwrap_or_default();
-                        (status.is_success())
+                        (status.is_success() && scenario.answered(&text))
                             .then_some(())
                             .ok_or(format!("{status} {path}: {text}"))
                     }

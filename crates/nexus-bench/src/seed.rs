@@ -11,6 +11,10 @@ pub const CONNECTION_ID: &str = "con_bench";
 pub const CONNECTION_NAME: &str = "Username-Password-Authentication";
 pub const AUDIENCE: &str = "https://api.bench.example";
 pub const ORGANIZATIONS: u64 = 100;
+/// The Auth0 client of the one application: every organization subscribes
+/// to its product and has it deployed, and every user is assigned to its
+/// organization's deployment.
+pub const CLIENT_ID: &str = "benchClient";
 const ROLES: u64 = 10;
 const GROUP_POOL: u64 = 200;
 /// Groups 0..MAPPED_GROUPS give a role through a connection map.
@@ -117,6 +121,30 @@ pub async fn seed(store: &Store, users: u64, mut progress: impl FnMut(u64)) -> a
             i = text("s.i"),
             r = text(&format!("s.i % {ROLES}")),
         ),
+        format!(
+            "INSERT INTO products (name, display_name, created, created_by, modified, modified_by) \
+             VALUES ('bench', 'Bench', {audit})"
+        ),
+        format!(
+            "INSERT INTO applications (product_id, name, display_name, created, created_by, modified, modified_by) \
+             VALUES (1, 'bench', 'Bench', {audit})"
+        ),
+        format!(
+            "INSERT INTO application_clients (application_id, idp_tenant_id, client_id) \
+             VALUES (1, 1, '{CLIENT_ID}')"
+        ),
+        format!(
+            "{}INSERT INTO subscriptions (organization_id, product_id, status, created, created_by, modified, modified_by) \
+             SELECT 1 + s.i, 1, 'Active', {audit} FROM s",
+            sql.series(0, ORGANIZATIONS),
+        ),
+        format!(
+            "{}INSERT INTO application_deployments (application_id, subscription_id, name, display_name, status, \
+             created, created_by, modified, modified_by) \
+             SELECT 1, 1 + s.i, 'bench-' || {i}, 'Bench ' || {i}, 'Active', {audit} FROM s",
+            sql.series(0, ORGANIZATIONS),
+            i = text("s.i"),
+        ),
     ];
     for statement in &statements {
         sqlx::query(statement).execute(&mut *tx).await?;
@@ -170,6 +198,12 @@ pub async fn seed(store: &Store, users: u64, mut progress: impl FnMut(u64)) -> a
                 "{series}INSERT INTO user_roles (user_id, role_id, expires, created, created_by, modified, modified_by) \
                  SELECT {uid}, 'bench-role-' || {role}, NULL, {audit} FROM s",
                 role = text(&format!("s.i % {ROLES}")),
+            ),
+            // Deployment n is organization n's (both from 1).
+            format!(
+                "{series}INSERT INTO application_deployment_users (deployment_id, user_id, is_active, \
+                 created, created_by, modified, modified_by) \
+                 SELECT 1 + s.i % {ORGANIZATIONS}, {uid}, 1, {audit} FROM s"
             ),
         ];
         let mut tx = store.begin().await?;

@@ -134,6 +134,9 @@ pub mod resource_type {
     pub const API_KEY: &str = "apiKey";
     pub const STS_CLIENT: &str = "stsClient";
     pub const WEBHOOK: &str = "webhook";
+    pub const APPLICATION_DEPLOYMENT: &str = "applicationDeployment";
+    /// `appDeploymentId/userId`.
+    pub const APPLICATION_DEPLOYMENT_USER: &str = "applicationDeploymentUser";
     /// A request refused for want of a permission; its id is the path.
     pub const REQUEST: &str = "request";
 }

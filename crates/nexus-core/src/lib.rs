@@ -1,9 +1,11 @@
 //! Nexus domain: the records Nexus keeps, the values they are made of, and the
 //! rules those values obey. Nothing here does I/O.
 
+pub mod application_deployment;
 pub mod audit;
 pub mod auth;
 pub mod custom_upn;
+pub mod entitlement;
 pub mod identity;
 pub mod idp_tenant;
 pub mod import;

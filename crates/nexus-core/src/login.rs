@@ -161,6 +161,7 @@ mod tests {
                 connection_id: Some("corp-ad".into()),
             }),
             client_upn_key: None,
+            client_id: None,
         }
         .into_request()
         .unwrap()

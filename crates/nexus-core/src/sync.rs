@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::role::GROUP_NAME;
 use crate::user::{User, UserRole};
 use crate::validation::{check_text, Check, Len};
-use crate::values::ClientUpnKey;
+use crate::values::{AzoClientId, ClientUpnKey};
 use crate::ValidationErrors;
 
 const AUDIENCE: Len = Len::between(1, 250); // seed 002: minLength 1
@@ -34,6 +34,12 @@ pub struct SyncBody {
     /// Selects the custom UPN returned as `upn`.
     #[schema(min_length = 1, max_length = 255)]
     pub client_upn_key: Option<String>,
+    /// The Auth0 client (application) the user is logging in through
+    /// (`event.client.client_id` in a post-login Action). When it runs an
+    /// application Nexus manages, the answer's `isEntitled` says whether the
+    /// user may use it.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]+$")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -66,6 +72,7 @@ pub struct SyncRequest {
     /// Without duplicates.
     pub groups: BTreeSet<String>,
     pub client_upn_key: Option<ClientUpnKey>,
+    pub client_id: Option<AzoClientId>,
 }
 
 impl SyncBody {
@@ -91,12 +98,14 @@ impl SyncBody {
             None => (None, None),
         };
         let client_upn_key = check.parse("clientUpnKey", self.client_upn_key, ClientUpnKey::parse);
+        let client_id = check.parse("clientId", self.client_id, AzoClientId::parse);
         check.finish_with(|| SyncRequest {
             audience: audience.expect("checked"),
             attributes: attributes.expect("checked"),
             connection_id: connection_id.expect("checked"),
             groups: groups.expect("checked"),
             client_upn_key,
+            client_id,
         })
     }
 }
@@ -157,6 +166,13 @@ pub struct UserInfo {
     pub mfa_required: bool,
     /// The custom UPN for `clientUpnKey`, if the user has one.
     pub upn: Option<String>,
+    /// Whether the user may use the application that `clientId` runs: an
+    /// active, unexpired deployment of it to one of the user's
+    /// organizations, under an enabled, active, unexpired subscription, with
+    /// the user's assignment to it active and unexpired. Absent when no
+    /// `clientId` was given or the client runs no application Nexus manages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_entitled: Option<bool>,
 }
 
 #[cfg(test)]
@@ -175,6 +191,7 @@ mod tests {
                 connection_id: Some("corp-ad".into()),
             }),
             client_upn_key: None,
+            client_id: None,
         }
     }
 

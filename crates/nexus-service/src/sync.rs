@@ -1,5 +1,5 @@
 use nexus_core::sync::{SyncBody, SyncRequest, UserInfo};
-use nexus_core::{login, mfa, Actor};
+use nexus_core::{login, mfa, Actor, Timestamp};
 use nexus_store::login::{LoginView, LoginWrite};
 use nexus_store::users;
 
@@ -30,6 +30,7 @@ pub(crate) async fn sync_request(
         user_id,
         &request.audience,
         &request.connection_id,
+        request.client_id.as_ref().map(|c| c.as_str()),
     )
     .await?
     .ok_or_else(|| ServiceError::not_found("user", user_id))?;
@@ -46,6 +47,7 @@ pub(crate) async fn sync_request(
         groups: request.groups.clone(),
         attributes: request.attributes.clone(),
         actor,
+        client: request.client_id.as_ref().map(|c| c.as_str().to_owned()),
     };
     match nexus.store().write_login(write).await? {
         Some(view) => Ok(user_info(view, &request)),
@@ -71,6 +73,7 @@ async fn not_found(nexus: &Nexus, user_id: &str, request: &SyncRequest) -> Resul
 }
 
 fn user_info(view: LoginView, request: &SyncRequest) -> UserInfo {
+    let is_entitled = view.is_entitled(Timestamp::now());
     let user = view.user;
     let upn = request.client_upn_key.as_ref().and_then(|key| {
         user.custom_upns
@@ -87,6 +90,7 @@ fn user_info(view: LoginView, request: &SyncRequest) -> UserInfo {
         is_authenticated: user.is_active,
         mfa_required: mfa::required(&user),
         upn,
+        is_entitled,
         user,
     }
 }

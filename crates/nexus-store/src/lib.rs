@@ -12,6 +12,7 @@ mod sqlite_memory;
 mod transaction;
 
 pub mod api_keys;
+pub mod application_deployments;
 pub mod audit;
 pub mod custom_upns;
 pub mod identities;
@@ -266,10 +267,11 @@ impl Store {
         &self,
         write: login::LoginWrite,
     ) -> Result<Option<login::LoginView>, StoreError> {
-        let (user_id, audience, connection) = (
+        let (user_id, audience, connection, client) = (
             write.user_id.clone(),
             write.audience.clone(),
             write.connection.clone(),
+            write.client.clone(),
         );
         let written = {
             let _span = transaction::span(self.backend, "login write");
@@ -281,7 +283,7 @@ impl Store {
         if !written {
             return Ok(None);
         }
-        login::read(self, &user_id, &audience, &connection).await
+        login::read(self, &user_id, &audience, &connection, client.as_deref()).await
     }
 
     /// A transaction that only reads, so that what it reads is consistent.

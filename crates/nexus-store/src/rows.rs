@@ -36,6 +36,20 @@ pub(crate) trait RowExt {
             .map(|t| parse_timestamp(column, &t))
             .transpose()
     }
+
+    /// A JSON object stored as its text.
+    fn json_object(
+        &self,
+        column: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        match serde_json::from_str(&self.text(column)?) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            Ok(other) => Err(StoreError::Corrupt(format!(
+                "{column}: not a JSON object: {other}"
+            ))),
+            Err(e) => Err(StoreError::Corrupt(format!("{column}: {e}"))),
+        }
+    }
 }
 
 impl RowExt for AnyRow {
@@ -175,7 +189,7 @@ pub(crate) fn json_collection(
     let mut pairs: Vec<String> = columns
         .split(',')
         .map(str::trim)
-        .map(|column| match column.split_once(" AS ") {
+        .map(|column| match column.rsplit_once(" AS ") {
             Some((expr, alias)) => format!("'{}', {}", alias.trim(), expr.trim()),
             None => format!(
                 "'{}', {column}",

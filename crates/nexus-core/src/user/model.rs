@@ -1,6 +1,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::application_deployment::ApplicationDeployment;
 use crate::custom_upn::CustomUpn;
 use crate::identity::Identity;
 use crate::organization::{Membership, Organization};
@@ -48,8 +49,8 @@ pub struct User {
     pub mfa_enrollment_status: Option<String>,
     pub authentication_method: AuthenticationMethod,
     pub recovery_email_address: Option<String>,
-    /// Empty until application deployments exist in Nexus.
-    pub application_deployments: Vec<serde_json::Value>,
+    /// The application deployments the user is assigned to.
+    pub application_deployments: Vec<ApplicationDeployment>,
     #[serde(rename = "email-verify-sent-date")]
     pub email_verify_sent_date: Option<Timestamp>,
     /// `Verified`, `Pending` (a verification email was sent) or `Unverified`.
@@ -114,6 +115,7 @@ pub struct UserCollections {
     pub custom_upns: Vec<CustomUpn>,
     pub identities: Vec<Identity>,
     pub organization: Option<Organization>,
+    pub application_deployments: Vec<ApplicationDeployment>,
 }
 
 impl User {
@@ -160,7 +162,7 @@ impl User {
             mfa_enrollment_status: record.mfa_enrollment_status,
             authentication_method: record.authentication_method,
             recovery_email_address: record.recovery_email_address,
-            application_deployments: Vec::new(),
+            application_deployments: collections.application_deployments,
             email_verify_sent_date: record.email_verify_sent_date,
             email_verification_status_type: status.to_owned(),
         }

@@ -11,8 +11,12 @@ mod write;
 pub(crate) use write::write_login;
 pub use write::LoginWrite;
 
+use std::collections::BTreeSet;
+
+use nexus_core::entitlement::{self, ClientApplication, Grant};
 use nexus_core::identity::{is_on_connection, Identity};
 use nexus_core::user::{User, UserRole};
+use nexus_core::Timestamp;
 
 use crate::users::{self, FullUser};
 use crate::{Store, StoreError};
@@ -24,6 +28,8 @@ pub struct LoginView {
     pub roles: Vec<UserRole>,
     /// Where in `user.identities` is `identity()`.
     identity: Option<usize>,
+    grants: Vec<Grant>,
+    client_applications: Vec<ClientApplication>,
 }
 
 impl LoginView {
@@ -32,17 +38,35 @@ impl LoginView {
     pub fn identity(&self) -> Option<&Identity> {
         self.identity.and_then(|i| self.user.identities.get(i))
     }
+
+    /// Whether the user may use the application the login's client runs
+    /// in the tenant of the login's identity (`entitlement::decide`).
+    pub fn is_entitled(&self, now: Timestamp) -> Option<bool> {
+        let identity = self.identity()?;
+        let applications =
+            entitlement::in_tenant(&self.client_applications, identity.idp_tenant_id);
+        let organizations: BTreeSet<i32> = self
+            .user
+            .member_of
+            .iter()
+            .map(|m| m.organization_id)
+            .chain(self.user.organization_id)
+            .collect();
+        entitlement::decide(&applications, &self.grants, &organizations, now)
+    }
 }
 
 /// What a login needs of the user `id`, outside any transaction, like
-/// `users::read`.
+/// `users::read`; with `client`, the applications that Auth0 client runs
+/// (still one statement).
 pub async fn read(
     store: &Store,
     id: &str,
     audience: &str,
     connection: &str,
+    client: Option<&str>,
 ) -> Result<Option<LoginView>, StoreError> {
-    let found = users::read_full_user(store, id, Some(audience)).await?;
+    let found = users::read_full_user(store, id, Some(audience), client).await?;
     Ok(found.map(|found| login_view(found, connection)))
 }
 
@@ -59,5 +83,7 @@ fn login_view(found: FullUser, connection: &str) -> LoginView {
         user: found.user,
         roles: found.roles_for_audience,
         identity,
+        grants: found.grants,
+        client_applications: found.client_applications,
     }
 }

@@ -106,6 +106,8 @@ pub struct LoginWrite {
     pub attributes: BTreeMap<String, String>,
     /// Who logs in, through which request: the audit event's actor.
     pub actor: Actor,
+    /// The Auth0 client the user logs in through, if the login said.
+    pub client: Option<String>,
 }
 
 /// Writes one login in an open transaction and records what it changed in

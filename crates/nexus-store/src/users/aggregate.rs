@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use nexus_core::application_deployment::ApplicationDeployment;
+use nexus_core::entitlement::{ClientApplication, Grant, Terms};
 use nexus_core::role::{self, ResolvedRoles};
 use nexus_core::user::{Attribute, User, UserCollections, UserRecord, UserRole};
 use nexus_core::Timestamp;
@@ -12,8 +14,8 @@ use nexus_core::Timestamp;
 use super::record::{from_row, get_records, BY_ID, COLUMNS};
 use crate::rows::{json_array, json_collection, json_objects, placeholders, RowExt};
 use crate::{
-    custom_upns, identities, memberships, organizations, roles, Backend, Conn, PerBackend, Store,
-    StoreError,
+    application_deployments, custom_upns, identities, memberships, organizations, roles, Backend,
+    Conn, PerBackend, Store, StoreError,
 };
 
 /// One user with every collection, in one statement (see `full_users`).
@@ -36,7 +38,7 @@ pub async fn get_many(
 /// `get` outside any transaction: on a SQLite file, on the calling thread
 /// (`login::sqlite_reads`).
 pub async fn read(store: &Store, id: &str) -> Result<Option<User>, StoreError> {
-    Ok(read_full_user(store, id, None)
+    Ok(read_full_user(store, id, None, None)
         .await?
         .map(|found| found.user))
 }
@@ -69,6 +71,12 @@ pub(crate) struct FullUser {
     pub(crate) roles_for_audience: Vec<UserRole>,
     /// `azo_connection_name` of each of `user.identities`, in order.
     pub(crate) connection_names: Vec<Option<String>>,
+    /// What decides, for each of `user.application_deployments`, whether
+    /// it lets the user in.
+    pub(crate) grants: Vec<Grant>,
+    /// The applications the login's Auth0 client runs, in every tenant
+    /// (none when no client was asked about).
+    pub(crate) client_applications: Vec<ClientApplication>,
 }
 
 /// `full_users` for one user.
@@ -86,19 +94,43 @@ pub(crate) async fn read_full_user(
     store: &Store,
     id: &str,
     audience: Option<&str>,
+    client: Option<&str>,
 ) -> Result<Option<FullUser>, StoreError> {
     let _span = crate::transaction::span(store.backend(), "read user");
     if let Some(readers) = store.sqlite_reads() {
-        return readers.read(|conn| full_user_on_thread(conn, id, audience));
+        return readers.read(|conn| full_user_on_thread(conn, id, audience, client));
     }
-    full_user(&mut *store.read.acquire().await?, id, audience).await
+    let conn = &mut *store.read.acquire().await?;
+    let Some(client) = client else {
+        return full_user(conn, id, audience).await;
+    };
+    let row = sqlx::query(full_user_with_client_select(Backend::of(conn)))
+        .bind(id)
+        .bind(client)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let found = found_from_row(&row, Timestamp::now(), audience, true)?;
+    let owners = get_records(conn, &owner_ids(std::slice::from_ref(&found))).await?;
+    Ok(with_owners(vec![found], owners).pop())
 }
 
 static FULL_USERS: PerBackend<String> = PerBackend::new();
 static FULL_USER: PerBackend<String> = PerBackend::new();
+static FULL_USER_WITH_CLIENT: PerBackend<String> = PerBackend::new();
 
 fn full_users_select(backend: Backend) -> &'static str {
-    FULL_USERS.get_or_init(backend, full_users_sql)
+    FULL_USERS.get_or_init(backend, |backend| full_users_sql(backend, false))
+}
+
+/// `full_user_select` with the applications that the Auth0 client `$2`
+/// runs, for a login through that client.
+fn full_user_with_client_select(backend: Backend) -> &'static str {
+    FULL_USER_WITH_CLIENT.get_or_init(backend, |backend| {
+        format!("{} WHERE u.id = $1", full_users_sql(backend, true))
+    })
 }
 
 /// `full_users_select` for the user `$1`: built once, not on every read.
@@ -141,7 +173,7 @@ pub(super) async fn full_users(
     let now = Timestamp::now();
     let found = rows
         .iter()
-        .map(|row| found_from_row(row, now, audience))
+        .map(|row| found_from_row(row, now, audience, false))
         .collect::<Result<Vec<_>, _>>()?;
     let owner_ids = owner_ids(&found);
     let owners = get_records(conn, &owner_ids).await?;
@@ -153,13 +185,23 @@ fn full_user_on_thread(
     conn: &rusqlite::Connection,
     id: &str,
     audience: Option<&str>,
+    client: Option<&str>,
 ) -> Result<Option<FullUser>, StoreError> {
-    let mut statement = conn.prepare_cached(full_user_select(Backend::Sqlite))?;
-    let mut rows = statement.query([id])?;
+    let sql = match client {
+        Some(_) => full_user_with_client_select(Backend::Sqlite),
+        None => full_user_select(Backend::Sqlite),
+    };
+    let mut statement = conn.prepare_cached(sql)?;
+    // SQLite numbers parameters in the order they first appear, and `$2`
+    // (in the select list) comes before `$1`: bind them by name.
+    let mut rows = match client {
+        Some(client) => statement.query(rusqlite::named_params! {"$1": id, "$2": client})?,
+        None => statement.query([id])?,
+    };
     let Some(row) = rows.next()? else {
         return Ok(None);
     };
-    let found = found_from_row(row, Timestamp::now(), audience)?;
+    let found = found_from_row(row, Timestamp::now(), audience, client.is_some())?;
     let mut owners = Vec::new();
     if let Some(owner) = &found.record.owner_id {
         let mut statement = conn.prepare_cached(&BY_ID)?;
@@ -182,10 +224,11 @@ fn found_from_row(
     row: &impl RowExt,
     now: Timestamp,
     audience: Option<&str>,
+    with_client: bool,
 ) -> Result<Found, StoreError> {
     Ok(Found {
         record: from_row(row)?,
-        collections: collections_from_row(row, now, audience)?,
+        collections: collections_from_row(row, now, audience, with_client)?,
     })
 }
 
@@ -217,6 +260,8 @@ fn with_owners(found: Vec<Found>, owners: Vec<UserRecord>) -> Vec<FullUser> {
                     user: User::assemble(record, collections.of_user, owner),
                     roles_for_audience: collections.roles_for_audience,
                     connection_names: collections.connection_names,
+                    grants: collections.grants,
+                    client_applications: collections.client_applications,
                 }
             },
         )
@@ -230,12 +275,15 @@ struct Collections {
     roles_for_audience: Vec<UserRole>,
     /// The connection name of each identity.
     connection_names: Vec<Option<String>>,
+    grants: Vec<Grant>,
+    client_applications: Vec<ClientApplication>,
 }
 
 fn collections_from_row(
     row: &impl RowExt,
     now: Timestamp,
     audience: Option<&str>,
+    with_client: bool,
 ) -> Result<Collections, StoreError> {
     let column = |name: &str| json_array(&row.text(name)?, name);
     let (mut identities_of_user, mut connection_names) = (Vec::new(), Vec::new());
@@ -267,6 +315,27 @@ fn collections_from_row(
         .map(roles::held_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let ResolvedRoles { all, for_audience } = role::resolve(held, now, audience);
+    let (mut application_deployments, mut grants) = (Vec::new(), Vec::new());
+    let found = column("j_grants")?;
+    for item in json_objects(&found, "j_grants")? {
+        let deployment = application_deployments::from_row(&item)?;
+        grants.push(grant(&item, &deployment)?);
+        application_deployments.push(deployment);
+    }
+    let client_applications = if with_client {
+        let found = column("j_client")?;
+        json_objects(&found, "j_client")?
+            .iter()
+            .map(|item| {
+                Ok(ClientApplication {
+                    idp_tenant_id: item.int("idp_tenant_id")?,
+                    application_id: item.int("application_id")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?
+    } else {
+        Vec::new()
+    };
     let attributes = column("j_attributes")?;
     let upns = column("j_custom_upns")?;
     let organization = column("j_organization")?;
@@ -286,17 +355,40 @@ fn collections_from_row(
             .first()
             .map(organizations::from_row)
             .transpose()?,
+        application_deployments,
     };
     Ok(Collections {
         of_user,
         roles_for_audience: for_audience,
         connection_names,
+        grants,
+        client_applications,
+    })
+}
+
+/// What decides whether the user's assignment to `deployment` lets it in.
+fn grant(item: &impl RowExt, deployment: &ApplicationDeployment) -> Result<Grant, StoreError> {
+    let subscription_status = item.text("subscription_status")?;
+    Ok(Grant {
+        application_id: deployment.application_id,
+        assignment: Terms {
+            is_active: item.flag("assignment_active")?,
+            expires: item.opt_timestamp("assignment_expires")?,
+        },
+        deployment: Terms::of_deployment(deployment.status, deployment.expires),
+        subscription: Terms::of_subscription(
+            &subscription_status,
+            item.flag("subscription_enabled")?,
+            item.opt_timestamp("subscription_expires")?,
+        ),
+        organization_id: deployment.organization_id,
     })
 }
 
 /// `SELECT … FROM users u`: the record's columns and one JSON column per
-/// collection, each a subquery correlated on `u`.
-fn full_users_sql(backend: Backend) -> String {
+/// collection, each a subquery correlated on `u`; `with_client` adds
+/// `j_client`, the applications that the Auth0 client `$2` runs.
+fn full_users_sql(backend: Backend, with_client: bool) -> String {
     let collection = |columns: &str, nested: &[(&str, String)], from: &str, order: &str| {
         json_collection(backend, columns, nested, from, order)
     };
@@ -312,7 +404,26 @@ fn full_users_sql(backend: Backend) -> String {
         "membership_roles WHERE membership_id = m.id",
         "role_name",
     );
-    let columns = [
+    let grant_columns = format!(
+        "{}, du.is_active AS assignment_active, du.expires AS assignment_expires, \
+         s.status AS subscription_status, s.is_enabled AS subscription_enabled, \
+         s.expires AS subscription_expires",
+        application_deployments::COLUMNS
+    );
+    let mut columns = vec![
+        (
+            "j_grants",
+            collection(
+                &grant_columns,
+                &[],
+                &format!(
+                    "{} JOIN application_deployment_users du ON du.deployment_id = d.id \
+                     WHERE du.user_id = u.id",
+                    application_deployments::FROM
+                ),
+                "d.id",
+            ),
+        ),
         (
             "j_custom_upns",
             collection(
@@ -363,6 +474,17 @@ fn full_users_sql(backend: Backend) -> String {
             ),
         ),
     ];
+    if with_client {
+        columns.push((
+            "j_client",
+            collection(
+                "idp_tenant_id, application_id",
+                &[],
+                "application_clients WHERE client_id = $2",
+                "",
+            ),
+        ));
+    }
     let record: Vec<String> = COLUMNS
         .split(',')
         .map(|c| format!("u.{}", c.trim()))
