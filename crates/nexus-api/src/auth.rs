@@ -408,6 +408,36 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/sts-clients/{clientId}",
         Access::Requires("sts.write"),
     ),
+    (
+        "POST",
+        "/v1/subscriptions",
+        Access::Requires("subscription.write"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions",
+        Access::Requires("subscription.read"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions/{subscriptionId}",
+        Access::Requires("subscription.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/subscriptions/{subscriptionId}",
+        Access::Requires("subscription.write"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions/{subscriptionId}/logs",
+        Access::Requires("subscription.read"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions/{subscriptionId}/logs/{logId}",
+        Access::Requires("subscription.read"),
+    ),
 ];
 
 /// Every permission a credential can usefully hold: those the routes of

@@ -59,7 +59,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Me"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Subscriptions"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -139,6 +139,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())
         .merge(routes::sts_clients::router())
+        .merge(routes::subscriptions::router())
         .merge(routes::push::router())
         .merge(routes::audit::router())
         .merge(routes::webhooks::router())
@@ -165,7 +166,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 13] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 15] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -184,6 +185,11 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 13] {
         ("/v1/audit-events", &audit::LIST),
         ("/v1/webhooks", &webhooks::LIST),
         ("/v1/webhooks/{webhookId}/deliveries", &webhooks::DELIVERIES),
+        ("/v1/subscriptions", &subscriptions::LIST),
+        (
+            "/v1/subscriptions/{subscriptionId}/logs",
+            &subscriptions::LOG_LIST,
+        ),
     ]
 }
 
@@ -241,6 +247,7 @@ fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
     use nexus_core::list_query::select_pattern;
     use routes::members::MEMBERSHIP_SHAPE;
     use routes::organizations::ORGANIZATION_SHAPE;
+    use routes::subscriptions::SUBSCRIPTION_SHAPE;
     use utoipa::openapi::schema::Schema;
     use utoipa::openapi::RefOr;
     let shaped = [
@@ -254,6 +261,8 @@ fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
             "/v1/organizations/{organizationId}/members/{userId}",
             &MEMBERSHIP_SHAPE,
         ),
+        ("/v1/subscriptions", &SUBSCRIPTION_SHAPE),
+        ("/v1/subscriptions/{subscriptionId}", &SUBSCRIPTION_SHAPE),
     ];
     for (path, shape) in shaped {
         let Some(get) = api

@@ -136,6 +136,10 @@ selection!(
     OrganizationSelection,
     nexus_core::organization::Organization
 );
+selection!(
+    SubscriptionSelection,
+    nexus_core::subscription::Subscription
+);
 
 /// The `$select` and `$expand` of a single read; any other option is
 /// refused.

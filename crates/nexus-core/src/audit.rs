@@ -129,6 +129,9 @@ pub mod resource_type {
     /// `organizationId/systemName/systemId`.
     pub const ORGANIZATION_ALIAS: &str = "organizationAlias";
     pub const ROLE: &str = "role";
+    /// An organization's subscription to a product (its log entries are
+    /// part of it).
+    pub const SUBSCRIPTION: &str = "subscription";
     /// `roleId/mapId`.
     pub const CONNECTION_MAP: &str = "connectionMap";
     pub const API_KEY: &str = "apiKey";

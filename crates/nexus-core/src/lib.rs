@@ -20,6 +20,7 @@ pub mod organization_domain;
 pub mod patterns;
 pub mod reconciliation;
 pub mod role;
+pub mod subscription;
 pub mod sync;
 pub mod tenant_client;
 pub mod time;

@@ -35,7 +35,8 @@ pub struct Organization {
     pub crm_account_id: String,
     pub is_mfa_required: bool,
     pub is_self_service: bool,
-    pub subscriptions: Vec<serde_json::Value>,
+    /// Its subscriptions (without their logs).
+    pub subscriptions: Vec<crate::subscription::Subscription>,
     pub technical_contact: Option<String>,
     pub is_enabled_for_preview_features: bool,
     pub is_domain_verification_required: bool,

@@ -29,6 +29,7 @@ pub mod reconciliations;
 pub mod roles;
 pub mod secrets;
 pub mod sts_clients;
+pub mod subscriptions;
 pub mod sync;
 pub mod tenant_clients;
 pub mod users;

@@ -3,7 +3,7 @@ use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrgan
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
     commit, idp_tenants, memberships, organization_aliases, organization_domains, organizations,
-    Conn, ListParams, Page,
+    subscriptions, Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -38,9 +38,9 @@ pub struct Expand {
     pub members: bool,
 }
 
-/// Fills the organizations' collections Nexus keeps (aliases, domains;
-/// members when expanded), with one query for each collection for all of
-/// them.
+/// Fills the organizations' collections Nexus keeps (aliases, domains,
+/// subscriptions; members when expanded), with one query for each
+/// collection for all of them.
 pub(crate) async fn complete(
     conn: &mut Conn,
     organizations: &mut [Organization],
@@ -49,6 +49,7 @@ pub(crate) async fn complete(
     let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
     let mut aliases = organization_aliases::of(conn, &ids).await?;
     let mut domains = organization_domains::of_organizations(conn, &ids).await?;
+    let mut subscriptions = subscriptions::of_organizations(conn, &ids).await?;
     let mut members = if expand.members {
         memberships::of_organizations(conn, &ids).await?
     } else {
@@ -58,6 +59,7 @@ pub(crate) async fn complete(
         organization.aliases = aliases.remove(&organization.id).unwrap_or_default();
         organization.domains = domains.remove(&organization.id).unwrap_or_default();
         organization.members = members.remove(&organization.id).unwrap_or_default();
+        organization.subscriptions = subscriptions.remove(&organization.id).unwrap_or_default();
     }
     Ok(())
 }
@@ -144,9 +146,10 @@ async fn default_tenant(conn: &mut Conn, reference: &str) -> Result<i32> {
 
 /// DeleteOrganization: an organization nothing holds on to. One with
 /// members, whose users have it as their organization, that an unfinished
-/// import creates users in, or that a tenant provisions new users into, is a
-/// conflict that says which: nobody leaves it, and no setting changes,
-/// unasked.
+/// import creates users in, that a tenant provisions new users into, or
+/// with a subscription not Cancelled or Expired, is a conflict that says
+/// which: nobody leaves it, and no setting changes, unasked. Its ended
+/// subscriptions go with it.
 #[tracing::instrument(skip(nexus, actor))]
 pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
     let numeric = numeric_id(RESOURCE, id)?;
@@ -166,6 +169,10 @@ pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
             (
                 holds.tenants,
                 "an IdP tenant provisions new users into it (jitProvisioning)",
+            ),
+            (
+                holds.subscriptions,
+                "it has subscriptions that have not ended (cancel them first)",
             ),
         ]
         .into_iter()

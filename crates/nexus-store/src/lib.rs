@@ -29,6 +29,8 @@ pub mod push;
 pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
+pub mod subscription_logs;
+pub mod subscriptions;
 pub mod users;
 pub mod webhooks;
 

@@ -19,6 +19,7 @@ pub mod push;
 pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
+pub mod subscriptions;
 pub mod sync;
 pub mod tenant_clients;
 pub mod users;
