@@ -869,8 +869,49 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("webhook", Some(webhook))
             .changes("redelivered", Value::Null, is(json!(delivery.parse::<i64>().unwrap())))
         }
+        "CreateSubscription" => {
+            let organization = setup.organization().await;
+            let product = subscribed_product(setup).await;
+            Write::new(
+                M::POST,
+                "/v1/subscriptions",
+                Some(json!({"organizationId": organization, "productId": product})),
+            )
+            .on("subscription", None)
+            .changes("status", Value::Null, is(json!("Active")))
+        }
+        "PatchSubscription" => {
+            let organization = setup.organization().await;
+            let product = subscribed_product(setup).await;
+            let subscription = setup
+                .created(
+                    "/v1/subscriptions",
+                    json!({"organizationId": organization, "productId": product}),
+                )
+                .await;
+            let id = id_of(&subscription);
+            Write::new(
+                M::PATCH,
+                format!("/v1/subscriptions/{id}"),
+                Some(json!({"status": "Suspended"})),
+            )
+            .on("subscription", Some(id))
+            .changes("status", json!("Active"), is(json!("Suspended")))
+        }
         _ => return None,
     })
+}
+
+/// A product to subscribe to, made through the products API.
+async fn subscribed_product(setup: &mut Setup<'_>) -> i64 {
+    let name = setup.unique("audit-subscribed-");
+    let product = setup
+        .created(
+            "/v1/products",
+            json!({"name": name, "displayName": "Subscribed"}),
+        )
+        .await;
+    product["id"].as_i64().expect("a product id")
 }
 
 /// The signing secret of the audit's webhooks (never to appear in an event).

@@ -267,6 +267,23 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     let mut product_role_body = role_body.clone();
     product_role_body["productName"] = product_role_body["name"].take();
     let role = created_id(app.post("/v1/roles", role_body.clone()).await);
+    let subscribed = app
+        .post(
+            "/v1/products",
+            json!({"name": "limits-subscribed", "displayName": "Limits"}),
+        )
+        .await;
+    assert_eq!(subscribed.status, 201, "{}", subscribed.body);
+    let subscription_body = json!({
+        "organizationId": organization.parse::<i32>().unwrap(), "productId": subscribed.body["id"],
+        "statusText": "limits", "type": "Annual", "description": "limits", "details": "limits",
+        "sfLicenseId": "l", "sfContractId": "c", "sfSubscriptionId": "s",
+    });
+    let subscription = app
+        .post("/v1/subscriptions", subscription_body.clone())
+        .await;
+    assert_eq!(subscription.status, 201, "{}", subscription.body);
+    let subscription = subscription.body["id"].to_string();
     let create_user = json!({
         "authenticationMethod": "Database", "displayName": "Justin Buchanan",
         "idpTenantId": tenant_name, "organization": organization,
@@ -502,6 +519,19 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/sts-clients",
             "/v1/sts-clients".into(),
             json!({"clientId": "limits", "idpTenantId": tenant_name, "permissions": "read", "description": "limits"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/subscriptions",
+            "/v1/subscriptions".into(),
+            subscription_body.clone(),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/subscriptions/{subscriptionId}",
+            format!("/v1/subscriptions/{subscription}"),
+            json!({"status": "Active", "statusText": "limits", "type": "Annual", "description": "limits",
+                "details": "limits", "sfLicenseId": "l", "sfContractId": "c", "sfSubscriptionId": "s"}),
         ),
     ]
 }

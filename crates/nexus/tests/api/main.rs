@@ -47,6 +47,7 @@ mod roles;
 mod secrets;
 mod server;
 mod startup;
+mod subscriptions;
 mod sync;
 mod tenant_clients;
 mod tokens;

@@ -98,6 +98,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sts-clients"),
     ("GET", "/v1/sts-clients/{clientId}"),
     ("DELETE", "/v1/sts-clients/{clientId}"),
+    ("POST", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions/{subscriptionId}"),
+    ("PATCH", "/v1/subscriptions/{subscriptionId}"),
+    ("GET", "/v1/subscriptions/{subscriptionId}/logs"),
+    ("GET", "/v1/subscriptions/{subscriptionId}/logs/{logId}"),
     ("GET", "/v1/push/status"),
     ("GET", "/v1/audit-events"),
     ("POST", "/v1/webhooks"),
@@ -184,7 +190,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             assert!(body.contains("@odata.nextLink"), "{path}: {body}");
         }
     }
-    assert_eq!(lists, 14, "the list endpoints");
+    assert_eq!(lists, 16, "the list endpoints");
     check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.
