@@ -136,6 +136,7 @@ selection!(
     OrganizationSelection,
     nexus_core::organization::Organization
 );
+selection!(ProductSelection, nexus_core::product::Product);
 
 /// The `$select` and `$expand` of a single read; any other option is
 /// refused.
