@@ -136,6 +136,7 @@ selection!(
     OrganizationSelection,
     nexus_core::organization::Organization
 );
+selection!(ProductSelection, nexus_core::product::Product);
 selection!(
     SubscriptionSelection,
     nexus_core::subscription::Subscription

@@ -128,6 +128,8 @@ pub mod resource_type {
     pub const MEMBER: &str = "member";
     /// `organizationId/systemName/systemId`.
     pub const ORGANIZATION_ALIAS: &str = "organizationAlias";
+    pub const PRODUCT: &str = "product";
+    pub const APPLICATION: &str = "application";
     pub const ROLE: &str = "role";
     /// An organization's subscription to a product (its log entries are
     /// part of it).

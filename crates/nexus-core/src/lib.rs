@@ -1,6 +1,7 @@
 //! Nexus domain: the records Nexus keeps, the values they are made of, and the
 //! rules those values obey. Nothing here does I/O.
 
+pub mod application;
 pub mod audit;
 pub mod auth;
 pub mod custom_upn;
@@ -18,6 +19,7 @@ pub mod organization;
 pub mod organization_alias;
 pub mod organization_domain;
 pub mod patterns;
+pub mod product;
 pub mod reconciliation;
 pub mod role;
 pub mod subscription;

@@ -27,7 +27,9 @@ pub struct Organization {
     pub members: Vec<Membership>,
     pub is_active: bool,
     pub modified: Timestamp,
-    pub products: Vec<serde_json::Value>,
+    /// The products of its subscriptions, each once, by id (without their
+    /// subscriptions).
+    pub products: Vec<crate::product::Product>,
     pub created_by: String,
     pub modified_by: String,
     pub display_name: String,

@@ -140,7 +140,7 @@ pub const SHORT_TEXT: Len = Len::at_most(250);
 /// `description` and `details`.
 pub const LONG_TEXT: Len = Len::at_most(4000);
 /// The largest `customMetadata`, as compact JSON.
-pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+pub const MAX_METADATA_BYTES: usize = crate::validation::JSON_OBJECT_MAX_BYTES;
 
 /// Body of `POST /v1/subscriptions` (CreateSubscription).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -467,7 +467,8 @@ pub fn log_message(before: Option<&Subscription>, after: &Subscription) -> Optio
                 .filter_map(|(field, value)| Some(format!("{field}: {}", value?))),
         );
         if !after.custom_metadata.is_empty() {
-            let keys: Vec<&str> = after.custom_metadata.keys().map(String::as_str).collect();
+            let mut keys: Vec<&str> = after.custom_metadata.keys().map(String::as_str).collect();
+            keys.sort_unstable();
             parts.push(format!("customMetadata: keys {}", keys.join(", ")));
         }
         return Some(format!("created: {}", parts.join("; ")));
@@ -709,11 +710,14 @@ mod tests {
     fn creation_lists_what_is_set() {
         let mut created = subscription();
         created.sf_contract_id = Some("800X".into());
-        created.custom_metadata = json!({"seats": 5}).as_object().unwrap().clone();
+        created.custom_metadata = json!({"seats": 5, "plan": "gold"})
+            .as_object()
+            .unwrap()
+            .clone();
         assert_eq!(
             log_message(None, &created).unwrap(),
             "created: productId: 7; organizationId: 3; status: Active; isEnabled: true; \
-             sfContractId: \"800X\"; customMetadata: keys seats"
+             sfContractId: \"800X\"; customMetadata: keys plan, seats"
         );
     }
 

@@ -154,6 +154,28 @@ impl Check {
     }
 }
 
+/// The most a JSON object field (`metadata`, `customMetadata`) may hold:
+/// its JSON text's length in bytes.
+pub const JSON_OBJECT_MAX_BYTES: usize = 16 * 1024;
+
+/// An optional JSON object field: empty when absent, refused when its JSON
+/// text is longer than `JSON_OBJECT_MAX_BYTES`.
+pub fn json_object(
+    check: &mut Check,
+    field: &str,
+    value: Option<serde_json::Map<String, serde_json::Value>>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let value = value.unwrap_or_default();
+    let length = serde_json::Value::Object(value.clone()).to_string().len();
+    if length > JSON_OBJECT_MAX_BYTES {
+        check.fail(
+            field,
+            format!("must be at most {JSON_OBJECT_MAX_BYTES} bytes as JSON (it is {length})"),
+        );
+    }
+    value
+}
+
 /// Length bounds, plus no control characters (they have no place in names and
 /// identifiers and break logs and legacy systems downstream).
 pub fn check_text(value: &str, len: Len) -> Result<(), String> {

@@ -54,6 +54,24 @@ text_value!(
     /// An absolute http(s) URL.
     HttpUrl
 );
+text_value!(
+    /// The id of an Auth0 client (application): 1-64 ASCII letters, digits,
+    /// `_` or `-`.
+    AzoClientId
+);
+
+impl AzoClientId {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let shaped = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        if shaped && (1..=64).contains(&value.len()) {
+            Ok(AzoClientId(value.to_owned()))
+        } else {
+            Err("must be 1-64 ASCII letters, digits, '_' or '-'".to_owned())
+        }
+    }
+}
 
 impl CustomUpnValue {
     pub const MAX_LEN: usize = 1024; // seed 000: maxLength 1024

@@ -3,6 +3,7 @@
 //! that says what the caller did wrong.
 
 pub mod api_keys;
+pub mod applications;
 pub mod audit;
 pub mod audit_retention;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
+pub mod products;
 pub mod provisioning;
 pub mod push;
 pub mod reconciliations;

@@ -1,9 +1,12 @@
+use std::collections::BTreeSet;
+
 use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
+use nexus_core::product::Product;
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
     commit, idp_tenants, memberships, organization_aliases, organization_domains, organizations,
-    subscriptions, Conn, ListParams, Page,
+    products, subscriptions, Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -39,7 +42,8 @@ pub struct Expand {
 }
 
 /// Fills the organizations' collections Nexus keeps (aliases, domains,
-/// subscriptions; members when expanded), with one query for each
+/// subscriptions and the products of those, each product once, with its
+/// applications; members when expanded), with one query for each
 /// collection for all of them.
 pub(crate) async fn complete(
     conn: &mut Conn,
@@ -55,7 +59,32 @@ pub(crate) async fn complete(
     } else {
         Default::default()
     };
+    let product_ids: BTreeSet<i32> = subscriptions
+        .values()
+        .flatten()
+        .map(|s| s.product_id)
+        .collect();
+    let product_ids: Vec<i32> = product_ids.into_iter().collect();
+    let mut products: Vec<Product> = products::of_ids(conn, &product_ids)
+        .await?
+        .into_values()
+        .collect();
+    products.sort_by_key(|p| p.id);
+    crate::products::complete(conn, &mut products, Default::default()).await?;
     for organization in organizations {
+        let mut ids: Vec<i32> = subscriptions
+            .get(&organization.id)
+            .into_iter()
+            .flatten()
+            .map(|s| s.product_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        organization.products = products
+            .iter()
+            .filter(|p| ids.binary_search(&p.id).is_ok())
+            .cloned()
+            .collect();
         organization.aliases = aliases.remove(&organization.id).unwrap_or_default();
         organization.domains = domains.remove(&organization.id).unwrap_or_default();
         organization.members = members.remove(&organization.id).unwrap_or_default();

@@ -9,7 +9,7 @@ use nexus_core::subscription::{
 };
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
-    commit, organizations, subscription_logs, subscriptions, Conn, ListParams, Page,
+    commit, organizations, products, subscription_logs, subscriptions, Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -90,7 +90,10 @@ pub async fn create(
             format!("no organization has the id {}", new.organization_id),
         );
     }
-    if !subscriptions::lock_product(&mut tx, new.product_id).await? {
+    if products::get_for_update(&mut tx, new.product_id)
+        .await?
+        .is_none()
+    {
         unknown.add(
             "productId",
             format!("no product has the id {}", new.product_id),

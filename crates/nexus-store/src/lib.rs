@@ -12,6 +12,7 @@ mod sqlite_memory;
 mod transaction;
 
 pub mod api_keys;
+pub mod applications;
 pub mod audit;
 pub mod custom_upns;
 pub mod identities;
@@ -25,6 +26,7 @@ pub mod memberships;
 pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
+pub mod products;
 pub mod push;
 pub mod reconciliations;
 pub mod roles;

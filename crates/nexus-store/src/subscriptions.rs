@@ -251,14 +251,3 @@ pub async fn of_products(
 ) -> Result<HashMap<i32, Vec<Subscription>>, StoreError> {
     grouped(conn, "product_id", product_ids, |s| s.product_id).await
 }
-
-/// Whether the product exists, locking it until the transaction ends as
-/// `for_update` does: its deletion waits for a new subscription to it.
-pub async fn lock_product(conn: &mut Conn, product_id: i32) -> Result<bool, StoreError> {
-    let sql = for_update(conn, "SELECT id FROM products WHERE id = $1");
-    let row = sqlx::query(&sql)
-        .bind(product_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.is_some())
-}

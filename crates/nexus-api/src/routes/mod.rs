@@ -1,6 +1,7 @@
 //! One module per resource, each with its own `router()`.
 
 pub mod api_keys;
+pub mod applications;
 pub mod audit;
 pub mod custom_upns;
 pub mod health;
@@ -15,6 +16,7 @@ pub mod ops;
 pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
+pub mod products;
 pub mod push;
 pub mod reconciliations;
 pub mod roles;

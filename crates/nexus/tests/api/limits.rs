@@ -252,6 +252,23 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     // Renamed by the PATCH probes: a tenant of its own.
     let patched_tenant = app.tenant("limits-patched").await["id"].to_string();
     let organization = app.organization("limits-org").await["id"].to_string();
+    let tenant_id = tenant["id"].as_i64().unwrap();
+    let product = app
+        .post(
+            "/v1/products",
+            json!({"name": "limits-base", "displayName": "Limits"}),
+        )
+        .await
+        .body["id"]
+        .to_string();
+    let application = app
+        .post(
+            "/v1/applications",
+            json!({"productId": product.parse::<i32>().unwrap(), "name": "limits-base", "displayName": "Limits"}),
+        )
+        .await
+        .body["id"]
+        .to_string();
     let user = app.user().await;
     let upn = created_id(
         app.post(
@@ -419,6 +436,41 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/organizations/{organizationId}/mfa",
             format!("/v1/organizations/{organization}/mfa"),
             json!({"isMfaRequired": true}),
+        ),
+        base(
+            Method::POST,
+            "/v1/products",
+            "/v1/products".into(),
+            json!({"name": "limits-product", "displayName": "Limits", "url": "https://limits.example.com",
+                "longDescription": "long"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/products",
+            "/v1/products".into(),
+            json!({"name": "limits-role", "displayName": "Limits",
+                "developersRoleAudience": "https://limits.example.com"}),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/products/{productId}",
+            format!("/v1/products/{product}"),
+            json!({"name": "limits-patched", "displayName": "Limits", "url": "https://limits.example.com",
+                "longDescription": "long"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/applications",
+            "/v1/applications".into(),
+            json!({"productId": product.parse::<i32>().unwrap(), "name": "web", "displayName": "Web",
+                "description": "d", "clients": [{"idpTenantId": tenant_id, "clientId": "limits-web"}]}),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/applications/{applicationId}",
+            format!("/v1/applications/{application}"),
+            json!({"name": "web-2", "displayName": "Web", "description": "d",
+                "clients": [{"idpTenantId": tenant_id, "clientId": "limits-patched"}]}),
         ),
         base(
             Method::POST,

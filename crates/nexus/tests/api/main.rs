@@ -5,6 +5,7 @@ mod sim_tenant;
 mod support;
 
 mod aliases;
+mod applications;
 mod audit;
 mod audit_plans;
 mod audit_read;
@@ -39,6 +40,7 @@ mod organizations;
 mod outage;
 mod paging;
 mod passwords;
+mod products;
 mod push;
 mod races;
 mod reconciliations;

@@ -622,6 +622,13 @@ async fn an_organization_shows_its_subscriptions_and_products(app: TestApp) {
         .get(&format!("/v1/organizations?$filter=id eq {organization}"))
         .await;
     assert_eq!(listed.body["value"][0], read.body);
+    // A product lists its subscriptions when asked.
+    let expanded = app
+        .get(&format!("/v1/products/{ledger}?$expand=subscriptions"))
+        .await;
+    assert_eq!(expanded.status, StatusCode::OK, "{}", expanded.body);
+    assert_eq!(expanded.body["subscriptions"], json!([first, third]));
+    assert_eq!(ledger_product["subscriptions"], json!([]));
     let bystander = app.get(&format!("/v1/organizations/{other}")).await.body;
     assert_eq!(bystander["subscriptions"].as_array().unwrap().len(), 1);
     assert_eq!(bystander["products"][0]["id"], unused);
