@@ -57,7 +57,8 @@ pub struct Subscription {
     pub details: Option<String>,
     /// When the subscription ends; never when null.
     pub expires: Option<Timestamp>,
-    /// The product; not filled in yet: always null.
+    /// The product; not filled in yet: always null (read it at
+    /// `/v1/products/{productId}`).
     #[schema(value_type = Option<Object>)]
     pub product: Option<Value>,
     pub modified: Timestamp,
@@ -68,7 +69,8 @@ pub struct Subscription {
     pub status_text: Option<String>,
     pub description: Option<String>,
     pub sf_license_id: Option<String>,
-    /// The organization, with `$expand=organization`; else null.
+    /// The organization; not filled in yet: always null (read it at
+    /// `/v1/organizations/{organizationId}`).
     #[schema(no_recursion)]
     pub organization: Option<Box<crate::organization::Organization>>,
     pub sf_contract_id: Option<String>,
@@ -80,7 +82,8 @@ pub struct Subscription {
     #[schema(value_type = Object)]
     pub readonly_metadata: Map<String, Value>,
     pub sf_subscription_id: Option<String>,
-    /// The applications deployed under the subscription.
+    /// The applications deployed under the subscription; empty until
+    /// application deployments exist.
     #[schema(value_type = Vec<Object>)]
     pub application_deployments: Vec<Value>,
 }

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{assert_problem, basic, both_backends, keys, TestApp};
+use crate::support::{assert_problem, basic, both_backends, keys, schema_object, TestApp};
 
 both_backends!(
     subscription_lifecycle,
@@ -14,6 +14,7 @@ both_backends!(
     subscription_permissions,
     an_organization_shows_its_subscriptions_and_products,
     an_organization_with_a_live_subscription_is_not_deleted,
+    the_document_states_what_the_bodies_take,
 );
 
 async fn organization_id(app: &TestApp, name: &str) -> i64 {
@@ -666,4 +667,33 @@ async fn an_organization_with_a_live_subscription_is_not_deleted(app: TestApp) {
         app.get(&format!("/v1/products/{product}")).await.status,
         StatusCode::OK
     );
+}
+
+async fn the_document_states_what_the_bodies_take(app: TestApp) {
+    let document = app.get("/openapi.json").await.body;
+    let create = schema_object(&document, "CreateSubscriptionBody");
+    assert_eq!(create["required"], json!(["organizationId", "productId"]));
+    assert_eq!(create["properties"]["sfLicenseId"]["maxLength"], 255);
+    assert_eq!(create["properties"]["description"]["maxLength"], 4000);
+    assert_eq!(create["properties"]["statusText"]["maxLength"], 250);
+    let patch = schema_object(&document, "PatchSubscriptionBody");
+    // status and customMetadata cannot be null; the texts can (to clear).
+    assert_eq!(
+        patch["properties"]["status"]["$ref"],
+        "#/components/schemas/SubscriptionStatus"
+    );
+    assert_eq!(patch["properties"]["customMetadata"]["type"], "object");
+    assert_eq!(
+        patch["properties"]["statusText"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        document["components"]["schemas"]["SubscriptionStatus"]["enum"],
+        json!(["Pending", "Active", "Suspended", "Cancelled", "Expired"])
+    );
+    let patch_operation = &document["paths"]["/v1/subscriptions/{subscriptionId}"]["patch"];
+    assert_eq!(patch_operation["operationId"], "PatchSubscription");
+    let get_log = &document["paths"]["/v1/subscriptions/{subscriptionId}/logs/{logId}"]["get"];
+    assert_eq!(get_log["operationId"], "GetSubscriptionLog");
+    assert_eq!(get_log["tags"], json!(["Subscriptions"]));
 }
