@@ -328,6 +328,48 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/organizations/{organizationId}/members/imports/{id}",
         Access::Requires("organization.read"),
     ),
+    ("POST", "/v1/products", Access::Requires("product.write")),
+    ("GET", "/v1/products", Access::Requires("product.read")),
+    (
+        "GET",
+        "/v1/products/{productId}",
+        Access::Requires("product.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/products/{productId}",
+        Access::Requires("product.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/products/{productId}",
+        Access::Requires("product.write"),
+    ),
+    (
+        "POST",
+        "/v1/applications",
+        Access::Requires("application.write"),
+    ),
+    (
+        "GET",
+        "/v1/applications",
+        Access::Requires("application.read"),
+    ),
+    (
+        "GET",
+        "/v1/applications/{applicationId}",
+        Access::Requires("application.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/applications/{applicationId}",
+        Access::Requires("application.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/applications/{applicationId}",
+        Access::Requires("application.write"),
+    ),
     ("POST", "/v1/roles", Access::Requires("role.write")),
     ("GET", "/v1/roles", Access::Requires("role.read")),
     ("GET", "/v1/roles/{roleId}", Access::Requires("role.read")),
@@ -407,6 +449,36 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "DELETE",
         "/v1/sts-clients/{clientId}",
         Access::Requires("sts.write"),
+    ),
+    (
+        "POST",
+        "/v1/subscriptions",
+        Access::Requires("subscription.write"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions",
+        Access::Requires("subscription.read"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions/{subscriptionId}",
+        Access::Requires("subscription.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/subscriptions/{subscriptionId}",
+        Access::Requires("subscription.write"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions/{subscriptionId}/logs",
+        Access::Requires("subscription.read"),
+    ),
+    (
+        "GET",
+        "/v1/subscriptions/{subscriptionId}/logs/{logId}",
+        Access::Requires("subscription.read"),
     ),
 ];
 

@@ -59,7 +59,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Me"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Products"), (name = "Applications"), (name = "Subscriptions"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -135,10 +135,13 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::organization_aliases::router())
         .merge(routes::organization_domains::router())
         .merge(routes::member_imports::router())
+        .merge(routes::products::router())
+        .merge(routes::applications::router())
         .merge(routes::roles::router())
         .merge(routes::sync::router())
         .merge(routes::api_keys::router())
         .merge(routes::sts_clients::router())
+        .merge(routes::subscriptions::router())
         .merge(routes::push::router())
         .merge(routes::audit::router())
         .merge(routes::webhooks::router())
@@ -165,7 +168,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 13] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 17] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -178,12 +181,19 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 13] {
             "/v1/organizations/{organizationId}/domains",
             &organization_domains::LIST,
         ),
+        ("/v1/products", &products::LIST),
+        ("/v1/applications", &applications::LIST),
         ("/v1/roles", &roles::LIST),
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),
         ("/v1/audit-events", &audit::LIST),
         ("/v1/webhooks", &webhooks::LIST),
         ("/v1/webhooks/{webhookId}/deliveries", &webhooks::DELIVERIES),
+        ("/v1/subscriptions", &subscriptions::LIST),
+        (
+            "/v1/subscriptions/{subscriptionId}/logs",
+            &subscriptions::LOG_LIST,
+        ),
     ]
 }
 
@@ -241,6 +251,8 @@ fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
     use nexus_core::list_query::select_pattern;
     use routes::members::MEMBERSHIP_SHAPE;
     use routes::organizations::ORGANIZATION_SHAPE;
+    use routes::products::PRODUCT_SHAPE;
+    use routes::subscriptions::SUBSCRIPTION_SHAPE;
     use utoipa::openapi::schema::Schema;
     use utoipa::openapi::RefOr;
     let shaped = [
@@ -254,6 +266,10 @@ fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
             "/v1/organizations/{organizationId}/members/{userId}",
             &MEMBERSHIP_SHAPE,
         ),
+        ("/v1/products", &PRODUCT_SHAPE),
+        ("/v1/products/{productId}", &PRODUCT_SHAPE),
+        ("/v1/subscriptions", &SUBSCRIPTION_SHAPE),
+        ("/v1/subscriptions/{subscriptionId}", &SUBSCRIPTION_SHAPE),
     ];
     for (path, shape) in shaped {
         let Some(get) = api

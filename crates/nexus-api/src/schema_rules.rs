@@ -18,6 +18,29 @@ pub(crate) fn document(api: &mut OpenApi) {
     document_membership_roles_query(api);
     document_text_rule(api);
     document_field_ties(api);
+    document_unique_items(api);
+}
+
+/// Lists whose items must differ (`uniqueItems`): the checks refuse a
+/// repeated item.
+fn document_unique_items(api: &mut OpenApi) {
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    for (schema, property) in [
+        ("CreateApplicationBody", "clients"),
+        ("PatchApplicationBody", "clients"),
+    ] {
+        let target = components
+            .schemas
+            .get_mut(schema)
+            .and_then(|found| property_of(found, property))
+            .unwrap_or_else(|| panic!("{schema}.{property} is not in the document"));
+        match target {
+            RefOr::T(Schema::Array(array)) => array.unique_items = true,
+            _ => panic!("{schema}.{property} is not an array"),
+        }
+    }
 }
 
 /// A property's own rule: a pattern and, where the parser bounds the
@@ -105,6 +128,18 @@ const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
         rule(patterns::NO_WHITESPACE),
     ),
     (&["WebhookBody"], "url", rule(patterns::WEBHOOK_URL)),
+    (PRODUCT_BODIES, "name", rule(patterns::PRODUCT_NAME)),
+    (PRODUCT_BODIES, "url", rule(patterns::HTTP_URL)),
+    (
+        &["CreateProductBody"],
+        "developersRoleAudience",
+        rule(patterns::NO_WHITESPACE),
+    ),
+    (
+        &["ApplicationClient"],
+        "clientId",
+        rule(patterns::AZO_CLIENT_ID),
+    ),
     (
         &["SyncConnection"],
         "groups",
@@ -121,6 +156,7 @@ const PROFILE_BODIES: &[&str] = &["CreateUserBody", "PatchUserBody", "UpdateMePr
 const UPN_BODIES: &[&str] = &["NewCustomUpnBody", "CustomUpnBody"];
 const TENANT_BODIES: &[&str] = &["NewIdpTenantBody", "IdpTenantBody"];
 const ROLE_BODIES: &[&str] = &["NewRoleBody", "RoleBody"];
+const PRODUCT_BODIES: &[&str] = &["CreateProductBody", "PatchProductBody"];
 
 fn document_value_patterns(api: &mut OpenApi) {
     let Some(components) = api.components.as_mut() else {
@@ -318,6 +354,27 @@ fn document_field_ties(api: &mut OpenApi) {
         AnyOfBuilder::new()
             .item(absent(&["name"]))
             .item(absent(&["productName"])),
+    );
+
+    // A product created with its developer role has a name that leaves
+    // room for the role's suffix (stated as a pattern: a length here would
+    // read as the name's own limit).
+    refine(
+        api,
+        "CreateProductBody",
+        AnyOfBuilder::new()
+            .item(absent(&["developersRoleAudience"]))
+            .item(
+                ObjectBuilder::new().property(
+                    "name",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(format!(
+                            "^[A-Za-z0-9][A-Za-z0-9._-]{{0,{}}}$",
+                            nexus_core::product::NAME_WITH_DEVELOPERS_ROLE - 1
+                        ))),
+                ),
+            ),
     );
 
     // Management credentials come as a pair: a client id with its secret. A

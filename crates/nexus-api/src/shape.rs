@@ -136,6 +136,11 @@ selection!(
     OrganizationSelection,
     nexus_core::organization::Organization
 );
+selection!(ProductSelection, nexus_core::product::Product);
+selection!(
+    SubscriptionSelection,
+    nexus_core::subscription::Subscription
+);
 
 /// The `$select` and `$expand` of a single read; any other option is
 /// refused.

@@ -128,7 +128,12 @@ pub mod resource_type {
     pub const MEMBER: &str = "member";
     /// `organizationId/systemName/systemId`.
     pub const ORGANIZATION_ALIAS: &str = "organizationAlias";
+    pub const PRODUCT: &str = "product";
+    pub const APPLICATION: &str = "application";
     pub const ROLE: &str = "role";
+    /// An organization's subscription to a product (its log entries are
+    /// part of it).
+    pub const SUBSCRIPTION: &str = "subscription";
     /// `roleId/mapId`.
     pub const CONNECTION_MAP: &str = "connectionMap";
     pub const API_KEY: &str = "apiKey";

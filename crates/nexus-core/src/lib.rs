@@ -1,6 +1,7 @@
 //! Nexus domain: the records Nexus keeps, the values they are made of, and the
 //! rules those values obey. Nothing here does I/O.
 
+pub mod application;
 pub mod application_deployment;
 pub mod audit;
 pub mod auth;
@@ -20,8 +21,10 @@ pub mod organization;
 pub mod organization_alias;
 pub mod organization_domain;
 pub mod patterns;
+pub mod product;
 pub mod reconciliation;
 pub mod role;
+pub mod subscription;
 pub mod sync;
 pub mod tenant_client;
 pub mod time;

@@ -27,7 +27,9 @@ pub struct Organization {
     pub members: Vec<Membership>,
     pub is_active: bool,
     pub modified: Timestamp,
-    pub products: Vec<serde_json::Value>,
+    /// The products of its subscriptions, each once, by id (without their
+    /// subscriptions).
+    pub products: Vec<crate::product::Product>,
     pub created_by: String,
     pub modified_by: String,
     pub display_name: String,
@@ -35,7 +37,8 @@ pub struct Organization {
     pub crm_account_id: String,
     pub is_mfa_required: bool,
     pub is_self_service: bool,
-    pub subscriptions: Vec<serde_json::Value>,
+    /// Its subscriptions (without their logs).
+    pub subscriptions: Vec<crate::subscription::Subscription>,
     pub technical_contact: Option<String>,
     pub is_enabled_for_preview_features: bool,
     pub is_domain_verification_required: bool,

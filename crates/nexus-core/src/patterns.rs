@@ -132,6 +132,14 @@ pub fn comma_separated(words: &[&str]) -> String {
 /// `_` and `-`, starting with a letter or digit, 1–100 characters.
 pub const SYSTEM_NAME: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 
+/// `ProductName`: ASCII letters, digits, `.`, `_` and `-`, starting with a
+/// letter or digit (its length is the schema's `maxLength`).
+pub const PRODUCT_NAME: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
+
+/// `AzoClientId`: an Auth0 client id, ASCII letters, digits, `_` and `-`
+/// (its length is the schema's `minLength`/`maxLength`).
+pub const AZO_CLIENT_ID: &str = r"^[A-Za-z0-9_-]+$";
+
 #[cfg(test)]
 mod tests {
     use regex::Regex;
@@ -172,6 +180,39 @@ mod tests {
         agrees(
             SYSTEM_NAME,
             |s| crate::organization_alias::SystemName::parse(s).is_ok(),
+            &samples,
+        );
+    }
+
+    #[test]
+    fn product_names_and_client_ids() {
+        let long = "a".repeat(100);
+        let samples = [
+            "ledger",
+            "Ledger-2.0_b",
+            "9",
+            &long,
+            "",
+            ".x",
+            "-x",
+            "_x",
+            "a b",
+            "a/b",
+            "é",
+            "a\n",
+        ];
+        agrees(
+            PRODUCT_NAME,
+            |s| crate::product::ProductName::parse(s).is_ok(),
+            &samples,
+        );
+        let long = "c".repeat(64);
+        let samples = [
+            "a", "A-z_09", "-", "_", &long, "", "a b", "a.b", "é", "a/b", "a\n",
+        ];
+        agrees(
+            AZO_CLIENT_ID,
+            |s| crate::values::AzoClientId::parse(s).is_ok(),
             &samples,
         );
     }

@@ -3,6 +3,7 @@
 //! that says what the caller did wrong.
 
 pub mod api_keys;
+pub mod applications;
 pub mod audit;
 pub mod audit_retention;
 pub mod auth;
@@ -23,12 +24,14 @@ pub mod metrics;
 pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
+pub mod products;
 pub mod provisioning;
 pub mod push;
 pub mod reconciliations;
 pub mod roles;
 pub mod secrets;
 pub mod sts_clients;
+pub mod subscriptions;
 pub mod sync;
 pub mod tenant_clients;
 pub mod users;

@@ -1,9 +1,12 @@
+use std::collections::BTreeSet;
+
 use nexus_core::audit::resource_type::ORGANIZATION;
 use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrganizationBody};
+use nexus_core::product::Product;
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
     commit, idp_tenants, memberships, organization_aliases, organization_domains, organizations,
-    Conn, ListParams, Page,
+    products, subscriptions, Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -38,9 +41,10 @@ pub struct Expand {
     pub members: bool,
 }
 
-/// Fills the organizations' collections Nexus keeps (aliases, domains;
-/// members when expanded), with one query for each collection for all of
-/// them.
+/// Fills the organizations' collections Nexus keeps (aliases, domains,
+/// subscriptions and the products of those, each product once, with its
+/// applications; members when expanded), with one query for each
+/// collection for all of them.
 pub(crate) async fn complete(
     conn: &mut Conn,
     organizations: &mut [Organization],
@@ -49,15 +53,42 @@ pub(crate) async fn complete(
     let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
     let mut aliases = organization_aliases::of(conn, &ids).await?;
     let mut domains = organization_domains::of_organizations(conn, &ids).await?;
+    let mut subscriptions = subscriptions::of_organizations(conn, &ids).await?;
     let mut members = if expand.members {
         memberships::of_organizations(conn, &ids).await?
     } else {
         Default::default()
     };
+    let product_ids: BTreeSet<i32> = subscriptions
+        .values()
+        .flatten()
+        .map(|s| s.product_id)
+        .collect();
+    let product_ids: Vec<i32> = product_ids.into_iter().collect();
+    let mut products: Vec<Product> = products::of_ids(conn, &product_ids)
+        .await?
+        .into_values()
+        .collect();
+    products.sort_by_key(|p| p.id);
+    crate::products::complete(conn, &mut products, Default::default()).await?;
     for organization in organizations {
+        let mut ids: Vec<i32> = subscriptions
+            .get(&organization.id)
+            .into_iter()
+            .flatten()
+            .map(|s| s.product_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        organization.products = products
+            .iter()
+            .filter(|p| ids.binary_search(&p.id).is_ok())
+            .cloned()
+            .collect();
         organization.aliases = aliases.remove(&organization.id).unwrap_or_default();
         organization.domains = domains.remove(&organization.id).unwrap_or_default();
         organization.members = members.remove(&organization.id).unwrap_or_default();
+        organization.subscriptions = subscriptions.remove(&organization.id).unwrap_or_default();
     }
     Ok(())
 }
@@ -144,9 +175,10 @@ async fn default_tenant(conn: &mut Conn, reference: &str) -> Result<i32> {
 
 /// DeleteOrganization: an organization nothing holds on to. One with
 /// members, whose users have it as their organization, that an unfinished
-/// import creates users in, or that a tenant provisions new users into, is a
-/// conflict that says which: nobody leaves it, and no setting changes,
-/// unasked.
+/// import creates users in, that a tenant provisions new users into, or
+/// with a subscription not Cancelled or Expired, is a conflict that says
+/// which: nobody leaves it, and no setting changes, unasked. Its ended
+/// subscriptions go with it.
 #[tracing::instrument(skip(nexus, actor))]
 pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
     let numeric = numeric_id(RESOURCE, id)?;
@@ -166,6 +198,10 @@ pub async fn delete(nexus: &Nexus, actor: &Actor, id: &str) -> Result<()> {
             (
                 holds.tenants,
                 "an IdP tenant provisions new users into it (jitProvisioning)",
+            ),
+            (
+                holds.subscriptions,
+                "it has subscriptions that have not ended (cancel them first)",
             ),
         ]
         .into_iter()

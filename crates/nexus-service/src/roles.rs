@@ -1,6 +1,6 @@
 use nexus_core::audit::{self as audit_core, resource_type};
 use nexus_core::auth::{Authority, Permissions};
-use nexus_core::role::{ConnectionMap, ConnectionMapBody, Role, RoleBody, UserRolesBody};
+use nexus_core::role::{ConnectionMap, ConnectionMapBody, NewRole, Role, RoleBody, UserRolesBody};
 use nexus_core::user::UserRole;
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, roles, Conn, ListParams, Page};
@@ -49,16 +49,30 @@ pub async fn create(
     body: RoleBody,
 ) -> Result<Role> {
     let new = body.into_new()?;
+    let mut tx = nexus.store().begin().await?;
+    let role = insert_in(nexus, &mut tx, actor, authority, &new).await?;
+    commit(tx).await?;
+    Ok(role)
+}
+
+/// Creates a role in the caller's transaction (a product's developer role
+/// with its product): the grant rule, the insert and the audit event.
+pub(crate) async fn insert_in(
+    nexus: &Nexus,
+    conn: &mut Conn,
+    actor: &Actor,
+    authority: &Authority,
+    new: &NewRole,
+) -> Result<Role> {
     if new.audience == nexus.authenticator().nexus_audience() {
         grants::require_held(
             authority,
             &Permissions::from_codes(new.permissions.iter().cloned()),
         )?;
     }
-    let mut tx = nexus.store().begin().await?;
-    let role = roles::insert(&mut tx, &new, actor).await?;
+    let role = roles::insert(conn, new, actor).await?;
     audit::record(
-        &mut tx,
+        conn,
         actor,
         resource_type::ROLE,
         &role.id,
@@ -66,7 +80,6 @@ pub async fn create(
         Some(&role),
     )
     .await?;
-    commit(tx).await?;
     Ok(role)
 }
 

@@ -109,6 +109,21 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         message: "a role with this name already exists for this audience",
     },
     UniqueRule {
+        name: "ux_products_name",
+        sqlite_columns: None,
+        message: crate::products::NAME_TAKEN,
+    },
+    UniqueRule {
+        name: "ux_applications_name",
+        sqlite_columns: None,
+        message: crate::applications::NAME_TAKEN,
+    },
+    UniqueRule {
+        name: "ux_application_clients_client",
+        sqlite_columns: Some("application_clients.client_id, application_clients.idp_tenant_id"),
+        message: crate::applications::CLIENT_TAKEN,
+    },
+    UniqueRule {
         name: "ux_role_connection_maps_role_connection_group",
         sqlite_columns: Some(
             "role_connection_maps.role_id, role_connection_maps.azo_connection_id, role_connection_maps.group_name",

@@ -13,6 +13,7 @@ mod transaction;
 
 pub mod api_keys;
 pub mod application_deployments;
+pub mod applications;
 pub mod audit;
 pub mod custom_upns;
 pub mod identities;
@@ -26,10 +27,13 @@ pub mod memberships;
 pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
+pub mod products;
 pub mod push;
 pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
+pub mod subscription_logs;
+pub mod subscriptions;
 pub mod users;
 pub mod webhooks;
 

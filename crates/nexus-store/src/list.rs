@@ -391,7 +391,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("schema.db").display());
         let store = crate::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let specs: [(&ListSpec, &str); 10] = [
+        let specs: [(&ListSpec, &str); 12] = [
             (&crate::users::LIST, "users"),
             (&crate::roles::LIST, "roles"),
             (&crate::roles::MAP_LIST, "role_connection_maps"),
@@ -402,6 +402,8 @@ mod tests {
             (&crate::identities::LIST, "identities"),
             (&crate::memberships::LIST, "memberships"),
             (&crate::audit::LIST, "audit_events"),
+            (&crate::subscriptions::LIST, "subscriptions"),
+            (&crate::subscription_logs::LIST, "subscription_logs"),
         ];
         let mut conn = store.begin_read().await.unwrap();
         for (spec, table) in specs {

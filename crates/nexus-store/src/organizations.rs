@@ -278,11 +278,13 @@ pub struct Holds {
     pub imports: bool,
     /// An IdP tenant provisions its new users into it just in time.
     pub tenants: bool,
+    /// It has a subscription that has not ended (not Cancelled or Expired).
+    pub subscriptions: bool,
 }
 
 impl Holds {
     pub fn any(&self) -> bool {
-        self.members || self.users || self.imports || self.tenants
+        self.members || self.users || self.imports || self.tenants || self.subscriptions
     }
 }
 
@@ -291,7 +293,7 @@ impl Holds {
 pub async fn holds(conn: &mut Conn, id: i32) -> Result<Holds, StoreError> {
     let exists = |sql: &str| format!("(CASE WHEN EXISTS ({sql}) THEN 1 ELSE 0 END)");
     let sql = format!(
-        "SELECT {} AS members, {} AS users, {} AS imports, {} AS tenants",
+        "SELECT {} AS members, {} AS users, {} AS imports, {} AS tenants, {} AS subscriptions",
         exists("SELECT 1 FROM memberships WHERE organization_id = $1"),
         exists("SELECT 1 FROM users WHERE organization_id = $1"),
         exists(
@@ -300,6 +302,10 @@ pub async fn holds(conn: &mut Conn, id: i32) -> Result<Holds, StoreError> {
              WHERE organization_id = $1 AND state IN ('Queued', 'Running')"
         ),
         exists("SELECT 1 FROM idp_tenants WHERE jit_organization_id = $1"),
+        exists(
+            "SELECT 1 FROM subscriptions WHERE organization_id = $1 \
+             AND status NOT IN ('Cancelled', 'Expired')"
+        ),
     );
     let row = sqlx::query(&sql).bind(id).fetch_one(conn).await?;
     Ok(Holds {
@@ -307,6 +313,7 @@ pub async fn holds(conn: &mut Conn, id: i32) -> Result<Holds, StoreError> {
         users: row.flag("users")?,
         imports: row.flag("imports")?,
         tenants: row.flag("tenants")?,
+        subscriptions: row.flag("subscriptions")?,
     })
 }
 

@@ -1,6 +1,7 @@
 //! One module per resource, each with its own `router()`.
 
 pub mod api_keys;
+pub mod applications;
 pub mod audit;
 pub mod custom_upns;
 pub mod health;
@@ -15,10 +16,12 @@ pub mod ops;
 pub mod organization_aliases;
 pub mod organization_domains;
 pub mod organizations;
+pub mod products;
 pub mod push;
 pub mod reconciliations;
 pub mod roles;
 pub mod sts_clients;
+pub mod subscriptions;
 pub mod sync;
 pub mod tenant_clients;
 pub mod users;

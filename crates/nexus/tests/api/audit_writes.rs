@@ -228,6 +228,28 @@ impl Setup<'_> {
         (format!("{collection}/{id}"), organization, id, domain)
     }
 
+    async fn product(&mut self) -> i64 {
+        let name = self.unique("audit-product-");
+        self.created(
+            "/v1/products",
+            json!({"name": name, "displayName": "Audit"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn application(&mut self) -> i64 {
+        let product = self.product().await;
+        self.created(
+            "/v1/applications",
+            json!({"productId": product, "name": "web", "displayName": "Web"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     async fn organization(&mut self) -> i64 {
         let name = self.unique("audit-org-");
         self.created(
@@ -594,6 +616,60 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("organization", Some(organization.to_string()))
             .changes("isMfaRequired", json!(false), is(json!(true)))
         }
+        "CreateProduct" => {
+            let name = setup.unique("audit-product-");
+            Write::new(
+                M::POST,
+                "/v1/products",
+                Some(json!({"name": name, "displayName": "Audit"})),
+            )
+            .on("product", None)
+            .changes("name", Value::Null, is(json!(name)))
+        }
+        "UpdateProduct" => {
+            let product = setup.product().await;
+            Write::new(
+                M::PATCH,
+                format!("/v1/products/{product}"),
+                Some(json!({"publicMetadata": {"tier": "gold"}})),
+            )
+            .on("product", Some(product.to_string()))
+            .changes("publicMetadata.tier", Value::Null, is(json!("gold")))
+        }
+        "DeleteProduct" => {
+            let product = setup.product().await;
+            Write::new(M::DELETE, format!("/v1/products/{product}"), None)
+                .on("product", Some(product.to_string()))
+                .changes("displayName", json!("Audit"), is(Value::Null))
+        }
+        "CreateApplication" => {
+            let product = setup.product().await;
+            let tenant = setup.tenant(None).await;
+            Write::new(
+                M::POST,
+                "/v1/applications",
+                Some(json!({"productId": product, "name": "web", "displayName": "Web",
+                    "clients": [{"idpTenantId": tenant, "clientId": "audit-web"}]})),
+            )
+            .on("application", None)
+            .changes("productId", Value::Null, is(json!(product)))
+        }
+        "UpdateApplication" => {
+            let application = setup.application().await;
+            Write::new(
+                M::PATCH,
+                format!("/v1/applications/{application}"),
+                Some(json!({"description": "audited"})),
+            )
+            .on("application", Some(application.to_string()))
+            .changes("description", Value::Null, is(json!("audited")))
+        }
+        "DeleteApplication" => {
+            let application = setup.application().await;
+            Write::new(M::DELETE, format!("/v1/applications/{application}"), None)
+                .on("application", Some(application.to_string()))
+                .changes("displayName", json!("Web"), is(Value::Null))
+        }
         "CreateOrganizationAlias" => {
             let organization = setup.organization().await;
             Write::new(
@@ -869,8 +945,49 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("webhook", Some(webhook))
             .changes("redelivered", Value::Null, is(json!(delivery.parse::<i64>().unwrap())))
         }
+        "CreateSubscription" => {
+            let organization = setup.organization().await;
+            let product = subscribed_product(setup).await;
+            Write::new(
+                M::POST,
+                "/v1/subscriptions",
+                Some(json!({"organizationId": organization, "productId": product})),
+            )
+            .on("subscription", None)
+            .changes("status", Value::Null, is(json!("Active")))
+        }
+        "PatchSubscription" => {
+            let organization = setup.organization().await;
+            let product = subscribed_product(setup).await;
+            let subscription = setup
+                .created(
+                    "/v1/subscriptions",
+                    json!({"organizationId": organization, "productId": product}),
+                )
+                .await;
+            let id = id_of(&subscription);
+            Write::new(
+                M::PATCH,
+                format!("/v1/subscriptions/{id}"),
+                Some(json!({"status": "Suspended"})),
+            )
+            .on("subscription", Some(id))
+            .changes("status", json!("Active"), is(json!("Suspended")))
+        }
         _ => return None,
     })
+}
+
+/// A product to subscribe to, made through the products API.
+async fn subscribed_product(setup: &mut Setup<'_>) -> i64 {
+    let name = setup.unique("audit-subscribed-");
+    let product = setup
+        .created(
+            "/v1/products",
+            json!({"name": name, "displayName": "Subscribed"}),
+        )
+        .await;
+    product["id"].as_i64().expect("a product id")
 }
 
 /// The signing secret of the audit's webhooks (never to appear in an event).

@@ -252,6 +252,23 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     // Renamed by the PATCH probes: a tenant of its own.
     let patched_tenant = app.tenant("limits-patched").await["id"].to_string();
     let organization = app.organization("limits-org").await["id"].to_string();
+    let tenant_id = tenant["id"].as_i64().unwrap();
+    let product = app
+        .post(
+            "/v1/products",
+            json!({"name": "limits-base", "displayName": "Limits"}),
+        )
+        .await
+        .body["id"]
+        .to_string();
+    let application = app
+        .post(
+            "/v1/applications",
+            json!({"productId": product.parse::<i32>().unwrap(), "name": "limits-base", "displayName": "Limits"}),
+        )
+        .await
+        .body["id"]
+        .to_string();
     let user = app.user().await;
     let upn = created_id(
         app.post(
@@ -267,6 +284,23 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     let mut product_role_body = role_body.clone();
     product_role_body["productName"] = product_role_body["name"].take();
     let role = created_id(app.post("/v1/roles", role_body.clone()).await);
+    let subscribed = app
+        .post(
+            "/v1/products",
+            json!({"name": "limits-subscribed", "displayName": "Limits"}),
+        )
+        .await;
+    assert_eq!(subscribed.status, 201, "{}", subscribed.body);
+    let subscription_body = json!({
+        "organizationId": organization.parse::<i32>().unwrap(), "productId": subscribed.body["id"],
+        "statusText": "limits", "type": "Annual", "description": "limits", "details": "limits",
+        "sfLicenseId": "l", "sfContractId": "c", "sfSubscriptionId": "s",
+    });
+    let subscription = app
+        .post("/v1/subscriptions", subscription_body.clone())
+        .await;
+    assert_eq!(subscription.status, 201, "{}", subscription.body);
+    let subscription = subscription.body["id"].to_string();
     let create_user = json!({
         "authenticationMethod": "Database", "displayName": "Justin Buchanan",
         "idpTenantId": tenant_name, "organization": organization,
@@ -405,6 +439,41 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         ),
         base(
             Method::POST,
+            "/v1/products",
+            "/v1/products".into(),
+            json!({"name": "limits-product", "displayName": "Limits", "url": "https://limits.example.com",
+                "longDescription": "long"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/products",
+            "/v1/products".into(),
+            json!({"name": "limits-role", "displayName": "Limits",
+                "developersRoleAudience": "https://limits.example.com"}),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/products/{productId}",
+            format!("/v1/products/{product}"),
+            json!({"name": "limits-patched", "displayName": "Limits", "url": "https://limits.example.com",
+                "longDescription": "long"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/applications",
+            "/v1/applications".into(),
+            json!({"productId": product.parse::<i32>().unwrap(), "name": "web", "displayName": "Web",
+                "description": "d", "clients": [{"idpTenantId": tenant_id, "clientId": "limits-web"}]}),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/applications/{applicationId}",
+            format!("/v1/applications/{application}"),
+            json!({"name": "web-2", "displayName": "Web", "description": "d",
+                "clients": [{"idpTenantId": tenant_id, "clientId": "limits-patched"}]}),
+        ),
+        base(
+            Method::POST,
             "/v1/organizations/{organizationId}/aliases/{systemName}",
             format!("/v1/organizations/{organization}/aliases/crm"),
             json!({"systemId": "limits-1"}),
@@ -502,6 +571,19 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/sts-clients",
             "/v1/sts-clients".into(),
             json!({"clientId": "limits", "idpTenantId": tenant_name, "permissions": "read", "description": "limits"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/subscriptions",
+            "/v1/subscriptions".into(),
+            subscription_body.clone(),
+        ),
+        base(
+            Method::PATCH,
+            "/v1/subscriptions/{subscriptionId}",
+            format!("/v1/subscriptions/{subscription}"),
+            json!({"status": "Active", "statusText": "limits", "type": "Annual", "description": "limits",
+                "details": "limits", "sfLicenseId": "l", "sfContractId": "c", "sfSubscriptionId": "s"}),
         ),
     ]
 }

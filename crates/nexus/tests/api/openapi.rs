@@ -77,6 +77,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/organizations/{organizationId}/members/invite"),
     ("POST", "/v1/organizations/{organizationId}/members/import"),
     ("GET", "/v1/organizations/{organizationId}/members/imports/{id}"),
+    ("POST", "/v1/products"),
+    ("GET", "/v1/products"),
+    ("GET", "/v1/products/{productId}"),
+    ("PATCH", "/v1/products/{productId}"),
+    ("DELETE", "/v1/products/{productId}"),
+    ("POST", "/v1/applications"),
+    ("GET", "/v1/applications"),
+    ("GET", "/v1/applications/{applicationId}"),
+    ("PATCH", "/v1/applications/{applicationId}"),
+    ("DELETE", "/v1/applications/{applicationId}"),
     ("POST", "/v1/roles"),
     ("GET", "/v1/roles"),
     ("GET", "/v1/roles/{roleId}"),
@@ -98,6 +108,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sts-clients"),
     ("GET", "/v1/sts-clients/{clientId}"),
     ("DELETE", "/v1/sts-clients/{clientId}"),
+    ("POST", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions"),
+    ("GET", "/v1/subscriptions/{subscriptionId}"),
+    ("PATCH", "/v1/subscriptions/{subscriptionId}"),
+    ("GET", "/v1/subscriptions/{subscriptionId}/logs"),
+    ("GET", "/v1/subscriptions/{subscriptionId}/logs/{logId}"),
     ("GET", "/v1/push/status"),
     ("GET", "/v1/audit-events"),
     ("POST", "/v1/webhooks"),
@@ -184,7 +200,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             assert!(body.contains("@odata.nextLink"), "{path}: {body}");
         }
     }
-    assert_eq!(lists, 14, "the list endpoints");
+    assert_eq!(lists, 18, "the list endpoints");
     check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.
