@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{assert_problem, basic, both_backends, keys, TestApp};
+use crate::support::{assert_problem, basic, both_backends, keys, schema_object, TestApp};
 
 both_backends!(
     product_create_and_get,
@@ -10,6 +10,7 @@ both_backends!(
     product_developers_role,
     racing_for_one_product_name,
     product_permissions,
+    the_document_states_the_body_rules,
 );
 
 /// Creates a product; its body.
@@ -516,4 +517,72 @@ async fn product_permissions(app: TestApp) {
         )
         .await;
     assert_problem(&refused, 403, "/v1/products");
+}
+
+async fn the_document_states_the_body_rules(app: TestApp) {
+    let document = app.get("/openapi.json").await.body;
+    let create = schema_object(&document, "CreateProductBody");
+    let properties = &create["properties"];
+    // A JSON object field takes nothing else (a non-object is a 400).
+    for field in ["metadata", "publicMetadata"] {
+        let kinds = properties[field]["type"].to_string();
+        assert!(
+            kinds.contains("object") && !kinds.contains("string"),
+            "{field}: {kinds}"
+        );
+    }
+    assert_eq!(
+        properties["name"]["pattern"],
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    );
+    assert_eq!(properties["name"]["maxLength"], 100);
+    let required = create["required"].to_string();
+    assert!(
+        required.contains("name") && required.contains("displayName"),
+        "{required}"
+    );
+    // With a developer role, the name leaves room for `-developers`.
+    let tie = document["components"]["schemas"]["CreateProductBody"]["allOf"][1].to_string();
+    assert!(
+        tie.contains("developersRoleAudience") && tie.contains("{0,88}"),
+        "{tie}"
+    );
+    for body in ["CreateApplicationBody", "PatchApplicationBody"] {
+        let clients = &schema_object(&document, body)["properties"]["clients"];
+        assert_eq!(clients["uniqueItems"], true, "{body}: {clients}");
+        assert_eq!(clients["maxItems"], 50, "{body}: {clients}");
+    }
+    let client = schema_object(&document, "ApplicationClient");
+    assert_eq!(
+        client["properties"]["clientId"]["pattern"],
+        r"^[A-Za-z0-9_-]+$"
+    );
+    assert_eq!(client["properties"]["clientId"]["maxLength"], 64);
+    assert_eq!(client["additionalProperties"], false, "{client}");
+    // The permissions are documented on each operation.
+    let paths = &document["paths"];
+    assert_eq!(
+        paths["/v1/products"]["post"]["x-nexus-permission"],
+        "product.write"
+    );
+    assert_eq!(
+        paths["/v1/products/{productId}"]["get"]["x-nexus-permission"],
+        "product.read"
+    );
+    assert_eq!(
+        paths["/v1/applications"]["get"]["x-nexus-permission"],
+        "application.read"
+    );
+    assert_eq!(
+        paths["/v1/applications/{applicationId}"]["delete"]["x-nexus-permission"],
+        "application.write"
+    );
+    assert_eq!(
+        paths["/v1/products"]["post"]["tags"],
+        serde_json::json!(["Products"])
+    );
+    assert_eq!(
+        paths["/v1/applications"]["post"]["tags"],
+        serde_json::json!(["Applications"])
+    );
 }
