@@ -480,6 +480,46 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/subscriptions/{subscriptionId}/logs/{logId}",
         Access::Requires("subscription.read"),
     ),
+    (
+        "POST",
+        "/v1/application-deployments",
+        Access::Requires("application.deployment.write"),
+    ),
+    (
+        "GET",
+        "/v1/application-deployments",
+        Access::Requires("application.deployment.read"),
+    ),
+    (
+        "GET",
+        "/v1/application-deployments/{appDeploymentId}",
+        Access::Requires("application.deployment.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/application-deployments/{appDeploymentId}",
+        Access::Requires("application.deployment.write"),
+    ),
+    (
+        "DELETE",
+        "/v1/application-deployments/{appDeploymentId}",
+        Access::Requires("application.deployment.write"),
+    ),
+    (
+        "POST",
+        "/v1/application-deployments/{appDeploymentId}/users",
+        Access::Requires("application.deployment.user.write"),
+    ),
+    (
+        "GET",
+        "/v1/application-deployments/{appDeploymentId}/users",
+        Access::Requires("application.deployment.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/application-deployments/{appDeploymentId}/users/{userId}",
+        Access::Requires("application.deployment.user.write"),
+    ),
 ];
 
 /// Every permission a credential can usefully hold: those the routes of

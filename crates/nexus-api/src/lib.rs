@@ -59,7 +59,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Me"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Products"), (name = "Applications"), (name = "Subscriptions"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Products"), (name = "Applications"), (name = "Subscriptions"), (name = "Application deployments"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -142,6 +142,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::api_keys::router())
         .merge(routes::sts_clients::router())
         .merge(routes::subscriptions::router())
+        .merge(routes::application_deployments::router())
         .merge(routes::push::router())
         .merge(routes::audit::router())
         .merge(routes::webhooks::router())
@@ -168,7 +169,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 17] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 19] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -183,6 +184,14 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 17] {
         ),
         ("/v1/products", &products::LIST),
         ("/v1/applications", &applications::LIST),
+        (
+            "/v1/application-deployments",
+            &application_deployments::LIST,
+        ),
+        (
+            "/v1/application-deployments/{appDeploymentId}/users",
+            &application_deployments::USER_LIST,
+        ),
         ("/v1/roles", &roles::LIST),
         ("/v1/roles/{roleId}/connection-maps", &roles::MAP_LIST),
         ("/v1/api-keys", &api_keys::LIST),

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::application_deployment::DeploymentStatus;
 use crate::role::in_force;
+use crate::subscription::SubscriptionStatus;
 use crate::Timestamp;
 
 /// An application that an Auth0 client runs, in one tenant.
@@ -41,14 +42,19 @@ impl Terms {
 
     /// A subscription lets its deployments' users in while enabled and
     /// `Active`.
-    pub fn of_subscription(status: &str, is_enabled: bool, expires: Option<Timestamp>) -> Terms {
+    pub fn of_subscription(
+        status: SubscriptionStatus,
+        is_enabled: bool,
+        expires: Option<Timestamp>,
+    ) -> Terms {
         Terms {
-            is_active: is_enabled && status == "Active",
+            is_active: is_enabled && status == SubscriptionStatus::Active,
             expires,
         }
     }
 
-    fn hold_at(&self, now: Timestamp) -> bool {
+    /// Whether it is active and unexpired at `now`.
+    pub fn hold_at(&self, now: Timestamp) -> bool {
         self.is_active && in_force(self.expires, now)
     }
 }
@@ -215,10 +221,13 @@ mod tests {
             let terms = Terms::of_deployment(*status, None);
             assert_eq!(terms.is_active, *status == DeploymentStatus::Active);
         }
-        assert!(Terms::of_subscription("Active", true, None).is_active);
-        assert!(!Terms::of_subscription("Active", false, None).is_active);
-        for status in ["Pending", "Suspended", "Cancelled", "Expired"] {
-            assert!(!Terms::of_subscription(status, true, None).is_active);
+        for status in SubscriptionStatus::ALL {
+            let active = *status == SubscriptionStatus::Active;
+            assert_eq!(
+                Terms::of_subscription(*status, true, None).is_active,
+                active
+            );
+            assert!(!Terms::of_subscription(*status, false, None).is_active);
         }
     }
 

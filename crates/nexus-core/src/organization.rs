@@ -33,7 +33,8 @@ pub struct Organization {
     pub created_by: String,
     pub modified_by: String,
     pub display_name: String,
-    pub applications: Vec<serde_json::Value>,
+    /// The applications deployed to it (empty inside a user).
+    pub applications: Vec<crate::application::Application>,
     pub crm_account_id: String,
     pub is_mfa_required: bool,
     pub is_self_service: bool,

@@ -82,10 +82,9 @@ pub struct Subscription {
     #[schema(value_type = Object)]
     pub readonly_metadata: Map<String, Value>,
     pub sf_subscription_id: Option<String>,
-    /// The applications deployed under the subscription; empty until
-    /// application deployments exist.
-    #[schema(value_type = Vec<Object>)]
-    pub application_deployments: Vec<Value>,
+    /// The applications deployed under the subscription (on GET and in
+    /// lists; empty inside a user and an organization).
+    pub application_deployments: Vec<crate::application_deployment::ApplicationDeployment>,
 }
 
 /// An entry of a subscription's log.
@@ -397,9 +396,12 @@ impl SubscriptionChanges {
 /// Whether the subscription entitles anyone at `now`: enabled, `Active`,
 /// and not past its `expires`.
 pub fn is_in_force(subscription: &Subscription, now: Timestamp) -> bool {
-    subscription.is_enabled
-        && subscription.status == SubscriptionStatus::Active
-        && crate::role::in_force(subscription.expires, now)
+    crate::entitlement::Terms::of_subscription(
+        subscription.status,
+        subscription.is_enabled,
+        subscription.expires,
+    )
+    .hold_at(now)
 }
 
 /// Texts longer than this are cut in a log message: the entry says that a

@@ -3,6 +3,7 @@
 //! that says what the caller did wrong.
 
 pub mod api_keys;
+pub mod application_deployments;
 pub mod applications;
 pub mod audit;
 pub mod audit_retention;

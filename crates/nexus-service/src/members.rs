@@ -1,6 +1,8 @@
 use nexus_core::audit::resource_type;
 use nexus_core::auth::Authority;
-use nexus_core::organization::{AddMemberBody, Membership, UpdateMemberBody, MEMBERSHIP_ROLES};
+use nexus_core::organization::{
+    AddMemberBody, Membership, NewMember, UpdateMemberBody, MEMBERSHIP_ROLES,
+};
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{commit, memberships, organizations, users, Conn, ListParams, Page, StoreError};
 
@@ -83,6 +85,35 @@ pub async fn add(
     let member = (organization_id, new.user_id.as_str());
     record(&mut tx, actor, member, None, Some(&membership)).await?;
     commit(tx).await?;
+    Ok(membership)
+}
+
+/// Makes the user a plain member (no role, not a guest) in the caller's
+/// transaction, and audits it.
+pub(crate) async fn insert_plain(
+    conn: &mut Conn,
+    actor: &Actor,
+    organization_id: i32,
+    user_id: &str,
+) -> Result<Membership> {
+    let member = NewMember {
+        user_id: user_id.to_owned(),
+        is_mfa_required: false,
+        is_guest: false,
+        make_admin: false,
+    };
+    memberships::insert(conn, organization_id, &member, actor).await?;
+    let membership = memberships::get(conn, organization_id, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(MEMBER, user_id))?;
+    record(
+        conn,
+        actor,
+        (organization_id, user_id),
+        None,
+        Some(&membership),
+    )
+    .await?;
     Ok(membership)
 }
 

@@ -5,8 +5,8 @@ use nexus_core::organization::{CreateOrganizationBody, Organization, UpdateOrgan
 use nexus_core::product::Product;
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
-    commit, idp_tenants, memberships, organization_aliases, organization_domains, organizations,
-    products, subscriptions, Conn, ListParams, Page,
+    application_deployments, commit, idp_tenants, memberships, organization_aliases,
+    organization_domains, organizations, products, subscriptions, Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -71,7 +71,24 @@ pub(crate) async fn complete(
         .collect();
     products.sort_by_key(|p| p.id);
     crate::products::complete(conn, &mut products, Default::default()).await?;
+    let subscription_ids: Vec<i32> = subscriptions.values().flatten().map(|s| s.id).collect();
+    let deployments = application_deployments::of_subscriptions(conn, &subscription_ids).await?;
     for organization in organizations {
+        // Its applications: those deployed to it, as its products list them.
+        let deployed: BTreeSet<i32> = subscriptions
+            .get(&organization.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| deployments.get(&s.id))
+            .flatten()
+            .map(|d| d.application_id)
+            .collect();
+        organization.applications = products
+            .iter()
+            .flat_map(|p| &p.applications)
+            .filter(|a| deployed.contains(&a.id))
+            .cloned()
+            .collect();
         let mut ids: Vec<i32> = subscriptions
             .get(&organization.id)
             .into_iter()

@@ -9,7 +9,8 @@ use nexus_core::subscription::{
 };
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
-    commit, organizations, products, subscription_logs, subscriptions, Conn, ListParams, Page,
+    application_deployments, commit, organizations, products, subscription_logs, subscriptions,
+    Conn, ListParams, Page,
 };
 
 use crate::{audit, numeric_id, Nexus, Result, ServiceError};
@@ -34,10 +35,15 @@ async fn complete(
     subscriptions: &mut [Subscription],
     expand: Expand,
 ) -> Result<()> {
+    let ids: Vec<i32> = subscriptions.iter().map(|s| s.id).collect();
+    let mut deployments = application_deployments::of_subscriptions(conn, &ids).await?;
+    for subscription in subscriptions.iter_mut() {
+        subscription.application_deployments =
+            deployments.remove(&subscription.id).unwrap_or_default();
+    }
     if !expand.logs {
         return Ok(());
     }
-    let ids: Vec<i32> = subscriptions.iter().map(|s| s.id).collect();
     let mut logs = subscription_logs::of_subscriptions(conn, &ids).await?;
     for subscription in subscriptions {
         subscription.logs = logs.remove(&subscription.id).unwrap_or_default();

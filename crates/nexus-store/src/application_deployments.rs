@@ -1,5 +1,7 @@
 //! Application deployments and the users assigned to them.
 
+use std::collections::HashMap;
+
 use nexus_core::application_deployment::{
     ApplicationDeployment, DeploymentFields, DeploymentStatus, DeploymentUser, NewAssignment,
     NewDeployment,
@@ -9,7 +11,7 @@ use nexus_core::{Actor, Audit, Timestamp};
 use serde_json::Map;
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{flag, RowExt};
+use crate::rows::{flag, placeholders, RowExt};
 use crate::{for_update, Conn, StoreError};
 
 const fn field(name: &'static str, column: &'static str, kind: FieldKind) -> Field {
@@ -303,4 +305,31 @@ pub async fn remove_user(
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(user_from_row).transpose()
+}
+
+/// The deployments under each of `subscription_ids`, by id.
+pub async fn of_subscriptions(
+    conn: &mut Conn,
+    subscription_ids: &[i32],
+) -> Result<HashMap<i32, Vec<ApplicationDeployment>>, StoreError> {
+    let mut by_subscription: HashMap<i32, Vec<ApplicationDeployment>> = HashMap::new();
+    if subscription_ids.is_empty() {
+        return Ok(by_subscription);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE d.subscription_id IN ({}) ORDER BY d.id",
+        placeholders(1, subscription_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in subscription_ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(conn).await? {
+        let deployment = from_row(&row)?;
+        by_subscription
+            .entry(deployment.subscription_id)
+            .or_default()
+            .push(deployment);
+    }
+    Ok(by_subscription)
 }

@@ -64,11 +64,12 @@ pub static LIST: ListSpec = ListSpec {
     id_field: "id",
 };
 
-const COLUMNS: &str = "id, organization_id, product_id, status, status_text, subscription_type, \
+pub(crate) const COLUMNS: &str =
+    "id, organization_id, product_id, status, status_text, subscription_type, \
     description, details, expires, is_enabled, sf_license_id, sf_contract_id, sf_subscription_id, \
     custom_metadata, created, created_by, modified, modified_by";
 
-fn from_row(row: &impl RowExt) -> Result<Subscription, StoreError> {
+pub(crate) fn from_row(row: &impl RowExt) -> Result<Subscription, StoreError> {
     let Audit {
         created,
         created_by,

@@ -86,6 +86,9 @@ async function seedUser(name) {
 }
 
 let roleId;
+// The numeric ids of the tenant "corp" and the organization "acme".
+let corpTenantId;
+let acmeId;
 
 /**
  * A `user.sync` key, made offline with the command line, as an operator
@@ -161,8 +164,8 @@ before(async () => {
     stdio: ["ignore", "ignore", "inherit"],
   });
   await waitReady(baseUrl);
-  await call("POST", "/v1/idp_tenants", { name: "corp", azoTenantName: "eci-corp", fqdn: "eci-corp.us.auth0.com" });
-  await call("POST", "/v1/organizations", { name: "acme", displayName: "Acme", crmAccountId: "1", type: "Customer" });
+  corpTenantId = (await call("POST", "/v1/idp_tenants", { name: "corp", azoTenantName: "eci-corp", fqdn: "eci-corp.us.auth0.com" })).id;
+  acmeId = (await call("POST", "/v1/organizations", { name: "acme", displayName: "Acme", crmAccountId: "1", type: "Customer" })).id;
   await call("POST", "/v1/idp_tenants", {
     name: "sim",
     azoTenantName: "eci-sim",
@@ -258,6 +261,55 @@ test("denies an inactive user", async () => {
   await onExecutePostLogin(event(userId), api);
   assert.match(record.denied, /disabled/);
   assert.deepEqual(record.idToken, {});
+});
+
+/**
+ * A product with an application run by the Auth0 client `clientId` of the
+ * tenant "corp", and acme's subscription to it with a deployment of the
+ * application; returns the deployment's id.
+ */
+async function deployedApplication(name, clientId) {
+  const product = await call("POST", "/v1/products", { name, displayName: name });
+  const application = await call("POST", "/v1/applications", {
+    productId: product.id,
+    name,
+    displayName: name,
+    clients: [{ idpTenantId: corpTenantId, clientId }],
+  });
+  const subscription = await call("POST", "/v1/subscriptions", { organizationId: acmeId, productId: product.id });
+  const deployment = await call("POST", "/v1/application-deployments", {
+    applicationId: application.id,
+    subscriptionId: subscription.id,
+    name: `${name}-acme`,
+  });
+  return deployment.id;
+}
+
+test("denies a login into an application Nexus manages exactly when the user is not entitled to it", async () => {
+  const userId = await seedUser("olivia");
+  const deploymentId = await deployedApplication("ledger", "ledgerClient01");
+  const login = async (clientId) => {
+    const e = event(userId);
+    e.client = { client_id: clientId, name: "Ledger", metadata: {} };
+    const { api, record } = recorder();
+    await onExecutePostLogin(e, api);
+    return record;
+  };
+  let record = await login("ledgerClient01");
+  assert.match(record.denied, /do not have access to this application/);
+  assert.deepEqual(record.idToken, {});
+
+  await call("POST", `/v1/application-deployments/${deploymentId}/users`, { userId });
+  record = await login("ledgerClient01");
+  assert.equal(record.denied, null);
+  assert.ok(record.idToken["https://nexus.example.com/roles"].includes("reader"));
+
+  // A client that runs no application Nexus manages decides nothing.
+  await call("DELETE", `/v1/application-deployments/${deploymentId}/users/${userId}`);
+  record = await login("someOtherClient");
+  assert.equal(record.denied, null);
+  record = await login("ledgerClient01");
+  assert.match(record.denied, /do not have access/);
 });
 
 /** An organization that requires MFA; returns its id. */

@@ -1,6 +1,7 @@
 //! One module per resource, each with its own `router()`.
 
 pub mod api_keys;
+pub mod application_deployments;
 pub mod applications;
 pub mod audit;
 pub mod custom_upns;

@@ -41,8 +41,9 @@ pub struct User {
     pub email_address: Option<String>,
     pub organization: Option<Organization>,
     pub is_mfa_disabled: bool,
-    /// Empty until subscriptions exist in Nexus.
-    pub subscriptions: Vec<serde_json::Value>,
+    /// The subscriptions of the application deployments the user is
+    /// assigned to (their own `applicationDeployments` and `logs` empty).
+    pub subscriptions: Vec<crate::subscription::Subscription>,
     #[serde(rename = "email-verified")]
     pub email_verified: bool,
     pub organization_id: Option<i32>,
@@ -116,6 +117,7 @@ pub struct UserCollections {
     pub identities: Vec<Identity>,
     pub organization: Option<Organization>,
     pub application_deployments: Vec<ApplicationDeployment>,
+    pub subscriptions: Vec<crate::subscription::Subscription>,
 }
 
 impl User {
@@ -156,7 +158,7 @@ impl User {
             email_address: record.email_address,
             organization: collections.organization,
             is_mfa_disabled: record.is_mfa_disabled,
-            subscriptions: Vec::new(),
+            subscriptions: collections.subscriptions,
             email_verified: record.email_verified,
             organization_id: record.organization_id,
             mfa_enrollment_status: record.mfa_enrollment_status,

@@ -8,14 +8,15 @@ use std::collections::HashMap;
 use nexus_core::application_deployment::ApplicationDeployment;
 use nexus_core::entitlement::{ClientApplication, Grant, Terms};
 use nexus_core::role::{self, ResolvedRoles};
+use nexus_core::subscription::SubscriptionStatus;
 use nexus_core::user::{Attribute, User, UserCollections, UserRecord, UserRole};
 use nexus_core::Timestamp;
 
 use super::record::{from_row, get_records, BY_ID, COLUMNS};
 use crate::rows::{json_array, json_collection, json_objects, placeholders, RowExt};
 use crate::{
-    application_deployments, custom_upns, identities, memberships, organizations, roles, Backend,
-    Conn, PerBackend, Store, StoreError,
+    application_deployments, custom_upns, identities, memberships, organizations, roles,
+    subscriptions, Backend, Conn, PerBackend, Store, StoreError,
 };
 
 /// One user with every collection, in one statement (see `full_users`).
@@ -336,6 +337,7 @@ fn collections_from_row(
     } else {
         Vec::new()
     };
+    let subscriptions = column("j_subscriptions")?;
     let attributes = column("j_attributes")?;
     let upns = column("j_custom_upns")?;
     let organization = column("j_organization")?;
@@ -356,6 +358,10 @@ fn collections_from_row(
             .map(organizations::from_row)
             .transpose()?,
         application_deployments,
+        subscriptions: json_objects(&subscriptions, "j_subscriptions")?
+            .iter()
+            .map(subscriptions::from_row)
+            .collect::<Result<_, _>>()?,
     };
     Ok(Collections {
         of_user,
@@ -368,7 +374,8 @@ fn collections_from_row(
 
 /// What decides whether the user's assignment to `deployment` lets it in.
 fn grant(item: &impl RowExt, deployment: &ApplicationDeployment) -> Result<Grant, StoreError> {
-    let subscription_status = item.text("subscription_status")?;
+    let subscription_status = SubscriptionStatus::parse(&item.text("subscription_status")?)
+        .map_err(|e| StoreError::Corrupt(format!("subscription_status: {e}")))?;
     Ok(Grant {
         application_id: deployment.application_id,
         assignment: Terms {
@@ -377,7 +384,7 @@ fn grant(item: &impl RowExt, deployment: &ApplicationDeployment) -> Result<Grant
         },
         deployment: Terms::of_deployment(deployment.status, deployment.expires),
         subscription: Terms::of_subscription(
-            &subscription_status,
+            subscription_status,
             item.flag("subscription_enabled")?,
             item.opt_timestamp("subscription_expires")?,
         ),
@@ -422,6 +429,16 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                     application_deployments::FROM
                 ),
                 "d.id",
+            ),
+        ),
+        (
+            "j_subscriptions",
+            collection(
+                subscriptions::COLUMNS,
+                &[],
+                "subscriptions WHERE id IN (SELECT sd.subscription_id FROM application_deployments sd \
+                 JOIN application_deployment_users su ON su.deployment_id = sd.id WHERE su.user_id = u.id)",
+                "id",
             ),
         ),
         (

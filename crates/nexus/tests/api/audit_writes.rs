@@ -250,6 +250,33 @@ impl Setup<'_> {
             .unwrap()
     }
 
+    /// An application deployed to a new organization under its
+    /// subscription: (the deployment's id, the organization's id).
+    async fn deployment(&mut self) -> (i64, i64) {
+        let product = self.product().await;
+        let application = self
+            .created(
+                "/v1/applications",
+                json!({"productId": product, "name": "web", "displayName": "Web"}),
+            )
+            .await;
+        let organization = self.organization().await;
+        let subscription = self
+            .created(
+                "/v1/subscriptions",
+                json!({"organizationId": organization, "productId": product}),
+            )
+            .await;
+        let deployment = self
+            .created(
+                "/v1/application-deployments",
+                json!({"applicationId": application["id"], "subscriptionId": subscription["id"],
+                    "name": "audit"}),
+            )
+            .await;
+        (id_of(&deployment).parse().unwrap(), organization)
+    }
+
     async fn organization(&mut self) -> i64 {
         let name = self.unique("audit-org-");
         self.created(
@@ -669,6 +696,75 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             Write::new(M::DELETE, format!("/v1/applications/{application}"), None)
                 .on("application", Some(application.to_string()))
                 .changes("displayName", json!("Web"), is(Value::Null))
+        }
+        "CreateApplicationDeployment" => {
+            let (deployment, _) = setup.deployment().await;
+            let existing = setup
+                .app
+                .get(&format!("/v1/application-deployments/{deployment}"))
+                .await;
+            Write::new(
+                M::POST,
+                "/v1/application-deployments",
+                Some(json!({"applicationId": existing.body["applicationId"],
+                    "subscriptionId": existing.body["subscriptionId"], "name": "second"})),
+            )
+            .on("applicationDeployment", None)
+            .changes("name", Value::Null, is(json!("second")))
+        }
+        "UpdateApplicationDeployment" => {
+            let (deployment, _) = setup.deployment().await;
+            Write::new(
+                M::PATCH,
+                format!("/v1/application-deployments/{deployment}"),
+                Some(json!({"status": "Suspended"})),
+            )
+            .on("applicationDeployment", Some(deployment.to_string()))
+            .changes("status", json!("Active"), is(json!("Suspended")))
+        }
+        "DeleteApplicationDeployment" => {
+            let (deployment, _) = setup.deployment().await;
+            Write::new(
+                M::DELETE,
+                format!("/v1/application-deployments/{deployment}"),
+                None,
+            )
+            .on("applicationDeployment", Some(deployment.to_string()))
+            .changes("name", json!("audit"), is(Value::Null))
+        }
+        "CreateApplicationDeploymentUsers" => {
+            let (deployment, organization) = setup.deployment().await;
+            let (user, _) = setup.linked_user().await;
+            setup
+                .created(
+                    &format!("/v1/organizations/{organization}/members"),
+                    json!({"userId": user, "isMfaRequired": false, "isGuest": false}),
+                )
+                .await;
+            Write::new(
+                M::POST,
+                format!("/v1/application-deployments/{deployment}/users"),
+                Some(json!({"userId": user})),
+            )
+            .on("applicationDeploymentUser", Some(format!("{deployment}/{user}")))
+            .changes("isActive", Value::Null, is(json!(true)))
+        }
+        "DeleteApplicationDeploymentUser" => {
+            let (deployment, _) = setup.deployment().await;
+            let (user, _) = setup.linked_user().await;
+            setup
+                .created(
+                    &format!("/v1/application-deployments/{deployment}/users"),
+                    json!({"userId": user, "addToOrganization": true}),
+                )
+                .await;
+            Write::new(
+                M::DELETE,
+                format!("/v1/application-deployments/{deployment}/users/{user}"),
+                None,
+            )
+            .on("applicationDeploymentUser", Some(format!("{deployment}/{user}")))
+            .changes("isActive", json!(true), is(Value::Null))
         }
         "CreateOrganizationAlias" => {
             let organization = setup.organization().await;

@@ -301,6 +301,22 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         .await;
     assert_eq!(subscription.status, 201, "{}", subscription.body);
     let subscription = subscription.body["id"].to_string();
+    let deployed = app
+        .post(
+            "/v1/applications",
+            json!({"productId": subscribed.body["id"], "name": "limits-app", "displayName": "Limits"}),
+        )
+        .await;
+    assert_eq!(deployed.status, 201, "{}", deployed.body);
+    let deployment_body = json!({
+        "applicationId": deployed.body["id"], "subscriptionId": subscription.parse::<i32>().unwrap(),
+        "name": "limits", "displayName": "Limits", "statusResolution": "limits", "configuration": "limits",
+    });
+    let deployment = app
+        .post("/v1/application-deployments", deployment_body.clone())
+        .await;
+    assert_eq!(deployment.status, 201, "{}", deployment.body);
+    let deployment = deployment.body["id"].to_string();
     let create_user = json!({
         "authenticationMethod": "Database", "displayName": "Justin Buchanan",
         "idpTenantId": tenant_name, "organization": organization,
@@ -584,6 +600,25 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             format!("/v1/subscriptions/{subscription}"),
             json!({"status": "Active", "statusText": "limits", "type": "Annual", "description": "limits",
                 "details": "limits", "sfLicenseId": "l", "sfContractId": "c", "sfSubscriptionId": "s"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/application-deployments",
+            "/v1/application-deployments".into(),
+            deployment_body,
+        ),
+        base(
+            Method::PATCH,
+            "/v1/application-deployments/{appDeploymentId}",
+            format!("/v1/application-deployments/{deployment}"),
+            json!({"name": "limits", "displayName": "Limits", "statusResolution": "limits",
+                "configuration": "limits"}),
+        ),
+        base(
+            Method::POST,
+            "/v1/application-deployments/{appDeploymentId}/users",
+            format!("/v1/application-deployments/{deployment}/users"),
+            json!({"userId": user, "addToOrganization": true}),
         ),
     ]
 }

@@ -17,6 +17,7 @@ mod blocking;
 mod concurrency;
 mod custom_upns;
 mod deletion;
+mod deployments;
 mod dns_zone;
 mod domains;
 mod errors;

@@ -114,6 +114,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/subscriptions/{subscriptionId}"),
     ("GET", "/v1/subscriptions/{subscriptionId}/logs"),
     ("GET", "/v1/subscriptions/{subscriptionId}/logs/{logId}"),
+    ("POST", "/v1/application-deployments"),
+    ("GET", "/v1/application-deployments"),
+    ("GET", "/v1/application-deployments/{appDeploymentId}"),
+    ("PATCH", "/v1/application-deployments/{appDeploymentId}"),
+    ("DELETE", "/v1/application-deployments/{appDeploymentId}"),
+    ("POST", "/v1/application-deployments/{appDeploymentId}/users"),
+    ("GET", "/v1/application-deployments/{appDeploymentId}/users"),
+    ("DELETE", "/v1/application-deployments/{appDeploymentId}/users/{userId}"),
     ("GET", "/v1/push/status"),
     ("GET", "/v1/audit-events"),
     ("POST", "/v1/webhooks"),
@@ -200,7 +208,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             assert!(body.contains("@odata.nextLink"), "{path}: {body}");
         }
     }
-    assert_eq!(lists, 18, "the list endpoints");
+    assert_eq!(lists, 20, "the list endpoints");
     check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.
