@@ -35,6 +35,7 @@ pub struct Application {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplicationClient {
     /// The IdP tenant's numeric id.
+    #[serde(deserialize_with = "crate::validation::int32")]
     pub idp_tenant_id: i32,
     /// The Auth0 client id (`client_id`).
     #[schema(
@@ -56,6 +57,7 @@ pub const MAX_CLIENTS: usize = 50;
 pub struct CreateApplicationBody {
     /// The product the application belongs to.
     #[schema(required = true, value_type = i32)]
+    #[serde(default, deserialize_with = "crate::validation::opt_int32")]
     pub product_id: Option<i32>,
     /// Unique within the product (case-insensitively).
     #[schema(required = true, value_type = String, min_length = 1, max_length = 100, example = "ledger-web")]

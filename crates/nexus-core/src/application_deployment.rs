@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::validation::{json_object, present, Check, Len};
+use crate::validation::{json_object, opt_int32, present, present_int32, Check, Len};
 use crate::values::wire_enum;
 use crate::{Timestamp, ValidationErrors};
 
@@ -94,10 +94,12 @@ const USER_ID: Len = Len::between(1, 40);
 pub struct CreateDeploymentBody {
     /// The application to deploy.
     #[schema(required = true, value_type = i32)]
+    #[serde(default, deserialize_with = "opt_int32")]
     pub application_id: Option<i32>,
     /// The subscription it is deployed under: a subscription to the
     /// application's product.
     #[schema(required = true, value_type = i32)]
+    #[serde(default, deserialize_with = "opt_int32")]
     pub subscription_id: Option<i32>,
     #[schema(required = true, value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
@@ -115,6 +117,7 @@ pub struct CreateDeploymentBody {
     pub custom_metadata: Option<Map<String, Value>>,
     /// Unlimited when absent or null.
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "opt_int32")]
     pub max_user_count: Option<i32>,
     #[schema(format = DateTime)]
     pub expires: Option<String>,
@@ -194,7 +197,8 @@ pub struct PatchDeploymentBody {
     pub name: Option<String>,
     #[schema(min_length = 1, max_length = 250)]
     pub display_name: Option<String>,
-    #[schema(value_type = DeploymentStatus)]
+    /// Null leaves it as it is.
+    #[schema(value_type = Option<DeploymentStatus>)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 1000)]
@@ -202,10 +206,11 @@ pub struct PatchDeploymentBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 16384)]
     pub configuration: Option<Option<String>>,
-    #[schema(value_type = Object)]
+    /// Replaces the stored object; null leaves it as it is.
+    #[schema(value_type = Option<Object>)]
     pub custom_metadata: Option<Map<String, Value>>,
     /// Not below the number of users assigned.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_int32")]
     #[schema(value_type = Option<i32>, minimum = 0)]
     pub max_user_count: Option<Option<i32>>,
     #[serde(default, deserialize_with = "present")]

@@ -122,6 +122,7 @@ pub struct CreateProductBody {
     #[schema(max_length = 4000)]
     pub long_description: Option<String>,
     /// The organization that makes the product.
+    #[serde(default, deserialize_with = "crate::validation::opt_int32")]
     pub organization_id: Option<i32>,
     /// Also creates the product's developer role, `{name}-developers`, for
     /// this audience (the API the role applies to), in the same transaction.
@@ -155,7 +156,7 @@ pub struct PatchProductBody {
     #[serde(default, deserialize_with = "crate::validation::present")]
     #[schema(value_type = Option<String>, max_length = 4000)]
     pub long_description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::validation::present")]
+    #[serde(default, deserialize_with = "crate::validation::present_int32")]
     #[schema(value_type = Option<i32>)]
     pub organization_id: Option<Option<i32>>,
 }

@@ -150,9 +150,11 @@ pub const MAX_METADATA_BYTES: usize = crate::validation::JSON_OBJECT_MAX_BYTES;
 pub struct CreateSubscriptionBody {
     /// The subscribing organization.
     #[schema(required = true, value_type = i32)]
+    #[serde(default, deserialize_with = "crate::validation::opt_int32")]
     pub organization_id: Option<i32>,
     /// The product subscribed to.
     #[schema(required = true, value_type = i32)]
+    #[serde(default, deserialize_with = "crate::validation::opt_int32")]
     pub product_id: Option<i32>,
     /// `Active` when absent.
     #[schema(value_type = Option<SubscriptionStatus>)]

@@ -196,6 +196,50 @@ pub fn check_text(value: &str, len: Len) -> Result<(), String> {
     Ok(())
 }
 
+/// A JSON number that is a 32-bit integer, also when written with a zero
+/// fraction (`7.0`): JSON has one kind of number, and a document's
+/// `integer` admits such a number.
+fn whole_int32(number: &serde_json::Number) -> Option<i32> {
+    if let Some(whole) = number.as_i64() {
+        return i32::try_from(whole).ok();
+    }
+    let float = number.as_f64()?;
+    let in_range = (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&float);
+    (float.fract() == 0.0 && in_range).then_some(float as i32)
+}
+
+/// Deserializes an int32 body field (see `whole_int32`).
+pub fn int32<'de, D>(deserializer: D) -> Result<i32, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let number = <serde_json::Number as serde::Deserialize>::deserialize(deserializer)?;
+    whole_int32(&number).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "invalid value: {number}, expected a 32-bit integer"
+        ))
+    })
+}
+
+/// `int32` of an optional field (with `#[serde(default)]`).
+pub fn opt_int32<'de, D>(deserializer: D) -> Result<Option<i32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(serde::Deserialize)]
+    struct Int32(#[serde(deserialize_with = "int32")] i32);
+    let value = <Option<Int32> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(value.map(|Int32(n)| n))
+}
+
+/// `present` of an int32 field: absent is `None`, `null` is `Some(None)`.
+pub fn present_int32<'de, D>(deserializer: D) -> Result<Option<Option<i32>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    opt_int32(deserializer).map(Some)
+}
+
 /// Deserializes a field where `null` says something (clear it) and absence
 /// says nothing: with `#[serde(default)]`, absent is `None`, `null` is
 /// `Some(None)`.
@@ -210,6 +254,24 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn int32_fields_take_whole_numbers_however_written() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default, deserialize_with = "opt_int32")]
+            n: Option<i32>,
+        }
+        let n = |json: &str| serde_json::from_str::<Body>(json).map(|b| b.n);
+        assert_eq!(n(r#"{"n": 7}"#).unwrap(), Some(7));
+        assert_eq!(n(r#"{"n": -7.0}"#).unwrap(), Some(-7));
+        assert_eq!(n(r#"{"n": null}"#).unwrap(), None);
+        assert_eq!(n("{}").unwrap(), None);
+        assert_eq!(n(r#"{"n": 2147483647}"#).unwrap(), Some(i32::MAX));
+        assert!(n(r#"{"n": 2147483648}"#).is_err());
+        assert!(n(r#"{"n": 7.5}"#).is_err());
+        assert!(n(r#"{"n": "7"}"#).is_err());
+    }
 
     #[test]
     fn counts_characters_not_bytes() {
