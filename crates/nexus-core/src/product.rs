@@ -107,7 +107,6 @@ pub struct CreateProductBody {
     #[schema(
         min_length = 1,
         max_length = 2048,
-        format = "uri",
         example = "https://ledger.example.com"
     )]
     pub url: Option<String>,
@@ -143,7 +142,7 @@ pub struct PatchProductBody {
     #[schema(min_length = 1, max_length = 250)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "crate::validation::present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2048, format = "uri")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2048)]
     pub url: Option<Option<String>>,
     pub is_active: Option<bool>,
     /// Replaces the metadata (a JSON object of at most 16384 bytes as JSON).
