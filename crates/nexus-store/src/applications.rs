@@ -273,21 +273,6 @@ pub async fn of_products(
     Ok(by_product)
 }
 
-/// Every (IdP tenant id, application id) whose application the Auth0
-/// client `client_id` runs: one per tenant at most.
-pub async fn by_client(conn: &mut Conn, client_id: &str) -> Result<Vec<(i32, i32)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT idp_tenant_id, application_id FROM application_clients WHERE client_id = $1 \
-         ORDER BY idp_tenant_id",
-    )
-    .bind(client_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| Ok((row.int("idp_tenant_id")?, row.int("application_id")?)))
-        .collect()
-}
-
 /// An application that runs a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
