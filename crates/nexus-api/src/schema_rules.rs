@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use nexus_core::organization::MEMBERSHIP_ROLES;
 use nexus_core::patterns;
 use nexus_core::role::GROUP_NAME;
+use nexus_core::user::APPLICATION_REF;
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, ArrayItems, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
 };
@@ -121,6 +122,20 @@ const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
         &["UserRolesBody"],
         "value",
         bounded(patterns::NO_CONTROL_CHARACTERS, 1, 40),
+    ),
+    (
+        &["CreateUserBody"],
+        "roles",
+        bounded(patterns::NO_CONTROL_CHARACTERS, 1, 40),
+    ),
+    (
+        &["CreateUserBody"],
+        "applications",
+        bounded(
+            patterns::NO_CONTROL_CHARACTERS,
+            APPLICATION_REF.min,
+            APPLICATION_REF.max,
+        ),
     ),
     (
         &["StsClientBody"],

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::entitlement::Terms;
 use crate::validation::{json_object, opt_int32, present, present_int32, Check, Len};
 use crate::values::wire_enum;
 use crate::{Timestamp, ValidationErrors};
@@ -411,5 +412,137 @@ mod tests {
         }
         .into_new()
         .is_err());
+    }
+}
+
+/// A deployment in an organization, as CreateUser's `applications` chooses
+/// among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offered {
+    pub deployment_id: i32,
+    pub application_id: i32,
+    pub application_name: String,
+    pub deployment: Terms,
+    /// The subscription the deployment is under.
+    pub subscription: Terms,
+}
+
+/// The deployment CreateUser assigns for one entry of `applications`: the
+/// one live deployment (it and its subscription active and unexpired at
+/// `now`) of the application `reference` names among `offered` — by id when
+/// an offered application has that id, else by name without regard to case.
+/// The error says why none can be chosen.
+pub fn choose(offered: &[Offered], reference: &str, now: Timestamp) -> Result<i32, String> {
+    let by_id = reference
+        .parse::<i32>()
+        .ok()
+        .filter(|id| offered.iter().any(|o| o.application_id == *id));
+    let named: Vec<&Offered> = offered
+        .iter()
+        .filter(|o| match by_id {
+            Some(id) => o.application_id == id,
+            None => o.application_name.to_lowercase() == reference.to_lowercase(),
+        })
+        .collect();
+    if named.is_empty() {
+        return Err(format!(
+            "no application with the id or name '{reference}' is deployed to the organization"
+        ));
+    }
+    let live: Vec<i32> = named
+        .iter()
+        .filter(|o| o.deployment.hold_at(now) && o.subscription.hold_at(now))
+        .map(|o| o.deployment_id)
+        .collect();
+    match live.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!(
+            "the organization's deployments of '{reference}' ({}) are not active, expired, or \
+             under a subscription that is not",
+            ids(named.iter().map(|o| o.deployment_id))
+        )),
+        several => Err(format!(
+            "'{reference}' names {} live deployments of the organization ({}); assign the user \
+             with POST /v1/application-deployments/{{appDeploymentId}}/users",
+            several.len(),
+            ids(several.iter().copied())
+        )),
+    }
+}
+
+fn ids(ids: impl Iterator<Item = i32>) -> String {
+    ids.map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod choose_tests {
+    use super::*;
+    use crate::entitlement::tests::{now, open};
+
+    fn offered(deployment_id: i32, application_id: i32, name: &str) -> Offered {
+        Offered {
+            deployment_id,
+            application_id,
+            application_name: name.to_owned(),
+            deployment: open(),
+            subscription: open(),
+        }
+    }
+
+    #[test]
+    fn an_application_is_named_by_id_or_by_name_in_any_case() {
+        let all = [offered(10, 1, "Portal"), offered(11, 2, "Payroll")];
+        assert_eq!(choose(&all, "2", now()), Ok(11));
+        assert_eq!(choose(&all, "portal", now()), Ok(10));
+        assert_eq!(choose(&all, "PAYROLL", now()), Ok(11));
+    }
+
+    #[test]
+    fn an_id_wins_over_a_name_made_of_digits_and_an_unknown_id_is_a_name() {
+        let all = [
+            offered(10, 1, "2"),
+            offered(11, 2, "Payroll"),
+            offered(12, 3, "77"),
+        ];
+        assert_eq!(choose(&all, "2", now()), Ok(11));
+        assert_eq!(choose(&all, "77", now()), Ok(12));
+    }
+
+    #[test]
+    fn nothing_named_is_refused() {
+        let all = [offered(10, 1, "Portal")];
+        let error = choose(&all, "Billing", now()).unwrap_err();
+        assert!(error.contains("'Billing'"), "{error}");
+        assert!(choose(&[], "1", now()).is_err());
+    }
+
+    #[test]
+    fn only_a_live_deployment_under_a_live_subscription_is_chosen() {
+        let past = Timestamp::parse("2026-06-01T11:59:59Z").unwrap();
+        let mut retired = offered(10, 1, "Portal");
+        retired.deployment.is_active = false;
+        let mut expired = offered(11, 1, "Portal");
+        expired.deployment.expires = Some(past);
+        let mut suspended = offered(12, 1, "Portal");
+        suspended.subscription.is_active = false;
+        let mut lapsed = offered(13, 1, "Portal");
+        lapsed.subscription.expires = Some(now());
+        let dead = [retired, expired, suspended, lapsed];
+        let error = choose(&dead, "Portal", now()).unwrap_err();
+        assert!(error.contains("10, 11, 12, 13"), "{error}");
+        let mut with_live = dead.to_vec();
+        with_live.push(offered(14, 1, "Portal"));
+        assert_eq!(choose(&with_live, "portal", now()), Ok(14));
+    }
+
+    #[test]
+    fn two_live_deployments_are_ambiguous() {
+        let all = [offered(10, 1, "Portal"), offered(11, 5, "portal")];
+        let error = choose(&all, "Portal", now()).unwrap_err();
+        assert!(
+            error.contains("2 live deployments") && error.contains("10, 11"),
+            "{error}"
+        );
+        assert_eq!(choose(&all, "5", now()), Ok(11));
     }
 }

@@ -99,17 +99,17 @@ pub fn decide(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const APP: i32 = 7;
     const ORG: i32 = 3;
 
-    fn now() -> Timestamp {
+    pub(crate) fn now() -> Timestamp {
         Timestamp::parse("2026-06-01T12:00:00Z").unwrap()
     }
 
-    fn open() -> Terms {
+    pub(crate) fn open() -> Terms {
         Terms {
             is_active: true,
             expires: None,

@@ -267,24 +267,40 @@ impl UserRolesBody {
     pub fn into_assignment(self) -> Result<RoleAssignment, ValidationErrors> {
         let mut check = Check::new();
         let value = check.required("value", self.value);
-        if let Some(ids) = &value {
-            if ids.is_empty() || ids.len() > 100 {
-                check.fail("value", "must list 1 to 100 role ids");
-            } else if ids
-                .iter()
-                .any(|id| check_text(id, Len::between(1, 40)).is_err())
-            {
-                check.fail("value", "role ids are 1 to 40 characters long");
-            }
-        }
+        let role_ids = value.and_then(|ids| role_ids(&mut check, "value", ids, 1));
         let expires = check.parse("expires", self.expires, Timestamp::parse);
-        check.finish_with(|| {
-            let mut role_ids = value.expect("checked");
-            role_ids.sort();
-            role_ids.dedup();
-            RoleAssignment { role_ids, expires }
+        check.finish_with(|| RoleAssignment {
+            role_ids: role_ids.expect("checked"),
+            expires,
         })
     }
+}
+
+/// Most role ids one request assigns.
+pub const MAX_ASSIGNED: usize = 100;
+
+/// A list of role ids to assign: `min` to 100 ids of 1 to 40 characters,
+/// sorted, each once.
+pub fn role_ids(
+    check: &mut Check,
+    field: &str,
+    mut ids: Vec<String>,
+    min: usize,
+) -> Option<Vec<String>> {
+    if ids.len() < min || ids.len() > MAX_ASSIGNED {
+        check.fail(field, format!("must list {min} to {MAX_ASSIGNED} role ids"));
+        return None;
+    }
+    if ids
+        .iter()
+        .any(|id| check_text(id, Len::between(1, 40)).is_err())
+    {
+        check.fail(field, "role ids are 1 to 40 characters long");
+        return None;
+    }
+    ids.sort();
+    ids.dedup();
+    Some(ids)
 }
 
 /// One way a user holds a role — assigned directly, through a connection map

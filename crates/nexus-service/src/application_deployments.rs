@@ -4,7 +4,7 @@
 
 use nexus_core::application_deployment::{
     AddDeploymentUserBody, ApplicationDeployment, CreateDeploymentBody, DeploymentUser,
-    PatchDeploymentBody,
+    NewAssignment, PatchDeploymentBody,
 };
 use nexus_core::audit::resource_type;
 use nexus_core::{Actor, ValidationErrors};
@@ -191,13 +191,8 @@ pub async fn assign(
         members::insert_plain(&mut tx, actor, organization_id, &new.user_id).await?;
     }
     let before = deployments::get_user(&mut tx, deployment.id, &new.user_id).await?;
-    if before.is_none() && !deployment.has_room() {
-        return Err(ServiceError::Conflict(format!(
-            "application deployment {} is full: {} of {} users assigned",
-            deployment.id,
-            deployment.user_count,
-            deployment.max_user_count.unwrap_or_default()
-        )));
+    if before.is_none() {
+        require_room(&deployment)?;
     }
     let after = deployments::put_user(&mut tx, deployment.id, &new, actor).await?;
     let assigned = if before.is_some() {
@@ -208,6 +203,40 @@ pub async fn assign(
     record_assignment(&mut tx, actor, before.as_ref(), Some(&after)).await?;
     commit(tx).await?;
     Ok((after, assigned))
+}
+
+fn require_room(deployment: &ApplicationDeployment) -> Result<()> {
+    if deployment.has_room() {
+        return Ok(());
+    }
+    Err(ServiceError::Conflict(format!(
+        "application deployment {} is full: {} of {} users assigned",
+        deployment.id,
+        deployment.user_count,
+        deployment.max_user_count.unwrap_or_default()
+    )))
+}
+
+/// Assigns a new member of the deployment's organization (CreateUser's
+/// `applications`), with no expiry and no metadata, in the caller's
+/// transaction: 409 when the deployment is full.
+pub(crate) async fn assign_new_member(
+    conn: &mut Conn,
+    actor: &Actor,
+    deployment_id: i32,
+    user_id: &str,
+) -> Result<()> {
+    let deployment = lock(conn, &deployment_id.to_string()).await?;
+    require_room(&deployment)?;
+    let new = NewAssignment {
+        user_id: user_id.to_owned(),
+        add_to_organization: false,
+        expires: None,
+        is_active: true,
+        metadata: serde_json::Map::new(),
+    };
+    let after = deployments::put_user(conn, deployment.id, &new, actor).await?;
+    record_assignment(conn, actor, None, Some(&after)).await
 }
 
 async fn record_assignment(

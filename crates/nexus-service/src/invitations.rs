@@ -408,5 +408,7 @@ fn new_user(
             forgot_password_client: client_id,
             ..AccountOptions::default()
         },
+        roles: Vec::new(),
+        applications: Vec::new(),
     }
 }

@@ -2,7 +2,8 @@ use nexus_core::audit::{self as audit_core, resource_type};
 use nexus_core::auth::{Authority, Permissions};
 use nexus_core::role::{ConnectionMap, ConnectionMapBody, NewRole, Role, RoleBody, UserRolesBody};
 use nexus_core::user::UserRole;
-use nexus_core::{Actor, ValidationErrors};
+use nexus_core::validation::Check;
+use nexus_core::{Actor, Timestamp};
 use nexus_store::{commit, roles, Conn, ListParams, Page};
 
 use crate::users::lock_user;
@@ -161,32 +162,54 @@ pub async fn assign(
     let mut tx = nexus.store().begin().await?;
     // Locked: the user's roles read before are those the assignment changes.
     lock_user(&mut tx, user_id).await?;
-    let found = roles::get_many(&mut tx, &assignment.role_ids).await?;
-    let missing: Vec<&str> = assignment
-        .role_ids
+    let mut check = Check::new();
+    let found = find_all(&mut tx, &mut check, "value", &assignment.role_ids).await?;
+    check.finish().map_err(ServiceError::Inapplicable)?;
+    grants::require_roles_held(nexus, authority, &found)?;
+    assign_in(
+        &mut tx,
+        actor,
+        user_id,
+        &assignment.role_ids,
+        assignment.expires,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(())
+}
+
+/// The roles `ids` name; a failure on `field` in `check` names those that
+/// do not exist.
+pub(crate) async fn find_all(
+    conn: &mut Conn,
+    check: &mut Check,
+    field: &str,
+    ids: &[String],
+) -> Result<Vec<Role>> {
+    let found = roles::get_many(conn, ids).await?;
+    let missing: Vec<&str> = ids
         .iter()
         .filter(|id| !found.iter().any(|role| &role.id == *id))
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        return Err(ServiceError::Inapplicable(ValidationErrors::single(
-            "value",
-            format!("no role has the id {}", missing.join(", ")),
-        )));
+        check.fail(field, format!("no role has the id {}", missing.join(", ")));
     }
-    grants::require_roles_held(nexus, authority, &found)?;
-    let before = roles::assigned(&mut tx, user_id).await?;
-    roles::assign(
-        &mut tx,
-        user_id,
-        &assignment.role_ids,
-        assignment.expires,
-        actor,
-    )
-    .await?;
-    record_user_roles(&mut tx, actor, user_id, &before).await?;
-    commit(tx).await?;
-    Ok(())
+    Ok(found)
+}
+
+/// Gives the (locked or new) user the checked roles, and audits the change
+/// of its roles, in the caller's transaction.
+pub(crate) async fn assign_in(
+    conn: &mut Conn,
+    actor: &Actor,
+    user_id: &str,
+    role_ids: &[String],
+    expires: Option<Timestamp>,
+) -> Result<()> {
+    let before = roles::assigned(conn, user_id).await?;
+    roles::assign(conn, user_id, role_ids, expires, actor).await?;
+    record_user_roles(conn, actor, user_id, &before).await
 }
 
 #[tracing::instrument(skip(nexus, actor))]

@@ -1,3 +1,4 @@
+use nexus_core::application_deployment::choose;
 use nexus_core::auth::Authority;
 use nexus_core::identity::{Identity, NewIdentity};
 use nexus_core::idp_tenant::IdpTenant;
@@ -9,12 +10,12 @@ use nexus_core::validation::Check;
 use nexus_core::values::AuthenticationMethod;
 use nexus_core::{new_text_id, Actor, Timestamp};
 use nexus_store::{
-    commit, identities, idp_tenants, memberships, organizations, push, push::PushTo, users, Conn,
-    ListParams, Page,
+    application_deployments, commit, identities, idp_tenants, memberships, organizations, push,
+    push::PushTo, users, Conn, ListParams, Page,
 };
 
 use crate::auth0::{self, Use};
-use crate::{audit, grants, Nexus, Result, ServiceError};
+use crate::{audit, grants, products, Nexus, Result, ServiceError};
 
 pub use nexus_store::users::LIST;
 
@@ -54,17 +55,28 @@ pub async fn create(
     if new.account.send_mfa_enrollment_email && new.mfa_enrollment_status.is_none() {
         new.mfa_enrollment_status = Some(nexus_core::mfa_enrollment::PENDING.to_owned());
     }
+    let id = new_text_id();
+    let asks = [
+        (!new.roles.is_empty(), products::ROLE_WRITE),
+        (!new.applications.is_empty(), DEPLOYMENT_USER_WRITE),
+    ];
+    for (asked, permission) in asks {
+        if asked && !authority.allows(permission) {
+            audit::record_denial(nexus, actor, RESOURCE, &id).await?;
+            return Err(ServiceError::Lacks(permission));
+        }
+    }
     let (tenant, credentials) = {
         let mut tx = nexus.store().begin_read().await?;
-        let (tenant, _) = check_references(&mut tx, &new).await?;
+        // Checked before any call to Auth0, and again when storing.
+        let (tenant, organization) = check_references(&mut tx, &new).await?;
+        check_assignments(nexus, &mut tx, authority, &new, organization.id).await?;
         if new.make_admin {
-            // Checked before any call to Auth0, and again when storing.
             grants::require_admin_role_held(nexus, &mut tx, authority).await?;
         }
         let credentials = idp_tenants::credentials(&mut tx, tenant.id).await?;
         (tenant, credentials)
     };
-    let id = new_text_id();
     let given = new
         .link
         .as_ref()
@@ -151,6 +163,39 @@ async fn invite(
     auth0::request_reset(client, tenant, &email.to_string(), connection, app).await
 }
 
+/// What CreateUser's `applications` assign besides `application.write`.
+pub const DEPLOYMENT_USER_WRITE: &str = "application.deployment.user.write";
+
+/// The roles CreateUser's `roles` name exist, and the caller holds what
+/// those of Nexus's audience give; each of `applications` names one live
+/// deployment in the organization. Answers those deployments' ids, each
+/// once; every unknown role and application reported together.
+async fn check_assignments(
+    nexus: &Nexus,
+    conn: &mut Conn,
+    authority: &Authority,
+    new: &NewUser,
+    organization_id: i32,
+) -> Result<Vec<i32>> {
+    let mut check = Check::new();
+    let found = crate::roles::find_all(conn, &mut check, "roles", &new.roles).await?;
+    let mut chosen = Vec::new();
+    if !new.applications.is_empty() {
+        let offered = application_deployments::offered_to(conn, organization_id).await?;
+        let now = Timestamp::now();
+        for (i, reference) in new.applications.iter().enumerate() {
+            match choose(&offered, reference, now) {
+                Ok(id) if !chosen.contains(&id) => chosen.push(id),
+                Ok(_) => {}
+                Err(message) => check.fail(&format!("applications[{i}]"), message),
+            }
+        }
+    }
+    check.finish().map_err(ServiceError::Inapplicable)?;
+    grants::require_roles_held(nexus, authority, &found)?;
+    Ok(chosen)
+}
+
 /// The tenant and organization the body names, and its owner; every
 /// missing reference reported together.
 async fn check_references(conn: &mut Conn, new: &NewUser) -> Result<(IdpTenant, Organization)> {
@@ -190,6 +235,7 @@ async fn store_new_user(
     let mut tx = nexus.store().begin().await?;
     // Checked again: the first check ran before the calls to Auth0.
     let (tenant, organization) = check_references(&mut tx, new).await?;
+    let deployments = check_assignments(nexus, &mut tx, authority, new, organization.id).await?;
     if new.make_admin {
         grants::require_admin_role_held(nexus, &mut tx, authority).await?;
     }
@@ -198,7 +244,16 @@ async fn store_new_user(
         identity,
         provisioned,
     });
-    let user = insert_new(&mut tx, actor, id, new, organization.id, account).await?;
+    let mut user = insert_new(&mut tx, actor, id, new, organization.id, account).await?;
+    if !new.roles.is_empty() {
+        crate::roles::assign_in(&mut tx, actor, id, &new.roles, None).await?;
+    }
+    for deployment in &deployments {
+        crate::application_deployments::assign_new_member(&mut tx, actor, *deployment, id).await?;
+    }
+    if !new.roles.is_empty() || !deployments.is_empty() {
+        user = get_in(&mut tx, id).await?;
+    }
     commit(tx).await?;
     Ok(user)
 }

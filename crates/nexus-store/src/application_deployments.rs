@@ -4,9 +4,11 @@ use std::collections::HashMap;
 
 use nexus_core::application_deployment::{
     ApplicationDeployment, DeploymentFields, DeploymentStatus, DeploymentUser, NewAssignment,
-    NewDeployment,
+    NewDeployment, Offered,
 };
+use nexus_core::entitlement::Terms;
 use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
+use nexus_core::subscription::SubscriptionStatus;
 use nexus_core::{Actor, Audit, Timestamp};
 use serde_json::Map;
 
@@ -188,6 +190,40 @@ pub async fn any_of_application(conn: &mut Conn, application_id: i32) -> Result<
         .fetch_optional(conn)
         .await?;
     Ok(row.is_some())
+}
+
+/// The organization's deployments, each with its application and the terms
+/// of it and its subscription, by deployment id.
+pub async fn offered_to(conn: &mut Conn, organization_id: i32) -> Result<Vec<Offered>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.application_id, a.name, d.status, d.expires, \
+         s.status AS subscription_status, s.is_enabled, s.expires AS subscription_expires \
+         FROM application_deployments d JOIN subscriptions s ON s.id = d.subscription_id \
+         JOIN applications a ON a.id = d.application_id \
+         WHERE s.organization_id = $1 ORDER BY d.id",
+    )
+    .bind(organization_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let status =
+                DeploymentStatus::parse(&row.text("status")?).map_err(StoreError::Corrupt)?;
+            let subscription_status = SubscriptionStatus::parse(&row.text("subscription_status")?)
+                .map_err(StoreError::Corrupt)?;
+            Ok(Offered {
+                deployment_id: row.int("id")?,
+                application_id: row.int("application_id")?,
+                application_name: row.text("name")?,
+                deployment: Terms::of_deployment(status, row.opt_timestamp("expires")?),
+                subscription: Terms::of_subscription(
+                    subscription_status,
+                    row.flag("is_enabled")?,
+                    row.opt_timestamp("subscription_expires")?,
+                ),
+            })
+        })
+        .collect()
 }
 
 const USER_COLUMNS: &str = "deployment_id, user_id, expires, is_active, metadata, \

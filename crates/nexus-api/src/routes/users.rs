@@ -32,9 +32,9 @@ pub fn router() -> OpenApiRouter<Nexus> {
     responses(
         (status = 201, body = User),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller does not hold a permission it tries to give", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idpTenantId`, `organization` or `ownerId` names nothing that exists (`errors` says which); or the IdP tenant has Management credentials and its Auth0 tenant refuses the account (unknown user or connection)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with what is stored; for one, an application deployment `applications` chooses is full", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller does not hold a permission it tries to give, or `role.write` (for `roles`) or `application.deployment.user.write` (for `applications`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idpTenantId`, `organization` or `ownerId` names nothing that exists, a role of `roles` does not exist, or an entry of `applications` names no live deployment in the organization, or several (`errors` says which); or the IdP tenant has Management credentials and its Auth0 tenant refuses the account (unknown user or connection)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_user(
     State(nexus): State<Nexus>,

@@ -3,7 +3,8 @@ use utoipa::ToSchema;
 
 use super::profile::{Profile, ProfileInput};
 use crate::identity::{AZO_CONNECTION_ID_LEN, AZO_USER_ID_LEN};
-use crate::validation::{Check, Len};
+use crate::role::role_ids;
+use crate::validation::{check_text, Check, Len};
 use crate::values::{AuthenticationMethod, EmailAddress, OrganizationIdType, PhoneNumber};
 use crate::ValidationErrors;
 
@@ -76,8 +77,10 @@ pub struct CreateUserBody {
     #[serde(rename = "type")]
     #[schema(min_length = 1, max_length = 50)]
     pub user_type: Option<String>,
-    /// Empty: roles are assigned with `PUT /v1/users/{userId}/roles`.
-    #[schema(max_items = 0)]
+    /// Ids of roles to give the user (as `PUT /v1/users/{userId}/roles`
+    /// does, without expiry): needs `role.write`, and a role of Nexus's
+    /// audience only with permissions the caller holds.
+    #[schema(max_items = 100)]
     pub roles: Option<Vec<String>>,
     #[schema(min_length = 1, max_length = 40)]
     pub owner_id: Option<String>,
@@ -100,8 +103,11 @@ pub struct CreateUserBody {
     #[schema(example = "+14155550123")]
     pub phone_number: Option<String>,
     pub phone_number_verified: Option<bool>,
-    /// Empty: application deployments are not supported yet.
-    #[schema(max_items = 0)]
+    /// Applications to assign the user to, each by id or name: the user is
+    /// assigned to the application's one live deployment in its organization
+    /// (as `POST /v1/application-deployments/{appDeploymentId}/users` does).
+    /// Needs `application.deployment.user.write`.
+    #[schema(max_items = 50)]
     pub applications: Option<Vec<String>>,
     #[schema(max_length = 250, format = Email, example = "justin@example.com")]
     pub email_address: Option<String>,
@@ -158,6 +164,35 @@ pub struct NewUser {
     pub recovery_email_address: Option<EmailAddress>,
     /// How the Auth0 account is created when Nexus creates it.
     pub account: AccountOptions,
+    /// Role ids to assign, sorted, each once.
+    pub roles: Vec<String>,
+    /// Applications (id or name) whose deployment in the organization the
+    /// user is assigned to.
+    pub applications: Vec<String>,
+}
+
+/// Most applications CreateUser assigns.
+pub const MAX_APPLICATIONS: usize = 50;
+/// An application named by id or name in a body.
+pub const APPLICATION_REF: Len = Len::between(1, 100);
+
+/// CreateUser's `applications`: at most 50 ids or names of 1 to 100
+/// characters (one named twice is assigned once).
+fn application_refs(check: &mut Check, names: Vec<String>) -> Option<Vec<String>> {
+    if names.len() > MAX_APPLICATIONS {
+        check.fail(
+            "applications",
+            format!("must list at most {MAX_APPLICATIONS} applications"),
+        );
+        return None;
+    }
+    for (i, name) in names.iter().enumerate() {
+        if let Err(message) = check_text(name, APPLICATION_REF) {
+            check.fail(&format!("applications[{i}]"), message);
+            return None;
+        }
+    }
+    Some(names)
 }
 
 /// The checked `passwordCredential` of CreateUser.
@@ -243,15 +278,14 @@ impl CreateUserBody {
         let organization = check.required_text("organization", self.organization, ORGANIZATION_REF);
         let organization =
             organization.and_then(|o| organization_ref(&mut check, o, self.organization_id_type));
-        if self.roles.as_ref().is_some_and(|r| !r.is_empty()) {
-            check.fail("roles", "assigning roles at creation is not supported yet; use PUT /v1/users/{userId}/roles");
-        }
-        if self.applications.as_ref().is_some_and(|a| !a.is_empty()) {
-            check.fail(
-                "applications",
-                "application deployments are not supported yet",
-            );
-        }
+        let roles = self
+            .roles
+            .and_then(|ids| role_ids(&mut check, "roles", ids, 0))
+            .unwrap_or_default();
+        let applications = self
+            .applications
+            .and_then(|names| application_refs(&mut check, names))
+            .unwrap_or_default();
         let link = self.idp_metadata.and_then(|m| {
             let user = check.required_text("idpMetadata.azoUserId", m.azo_user_id, AZO_USER_ID_LEN);
             let connection = check.required_text(
@@ -305,6 +339,8 @@ impl CreateUserBody {
             mfa_enrollment_status: profile.mfa_enrollment_status,
             recovery_email_address: profile.recovery_email_address,
             account,
+            roles,
+            applications,
         })
     }
 }

@@ -11,7 +11,7 @@ mod profile;
 
 pub use create::{
     AccountOptions, CreateUserBody, IdpMetadata, NewUser, OrganizationRef, PasswordCredential,
-    AZO_DATABASE_NAME, CLIENT_ID, TENANT_REF,
+    APPLICATION_REF, AZO_DATABASE_NAME, CLIENT_ID, TENANT_REF,
 };
 pub use me::UpdateMeProfileBody;
 pub use model::{Attribute, User, UserCollections, UserRecord, UserRole};

@@ -86,7 +86,7 @@ async fn deploy(app: &TestApp, catalog: &Catalog, extra: Value) -> Reply {
     app.post("/v1/application-deployments", body).await
 }
 
-async fn deployed(app: &TestApp, catalog: &Catalog, extra: Value) -> i64 {
+pub async fn deployed(app: &TestApp, catalog: &Catalog, extra: Value) -> i64 {
     let reply = deploy(app, catalog, extra).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     reply.body["id"].as_i64().unwrap()
@@ -100,11 +100,11 @@ async fn assign(app: &TestApp, deployment: i64, body: Value) -> Reply {
     .await
 }
 
-async fn organization_id(app: &TestApp, name: &str) -> i64 {
+pub async fn organization_id(app: &TestApp, name: &str) -> i64 {
     app.organization(name).await["id"].as_i64().unwrap()
 }
 
-async fn user_in(app: &TestApp, organization: &str) -> String {
+pub async fn user_in(app: &TestApp, organization: &str) -> String {
     let suffix = uuid::Uuid::now_v7().simple().to_string();
     let tenant = app.tenant(&format!("t{}", &suffix[20..])).await;
     let reply = app

@@ -44,15 +44,12 @@ fn assert_not_held(reply: &Reply, instance: &str, missing: &[&str]) {
     assert_eq!(named.split(", ").collect::<Vec<_>>(), missing, "{detail}");
 }
 
-async fn role(app: &TestApp, name: &str, audience: &str, permissions: &[&str]) -> String {
-    let reply = app
-        .post(
-            "/v1/roles",
-            json!({"name": name, "audience": audience, "permissions": permissions}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    reply.body["id"].as_str().unwrap().to_owned()
+/// A role's id.
+pub async fn role(app: &TestApp, name: &str, audience: &str, permissions: &[&str]) -> String {
+    crate::roles::role(app, name, audience, permissions).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn key_count(app: &TestApp) -> u64 {

@@ -323,6 +323,9 @@ async fn bases(app: &TestApp) -> Vec<Base> {
     });
     let mut with_metadata = create_user.clone();
     with_metadata["idpMetadata"] = json!({"azoUserId": "auth0|1", "azoConnectionId": "db"});
+    let mut with_assignments = create_user.clone();
+    with_assignments["roles"] = json!(["no-such-role"]);
+    with_assignments["applications"] = json!(["no-such-application"]);
     let mut with_password = create_user.clone();
     with_password["passwordCredential"] = json!({"password": "Correct-Horse-9", "azoDatabaseName": "db",
             "sendForgotPasswordEmail": true, "clientId": "app"});
@@ -399,6 +402,12 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         base(Method::POST, "/v1/users", "/v1/users".into(), create_user),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_metadata),
         base(Method::POST, "/v1/users", "/v1/users".into(), with_password),
+        base(
+            Method::POST,
+            "/v1/users",
+            "/v1/users".into(),
+            with_assignments,
+        ),
         base(
             Method::PATCH,
             "/v1/users/{userId}",
