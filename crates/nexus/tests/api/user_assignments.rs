@@ -1,6 +1,7 @@
 //! CreateUser's `roles` and `applications`: a new user is given roles and
 //! assigned to application deployments in the same transaction.
 
+use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -13,6 +14,7 @@ both_backends!(
     unknown_roles_and_applications_are_refused_together,
     only_a_live_deployment_is_chosen,
     a_full_deployment_refuses_the_new_user,
+    new_users_racing_for_the_last_seats,
     assigning_at_creation_takes_the_permissions,
     the_lists_are_bounded,
 );
@@ -256,6 +258,29 @@ async fn a_full_deployment_refuses_the_new_user(app: TestApp) {
         "{}",
         members.body
     );
+}
+
+async fn new_users_racing_for_the_last_seats(app: TestApp) {
+    let w = world(&app).await;
+    let deployment = deployed(&app, &w.ledger, json!({"maxUserCount": 2})).await;
+    let replies =
+        join_all((0..8).map(|_| create(&app, &w.tenant, json!({"applications": ["ledger"]}))))
+            .await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let full = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, full), (2, 6), "{statuses:?}");
+    // The refused users were not created; the seats are the created ones'.
+    assert_eq!(new_hires(&app).await, 2);
+    let mut seated = deployment_users(&app, deployment).await;
+    let mut winners: Vec<String> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["id"].as_str().unwrap().to_owned())
+        .collect();
+    seated.sort();
+    winners.sort();
+    assert_eq!(seated, winners);
 }
 
 async fn assigning_at_creation_takes_the_permissions(app: TestApp) {
