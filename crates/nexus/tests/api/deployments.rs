@@ -18,6 +18,7 @@ both_backends!(
     sync_answers_whether_the_user_is_entitled,
     every_term_of_an_entitlement_counts,
     the_user_shows_its_deployments,
+    what_is_in_use_cannot_be_deleted,
 );
 
 /// A product, an application of it run by `clients` (tenant name, client
@@ -682,5 +683,54 @@ async fn the_user_shows_its_deployments(app: TestApp) {
     assert_eq!(
         synced.body["user"]["applicationDeployments"][0]["id"],
         deployment
+    );
+}
+
+async fn what_is_in_use_cannot_be_deleted(app: TestApp) {
+    let acme = organization_id(&app, "acme").await;
+    let catalog = catalog(&app, "ledger", acme, &[]).await;
+    let deployment = deployed(&app, &catalog, json!({})).await;
+    let member = user_in(&app, "acme").await;
+    let seat = assign(&app, deployment, json!({"userId": member})).await;
+    assert_eq!(seat.status, StatusCode::CREATED, "{}", seat.body);
+    let application = format!("/v1/applications/{}", catalog.application);
+    let product = format!("/v1/products/{}", catalog.product);
+
+    let refused = app.delete(&application).await;
+    assert_problem(&refused, 409, &application);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("deployed to organizations"),
+        "{}",
+        refused.body
+    );
+    let refused = app.delete(&product).await;
+    assert_problem(&refused, 409, &product);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("it has applications") && detail.contains("organizations subscribe to it"),
+        "{detail}"
+    );
+    // Both are still there, and the deployment with its user.
+    assert_eq!(app.get(&application).await.status, StatusCode::OK);
+    assert_eq!(app.get(&product).await.status, StatusCode::OK);
+    let users = app
+        .get(&format!("/v1/application-deployments/{deployment}/users"))
+        .await;
+    assert_eq!(users.body["value"][0]["userId"], member.as_str());
+
+    // Without its deployment the application goes; the subscription still
+    // holds the product.
+    let path = format!("/v1/application-deployments/{deployment}");
+    assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&application).await.status, StatusCode::NO_CONTENT);
+    let refused = app.delete(&product).await;
+    assert_problem(&refused, 409, &product);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        !detail.contains("applications") && detail.contains("organizations subscribe to it"),
+        "{detail}"
     );
 }
