@@ -220,7 +220,7 @@ impl From<ServiceError> for ApiError {
 
 impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {
-        ApiError::validation(errors)
+        ServiceError::from(errors).into()
     }
 }
 

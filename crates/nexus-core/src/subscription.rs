@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::validation::{Check, Len};
+use crate::validation::{json_object, Check, Len};
 use crate::{Timestamp, ValidationErrors};
 
 crate::values::wire_enum!(
@@ -307,7 +307,7 @@ impl CreateSubscriptionBody {
             sf_license_id: check.text("sfLicenseId", self.sf_license_id, SF_ID),
             sf_contract_id: check.text("sfContractId", self.sf_contract_id, SF_ID),
             sf_subscription_id: check.text("sfSubscriptionId", self.sf_subscription_id, SF_ID),
-            custom_metadata: self.custom_metadata.unwrap_or_default(),
+            custom_metadata: json_object(&mut check, "customMetadata", self.custom_metadata),
         };
         check.finish_with(|| new)
     }
@@ -332,7 +332,8 @@ impl PatchSubscriptionBody {
                 );
                 None
             }
-            other => other.flatten(),
+            Some(Some(metadata)) => Some(json_object(&mut check, "customMetadata", Some(metadata))),
+            None => None,
         };
         let expires = self.expires.map(|set| parse_expires(&mut check, set));
         let changes = SubscriptionChanges {
@@ -355,21 +356,6 @@ impl PatchSubscriptionBody {
         };
         check.finish_with(|| changes)
     }
-}
-
-/// Refuses a `customMetadata` larger than `MAX_METADATA_BYTES`: the
-/// document cannot state the bound, so the caller answers 422.
-pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), ValidationErrors> {
-    let size = serde_json::to_string(metadata)
-        .expect("a JSON object serializes")
-        .len();
-    if size > MAX_METADATA_BYTES {
-        return Err(ValidationErrors::single(
-            "customMetadata",
-            format!("must be at most {MAX_METADATA_BYTES} bytes as compact JSON; it is {size}"),
-        ));
-    }
-    Ok(())
 }
 
 impl SubscriptionChanges {
@@ -643,21 +629,23 @@ mod tests {
 
     #[test]
     fn metadata_size_edge() {
-        let mut metadata = Map::new();
         // {"k":"…"} is 8 bytes besides the value.
-        metadata.insert(
-            "k".into(),
-            Value::String("x".repeat(MAX_METADATA_BYTES - 8)),
-        );
-        assert!(check_metadata(&metadata).is_ok());
-        metadata.insert(
-            "k".into(),
-            Value::String("x".repeat(MAX_METADATA_BYTES - 7)),
-        );
-        assert_eq!(
-            fields(check_metadata(&metadata).unwrap_err()),
-            ["customMetadata"]
-        );
+        let metadata = |length: usize| json!({"customMetadata": {"k": "x".repeat(length)}});
+        let new = |length: usize| {
+            let mut body = metadata(length);
+            body["organizationId"] = json!(1);
+            body["productId"] = json!(2);
+            create(body)
+        };
+        assert!(new(MAX_METADATA_BYTES - 8).is_ok());
+        let refused = new(MAX_METADATA_BYTES - 7).unwrap_err();
+        // The document cannot state a size in bytes: a 422, not a 400.
+        assert!(refused.only_unstated());
+        assert_eq!(fields(refused), ["customMetadata"]);
+        assert!(patch(metadata(MAX_METADATA_BYTES - 8)).is_ok());
+        assert!(patch(metadata(MAX_METADATA_BYTES - 7))
+            .unwrap_err()
+            .only_unstated());
     }
 
     #[test]

@@ -2,9 +2,15 @@ use std::collections::BTreeMap;
 
 /// Field-level validation failures, keyed by the JSON field name as the client
 /// sent it (nested fields as `parent.child`). Rendered as the `errors` member of
-/// a 400 problem response.
+/// a 400 problem response; or of a 422 when every failure breaks a rule the API
+/// document cannot state (`add_unstated`), as a body the document allows is
+/// never a 400.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ValidationErrors(BTreeMap<String, Vec<String>>);
+pub struct ValidationErrors {
+    fields: BTreeMap<String, Vec<String>>,
+    /// Some failure breaks a rule the document states.
+    stated: bool,
+}
 
 impl ValidationErrors {
     pub fn new() -> Self {
@@ -18,18 +24,33 @@ impl ValidationErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
+        self.stated = true;
+        self.push(field, message.into());
+    }
+
+    /// A failure of a rule the API document cannot state (a size in bytes).
+    pub fn add_unstated(&mut self, field: &str, message: impl Into<String>) {
+        self.push(field, message.into());
+    }
+
+    fn push(&mut self, field: &str, message: String) {
+        self.fields
             .entry(field.to_owned())
             .or_default()
-            .push(message.into());
+            .push(message);
+    }
+
+    /// Every failure breaks a rule the document cannot state.
+    pub fn only_unstated(&self) -> bool {
+        !self.stated && !self.is_empty()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
     }
 
     pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
-        &self.0
+        &self.fields
     }
 
     pub fn into_result(self) -> Result<(), ValidationErrors> {
@@ -44,7 +65,7 @@ impl ValidationErrors {
 impl std::fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut first = true;
-        for (field, messages) in &self.0 {
+        for (field, messages) in &self.fields {
             for message in messages {
                 if !first {
                     f.write_str("; ")?;
@@ -159,7 +180,8 @@ impl Check {
 pub const JSON_OBJECT_MAX_BYTES: usize = 16 * 1024;
 
 /// An optional JSON object field: empty when absent, refused when its JSON
-/// text is longer than `JSON_OBJECT_MAX_BYTES`.
+/// text is longer than `JSON_OBJECT_MAX_BYTES` (alone, a 422: the document
+/// cannot state a size in bytes).
 pub fn json_object(
     check: &mut Check,
     field: &str,
@@ -168,7 +190,7 @@ pub fn json_object(
     let value = value.unwrap_or_default();
     let length = serde_json::Value::Object(value.clone()).to_string().len();
     if length > JSON_OBJECT_MAX_BYTES {
-        check.fail(
+        check.errors.add_unstated(
             field,
             format!("must be at most {JSON_OBJECT_MAX_BYTES} bytes as JSON (it is {length})"),
         );

@@ -195,7 +195,11 @@ impl From<StoreError> for ServiceError {
 
 impl From<ValidationErrors> for ServiceError {
     fn from(errors: ValidationErrors) -> Self {
-        ServiceError::Validation(errors)
+        if errors.only_unstated() {
+            ServiceError::Inapplicable(errors)
+        } else {
+            ServiceError::Validation(errors)
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 
 use nexus_core::audit::resource_type::SUBSCRIPTION;
 use nexus_core::subscription::{
-    check_metadata, log_message, CreateSubscriptionBody, PatchSubscriptionBody, Subscription,
-    SubscriptionLog, SubscriptionLogSeverity,
+    log_message, CreateSubscriptionBody, PatchSubscriptionBody, Subscription, SubscriptionLog,
+    SubscriptionLogSeverity,
 };
 use nexus_core::{Actor, ValidationErrors};
 use nexus_store::{
@@ -84,7 +84,6 @@ pub async fn create(
     body: CreateSubscriptionBody,
 ) -> Result<Subscription> {
     let new = body.into_new()?;
-    check_metadata(&new.custom_metadata).map_err(ServiceError::Inapplicable)?;
     let mut tx = nexus.store().begin().await?;
     let mut unknown = ValidationErrors::new();
     if organizations::get_for_update(&mut tx, new.organization_id)
@@ -151,9 +150,6 @@ pub async fn patch(
 ) -> Result<Subscription> {
     let numeric = numeric_id(RESOURCE, id)?;
     let changes = body.into_changes()?;
-    if let Some(metadata) = &changes.custom_metadata {
-        check_metadata(metadata).map_err(ServiceError::Inapplicable)?;
-    }
     let mut tx = nexus.store().begin().await?;
     let current = subscriptions::get_for_update(&mut tx, numeric)
         .await?

@@ -240,6 +240,8 @@ async fn deployment_validation(app: TestApp) {
         json!({"customMetadata": {"blob": "x".repeat(16 * 1024)}}),
     )
     .await;
+    // The document cannot state a size in bytes: 422.
+    assert_problem(&too_big, 422, "/v1/application-deployments");
     assert!(too_big.body["errors"].get("customMetadata").is_some());
 
     // What the body names must exist, and fit together.
@@ -725,7 +727,10 @@ async fn what_is_in_use_cannot_be_deleted(app: TestApp) {
     // holds the product.
     let path = format!("/v1/application-deployments/{deployment}");
     assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.delete(&application).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&application).await.status,
+        StatusCode::NO_CONTENT
+    );
     let refused = app.delete(&product).await;
     assert_problem(&refused, 409, &product);
     let detail = refused.body["detail"].as_str().unwrap();
