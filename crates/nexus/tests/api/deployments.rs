@@ -19,6 +19,8 @@ both_backends!(
     every_term_of_an_entitlement_counts,
     the_user_shows_its_deployments,
     what_is_in_use_cannot_be_deleted,
+    lowering_the_cap_races_assignments,
+    deleting_races_assignments,
 );
 
 /// A product, an application of it run by `clients` (tenant name, client
@@ -738,4 +740,90 @@ async fn what_is_in_use_cannot_be_deleted(app: TestApp) {
         !detail.contains("applications") && detail.contains("organizations subscribe to it"),
         "{detail}"
     );
+}
+
+/// PATCH `maxUserCount` down while users are being assigned: whichever comes
+/// first, the deployment never holds more users than its cap.
+async fn lowering_the_cap_races_assignments(app: TestApp) {
+    let acme = organization_id(&app, "acme").await;
+    let catalog = catalog(&app, "ledger", acme, &[]).await;
+    let path_of = |id: i64| format!("/v1/application-deployments/{id}");
+    for round in 0..3 {
+        let deployment = deployed(
+            &app,
+            &catalog,
+            json!({"name": format!("round-{round}"), "maxUserCount": 6}),
+        )
+        .await;
+        let mut users = Vec::new();
+        for _ in 0..4 {
+            users.push(user_in(&app, "acme").await);
+        }
+        let path = path_of(deployment);
+        let lower = app.patch(&path, json!({"maxUserCount": 2}));
+        let assignments = join_all(
+            users
+                .iter()
+                .map(|user| assign(&app, deployment, json!({"userId": user}))),
+        );
+        let (lowered, assigned) = futures::join!(lower, assignments);
+        let got = app.get(&path).await;
+        let count = got.body["userCount"].as_i64().unwrap();
+        let cap = got.body["maxUserCount"].as_i64().unwrap();
+        let seated = assigned
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count() as i64;
+        assert_eq!(count, seated, "{}", got.body);
+        assert!(count <= cap, "{count} users under a cap of {cap}");
+        match lowered.status {
+            // Lowered first, or after at most two assignments.
+            StatusCode::OK => assert_eq!(cap, 2),
+            // Refused: more than two were assigned already.
+            StatusCode::CONFLICT => assert!(cap == 6 && count > 2, "{}", lowered.body),
+            other => panic!("PATCH answered {other}: {}", lowered.body),
+        }
+    }
+}
+
+/// DELETE a deployment while users are being assigned to it: every
+/// assignment is either refused (404) or gone with the deployment.
+async fn deleting_races_assignments(app: TestApp) {
+    let acme = organization_id(&app, "acme").await;
+    let catalog = catalog(&app, "ledger", acme, &[]).await;
+    let mut users = Vec::new();
+    for _ in 0..4 {
+        users.push(user_in(&app, "acme").await);
+    }
+    for round in 0..3 {
+        let deployment = deployed(&app, &catalog, json!({"name": format!("round-{round}")})).await;
+        let path = format!("/v1/application-deployments/{deployment}");
+        let delete = app.delete(&path);
+        let assignments = join_all(
+            users
+                .iter()
+                .map(|user| assign(&app, deployment, json!({"userId": user}))),
+        );
+        let (deleted, assigned) = futures::join!(delete, assignments);
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+        for reply in &assigned {
+            assert!(
+                [StatusCode::CREATED, StatusCode::NOT_FOUND].contains(&reply.status),
+                "{} {}",
+                reply.status,
+                reply.body
+            );
+        }
+        assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND);
+        // No user keeps an assignment to the deleted deployment.
+        for user in &users {
+            let got = app.get(&format!("/v1/users/{user}")).await;
+            assert_eq!(
+                got.body["applicationDeployments"],
+                json!([]),
+                "{}",
+                got.body
+            );
+        }
+    }
 }
