@@ -55,6 +55,7 @@ mod sync;
 mod tenant_clients;
 mod tokens;
 mod traces;
+mod upsell;
 mod users;
 mod verification;
 mod webhooks;
