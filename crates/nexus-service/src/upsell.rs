@@ -289,9 +289,9 @@ fn stale(items: &[NewRequestItem], completed: &[UpsellRequestItem]) -> Option<St
     (!stale.is_empty()).then(|| format!("stale: {}", stale.join("; ")))
 }
 
-/// CreateUpsellRequest. The subscription is locked while the request is
-/// checked against what it holds, and the request's creation is written
-/// to its log.
+/// CreateUpsellRequest. The subscription and its product are locked while
+/// the request is checked against what the subscription holds and the
+/// product's rules, and the request's creation is written to its log.
 #[tracing::instrument(skip_all)]
 pub async fn create_request(
     nexus: &Nexus,
@@ -320,6 +320,8 @@ pub async fn create_request(
             ),
         ));
     }
+    // The product too: its modules' rules hold until the request is stored.
+    products::get_for_update(&mut tx, subscription.product_id).await?;
     let modules = upsell::modules_of_product(&mut tx, subscription.product_id).await?;
     let held = upsell::quantities(&mut tx, &[subscription.id])
         .await?

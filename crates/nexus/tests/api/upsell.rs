@@ -12,6 +12,7 @@ both_backends!(
     upsell_module_rules_name_declared_modules,
     upsell_module_body_edges,
     upsell_modules_go_with_their_product,
+    upsell_racing_declarations,
     upsell_catalog_lists_live_subscriptions_modules,
     upsell_request_create_and_get,
     upsell_request_refusals,
@@ -400,6 +401,53 @@ async fn upsell_modules_go_with_their_product(app: TestApp) {
     // A product of the same name starts without modules.
     let again = new_product(&app, "ledger").await;
     assert_eq!(app.get(&modules_path(again)).await.body, json!([]));
+}
+
+async fn upsell_racing_declarations(app: TestApp) {
+    let product = new_product(&app, "ledger").await;
+    let body = json!({"moduleString": "CORE", "pupm": 3.5});
+    let replies = join_all((0..8).map(|_| declare(&app, product, body.clone()))).await;
+    let statuses: Vec<StatusCode> = replies.iter().map(|r| r.status).collect();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let same = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!((created, same), (1, 7), "{statuses:?}");
+    let events = app
+        .get("/v1/audit-events?$filter=resourceType eq 'upsellModule'&$count=true")
+        .await;
+    assert_eq!(events.body["@odata.count"], 1, "{}", events.body);
+
+    // A rule naming a module races the module's deletion: either the rule
+    // lands and the deletion is refused, or the deletion lands and the rule
+    // is refused; never a rule naming a module that is gone.
+    for round in 0..4 {
+        let target = format!("T{round}");
+        declared(&app, product, json!({"moduleString": target})).await;
+        let rule = json!({"moduleString": format!("R{round}"), "requires": [requires(&target)]});
+        let path = format!("{}/{target}", modules_path(product));
+        let (put, delete) = tokio::join!(declare(&app, product, rule), app.delete(&path));
+        match (put.status.as_u16(), delete.status.as_u16()) {
+            (201, 409) | (422, 204) => {}
+            other => panic!("{other:?}: {} {}", put.body, delete.body),
+        }
+        let list = app.get(&modules_path(product)).await.body;
+        let names: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["moduleString"].as_str().unwrap())
+            .collect();
+        let named: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["requires"].as_array().unwrap())
+            .map(|r| r["moduleString"].as_str().unwrap())
+            .collect();
+        assert!(named.iter().all(|n| names.contains(n)), "{list}");
+    }
 }
 
 /// An organization subscribed to a product that declares CORE, PAYROLL
