@@ -13,6 +13,7 @@ both_backends!(
     upsell_module_body_edges,
     upsell_modules_go_with_their_product,
     upsell_racing_declarations,
+    upsell_requests_go_with_their_organization,
     upsell_catalog_lists_live_subscriptions_modules,
     upsell_request_create_and_get,
     upsell_request_refusals,
@@ -401,6 +402,32 @@ async fn upsell_modules_go_with_their_product(app: TestApp) {
     // A product of the same name starts without modules.
     let again = new_product(&app, "ledger").await;
     assert_eq!(app.get(&modules_path(again)).await.body, json!([]));
+}
+
+async fn upsell_requests_go_with_their_organization(app: TestApp) {
+    let (acme, held_by_acme, product) = subscribed(&app, "acme").await;
+    let made = requested(&app, items(held_by_acme, &[("CORE", 2)])).await;
+    patch_request(&app, &made["id"], json!({"status": "Completed"})).await;
+    let open = requested(&app, items(held_by_acme, &[("CORE", 1)])).await;
+    let acme_path = format!("/v1/organizations/{acme}");
+    assert_problem(&app.delete(&acme_path).await, 409, &acme_path);
+    app.patch(
+        &format!("/v1/subscriptions/{held_by_acme}"),
+        json!({"status": "Cancelled"}),
+    )
+    .await;
+    let deleted = app.delete(&acme_path).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    for id in [&made["id"], &open["id"]] {
+        let path = format!("/v1/upsell-requests/{id}");
+        assert_problem(&app.get(&path).await, 404, &path);
+    }
+    let catalog_path = format!("/v1/subscriptions/upsell-catalog/{acme}");
+    assert_problem(&app.get(&catalog_path).await, 404, &catalog_path);
+    // The product keeps its modules; a new subscription holds none of them.
+    let again = organization(&app, "acme-again").await;
+    let fresh = subscription(&app, again, product, json!({})).await;
+    assert_eq!(held(&app, again, fresh, "CORE").await, 0);
 }
 
 async fn upsell_racing_declarations(app: TestApp) {
