@@ -520,6 +520,53 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/application-deployments/{appDeploymentId}/users/{userId}",
         Access::Requires("application.deployment.user.write"),
     ),
+    (
+        "PUT",
+        "/v1/products/{productId}/upsell-dependencies",
+        Access::Requires("product.write"),
+    ),
+    (
+        "GET",
+        "/v1/products/{productId}/upsell-dependencies",
+        Access::Requires("product.read"),
+    ),
+    (
+        "GET",
+        "/v1/products/{productId}/upsell-dependencies/{moduleString}",
+        Access::Requires("product.read"),
+    ),
+    (
+        "DELETE",
+        "/v1/products/{productId}/upsell-dependencies/{moduleString}",
+        Access::Requires("product.write"),
+    ),
+    // The reference spells the two upsell permissions differently
+    // (`upsell_request` and `upsell-request`); callers hold them as spelled.
+    (
+        "GET",
+        "/v1/subscriptions/upsell-catalog/{organizationId}",
+        Access::Requires("upsell_request.read"),
+    ),
+    (
+        "POST",
+        "/v1/upsell-requests",
+        Access::Requires("upsell-request.write"),
+    ),
+    (
+        "GET",
+        "/v1/upsell-requests",
+        Access::Requires("upsell_request.read"),
+    ),
+    (
+        "GET",
+        "/v1/upsell-requests/{upsellRequestId}",
+        Access::Requires("upsell_request.read"),
+    ),
+    (
+        "PATCH",
+        "/v1/upsell-requests/{upsellRequestId}",
+        Access::Requires("upsell-request.write"),
+    ),
 ];
 
 /// Every permission a credential can usefully hold: those the routes of

@@ -59,7 +59,7 @@ impl Default for AppOptions {
     ),
     tags(
         (name = "Users"), (name = "Me"), (name = "Custom UPNs"), (name = "Identities"),
-        (name = "IdP tenants"), (name = "Organizations"), (name = "Products"), (name = "Applications"), (name = "Subscriptions"), (name = "Application deployments"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
+        (name = "IdP tenants"), (name = "Organizations"), (name = "Products"), (name = "Applications"), (name = "Subscriptions"), (name = "Application deployments"), (name = "Upsell"), (name = "Roles"), (name = "API keys"), (name = "STS clients"), (name = "Push"), (name = "Audit"), (name = "Webhooks"), (name = "Health")
     ),
     // The OData function shares `/v1/users/{userId}` with GET user, so it is
     // routed there and documented here.
@@ -143,6 +143,7 @@ fn routes() -> OpenApiRouter<Nexus> {
         .merge(routes::sts_clients::router())
         .merge(routes::subscriptions::router())
         .merge(routes::application_deployments::router())
+        .merge(routes::upsell::router())
         .merge(routes::push::router())
         .merge(routes::audit::router())
         .merge(routes::webhooks::router())
@@ -169,7 +170,7 @@ fn complete(api: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The list each list route reads.
-fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 19] {
+fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 20] {
     use nexus_service::*;
     [
         ("/v1/users", &users::LIST),
@@ -203,6 +204,7 @@ fn lists() -> [(&'static str, &'static nexus_core::list_query::ListSpec); 19] {
             "/v1/subscriptions/{subscriptionId}/logs",
             &subscriptions::LOG_LIST,
         ),
+        ("/v1/upsell-requests", &upsell::LIST),
     ]
 }
 
@@ -262,6 +264,7 @@ fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
     use routes::organizations::ORGANIZATION_SHAPE;
     use routes::products::PRODUCT_SHAPE;
     use routes::subscriptions::SUBSCRIPTION_SHAPE;
+    use routes::upsell::UPSELL_REQUEST_SHAPE;
     use utoipa::openapi::schema::Schema;
     use utoipa::openapi::RefOr;
     let shaped = [
@@ -279,6 +282,10 @@ fn document_shapes(api: &mut utoipa::openapi::OpenApi) {
         ("/v1/products/{productId}", &PRODUCT_SHAPE),
         ("/v1/subscriptions", &SUBSCRIPTION_SHAPE),
         ("/v1/subscriptions/{subscriptionId}", &SUBSCRIPTION_SHAPE),
+        (
+            "/v1/upsell-requests/{upsellRequestId}",
+            &UPSELL_REQUEST_SHAPE,
+        ),
     ];
     for (path, shape) in shaped {
         let Some(get) = api

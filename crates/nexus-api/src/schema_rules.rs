@@ -156,6 +156,15 @@ const VALUE_RULES: &[(&[&str], &str, Rule)] = &[
         rule(patterns::AZO_CLIENT_ID),
     ),
     (
+        &[
+            "PutUpsellDependenciesBody",
+            "UpsellRuleBody",
+            "UpsellRequestItemBody",
+        ],
+        "moduleString",
+        rule(patterns::MODULE_STRING),
+    ),
+    (
         &["SyncConnection"],
         "groups",
         bounded(

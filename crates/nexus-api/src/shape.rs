@@ -141,6 +141,7 @@ selection!(
     SubscriptionSelection,
     nexus_core::subscription::Subscription
 );
+selection!(UpsellRequestSelection, nexus_core::upsell::UpsellRequest);
 
 /// The `$select` and `$expand` of a single read; any other option is
 /// refused.
@@ -196,4 +197,15 @@ pub struct ShapeOptionsDoc {
     /// Comma-separated related resources to fill in.
     #[param(rename = "$expand")]
     expand: Option<String>,
+}
+
+/// `$select` alone, for a resource with nothing to expand (its pattern is
+/// each operation's: `document_shapes`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SelectOptionDoc {
+    /// Comma-separated fields to answer; every field without it.
+    #[param(rename = "$select")]
+    select: Option<String>,
 }

@@ -142,6 +142,10 @@ pub mod resource_type {
     pub const APPLICATION_DEPLOYMENT: &str = "applicationDeployment";
     /// `appDeploymentId/userId`.
     pub const APPLICATION_DEPLOYMENT_USER: &str = "applicationDeploymentUser";
+    /// A module a product sells on top of a subscription:
+    /// `productId/moduleString`.
+    pub const UPSELL_MODULE: &str = "upsellModule";
+    pub const UPSELL_REQUEST: &str = "upsellRequest";
     /// A request refused for want of a permission; its id is the path.
     pub const REQUEST: &str = "request";
 }

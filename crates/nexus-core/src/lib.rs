@@ -28,6 +28,7 @@ pub mod subscription;
 pub mod sync;
 pub mod tenant_client;
 pub mod time;
+pub mod upsell;
 pub mod user;
 pub mod validation;
 pub mod values;

@@ -136,6 +136,10 @@ pub const SYSTEM_NAME: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
 /// letter or digit (its length is the schema's `maxLength`).
 pub const PRODUCT_NAME: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
 
+/// `ModuleString`: ASCII letters, digits, `.`, `_`, `:`, `-`, starting with
+/// a letter or digit (its length is the schema's `maxLength`).
+pub const MODULE_STRING: &str = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$";
+
 /// `AzoClientId`: an Auth0 client id, ASCII letters, digits, `_` and `-`
 /// (its length is the schema's `minLength`/`maxLength`).
 pub const AZO_CLIENT_ID: &str = r"^[A-Za-z0-9_-]+$";
@@ -205,6 +209,21 @@ mod tests {
             PRODUCT_NAME,
             |s| crate::product::ProductName::parse(s).is_ok(),
             &samples,
+        );
+        agrees(
+            MODULE_STRING,
+            |s| crate::upsell::ModuleString::parse(s).is_ok(),
+            &[
+                "a",
+                "HR:payroll.v2_x-1",
+                "",
+                ":a",
+                "-x",
+                "a b",
+                "a/b",
+                "é",
+                "a\n",
+            ],
         );
         let long = "c".repeat(64);
         let samples = [

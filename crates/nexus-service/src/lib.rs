@@ -35,6 +35,7 @@ pub mod sts_clients;
 pub mod subscriptions;
 pub mod sync;
 pub mod tenant_clients;
+pub mod upsell;
 pub mod users;
 pub mod webhooks;
 

@@ -34,6 +34,7 @@ pub mod roles;
 pub mod sts_clients;
 pub mod subscription_logs;
 pub mod subscriptions;
+pub mod upsell;
 pub mod users;
 pub mod webhooks;
 

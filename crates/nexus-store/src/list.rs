@@ -391,7 +391,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("schema.db").display());
         let store = crate::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let specs: [(&ListSpec, &str); 12] = [
+        let specs: [(&ListSpec, &str); 13] = [
             (&crate::users::LIST, "users"),
             (&crate::roles::LIST, "roles"),
             (&crate::roles::MAP_LIST, "role_connection_maps"),
@@ -404,6 +404,7 @@ mod tests {
             (&crate::audit::LIST, "audit_events"),
             (&crate::subscriptions::LIST, "subscriptions"),
             (&crate::subscription_logs::LIST, "subscription_logs"),
+            (&crate::upsell::REQUEST_LIST, "upsell_requests"),
         ];
         let mut conn = store.begin_read().await.unwrap();
         for (spec, table) in specs {

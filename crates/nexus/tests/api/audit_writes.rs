@@ -198,6 +198,12 @@ impl Setup<'_> {
         reply.body
     }
 
+    async fn put(&self, path: &str, body: Value) -> Value {
+        let reply = self.app.put(path, body).await;
+        assert!(reply.status.is_success(), "{path}: {}", reply.body);
+        reply.body
+    }
+
     /// A tenant (optionally with Management credentials); its numeric id.
     async fn tenant(&mut self, secret: Option<&str>) -> i64 {
         let name = self.unique("audit-t");
@@ -1070,8 +1076,84 @@ async fn case(setup: &mut Setup<'_>, operation: &str) -> Option<Write> {
             .on("subscription", Some(id))
             .changes("status", json!("Active"), is(json!("Suspended")))
         }
+        "PutUpsellDependencies" => {
+            let product = setup.product().await;
+            Write::new(
+                M::PUT,
+                format!("/v1/products/{product}/upsell-dependencies"),
+                Some(json!({"moduleString": "PAYROLL", "pupm": 4.5})),
+            )
+            .on("upsellModule", Some(format!("{product}/PAYROLL")))
+            .changes("pupm", Value::Null, is(json!(4.5)))
+        }
+        "DeleteUpsellDependency" => {
+            let product = setup.product().await;
+            setup
+                .put(
+                    &format!("/v1/products/{product}/upsell-dependencies"),
+                    json!({"moduleString": "PAYROLL"}),
+                )
+                .await;
+            Write::new(
+                M::DELETE,
+                format!("/v1/products/{product}/upsell-dependencies/PAYROLL"),
+                None,
+            )
+            .on("upsellModule", Some(format!("{product}/PAYROLL")))
+            .changes("moduleString", json!("PAYROLL"), is(Value::Null))
+        }
+        "CreateUpsellRequest" => {
+            let subscription = upsell_subscription(setup).await;
+            Write::new(
+                M::POST,
+                "/v1/upsell-requests",
+                Some(json!({"subscriptionId": subscription, "requestItems": [
+                    {"moduleString": "PAYROLL", "requestedAdditionalQuantity": 5}]})),
+            )
+            .on("upsellRequest", None)
+            .changes("status", Value::Null, is(json!("Pending")))
+        }
+        "PatchUpsellRequest" => {
+            let subscription = upsell_subscription(setup).await;
+            let request = setup
+                .created(
+                    "/v1/upsell-requests",
+                    json!({"subscriptionId": subscription, "requestItems": [
+                        {"moduleString": "PAYROLL", "requestedAdditionalQuantity": 5}]}),
+                )
+                .await;
+            let id = id_of(&request);
+            Write::new(
+                M::PATCH,
+                format!("/v1/upsell-requests/{id}"),
+                Some(json!({"status": "Completed"})),
+            )
+            .on("upsellRequest", Some(id))
+            .changes("status", json!("Pending"), is(json!("Completed")))
+        }
         _ => return None,
     })
+}
+
+/// A subscription of a new organization to a product that declares the
+/// upsell module PAYROLL.
+async fn upsell_subscription(setup: &mut Setup<'_>) -> i64 {
+    let product = setup.product().await;
+    setup
+        .put(
+            &format!("/v1/products/{product}/upsell-dependencies"),
+            json!({"moduleString": "PAYROLL"}),
+        )
+        .await;
+    let organization = setup.organization().await;
+    setup
+        .created(
+            "/v1/subscriptions",
+            json!({"organizationId": organization, "productId": product}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// A product to subscribe to, made through the products API.

@@ -317,6 +317,26 @@ async fn bases(app: &TestApp) -> Vec<Base> {
         .await;
     assert_eq!(deployment.status, 201, "{}", deployment.body);
     let deployment = deployment.body["id"].to_string();
+    let modules = format!("/v1/products/{}/upsell-dependencies", subscribed.body["id"]);
+    let core = app.put(&modules, json!({"moduleString": "CORE"})).await;
+    assert_eq!(core.status, 201, "{}", core.body);
+    let upsell_body = json!({
+        "organizationId": organization.parse::<i32>().unwrap(),
+        "subscriptionId": subscription.parse::<i32>().unwrap(),
+        "requestItems": [{"moduleString": "CORE", "requestedAdditionalQuantity": 1,
+            "sfModuleId": "m", "sfProductId": "p", "sfSubscriptionId": "s"}],
+    });
+    let upsell_request = app.post("/v1/upsell-requests", upsell_body.clone()).await;
+    assert_eq!(upsell_request.status, 422, "{}", upsell_request.body);
+    let upsell_request = app
+        .post(
+            "/v1/upsell-requests",
+            json!({"subscriptionId": subscription.parse::<i32>().unwrap(),
+                "requestItems": [{"moduleString": "CORE", "requestedAdditionalQuantity": 1}]}),
+        )
+        .await;
+    assert_eq!(upsell_request.status, 201, "{}", upsell_request.body);
+    let upsell_request = upsell_request.body["id"].to_string();
     let create_user = json!({
         "authenticationMethod": "Database", "displayName": "Justin Buchanan",
         "idpTenantId": tenant_name, "organization": organization,
@@ -628,6 +648,25 @@ async fn bases(app: &TestApp) -> Vec<Base> {
             "/v1/application-deployments/{appDeploymentId}/users",
             format!("/v1/application-deployments/{deployment}/users"),
             json!({"userId": user, "addToOrganization": true}),
+        ),
+        base(
+            Method::PUT,
+            "/v1/products/{productId}/upsell-dependencies",
+            modules,
+            json!({"moduleString": "PAYROLL", "requires": [{"mode": "Requires", "moduleString": "CORE"}],
+                "sfModuleId": "m", "sfProductId": "p", "softwareDeliveryType": "Cloud", "pupm": 1}),
+        ),
+        base(
+            Method::POST,
+            "/v1/upsell-requests",
+            "/v1/upsell-requests".into(),
+            upsell_body,
+        ),
+        base(
+            Method::PATCH,
+            "/v1/upsell-requests/{upsellRequestId}",
+            format!("/v1/upsell-requests/{upsell_request}"),
+            json!({"statusText": "limits", "sfOpportunityId": "o"}),
         ),
     ]
 }

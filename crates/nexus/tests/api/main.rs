@@ -55,6 +55,7 @@ mod sync;
 mod tenant_clients;
 mod tokens;
 mod traces;
+mod upsell;
 mod user_assignments;
 mod users;
 mod verification;

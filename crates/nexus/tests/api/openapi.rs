@@ -122,6 +122,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/application-deployments/{appDeploymentId}/users"),
     ("GET", "/v1/application-deployments/{appDeploymentId}/users"),
     ("DELETE", "/v1/application-deployments/{appDeploymentId}/users/{userId}"),
+    ("PUT", "/v1/products/{productId}/upsell-dependencies"),
+    ("GET", "/v1/products/{productId}/upsell-dependencies"),
+    ("GET", "/v1/products/{productId}/upsell-dependencies/{moduleString}"),
+    ("DELETE", "/v1/products/{productId}/upsell-dependencies/{moduleString}"),
+    ("GET", "/v1/subscriptions/upsell-catalog/{organizationId}"),
+    ("POST", "/v1/upsell-requests"),
+    ("GET", "/v1/upsell-requests"),
+    ("GET", "/v1/upsell-requests/{upsellRequestId}"),
+    ("PATCH", "/v1/upsell-requests/{upsellRequestId}"),
     ("GET", "/v1/push/status"),
     ("GET", "/v1/audit-events"),
     ("POST", "/v1/webhooks"),
@@ -208,7 +217,7 @@ async fn document_is_openapi_3_1_and_covers_every_route(app: TestApp) {
             assert!(body.contains("@odata.nextLink"), "{path}: {body}");
         }
     }
-    assert_eq!(lists, 20, "the list endpoints");
+    assert_eq!(lists, 21, "the list endpoints");
     check_orderby_examples(&app, &document).await;
 
     // Problem responses are documented with their media type.
