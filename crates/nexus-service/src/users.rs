@@ -525,6 +525,7 @@ pub async fn delete(
         keep_accounts: keep_auth0_accounts,
     };
     push::enqueue_user(&mut tx, user_id, to).await?;
+    application_deployments::lock_of_user(&mut tx, user_id).await?;
     users::delete(&mut tx, user_id).await?;
     audit::record(&mut tx, actor, RESOURCE, user_id, Some(&before), None).await?;
     commit(tx).await?;

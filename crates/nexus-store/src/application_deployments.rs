@@ -14,7 +14,7 @@ use serde_json::Map;
 
 use crate::list::{fetch_page, ListParams, Page};
 use crate::rows::{flag, placeholders, RowExt};
-use crate::{for_update, Conn, StoreError};
+use crate::{for_update, Backend, Conn, StoreError};
 
 const fn field(name: &'static str, column: &'static str, kind: FieldKind) -> Field {
     Field {
@@ -43,7 +43,7 @@ pub static LIST: ListSpec = ListSpec {
 pub(crate) const COLUMNS: &str = "d.id, d.application_id, d.subscription_id, d.name, d.display_name, \
     d.status, d.status_resolution, d.configuration, d.custom_metadata, d.max_user_count, d.expires, \
     d.created, d.created_by, d.modified, d.modified_by, s.organization_id AS organization_id, \
-    (SELECT CAST(COUNT(*) AS INTEGER) FROM application_deployment_users c WHERE c.deployment_id = d.id) AS user_count";
+    d.user_count";
 pub(crate) const FROM: &str =
     "application_deployments d JOIN subscriptions s ON s.id = d.subscription_id";
 
@@ -190,6 +190,24 @@ pub async fn any_of_application(conn: &mut Conn, application_id: i32) -> Result<
         .fetch_optional(conn)
         .await?;
     Ok(row.is_some())
+}
+
+/// Locks the deployments the user is assigned to, before the user's deletion
+/// ends those assignments (a trigger then updates each deployment's user
+/// count): deployments first, then memberships, the order in which an
+/// assignment locks them, so that the two never wait on each other.
+pub async fn lock_of_user(conn: &mut Conn, user_id: &str) -> Result<(), StoreError> {
+    if Backend::of(conn) == Backend::Sqlite {
+        // One writer at a time: there is no order to keep.
+        return Ok(());
+    }
+    let sql = for_update(
+        conn,
+        "SELECT id FROM application_deployments WHERE id IN \
+         (SELECT deployment_id FROM application_deployment_users WHERE user_id = $1)",
+    );
+    sqlx::query(&sql).bind(user_id).fetch_all(conn).await?;
+    Ok(())
 }
 
 /// The organization's deployments, each with its application and the terms

@@ -121,6 +121,14 @@ impl JsonRow<'_> {
     pub(crate) fn array(&self, column: &str) -> Result<Vec<JsonRow<'_>>, StoreError> {
         json_objects(self.value(column)?, column)
     }
+
+    /// A nested object (`json_object_sql`), read as a row of its own.
+    pub(crate) fn object(&self, column: &str) -> Result<JsonRow<'_>, StoreError> {
+        self.value(column)?
+            .as_object()
+            .map(JsonRow)
+            .ok_or_else(|| StoreError::Corrupt(format!("{column}: not a JSON object")))
+    }
 }
 
 impl RowExt for JsonRow<'_> {
@@ -176,15 +184,31 @@ pub(crate) fn json_objects<'a>(
         .collect()
 }
 
-/// SQL for a scalar subquery that answers the rows of `from` (ordered by
-/// `order`) as a JSON array (text) of objects keyed by `columns`' names;
-/// `nested` adds keys whose values are such subqueries themselves.
+/// SQL for a scalar subquery that answers the rows of `from` as a JSON array
+/// (text) of objects made by `json_object_sql`, in no order: the reader sorts
+/// them (an ordered aggregate costs SQLite a temporary b-tree per row read).
 pub(crate) fn json_collection(
     backend: Backend,
     columns: &str,
     nested: &[(&str, String)],
     from: &str,
-    order: &str,
+) -> String {
+    let object = json_object_sql(backend, columns, nested);
+    match backend {
+        Backend::Postgres => {
+            format!("(SELECT CAST(COALESCE(json_agg({object}), '[]') AS TEXT) FROM {from})")
+        }
+        Backend::Sqlite => format!("(SELECT json_group_array({object}) FROM {from})"),
+    }
+}
+
+/// SQL for a JSON object keyed by `columns`' names (`expr AS name`, or a
+/// column's name without its table); `nested` adds keys whose values are
+/// JSON themselves (collections, objects).
+pub(crate) fn json_object_sql(
+    backend: Backend,
+    columns: &str,
+    nested: &[(&str, String)],
 ) -> String {
     let mut pairs: Vec<String> = columns
         .split(',')
@@ -204,19 +228,8 @@ pub(crate) fn json_collection(
             Backend::Sqlite => format!("'{key}', json({sql})"),
         });
     }
-    let order = if order.is_empty() {
-        String::new()
-    } else {
-        format!(" ORDER BY {order}")
-    };
     match backend {
-        Backend::Postgres => format!(
-            "(SELECT CAST(COALESCE(json_agg(json_build_object({}){order}), '[]') AS TEXT) FROM {from})",
-            pairs.join(", ")
-        ),
-        Backend::Sqlite => format!(
-            "(SELECT json_group_array(json_object({}){order}) FROM {from})",
-            pairs.join(", ")
-        ),
+        Backend::Postgres => format!("json_build_object({})", pairs.join(", ")),
+        Backend::Sqlite => format!("json_object({})", pairs.join(", ")),
     }
 }

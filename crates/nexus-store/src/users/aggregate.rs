@@ -3,17 +3,20 @@
 //! page. GET user, the list, `$sync` and the check of a user's token all
 //! read a user this way.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use nexus_core::application_deployment::ApplicationDeployment;
+use nexus_core::custom_upn::CustomUpn;
 use nexus_core::entitlement::{ClientApplication, Grant, Terms};
 use nexus_core::role::{self, ResolvedRoles};
-use nexus_core::subscription::SubscriptionStatus;
+use nexus_core::subscription::Subscription;
 use nexus_core::user::{Attribute, User, UserCollections, UserRecord, UserRole};
 use nexus_core::Timestamp;
 
 use super::record::{from_row, get_records, BY_ID, COLUMNS};
-use crate::rows::{json_array, json_collection, json_objects, placeholders, RowExt};
+use crate::rows::{
+    json_array, json_collection, json_object_sql, json_objects, placeholders, RowExt,
+};
 use crate::{
     application_deployments, custom_upns, identities, memberships, organizations, roles,
     subscriptions, Backend, Conn, PerBackend, Store, StoreError,
@@ -287,18 +290,23 @@ fn collections_from_row(
     with_client: bool,
 ) -> Result<Collections, StoreError> {
     let column = |name: &str| json_array(&row.text(name)?, name);
-    let (mut identities_of_user, mut connection_names) = (Vec::new(), Vec::new());
+    // The collections arrive in no order (see `json_collection`): sorted here.
+    let mut identities_with_connections = Vec::new();
     let found = column("j_identities")?;
     for item in json_objects(&found, "j_identities")? {
-        connection_names.push(item.opt_text("azo_connection_name")?);
         let mut identity = identities::from_row(&item)?;
         identity.groups = item
             .array("groups")?
             .iter()
             .map(identities::group_from_row)
             .collect::<Result<_, _>>()?;
-        identities_of_user.push(identity);
+        identity
+            .groups
+            .sort_by(|a, b| a.group_name.cmp(&b.group_name));
+        identities_with_connections.push((identity, item.opt_text("azo_connection_name")?));
     }
+    identities_with_connections.sort_by_key(|(identity, _)| identity.id);
+    let (identities_of_user, connection_names) = identities_with_connections.into_iter().unzip();
     let mut member_of = Vec::new();
     let found = column("j_memberships")?;
     for item in json_objects(&found, "j_memberships")? {
@@ -308,8 +316,10 @@ fn collections_from_row(
                 membership.roles.push(role.text("role_name")?);
             }
         }
+        membership.roles.sort();
         member_of.push(membership);
     }
+    member_of.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     let held = column("j_roles")?;
     let held = json_objects(&held, "j_roles")?
         .iter()
@@ -317,12 +327,16 @@ fn collections_from_row(
         .collect::<Result<Vec<_>, _>>()?;
     let ResolvedRoles { all, for_audience } = role::resolve(held, now, audience);
     let (mut application_deployments, mut grants) = (Vec::new(), Vec::new());
+    let mut subscriptions_by_id = BTreeMap::new();
     let found = column("j_grants")?;
     for item in json_objects(&found, "j_grants")? {
         let deployment = application_deployments::from_row(&item)?;
-        grants.push(grant(&item, &deployment)?);
+        let subscription = subscriptions::from_row(&item.object("subscription")?)?;
+        grants.push(grant(&item, &deployment, &subscription)?);
         application_deployments.push(deployment);
+        subscriptions_by_id.insert(subscription.id, subscription);
     }
+    application_deployments.sort_by_key(|deployment| deployment.id);
     let client_applications = if with_client {
         let found = column("j_client")?;
         json_objects(&found, "j_client")?
@@ -337,31 +351,31 @@ fn collections_from_row(
     } else {
         Vec::new()
     };
-    let subscriptions = column("j_subscriptions")?;
     let attributes = column("j_attributes")?;
+    let mut attributes: Vec<Attribute> = json_objects(&attributes, "j_attributes")?
+        .iter()
+        .map(attribute_from_row)
+        .collect::<Result<_, _>>()?;
+    attributes.sort_by(|a, b| a.name.cmp(&b.name));
     let upns = column("j_custom_upns")?;
+    let mut custom_upns: Vec<CustomUpn> = json_objects(&upns, "j_custom_upns")?
+        .iter()
+        .map(custom_upns::from_row)
+        .collect::<Result<_, _>>()?;
+    custom_upns.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     let organization = column("j_organization")?;
     let of_user = UserCollections {
         roles: all,
         member_of,
-        attributes: json_objects(&attributes, "j_attributes")?
-            .iter()
-            .map(attribute_from_row)
-            .collect::<Result<_, _>>()?,
-        custom_upns: json_objects(&upns, "j_custom_upns")?
-            .iter()
-            .map(custom_upns::from_row)
-            .collect::<Result<_, _>>()?,
+        attributes,
+        custom_upns,
         identities: identities_of_user,
         organization: json_objects(&organization, "j_organization")?
             .first()
             .map(organizations::from_row)
             .transpose()?,
         application_deployments,
-        subscriptions: json_objects(&subscriptions, "j_subscriptions")?
-            .iter()
-            .map(subscriptions::from_row)
-            .collect::<Result<_, _>>()?,
+        subscriptions: subscriptions_by_id.into_values().collect(),
     };
     Ok(Collections {
         of_user,
@@ -372,10 +386,13 @@ fn collections_from_row(
     })
 }
 
-/// What decides whether the user's assignment to `deployment` lets it in.
-fn grant(item: &impl RowExt, deployment: &ApplicationDeployment) -> Result<Grant, StoreError> {
-    let subscription_status = SubscriptionStatus::parse(&item.text("subscription_status")?)
-        .map_err(|e| StoreError::Corrupt(format!("subscription_status: {e}")))?;
+/// What decides whether the user's assignment to `deployment` (under
+/// `subscription`) lets it in.
+fn grant(
+    item: &impl RowExt,
+    deployment: &ApplicationDeployment,
+    subscription: &Subscription,
+) -> Result<Grant, StoreError> {
     Ok(Grant {
         application_id: deployment.application_id,
         assignment: Terms {
@@ -384,9 +401,9 @@ fn grant(item: &impl RowExt, deployment: &ApplicationDeployment) -> Result<Grant
         },
         deployment: Terms::of_deployment(deployment.status, deployment.expires),
         subscription: Terms::of_subscription(
-            subscription_status,
-            item.flag("subscription_enabled")?,
-            item.opt_timestamp("subscription_expires")?,
+            subscription.status,
+            subscription.is_enabled,
+            subscription.expires,
         ),
         organization_id: deployment.organization_id,
     })
@@ -396,25 +413,31 @@ fn grant(item: &impl RowExt, deployment: &ApplicationDeployment) -> Result<Grant
 /// collection, each a subquery correlated on `u`; `with_client` adds
 /// `j_client`, the applications that the Auth0 client `$2` runs.
 fn full_users_sql(backend: Backend, with_client: bool) -> String {
-    let collection = |columns: &str, nested: &[(&str, String)], from: &str, order: &str| {
-        json_collection(backend, columns, nested, from, order)
+    let collection = |columns: &str, nested: &[(&str, String)], from: &str| {
+        json_collection(backend, columns, nested, from)
     };
     let groups = collection(
         identities::GROUP_COLUMNS,
         &[],
         "identity_groups WHERE identity_id = i.id",
-        "group_name",
     );
     let membership_roles = collection(
         "role_name, expires",
         &[],
         "membership_roles WHERE membership_id = m.id",
-        "role_name",
     );
+    let prefixed = |table: &str, columns: &str| -> String {
+        columns
+            .split(',')
+            .map(|c| format!("{table}.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The deployment's subscription comes with each assignment: a user's
+    // subscriptions are those of its deployments.
+    let subscription = json_object_sql(backend, &prefixed("s", subscriptions::COLUMNS), &[]);
     let grant_columns = format!(
-        "{}, du.is_active AS assignment_active, du.expires AS assignment_expires, \
-         s.status AS subscription_status, s.is_enabled AS subscription_enabled, \
-         s.expires AS subscription_expires",
+        "{}, du.is_active AS assignment_active, du.expires AS assignment_expires",
         application_deployments::COLUMNS
     );
     let mut columns = vec![
@@ -422,23 +445,12 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
             "j_grants",
             collection(
                 &grant_columns,
-                &[],
+                &[("subscription", subscription)],
                 &format!(
                     "{} JOIN application_deployment_users du ON du.deployment_id = d.id \
                      WHERE du.user_id = u.id",
                     application_deployments::FROM
                 ),
-                "d.id",
-            ),
-        ),
-        (
-            "j_subscriptions",
-            collection(
-                subscriptions::COLUMNS,
-                &[],
-                "subscriptions WHERE id IN (SELECT sd.subscription_id FROM application_deployments sd \
-                 JOIN application_deployment_users su ON su.deployment_id = sd.id WHERE su.user_id = u.id)",
-                "id",
             ),
         ),
         (
@@ -447,7 +459,6 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                 custom_upns::COLUMNS,
                 &[],
                 "custom_upns WHERE user_id = u.id",
-                "created, id",
             ),
         ),
         (
@@ -456,7 +467,6 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                 identities::COLUMNS,
                 &[("groups", groups)],
                 &format!("{} WHERE i.user_id = u.id", identities::FROM),
-                "i.id",
             ),
         ),
         (
@@ -465,7 +475,6 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                 ATTRIBUTE_COLUMNS,
                 &[],
                 "user_attributes WHERE user_id = u.id",
-                "name",
             ),
         ),
         (
@@ -474,12 +483,11 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                 memberships::COLUMNS,
                 &[("roles", membership_roles)],
                 &format!("{} WHERE m.user_id = u.id", memberships::FROM),
-                "m.created, m.id",
             ),
         ),
         (
             "j_roles",
-            collection(roles::HELD_COLUMNS, &[], &roles::held_by("u.id"), ""),
+            collection(roles::HELD_COLUMNS, &[], &roles::held_by("u.id")),
         ),
         (
             "j_organization",
@@ -487,7 +495,6 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                 organizations::COLUMNS,
                 &[],
                 "organizations WHERE id = u.organization_id",
-                "",
             ),
         ),
     ];
@@ -498,7 +505,6 @@ fn full_users_sql(backend: Backend, with_client: bool) -> String {
                 "idp_tenant_id, application_id",
                 &[],
                 "application_clients WHERE client_id = $2",
-                "",
             ),
         ));
     }

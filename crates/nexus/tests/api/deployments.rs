@@ -21,6 +21,8 @@ both_backends!(
     what_is_in_use_cannot_be_deleted,
     lowering_the_cap_races_assignments,
     deleting_races_assignments,
+    the_user_count_follows_deleted_users,
+    deleting_a_user_races_its_reassignment,
 );
 
 /// A product, an application of it run by `clients` (tenant name, client
@@ -825,5 +827,104 @@ async fn deleting_races_assignments(app: TestApp) {
                 got.body
             );
         }
+    }
+}
+
+async fn user_count(app: &TestApp, deployment: i64) -> i64 {
+    let got = app
+        .get(&format!("/v1/application-deployments/{deployment}"))
+        .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    got.body["userCount"].as_i64().unwrap()
+}
+
+/// The count is kept as assignments come and go, a user's deletion included.
+async fn the_user_count_follows_deleted_users(app: TestApp) {
+    let acme = organization_id(&app, "acme").await;
+    let catalog = catalog(&app, "ledger", acme, &[]).await;
+    let first = deployed(&app, &catalog, json!({"maxUserCount": 3})).await;
+    let second = deployed(&app, &catalog, json!({"name": "second"})).await;
+    let mut users = Vec::new();
+    for _ in 0..3 {
+        let user = user_in(&app, "acme").await;
+        for deployment in [first, second] {
+            let reply = assign(&app, deployment, json!({"userId": user})).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        }
+        users.push(user);
+    }
+    // A re-assignment changes the terms, not the count.
+    let again = assign(&app, first, json!({"userId": users[0], "isActive": false})).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(
+        (
+            user_count(&app, first).await,
+            user_count(&app, second).await
+        ),
+        (3, 3)
+    );
+    let deleted = app.delete(&format!("/v1/users/{}", users[1])).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let removed = app
+        .delete(&format!(
+            "/v1/application-deployments/{second}/users/{}",
+            users[2]
+        ))
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    assert_eq!(
+        (
+            user_count(&app, first).await,
+            user_count(&app, second).await
+        ),
+        (2, 1)
+    );
+    // The seat the deleted user held is free again.
+    let newcomer = user_in(&app, "acme").await;
+    let seat = assign(&app, first, json!({"userId": newcomer})).await;
+    assert_eq!(seat.status, StatusCode::CREATED, "{}", seat.body);
+    let full = assign(&app, first, json!({"userId": users[2], "isActive": true})).await;
+    assert_eq!(
+        full.status,
+        StatusCode::OK,
+        "a re-assignment needs no seat: {}",
+        full.body
+    );
+    assert_eq!(user_count(&app, first).await, 3);
+}
+
+/// A user deleted while it is being re-assigned: one of them waits for the
+/// other, and the count stays true.
+async fn deleting_a_user_races_its_reassignment(app: TestApp) {
+    let acme = organization_id(&app, "acme").await;
+    let catalog = catalog(&app, "ledger", acme, &[]).await;
+    let deployment = deployed(&app, &catalog, json!({})).await;
+    for _ in 0..30 {
+        let user = user_in(&app, "acme").await;
+        let seat = assign(&app, deployment, json!({"userId": user})).await;
+        assert_eq!(seat.status, StatusCode::CREATED, "{}", seat.body);
+        let path = format!("/v1/users/{user}");
+        let (deleted, reassigned) = futures::join!(
+            app.delete(&path),
+            assign(&app, deployment, json!({"userId": user, "isActive": false}))
+        );
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+        // Before the deletion: a change of terms; after it: no such user.
+        assert!(
+            [
+                StatusCode::OK,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CONFLICT
+            ]
+            .contains(&reassigned.status),
+            "{} {}",
+            reassigned.status,
+            reassigned.body
+        );
+        assert_eq!(user_count(&app, deployment).await, 0);
+        let users = app
+            .get(&format!("/v1/application-deployments/{deployment}/users"))
+            .await;
+        assert_eq!(users.body["value"], json!([]), "{}", users.body);
     }
 }
