@@ -13,7 +13,7 @@ use nexus_core::{Actor, Audit, Timestamp};
 use serde_json::Map;
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{flag, placeholders, RowExt};
+use crate::rows::{flag, group_by_parent, ChildRows, RowExt};
 use crate::{for_update, Backend, Conn, StoreError};
 
 const fn field(name: &'static str, column: &'static str, kind: FieldKind) -> Field {
@@ -366,24 +366,14 @@ pub async fn of_subscriptions(
     conn: &mut Conn,
     subscription_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<ApplicationDeployment>>, StoreError> {
-    let mut by_subscription: HashMap<i32, Vec<ApplicationDeployment>> = HashMap::new();
-    if subscription_ids.is_empty() {
-        return Ok(by_subscription);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE d.subscription_id IN ({}) ORDER BY d.id",
-        placeholders(1, subscription_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in subscription_ids {
-        query = query.bind(*id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let deployment = from_row(&row)?;
-        by_subscription
-            .entry(deployment.subscription_id)
-            .or_default()
-            .push(deployment);
-    }
-    Ok(by_subscription)
+    let select = format!("SELECT {COLUMNS} FROM {FROM}");
+    let rows = ChildRows {
+        select: &select,
+        parent: "d.subscription_id",
+        order: "d.id",
+    };
+    group_by_parent(conn, rows, subscription_ids, from_row, |d| {
+        d.subscription_id
+    })
+    .await
 }

@@ -5,7 +5,7 @@ use nexus_core::list_query::{Field, FieldKind, ListSpec, Literal};
 use nexus_core::{Actor, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{placeholders, RowExt};
+use crate::rows::{group_by_parent, ChildRows, RowExt};
 use crate::{Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -235,26 +235,13 @@ async fn groups(
     conn: &mut Conn,
     identity_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<Group>>, StoreError> {
-    let mut by_identity: HashMap<i32, Vec<Group>> = HashMap::new();
-    if identity_ids.is_empty() {
-        return Ok(by_identity);
-    }
-    let sql = format!(
-        "SELECT {GROUP_COLUMNS} FROM identity_groups WHERE identity_id IN ({}) ORDER BY group_name",
-        placeholders(1, identity_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in identity_ids {
-        query = query.bind(*id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let group = group_from_row(&row)?;
-        by_identity
-            .entry(group.identity_id)
-            .or_default()
-            .push(group);
-    }
-    Ok(by_identity)
+    let select = format!("SELECT {GROUP_COLUMNS} FROM identity_groups");
+    let rows = ChildRows {
+        select: &select,
+        parent: "identity_id",
+        order: "group_name",
+    };
+    group_by_parent(conn, rows, identity_ids, group_from_row, |g| g.identity_id).await
 }
 
 pub async fn delete(conn: &mut Conn, user_id: &str, tenant_id: i32) -> Result<bool, StoreError> {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use nexus_core::organization_alias::{NewAlias, OrganizationAlias};
 use nexus_core::{Actor, Timestamp};
 
-use crate::rows::{placeholders, RowExt};
+use crate::rows::{group_by_parent, ChildRows, RowExt};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str = "organization_id, system_name, system_id, created, created_by";
@@ -65,27 +65,16 @@ pub async fn of(
     conn: &mut Conn,
     organization_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<OrganizationAlias>>, StoreError> {
-    let mut by_organization: HashMap<i32, Vec<OrganizationAlias>> = HashMap::new();
-    if organization_ids.is_empty() {
-        return Ok(by_organization);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM organization_aliases WHERE organization_id IN ({}) \
-         ORDER BY organization_id, lower(system_name), system_id",
-        placeholders(1, organization_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in organization_ids {
-        query = query.bind(*id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let alias = from_row(&row)?;
-        by_organization
-            .entry(alias.organization_id)
-            .or_default()
-            .push(alias);
-    }
-    Ok(by_organization)
+    let select = format!("SELECT {COLUMNS} FROM organization_aliases");
+    let rows = ChildRows {
+        select: &select,
+        parent: "organization_id",
+        order: "organization_id, lower(system_name), system_id",
+    };
+    group_by_parent(conn, rows, organization_ids, from_row, |a| {
+        a.organization_id
+    })
+    .await
 }
 
 /// Deletes the organization's alias; whether there was one.

@@ -10,7 +10,7 @@ use nexus_core::values::AuthenticationMethod;
 use nexus_core::{Actor, Audit, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{placeholders, RowExt};
+use crate::rows::{group_by_parent, ChildRows, RowExt};
 use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -160,26 +160,16 @@ pub async fn of_organizations(
     conn: &mut Conn,
     organization_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<OrganizationDomain>>, StoreError> {
-    let mut domains: HashMap<i32, Vec<OrganizationDomain>> = HashMap::new();
-    if organization_ids.is_empty() {
-        return Ok(domains);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE d.organization_id IN ({}) ORDER BY d.id",
-        placeholders(1, organization_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in organization_ids {
-        query = query.bind(*id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let domain = from_row(&row)?;
-        domains
-            .entry(domain.organization_id)
-            .or_default()
-            .push(domain);
-    }
-    Ok(domains)
+    let select = format!("SELECT {COLUMNS} FROM {FROM}");
+    let rows = ChildRows {
+        select: &select,
+        parent: "d.organization_id",
+        order: "d.id",
+    };
+    group_by_parent(conn, rows, organization_ids, from_row, |d| {
+        d.organization_id
+    })
+    .await
 }
 
 /// The organization other than `organization_id` that has verified

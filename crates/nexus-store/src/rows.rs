@@ -1,10 +1,12 @@
 //! Reading columns the way both backends store them.
 
+use std::collections::HashMap;
+
 use nexus_core::{Audit, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{Backend, StoreError};
+use crate::{Backend, Conn, StoreError};
 
 pub(crate) trait RowExt {
     fn text(&self, column: &str) -> Result<String, StoreError>;
@@ -232,4 +234,43 @@ pub(crate) fn json_object_sql(
         Backend::Postgres => format!("json_build_object({})", pairs.join(", ")),
         Backend::Sqlite => format!("json_object({})", pairs.join(", ")),
     }
+}
+
+/// What `group_by_parent` reads: the rows of `select` (`SELECT … FROM …`)
+/// whose `parent` column is one of the parents' ids, in `order`.
+pub(crate) struct ChildRows<'a> {
+    pub select: &'a str,
+    pub parent: &'a str,
+    pub order: &'a str,
+}
+
+/// The children of many parents in one query, each read with `read` and
+/// grouped by its parent's id (`key`), in `rows.order` within a group.
+pub(crate) async fn group_by_parent<T>(
+    conn: &mut Conn,
+    rows: ChildRows<'_>,
+    ids: &[i32],
+    read: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    key: impl Fn(&T) -> i32,
+) -> Result<HashMap<i32, Vec<T>>, StoreError> {
+    let mut groups: HashMap<i32, Vec<T>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(groups);
+    }
+    let sql = format!(
+        "{} WHERE {} IN ({}) ORDER BY {}",
+        rows.select,
+        rows.parent,
+        placeholders(1, ids.len()),
+        rows.order
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(conn).await? {
+        let child = read(&row)?;
+        groups.entry(key(&child)).or_default().push(child);
+    }
+    Ok(groups)
 }

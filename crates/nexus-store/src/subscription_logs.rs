@@ -7,7 +7,7 @@ use nexus_core::subscription::{SubscriptionLog, SubscriptionLogSeverity};
 use nexus_core::{Actor, Audit, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{placeholders, RowExt};
+use crate::rows::{group_by_parent, ChildRows, RowExt};
 use crate::{Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -126,22 +126,14 @@ pub async fn of_subscriptions(
     conn: &mut Conn,
     subscription_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<SubscriptionLog>>, StoreError> {
-    let mut logs: HashMap<i32, Vec<SubscriptionLog>> = HashMap::new();
-    if subscription_ids.is_empty() {
-        return Ok(logs);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM subscription_logs WHERE subscription_id IN ({}) \
-         ORDER BY subscription_id, id DESC",
-        placeholders(1, subscription_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in subscription_ids {
-        query = query.bind(*id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let log = from_row(&row)?;
-        logs.entry(log.subscription_id).or_default().push(log);
-    }
-    Ok(logs)
+    let select = format!("SELECT {COLUMNS} FROM subscription_logs");
+    let rows = ChildRows {
+        select: &select,
+        parent: "subscription_id",
+        order: "subscription_id, id DESC",
+    };
+    group_by_parent(conn, rows, subscription_ids, from_row, |l| {
+        l.subscription_id
+    })
+    .await
 }

@@ -8,7 +8,7 @@ use nexus_core::{Actor, Audit, Timestamp};
 use serde_json::{Map, Value};
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{flag, placeholders, RowExt};
+use crate::rows::{flag, group_by_parent, ChildRows, RowExt};
 use crate::{for_update, Conn, StoreError};
 
 const fn field(
@@ -212,26 +212,13 @@ async fn grouped(
     ids: &[i32],
     key: impl Fn(&Subscription) -> i32,
 ) -> Result<HashMap<i32, Vec<Subscription>>, StoreError> {
-    let mut groups: HashMap<i32, Vec<Subscription>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(groups);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM subscriptions WHERE {column} IN ({}) ORDER BY id",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    for row in query.fetch_all(conn).await? {
-        let subscription = from_row(&row)?;
-        groups
-            .entry(key(&subscription))
-            .or_default()
-            .push(subscription);
-    }
-    Ok(groups)
+    let select = format!("SELECT {COLUMNS} FROM subscriptions");
+    let rows = ChildRows {
+        select: &select,
+        parent: column,
+        order: "id",
+    };
+    group_by_parent(conn, rows, ids, from_row, key).await
 }
 
 /// The subscriptions of each of the organizations, in one query.
