@@ -152,10 +152,15 @@ impl Tenant {
             form.retain(|(k, _)| k != name);
             form.push((name, value));
         }
+        self.token(&form).await
+    }
+
+    /// `POST /oauth/token` with `form`: status and body.
+    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
         let reply = self
             .http
             .post(self.url("/oauth/token"))
-            .form(&form)
+            .form(form)
             .send()
             .await
             .unwrap();
@@ -259,7 +264,13 @@ async fn an_openid_connect_client_signs_in_with_pkce() {
     let page = tenant.http.get(url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
     let page = page.text().await.unwrap();
+    // Nothing loaded from elsewhere.
+    assert!(!page.contains("src=") && !page.contains("href="), "{page}");
     assert!(page.contains("Log in to Nexus &lt;console&gt;"), "{page}");
     assert!(page.contains("<label for=\"username\">"), "{page}");
     assert!(page.contains("<label for=\"password\">"), "{page}");
@@ -592,8 +603,32 @@ async fn a_code_is_used_once_and_only_with_its_verifier() {
             .await;
         assert_eq!(reply, shape, "{verifier}");
     }
-    let missing = tenant.exchange(&code, &[("code_verifier", "")]).await;
-    assert_eq!(missing.0, 400);
+    let empty = tenant.exchange(&code, &[("code_verifier", "")]).await;
+    assert_eq!(empty, shape);
+    for absent in ["code", "redirect_uri", "code_verifier"] {
+        let form: Vec<(&str, &str)> = [
+            ("grant_type", "authorization_code"),
+            ("client_id", CONSOLE),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ]
+        .into_iter()
+        .filter(|(k, _)| *k != absent)
+        .collect();
+        assert_eq!(
+            tenant.token(&form).await,
+            (
+                400,
+                json!({"error": "invalid_request",
+                       "error_description": "Missing required parameter: code, redirect_uri and code_verifier"})
+            ),
+            "{absent}"
+        );
+    }
+    // An unknown client is refused before the code is looked at.
+    let unknown = tenant.exchange(&code, &[("client_id", "unknown")]).await;
+    assert_eq!(unknown.0, 401);
     assert_eq!(tenant.exchange(&code, &[]).await.0, 200);
 
     // 128 characters are allowed.
@@ -620,6 +655,21 @@ async fn a_code_expires_after_sixty_seconds_of_the_tenants_clock() {
         tenant.exchange(&code, &[]).await,
         invalid_grant("Expired authorization code")
     );
+}
+
+#[tokio::test]
+async fn a_login_form_expires_after_ten_minutes_of_the_tenants_clock() {
+    let (tenant, _) = tenant().await;
+    let id = tenant.login_form(&request(&[])).await;
+    tenant.advance_clock(590).await;
+    assert_eq!(tenant.submit(&id, EMAIL, PASSWORD).await.status(), 302);
+    let id = tenant.login_form(&request(&[])).await;
+    tenant.advance_clock(600).await;
+    let reply = tenant.submit(&id, EMAIL, PASSWORD).await;
+    assert_eq!(reply.status(), 400);
+    assert!(reply.headers().get("location").is_none());
+    let page = reply.text().await.unwrap();
+    assert!(page.contains("expired or was already used"), "{page}");
 }
 
 #[tokio::test]
