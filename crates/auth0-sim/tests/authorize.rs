@@ -658,6 +658,43 @@ async fn a_code_expires_after_sixty_seconds_of_the_tenants_clock() {
 }
 
 #[tokio::test]
+async fn an_application_created_by_the_management_api_signs_in_through_its_callbacks() {
+    let (tenant, user_id) = tenant().await;
+    let created = json!({"name": "Console", "app_type": "spa",
+                         "token_endpoint_auth_method": "none", "callbacks": [SECOND_CALLBACK]});
+    let (status, client) = tenant
+        .management(reqwest::Method::POST, "/clients", created)
+        .await;
+    assert_eq!(status, 201, "{client}");
+    let client_id = client["client_id"].as_str().unwrap();
+    let params = request(&[
+        ("client_id", Some(client_id)),
+        ("redirect_uri", Some(SECOND_CALLBACK)),
+    ]);
+    // Enabled on no connection yet: nowhere to sign in.
+    let reply = tenant.authorize(&params).await;
+    assert_eq!(reply.status(), 302);
+    assert_eq!(query(&location(&reply))[0].1, "invalid_request");
+    let path = format!("/connections/{DEFAULT_CONNECTION_ID}/clients");
+    let enable = json!([{"client_id": client_id, "status": true}]);
+    let (status, _) = tenant
+        .management(reqwest::Method::PATCH, &path, enable)
+        .await;
+    assert_eq!(status, 204);
+    let transaction = tenant.login_form(&params).await;
+    let reply = tenant.submit(&transaction, EMAIL, PASSWORD).await;
+    let code = query(&location(&reply))[0].1.clone();
+    let redeem = [("client_id", client_id), ("redirect_uri", SECOND_CALLBACK)];
+    let (status, tokens) = tenant.exchange(&code, &redeem).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        (&id["aud"], &id["sub"]),
+        (&json!(client_id), &json!(user_id))
+    );
+}
+
+#[tokio::test]
 async fn a_login_form_expires_after_ten_minutes_of_the_tenants_clock() {
     let (tenant, _) = tenant().await;
     let id = tenant.login_form(&request(&[])).await;
