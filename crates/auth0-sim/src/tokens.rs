@@ -1,5 +1,6 @@
 //! The authorization server: tokens (client credentials, passwords, MFA,
-//! authorization codes) signed with the development key, the JWKS that publishes it, and the OpenID configuration.
+//! authorization codes) signed with the development key, the JWKS that
+//! publishes it, and the OpenID configuration.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -203,8 +204,9 @@ fn client_with_optional_secret(sim: &Simulator, request: &TokenRequest) -> Optio
 }
 
 /// The exchange of an authorization code (with its PKCE verifier) for the
-/// tokens of the user who signed in. A code is taken by its first exchange,
-/// successful or not.
+/// tokens of the user who signed in. A code is used up by the first exchange
+/// that names it with a well-formed request from its client's credentials,
+/// successful or not (a wrong verifier burns it).
 fn authorization_code(sim: &Simulator, request: TokenRequest) -> Response {
     let Some(client) = client_with_optional_secret(sim, &request) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
