@@ -204,9 +204,9 @@ fn client_with_optional_secret(sim: &Simulator, request: &TokenRequest) -> Optio
 }
 
 /// The exchange of an authorization code (with its PKCE verifier) for the
-/// tokens of the user who signed in. A code is used up by the first exchange
-/// that names it with a well-formed request from its client's credentials,
-/// successful or not (a wrong verifier burns it).
+/// tokens of the user who signed in. A code is used up by the first
+/// well-formed exchange with valid client credentials that names it,
+/// successful or not (a wrong verifier or another client burns it).
 fn authorization_code(sim: &Simulator, request: TokenRequest) -> Response {
     let Some(client) = client_with_optional_secret(sim, &request) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
