@@ -164,3 +164,17 @@ pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Value> {
         "traceparents": t.stats.traceparents,
         "logDeliveries": t.stats.log_deliveries.iter().map(|(id, (accepted, failed))| (id.clone(), json!({"accepted": accepted, "failed": failed}))).collect::<serde_json::Map<String, Value>>()})))
 }
+
+#[derive(Deserialize)]
+pub(crate) struct ClockBody {
+    advance_seconds: u64,
+}
+
+/// Moves the tenant's clock forward (authorization codes expire by it).
+pub(crate) async fn advance_clock(
+    State(sim): State<Simulator>,
+    Json(body): Json<ClockBody>,
+) -> Response {
+    sim.with(|t| t.clock_offset += body.advance_seconds);
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,4 +1,5 @@
-//! A local Auth0 tenant: client-credentials tokens (RS256), JWKS, OpenID
+//! A local Auth0 tenant: client-credentials tokens (RS256), the
+//! authorization code flow with PKCE (a login form), JWKS, OpenID
 //! configuration, and the Management API v2 operations Nexus uses, with
 //! Auth0's scopes, error bodies, rate-limit headers and `app_metadata` merge
 //! rules; plus a control API (`/__sim/…`) that seeds data and injects faults.
@@ -9,6 +10,7 @@
 // failed request, so its size is of no consequence.
 #![allow(clippy::result_large_err)]
 
+mod authorize;
 mod clients;
 mod clock;
 mod connections;
@@ -115,6 +117,8 @@ impl Simulator {
                 middleware::rate_limit::rate_limit,
             ));
         Router::new()
+            .route("/authorize", get(authorize::authorize))
+            .route("/u/login", post(authorize::login))
             .route("/oauth/token", post(tokens::token))
             .route("/.well-known/jwks.json", get(tokens::jwks))
             .route(
@@ -142,6 +146,7 @@ impl Simulator {
             .route("/__sim/faults", put(control::set_faults))
             .route("/__sim/rate-limit", put(control::set_rate_limit))
             .route("/__sim/stats", get(control::stats))
+            .route("/__sim/clock", post(control::advance_clock))
             .route("/__sim/emails", get(lifecycle::emails::inbox))
             .route("/__sim/exports/{file}", get(exports::download))
             .layer(axum::middleware::from_fn_with_state(

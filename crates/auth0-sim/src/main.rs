@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
         args.rate_limit,
     );
     println!("Auth0 simulator listening at {}", sim.base_url());
+    println!("  authorize:       {}/authorize", sim.base_url());
     println!("  token endpoint:  {}/oauth/token", sim.base_url());
     println!("  audience:        {}/api/v2/", sim.base_url());
     println!("  client_id:       {}", auth0_sim::DEFAULT_CLIENT_ID);
@@ -36,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
         auth0_sim::DEFAULT_CONNECTION_ID
     );
     println!(
-        "  control API:     {}/__sim/{{clients,connections,users,faults,rate-limit,stats}}",
+        "  control API:     {}/__sim/{{clients,connections,users,faults,rate-limit,stats,clock}}",
         sim.base_url()
     );
     axum::serve(listener, sim.router())

@@ -81,6 +81,14 @@ pub(crate) struct Tenant {
     /// Every e-mail sent, oldest first.
     pub(crate) emails: Vec<Email>,
     pub(crate) tickets: BTreeMap<String, Ticket>,
+    /// Sign-ins `/authorize` started and the login form has not finished,
+    /// by transaction id.
+    pub(crate) logins: BTreeMap<String, crate::authorize::Login>,
+    /// Authorization codes not yet exchanged, by code.
+    pub(crate) codes: BTreeMap<String, crate::authorize::Code>,
+    /// Seconds the control API moved the tenant's clock forward
+    /// (`POST /__sim/clock`); see [`Tenant::now`].
+    pub(crate) clock_offset: u64,
     /// Jobs (`/jobs/...`), by id, as Auth0 shows them.
     pub(crate) jobs: BTreeMap<String, Value>,
     /// MFA (one-time password) enrollments, pending and confirmed, oldest
@@ -115,6 +123,12 @@ pub(crate) struct Stats {
 }
 
 impl Tenant {
+    /// The tenant's clock in Unix seconds: the wall clock plus what the
+    /// control API moved it forward, so tests can let codes expire.
+    pub(crate) fn now(&self) -> u64 {
+        crate::clock::now_seconds() + self.clock_offset
+    }
+
     /// Records an e-mail of `kind` to `to` for `user_id`, with a link to a
     /// fresh ticket (valid for `ttl` seconds); the ticket's URL.
     pub(crate) fn send_email(
@@ -208,6 +222,9 @@ impl Simulator {
             login_blocks: BTreeMap::new(),
             emails: Vec::new(),
             tickets: BTreeMap::new(),
+            logins: BTreeMap::new(),
+            codes: BTreeMap::new(),
+            clock_offset: 0,
             jobs: BTreeMap::new(),
             enrollments: Vec::new(),
             exports: BTreeMap::new(),

@@ -1,5 +1,6 @@
-//! The authorization server: client-credentials tokens signed with the
-//! development key, the JWKS that publishes it, and the OpenID configuration.
+//! The authorization server: tokens (client credentials, passwords, MFA,
+//! authorization codes) signed with the development key, the JWKS that
+//! publishes it, and the OpenID configuration.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,9 +11,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::authorize;
 use crate::clock::now_seconds;
 use crate::lifecycle::passwords::{self, Refused};
-use crate::{Simulator, DEFAULT_CONNECTION};
+use crate::{Client, Simulator, DEFAULT_CONNECTION};
 
 const SIGNING_KEY: &str = include_str!("dev-signing-key.pem");
 const SIGNING_KEY_N: &str = include_str!("dev-signing-key.n");
@@ -30,6 +32,9 @@ struct TokenRequest {
     scope: Option<String>,
     mfa_token: Option<String>,
     otp: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
@@ -67,6 +72,7 @@ pub(crate) async fn token(
                 "Missing required parameter: realm",
             ),
         },
+        Some("authorization_code") => authorization_code(&sim, request),
         Some(MFA_OTP) => crate::lifecycle::mfa::otp_grant(
             &sim,
             request.client_id.as_deref(),
@@ -77,7 +83,7 @@ pub(crate) async fn token(
         _ => oauth_error(
             StatusCode::FORBIDDEN,
             "unsupported_grant_type",
-            "Only client_credentials, password, password-realm and mfa-otp are supported",
+            "Only authorization_code, client_credentials, password, password-realm and mfa-otp are supported",
         ),
     }
 }
@@ -123,18 +129,7 @@ fn client_credentials(sim: &Simulator, request: TokenRequest) -> Response {
 /// A user's sign-in with e-mail (or username) and password on the database
 /// connection `realm`, refused as Auth0 refuses it.
 fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
-    let client = sim.with(|t| {
-        t.clients
-            .iter()
-            .find(|c| Some(&c.client_id) == request.client_id.as_ref())
-            .cloned()
-    });
-    let Some(client) = client.filter(|c| {
-        request
-            .client_secret
-            .as_ref()
-            .is_none_or(|secret| *secret == c.client_secret)
-    }) else {
+    let Some(client) = client_with_optional_secret(sim, &request) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
     };
     let (Some(username), Some(password)) = (&request.username, &request.password) else {
@@ -179,12 +174,110 @@ fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
             )
         }
     };
+    let scope = request.scope.unwrap_or_else(|| "openid".to_owned());
+    user_tokens(
+        sim,
+        &user,
+        &client.client_id,
+        scope,
+        request.audience,
+        None,
+        "password",
+    )
+}
+
+/// The client `client_id` names, when the secret matches; a public client
+/// has no secret to send, so a missing one is not checked.
+fn client_with_optional_secret(sim: &Simulator, request: &TokenRequest) -> Option<Client> {
+    sim.with(|t| {
+        t.clients
+            .iter()
+            .find(|c| Some(&c.client_id) == request.client_id.as_ref())
+            .cloned()
+    })
+    .filter(|c| {
+        request
+            .client_secret
+            .as_ref()
+            .is_none_or(|secret| *secret == c.client_secret)
+    })
+}
+
+/// The exchange of an authorization code (with its PKCE verifier) for the
+/// tokens of the user who signed in. A code is used up by the first
+/// well-formed exchange with valid client credentials that names it,
+/// successful or not (a wrong verifier or another client burns it).
+fn authorization_code(sim: &Simulator, request: TokenRequest) -> Response {
+    let Some(client) = client_with_optional_secret(sim, &request) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+    };
+    let (Some(code), Some(redirect_uri), Some(verifier)) =
+        (&request.code, &request.redirect_uri, &request.code_verifier)
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter: code, redirect_uri and code_verifier",
+        );
+    };
+    if !authorize::is_code_verifier(verifier) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The code_verifier must be 43 to 128 unreserved characters",
+        );
+    }
+    let bound = sim.with(|t| {
+        let now = t.now();
+        let code = t.codes.remove(code).ok_or("Invalid authorization code")?;
+        if now >= code.expires {
+            return Err("Expired authorization code");
+        }
+        if code.grant.client_id != client.client_id {
+            return Err("The authorization code was issued to another client");
+        }
+        if code.grant.redirect_uri != *redirect_uri {
+            return Err("The redirect_uri differs from the authorization request's");
+        }
+        if authorize::s256(verifier) != code.grant.code_challenge {
+            return Err("Failed to verify code verifier");
+        }
+        let user = t
+            .users
+            .get(&code.user_id)
+            .filter(|u| u["blocked"] != Value::Bool(true))
+            .cloned()
+            .ok_or("The user is blocked or no longer exists")?;
+        Ok((code.grant, user))
+    });
+    match bound {
+        Ok((grant, user)) => user_tokens(
+            sim,
+            &user,
+            &client.client_id,
+            grant.scope,
+            grant.audience,
+            grant.nonce,
+            "authorization_code",
+        ),
+        Err(description) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
+    }
+}
+
+/// The token response of a user's sign-in to `client_id`: an access token
+/// for `audience` (the tenant's `/userinfo` by default) and an ID token.
+fn user_tokens(
+    sim: &Simulator,
+    user: &Value,
+    client_id: &str,
+    scope: String,
+    audience: Option<String>,
+    nonce: Option<String>,
+    grant_type: &str,
+) -> Response {
     let base = sim.with(|t| t.base_url.clone());
     let now = now_seconds();
-    let scope = request.scope.unwrap_or_else(|| "openid".to_owned());
-    let audience = request
-        .audience
-        .unwrap_or_else(|| format!("{base}/userinfo"));
+    let audience = audience.unwrap_or_else(|| format!("{base}/userinfo"));
     // A token for the MFA API (an MFA token) lasts ten minutes, as Auth0's.
     let lifetime = if audience == mfa_audience(&base) {
         600
@@ -193,12 +286,16 @@ fn password(sim: &Simulator, request: TokenRequest, realm: &str) -> Response {
     };
     let access = json!({
         "iss": format!("{base}/"), "sub": user["user_id"], "aud": audience, "iat": now,
-        "exp": now + lifetime, "azp": client.client_id, "scope": scope, "gty": "password",
+        "exp": now + lifetime, "azp": client_id, "scope": scope, "gty": grant_type,
     });
-    let id = json!({
-        "iss": format!("{base}/"), "sub": user["user_id"], "aud": client.client_id, "iat": now,
+    let mut id = json!({
+        "iss": format!("{base}/"), "sub": user["user_id"], "aud": client_id, "iat": now,
         "exp": now + 36_000, "email": user["email"], "email_verified": user["email_verified"],
+        "name": user["name"],
     });
+    if let Some(nonce) = nonce {
+        id["nonce"] = nonce.into();
+    }
     Json(
         json!({"access_token": sign(&access), "id_token": sign(&id), "token_type": "Bearer",
         "expires_in": lifetime, "scope": scope}),
@@ -273,9 +370,17 @@ pub(crate) async fn openid_configuration(State(sim): State<Simulator>) -> Json<V
     let base = sim.with(|t| t.base_url.clone());
     Json(json!({
         "issuer": format!("{base}/"),
+        "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials", "password", PASSWORD_REALM, MFA_OTP],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "password", PASSWORD_REALM, MFA_OTP],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "none"],
+        "claims_supported": ["aud", "iss", "iat", "exp", "sub", "nonce", "name", "email", "email_verified"],
     }))
 }
