@@ -19,7 +19,8 @@ both_backends!(
     console_signs_in_and_out,
     console_ends_with_its_key,
     console_session_expires,
-    console_escapes_what_it_shows
+    console_escapes_what_it_shows,
+    console_cookies_are_secure_off_loopback
 );
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
@@ -147,6 +148,15 @@ impl Browser {
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form)).await
+    }
+
+    /// Signs in, which must succeed: a 303 to the home page.
+    async fn signed_in(&self, credential: &str) -> Page {
+        let page = self.sign_in(credential).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/console");
+        page.assert_console_headers();
+        page
     }
 
     /// Signs in with `keyId:secret` through the form.
@@ -293,15 +303,7 @@ async fn console_signs_in_and_out(app: TestApp) {
     assert_eq!(session_count(&app).await, 0);
 
     // The right key: a session, its cookie exactly so (no Secure on loopback).
-    let signed_in = browser.sign_in(&credential).await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.body
-    );
-    assert_eq!(signed_in.location(), "/console");
-    signed_in.assert_console_headers();
+    let signed_in = browser.signed_in(&credential).await;
     let cookie = signed_in
         .set_cookie("nexus_console")
         .expect("a session cookie");
@@ -547,4 +549,38 @@ mod console_sign_in_is_throttled {
             None => eprintln!("NEXUS_TEST_POSTGRES_URL is not set: PostgreSQL case not run"),
         }
     }
+}
+
+/// A server that listens beyond loopback is reached through TLS (a proxy in
+/// front of it): its cookies carry `Secure`.
+async fn console_cookies_are_secure_off_loopback(app: TestApp) {
+    let store = nexus::open_store(app.database_url()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let server = nexus::start_with_options(store, test_auth(), Default::default(), listener)
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&app);
+    browser.base = format!("http://127.0.0.1:{}", server.addr.port());
+    let form = browser.get("/console/sign-in").await;
+    let sign_in_cookie = form.set_cookie("nexus_console_sign_in").unwrap();
+    assert!(
+        sign_in_cookie.ends_with("; HttpOnly; SameSite=Strict; Path=/console/sign-in; Secure"),
+        "{sign_in_cookie}"
+    );
+    let credential = app.key("user.read").await;
+    let signed_in = browser.signed_in(&credential).await;
+    let token = browser.cookie("nexus_console").unwrap();
+    assert_eq!(
+        signed_in.set_cookie("nexus_console").unwrap(),
+        format!("nexus_console={token}; HttpOnly; SameSite=Strict; Path=/console; Secure")
+    );
+    let home = browser.get("/console").await;
+    let out = browser
+        .post("/console/sign-out", &[("csrf", &home.csrf())])
+        .await;
+    assert_eq!(
+        out.set_cookie("nexus_console").unwrap(),
+        "nexus_console=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/console; Secure"
+    );
+    server.stop().await.unwrap();
 }
