@@ -614,6 +614,7 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
             .into_response()
         }))
         .layer(middleware::from_fn_with_state(observed, observe))
+        .layer(middleware::from_fn(console::security_headers))
         .with_state(nexus)
 }
 

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use axum::{Form, Router};
@@ -59,16 +59,22 @@ pub fn router<S: Clone + Send + Sync + 'static>(nexus: Nexus, secure_cookies: bo
         .route(SIGN_OUT, axum::routing::post(sign_out))
         .route(STYLESHEET, get(stylesheet))
         .route("/console/{*rest}", any(not_found))
-        .layer(middleware::from_fn(security_headers))
         .with_state(Console {
             nexus,
             secure_cookies,
         })
 }
 
-/// On every console answer, the redirects and errors included.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// The middleware that gives every console answer its security headers:
+/// for the whole application, so that what the router and the outer layers
+/// answer on a console path (405, 413, a timeout) has them too.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let console = path == HOME || path.starts_with("/console/");
     let mut response = next.run(request).await;
+    if !console {
+        return response;
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),

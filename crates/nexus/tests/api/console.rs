@@ -208,6 +208,15 @@ async fn console_needs_a_session(app: TestApp) {
         assert_redirects_to_sign_in(&browser.get(path).await);
     }
     assert_redirects_to_sign_in(&browser.post("/console/x", &[]).await);
+    assert_redirects_to_sign_in(&browser.send(Method::HEAD, "/console", None).await);
+    for (method, path) in [
+        (Method::DELETE, "/console"),
+        (Method::GET, "/console/sign-out"),
+    ] {
+        let page = browser.send(method, path, None).await;
+        assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        page.assert_console_headers();
+    }
     // Signing out needs a session before anything else.
     assert_redirects_to_sign_in(&browser.post("/console/sign-out", &[("csrf", "x")]).await);
     // A made-up token is no session.
