@@ -140,8 +140,15 @@ async fn not_found(State(console): State<Console>, headers: HeaderMap) -> Respon
 }
 
 /// The sign-in form, with a fresh double-submit cookie unless the browser
-/// has one already.
+/// has one already; the home page for a browser that is signed in.
 async fn sign_in_form(State(console): State<Console>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        match sessions::active(&console.nexus, token).await {
+            Ok(Some(_)) => return Redirect::to(HOME).into_response(),
+            Ok(None) => {}
+            Err(error) => return service_error(error),
+        }
+    }
     let (secret, set_cookie) = match cookie(&headers, SIGN_IN_COOKIE) {
         Some(secret) if is_token(secret) => (secret.to_owned(), None),
         _ => {

@@ -356,6 +356,10 @@ async fn console_signs_in_and_out(app: TestApp) {
     );
     assert!(home.body.contains("<nav"), "{}", home.body);
     assert!(home.body.contains(r#"action="/console/sign-out""#));
+    // Signed in, the sign-in page leads home.
+    let again = browser.get("/console/sign-in").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location(), "/console");
     // An unknown page with a session: 404, still a console page.
     let missing = browser.get("/console/x").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
