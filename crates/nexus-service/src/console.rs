@@ -62,6 +62,7 @@ pub async fn sign_in(
     address: IpAddr,
     request_id: Option<String>,
 ) -> std::result::Result<SignedIn, SignInError> {
+    tracing::Span::current().record("key_id", key_id);
     let authenticator = nexus.authenticator();
     let failure_key = FailureKey {
         address,
