@@ -4,6 +4,7 @@
 mod actor;
 pub mod auth;
 mod client_address;
+pub mod console;
 mod json;
 mod list;
 mod path;
@@ -40,6 +41,9 @@ pub struct AppOptions {
     /// Traces are exported (OpenTelemetry): each request continues its
     /// caller's trace and its span carries the HTTP attributes.
     pub traced: bool,
+    /// The console's cookies carry `Secure`: off only when the server
+    /// listens on loopback (plain HTTP on the same machine).
+    pub console_secure_cookies: bool,
 }
 
 impl Default for AppOptions {
@@ -47,6 +51,7 @@ impl Default for AppOptions {
         AppOptions {
             request_timeout: Duration::from_secs(30),
             traced: false,
+            console_secure_cookies: true,
         }
     }
 }
@@ -590,6 +595,11 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .route_layer(middleware::from_fn_with_state(gate, auth::authorize))
+        // The console authenticates by its own session, not the API's.
+        .merge(console::router(
+            nexus.clone(),
+            options.console_secure_cookies,
+        ))
         .route_layer(middleware::from_fn_with_state(options.traced, tag_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -604,6 +614,7 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
             .into_response()
         }))
         .layer(middleware::from_fn_with_state(observed, observe))
+        .layer(middleware::from_fn(console::security_headers))
         .with_state(nexus)
 }
 

@@ -48,7 +48,7 @@ pub struct Problem {
 pub struct ApiError {
     pub(crate) status: StatusCode,
     kind: &'static str,
-    title: &'static str,
+    pub(crate) title: &'static str,
     pub(crate) detail: String,
     pub(crate) errors: Option<ValidationErrors>,
     retry_after: Option<u64>,

@@ -146,6 +146,8 @@ pub mod resource_type {
     /// `productId/moduleString`.
     pub const UPSELL_MODULE: &str = "upsellModule";
     pub const UPSELL_REQUEST: &str = "upsellRequest";
+    /// A sign-in to the administration console.
+    pub const CONSOLE_SESSION: &str = "consoleSession";
     /// A request refused for want of a permission; its id is the path.
     pub const REQUEST: &str = "request";
 }

@@ -5,6 +5,7 @@ pub mod application;
 pub mod application_deployment;
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod custom_upn;
 pub mod entitlement;
 pub mod identity;

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use nexus_core::audit::ActorType;
-use nexus_core::auth::{Authority, Permissions, DEFAULT_NEXUS_AUDIENCE};
+use nexus_core::auth::{ApiKey, Authority, Permissions, DEFAULT_NEXUS_AUDIENCE};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::role::Role;
 use nexus_core::Timestamp;
@@ -334,14 +334,10 @@ impl Authenticator {
         if key.expires_at <= now {
             return Err(rejected(Rejection::Expired, "the API key has expired"));
         }
-        let own = Permissions::parse(&key.permissions).map_err(|_| invalid())?;
-        let permissions = match &key.role_id {
-            Some(role) => match roles::get(&mut tx, role).await? {
-                Some(role) => own.union(&self.nexus_permissions(&role)),
-                None => own,
-            },
-            None => own,
-        };
+        let permissions = self
+            .key_permissions(&mut tx, &key)
+            .await?
+            .ok_or_else(invalid)?;
         let mut cache = self.inner.keys.lock().expect("key cache");
         if cache.len() >= KEY_CACHE_LIMIT {
             cache.clear();
@@ -355,6 +351,25 @@ impl Authenticator {
             },
         );
         Ok(permissions)
+    }
+
+    /// What a key holds: its own permissions and those its role gives
+    /// Nexus; `None` when its stored permissions do not parse.
+    pub async fn key_permissions(
+        &self,
+        conn: &mut nexus_store::Conn,
+        key: &ApiKey,
+    ) -> Result<Option<Permissions>, StoreError> {
+        let Ok(own) = Permissions::parse(&key.permissions) else {
+            return Ok(None);
+        };
+        Ok(Some(match &key.role_id {
+            Some(role) => match roles::get(conn, role).await? {
+                Some(role) => own.union(&self.nexus_permissions(&role)),
+                None => own,
+            },
+            None => own,
+        }))
     }
 
     /// Verifies an RS256 access token from a known tenant; returns the

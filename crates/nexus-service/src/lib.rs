@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_retention;
 pub mod auth;
 pub mod auth0;
+pub mod console;
 pub mod custom_upns;
 pub mod dns;
 mod grants;

@@ -15,6 +15,7 @@ pub mod api_keys;
 pub mod application_deployments;
 pub mod applications;
 pub mod audit;
+pub mod console_sessions;
 pub mod custom_upns;
 pub mod identities;
 pub mod idp_tenants;

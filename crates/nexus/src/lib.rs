@@ -257,6 +257,7 @@ pub async fn start_with_options(
         nexus_api::AppOptions {
             request_timeout: limits.request_timeout,
             traced,
+            console_secure_cookies: !addr.ip().is_loopback(),
         },
     );
     let (tx, rx) = oneshot::channel::<()>();

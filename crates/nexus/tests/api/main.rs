@@ -15,6 +15,7 @@ mod auth0_checks;
 mod backups;
 mod blocking;
 mod concurrency;
+mod console;
 mod custom_upns;
 mod deletion;
 mod deployments;
