@@ -7,7 +7,7 @@ use nexus_core::list_query::{Field, FieldKind, ListSpec};
 use nexus_core::{Actor, Audit, Timestamp};
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{flag, placeholders, RowExt};
+use crate::rows::{children_of, flag, grouped, placeholders, ChildRows, RowExt};
 use crate::{for_update, Conn, StoreError};
 
 pub static LIST: ListSpec = ListSpec {
@@ -244,33 +244,15 @@ pub async fn of_products(
     conn: &mut Conn,
     product_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<Application>>, StoreError> {
-    let mut by_product: HashMap<i32, Vec<Application>> = HashMap::new();
-    if product_ids.is_empty() {
-        return Ok(by_product);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM applications WHERE product_id IN ({}) \
-         ORDER BY product_id, lower(name), id",
-        placeholders(1, product_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in product_ids {
-        query = query.bind(*id);
-    }
-    let mut applications = query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let select = format!("SELECT {COLUMNS} FROM applications");
+    let rows = ChildRows {
+        select: &select,
+        parent: "product_id",
+        order: "product_id, lower(name), id",
+    };
+    let mut applications = children_of(conn, rows, product_ids, from_row).await?;
     fill_clients(conn, &mut applications).await?;
-    for application in applications {
-        by_product
-            .entry(application.product_id)
-            .or_default()
-            .push(application);
-    }
-    Ok(by_product)
+    Ok(grouped(applications, |a| a.product_id))
 }
 
 /// An application that runs a client.

@@ -253,9 +253,21 @@ pub(crate) async fn group_by_parent<T>(
     read: impl Fn(&AnyRow) -> Result<T, StoreError>,
     key: impl Fn(&T) -> i32,
 ) -> Result<HashMap<i32, Vec<T>>, StoreError> {
-    let mut groups: HashMap<i32, Vec<T>> = HashMap::new();
+    let children = children_of(conn, rows, ids, read).await?;
+    Ok(grouped(children, key))
+}
+
+/// The children of many parents in one query, each read with `read`, in
+/// `rows.order`: for children that need more filled in before they are
+/// grouped (`grouped`).
+pub(crate) async fn children_of<T>(
+    conn: &mut Conn,
+    rows: ChildRows<'_>,
+    ids: &[i32],
+    read: impl Fn(&AnyRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     if ids.is_empty() {
-        return Ok(groups);
+        return Ok(Vec::new());
     }
     let sql = format!(
         "{} WHERE {} IN ({}) ORDER BY {}",
@@ -268,9 +280,14 @@ pub(crate) async fn group_by_parent<T>(
     for id in ids {
         query = query.bind(*id);
     }
-    for row in query.fetch_all(conn).await? {
-        let child = read(&row)?;
+    query.fetch_all(conn).await?.iter().map(read).collect()
+}
+
+/// `children` by their parent's id (`key`), each group in their order.
+pub(crate) fn grouped<T>(children: Vec<T>, key: impl Fn(&T) -> i32) -> HashMap<i32, Vec<T>> {
+    let mut groups: HashMap<i32, Vec<T>> = HashMap::new();
+    for child in children {
         groups.entry(key(&child)).or_default().push(child);
     }
-    Ok(groups)
+    groups
 }

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::list::{fetch_page, ListParams, Page};
-use crate::rows::{placeholders, RowExt};
+use crate::rows::{children_of, grouped, placeholders, ChildRows, RowExt};
 use crate::{Conn, Lock, StoreError};
 
 const MODULE_COLUMNS: &str = "id, product_id, module_string, sf_module_id, sf_product_id, \
@@ -80,30 +80,15 @@ pub async fn modules_of_products(
     conn: &mut Conn,
     product_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<UpsellModule>>, StoreError> {
-    let mut groups: HashMap<i32, Vec<UpsellModule>> = HashMap::new();
-    if product_ids.is_empty() {
-        return Ok(groups);
-    }
-    let sql = format!(
-        "SELECT {MODULE_COLUMNS} FROM upsell_modules WHERE product_id IN ({}) \
-         ORDER BY product_id, module_string",
-        placeholders(1, product_ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in product_ids {
-        query = query.bind(*id);
-    }
-    let mut modules = query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(module_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let select = format!("SELECT {MODULE_COLUMNS} FROM upsell_modules");
+    let rows = ChildRows {
+        select: &select,
+        parent: "product_id",
+        order: "product_id, module_string",
+    };
+    let mut modules = children_of(conn, rows, product_ids, module_from_row).await?;
     with_rules(conn, &mut modules).await?;
-    for module in modules {
-        groups.entry(module.product_id).or_default().push(module);
-    }
-    Ok(groups)
+    Ok(grouped(modules, |m| m.product_id))
 }
 
 /// The product's modules, by `moduleString`.
