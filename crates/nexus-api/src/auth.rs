@@ -14,7 +14,7 @@ use base64::Engine;
 use nexus_core::audit::ActorType;
 use nexus_core::auth::Permissions;
 use nexus_core::{Actor, ValidationErrors};
-use nexus_service::auth::{AuthError, Credentials, FailureKey, Rejection};
+use nexus_service::auth::{AuthError, Credentials, FailureKey, Principal, Rejection};
 use nexus_service::Nexus;
 
 use crate::client_address::client_address;
@@ -664,56 +664,98 @@ pub async fn authorize(
     if access == Access::LogStreamToken {
         return log_stream_gate(&nexus, &operations, path, request, next).await;
     }
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let credentials = credentials(request.headers());
-    let address = client_address(peer, request.headers(), authenticator.trusted_proxies());
-    let failure_key = FailureKey {
+    let delegated = request.extensions_mut().remove::<Delegated>();
+    let (principal, address) = match delegated {
+        Some(Delegated { principal, address }) => (principal, address),
+        None => {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+            let credentials = credentials(request.headers());
+            let address = client_address(peer, request.headers(), authenticator.trusted_proxies());
+            let failure_key = FailureKey {
+                address,
+                key_id: credentials
+                    .as_ref()
+                    .ok()
+                    .and_then(Credentials::key_id)
+                    .map(str::to_owned),
+            };
+            if let Some(retry_after) = authenticator.throttled(&failure_key) {
+                nexus.metrics().observe_auth_failure("throttled");
+                return ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-failures",
+                    "Too many failed authentications",
+                    format!("too many failed authentications with these credentials from this address; retry in {retry_after} s"),
+                )
+                .with_retry_after(retry_after)
+                .into_response();
+            }
+            let principal = match credentials {
+                Ok(credentials) => authenticator.authenticate(credentials).await,
+                Err(detail) => Err(AuthError::Rejected {
+                    reason: Rejection::Malformed,
+                    detail: detail.to_owned(),
+                }),
+            };
+            let principal = match principal {
+                Ok(principal) => principal,
+                Err(AuthError::Rejected { reason, detail }) => {
+                    authenticator.record_failure(failure_key);
+                    nexus.metrics().observe_auth_failure(reason.as_str());
+                    tracing::info!(reason = %detail, "authentication failed");
+                    return ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthorized",
+                        "Unauthorized",
+                        detail,
+                    )
+                    .into_response();
+                }
+                Err(AuthError::Store(error)) => {
+                    return ApiError::from(nexus_service::ServiceError::from(error)).into_response()
+                }
+            };
+            (principal, address)
+        }
+    };
+    admit(
+        &nexus,
+        &operations,
+        access,
+        principal,
         address,
-        key_id: credentials
-            .as_ref()
-            .ok()
-            .and_then(Credentials::key_id)
-            .map(str::to_owned),
-    };
-    if let Some(retry_after) = authenticator.throttled(&failure_key) {
-        nexus.metrics().observe_auth_failure("throttled");
-        return ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-failures",
-            "Too many failed authentications",
-            format!("too many failed authentications with these credentials from this address; retry in {retry_after} s"),
-        )
-        .with_retry_after(retry_after)
-        .into_response();
-    }
-    let principal = match credentials {
-        Ok(credentials) => authenticator.authenticate(credentials).await,
-        Err(detail) => Err(AuthError::Rejected {
-            reason: Rejection::Malformed,
-            detail: detail.to_owned(),
-        }),
-    };
-    let principal = match principal {
-        Ok(principal) => principal,
-        Err(AuthError::Rejected { reason, detail }) => {
-            authenticator.record_failure(failure_key);
-            nexus.metrics().observe_auth_failure(reason.as_str());
-            tracing::info!(reason = %detail, "authentication failed");
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Unauthorized",
-                detail,
-            )
-            .into_response();
-        }
-        Err(AuthError::Store(error)) => {
-            return ApiError::from(nexus_service::ServiceError::from(error)).into_response()
-        }
-    };
+        path,
+        request,
+        next,
+    )
+    .await
+}
+
+/// A request made inside the server for a caller authenticated otherwise
+/// (the console's session): the route's permission is checked as for any
+/// caller. Only code in this process can put it in a request's extensions.
+#[derive(Clone)]
+pub struct Delegated {
+    pub principal: Principal,
+    pub address: IpAddr,
+}
+
+/// Checks that the authenticated caller may call the route, recording a
+/// refusal in the audit trail, and records the caller as the request's actor.
+#[allow(clippy::too_many_arguments)]
+async fn admit(
+    nexus: &Nexus,
+    operations: &Operations,
+    access: Access,
+    principal: Principal,
+    address: IpAddr,
+    path: String,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let method = if request.method() == Method::HEAD {
         Method::GET
     } else {
@@ -750,7 +792,7 @@ pub async fn authorize(
         nexus.metrics().observe_auth_failure("permission");
         let attempted = request.uri().path();
         if let Err(error) = nexus_service::audit::record_denial(
-            &nexus,
+            nexus,
             &actor,
             nexus_core::audit::resource_type::REQUEST,
             attempted,

@@ -592,14 +592,18 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
         request_timeout: options.request_timeout,
         traced: options.traced,
     };
-    router
+    let api: Router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .route_layer(middleware::from_fn_with_state(gate, auth::authorize))
-        // The console authenticates by its own session, not the API's.
-        .merge(console::router(
-            nexus.clone(),
-            options.console_secure_cookies,
-        ))
+        .with_state(nexus.clone());
+    // The console authenticates by its own session, not the API's, and
+    // calls the API's routes as that session.
+    let console = console::router(
+        nexus,
+        console::Api::new(api.clone()),
+        options.console_secure_cookies,
+    );
+    api.merge(console)
         .route_layer(middleware::from_fn_with_state(options.traced, tag_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -615,7 +619,6 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
         }))
         .layer(middleware::from_fn_with_state(observed, observe))
         .layer(middleware::from_fn(console::security_headers))
-        .with_state(nexus)
 }
 
 #[derive(Clone)]

@@ -10,7 +10,7 @@ use nexus_core::console::ConsoleSession;
 use nexus_core::{Actor, Timestamp};
 use nexus_store::{api_keys, commit, console_sessions};
 
-use crate::auth::{random_token, secret_hash, AuthError, Credentials, FailureKey};
+use crate::auth::{random_token, secret_hash, AuthError, Credentials, FailureKey, Principal};
 use crate::{audit, Nexus, Result, ServiceError};
 
 /// The operation ids the audit trail records for console sign-ins and
@@ -49,6 +49,16 @@ impl ActiveSession {
     /// What requests of this session may do.
     pub fn authority(&self) -> Authority {
         Authority::Grants(vec![self.permissions.clone()])
+    }
+
+    /// Who the session's requests to the API are made as.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            id: self.key.id.clone(),
+            kind: ActorType::ApiKey,
+            tenant_id: None,
+            authority: self.authority(),
+        }
     }
 }
 

@@ -473,6 +473,22 @@ pub async fn status(nexus: &Nexus) -> crate::Result<Status> {
     })
 }
 
+pub use nexus_store::push::AccountPush;
+
+/// Where the push of each of these Auth0 users (tenant id, Auth0 user id)
+/// stands; `None` for one that is pushed.
+pub async fn of_accounts(
+    nexus: &Nexus,
+    accounts: &[(i32, String)],
+) -> crate::Result<Vec<Option<push::AccountPush>>> {
+    let mut tx = nexus.store().begin_read().await?;
+    let mut states = Vec::with_capacity(accounts.len());
+    for (tenant_id, azo_user_id) in accounts {
+        states.push(push::of_account(&mut tx, *tenant_id, azo_user_id).await?);
+    }
+    Ok(states)
+}
+
 /// (pending, failed) counts alone, for metrics.
 pub async fn backlog(nexus: &Nexus) -> crate::Result<(i64, i64)> {
     let mut conn = nexus.store().read_one().await?;

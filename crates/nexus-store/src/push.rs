@@ -312,6 +312,42 @@ pub async fn failed(conn: &mut Conn) -> Result<Vec<FailedPush>, StoreError> {
         .collect()
 }
 
+/// Where the push of one Auth0 user stands, when it is not done: waiting
+/// (`pending`, with the error of the last attempt if one failed) or failed
+/// for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountPush {
+    pub failed: bool,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub modified: Timestamp,
+}
+
+/// The push work recorded for the Auth0 user; none once it is pushed.
+pub async fn of_account(
+    conn: &mut Conn,
+    tenant_id: i32,
+    azo_user_id: &str,
+) -> Result<Option<AccountPush>, StoreError> {
+    let row = sqlx::query(
+        "SELECT status, attempts, last_error, modified FROM push_outbox \
+         WHERE idp_tenant_id = $1 AND azo_user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(azo_user_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(AccountPush {
+            failed: row.text("status")? == "failed",
+            attempts: row.int("attempts")?,
+            last_error: row.opt_text("last_error")?,
+            modified: row.timestamp("modified")?,
+        })
+    })
+    .transpose()
+}
+
 /// What Auth0 refused of a push: the profile fields (the field it named,
 /// if it named one, and why); `app_metadata` was pushed without them.
 #[derive(Debug, Clone, PartialEq)]

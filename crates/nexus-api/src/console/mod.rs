@@ -4,12 +4,17 @@
 //! authorization middleware; every route but sign-in and the stylesheet
 //! needs a live session here.
 
+mod api;
 mod pages;
+mod users;
+
+pub use api::Api;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +26,7 @@ use nexus_core::audit::ActorType;
 use nexus_core::Actor;
 use nexus_service::console::{self as sessions, ActiveSession, SignInError};
 use nexus_service::{Nexus, ServiceError};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -38,29 +44,40 @@ pub const HOME: &str = "/console";
 pub const SIGN_IN: &str = "/console/sign-in";
 pub const SIGN_OUT: &str = "/console/sign-out";
 pub const STYLESHEET: &str = "/console/assets/console.css";
+pub const SCRIPT: &str = "/console/assets/console.js";
+pub const USERS: &str = "/console/users";
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 #[derive(Clone)]
 struct Console {
     nexus: Nexus,
+    api: Api,
     /// Cookies carry `Secure` (the server is reached over TLS, through a
     /// proxy) unless the server listens on loopback only.
     secure_cookies: bool,
 }
 
 /// The console's routes, with their security headers.
-pub fn router<S: Clone + Send + Sync + 'static>(nexus: Nexus, secure_cookies: bool) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(
+    nexus: Nexus,
+    api: Api,
+    secure_cookies: bool,
+) -> Router<S> {
     Router::new()
         .route(HOME, get(home))
+        .merge(users::routes())
         .route("/console/", get(|| async { Redirect::to(HOME) }))
         .route(SIGN_IN, get(sign_in_form).post(sign_in))
         .route(SIGN_OUT, axum::routing::post(sign_out))
         .route(STYLESHEET, get(stylesheet))
+        .route(SCRIPT, get(script))
         .route("/console/{*rest}", any(not_found))
         .with_state(Console {
             nexus,
+            api,
             secure_cookies,
         })
 }
@@ -96,6 +113,16 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The console's one script: search as you type. Every page works without
+/// it.
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console.js"),
+    )
+        .into_response()
+}
+
 /// A request's live session, or the answer to give instead: the sign-in
 /// page for none (clearing a cookie that names no live session).
 async fn require_session(
@@ -119,24 +146,60 @@ async fn require_session(
     }
 }
 
-async fn home(State(console): State<Console>, headers: HeaderMap) -> Response {
-    match require_session(&console, &headers).await {
-        Ok(session) => {
-            let sign_out = csrf_token(&session.session.csrf_secret, SIGN_OUT);
-            pages::home(&session, &sign_out).into_response()
-        }
-        Err(response) => response,
+/// A request of a live session: who it acts as, and how it calls the API.
+struct Signed {
+    session: ActiveSession,
+    caller: api::Caller,
+}
+
+impl FromRequestParts<Console> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Response> {
+        let session = require_session(console, &parts.headers).await?;
+        let (address, _) = origin(console, &parts.extensions, &parts.headers);
+        let caller = api::Caller {
+            principal: session.principal(),
+            address,
+            request_id: parts.extensions.get::<RequestId>().cloned(),
+        };
+        Ok(Signed { session, caller })
     }
 }
 
-async fn not_found(State(console): State<Console>, headers: HeaderMap) -> Response {
-    match require_session(&console, &headers).await {
-        Ok(session) => {
-            let sign_out = csrf_token(&session.session.csrf_secret, SIGN_OUT);
-            (StatusCode::NOT_FOUND, pages::not_found(&session, &sign_out)).into_response()
-        }
-        Err(response) => response,
+impl Signed {
+    /// The CSRF token of the form posted to `path`.
+    fn csrf(&self, path: &str) -> String {
+        csrf_token(&self.session.session.csrf_secret, path)
     }
+
+    /// Whether the form posted to `path` carries this session's token.
+    fn csrf_ok(&self, path: &str, offered: &str) -> bool {
+        csrf_matches(&self.session.session.csrf_secret, path, offered)
+    }
+
+    /// Whether the session holds the permission (to offer an action; the
+    /// API checks it again when the action is taken).
+    fn allows(&self, permission: &str) -> bool {
+        self.session.authority().allows(permission)
+    }
+
+    /// What every page's frame shows of the session.
+    fn frame(&self) -> pages::Frame {
+        let key = &self.session.key;
+        pages::Frame {
+            who: key.description.clone().unwrap_or_else(|| key.id.clone()),
+            sign_out: self.csrf(SIGN_OUT),
+        }
+    }
+}
+
+async fn home(signed: Signed) -> Response {
+    pages::home(&signed.frame(), &signed.session).into_response()
+}
+
+async fn not_found(signed: Signed) -> Response {
+    (StatusCode::NOT_FOUND, pages::not_found(&signed.frame())).into_response()
 }
 
 /// The sign-in form, with a fresh double-submit cookie unless the browser
@@ -328,6 +391,18 @@ fn is_token(value: &str) -> bool {
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The characters a path segment or query value keeps as they are.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A value percent-encoded for a path segment or a query.
+fn path_segment(value: &str) -> String {
+    utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
 /// The value of cookie `name` in the request, if any.

@@ -3,11 +3,21 @@
 use maud::{html, Markup, DOCTYPE};
 use nexus_service::console::ActiveSession;
 
-use super::{HOME, SIGN_IN, SIGN_OUT, STYLESHEET};
+use super::api::Problem;
+use super::{HOME, SCRIPT, SIGN_IN, SIGN_OUT, STYLESHEET, USERS};
 
-/// The frame of every page. `signed_in` adds the navigation with the
-/// sign-out button (the CSRF token of the sign-out form).
-fn layout(title: &str, signed_in: Option<&str>, content: Markup) -> Markup {
+/// What every signed-in page shows: who is signed in, and the sign-out
+/// form's CSRF token.
+pub struct Frame {
+    pub who: String,
+    pub sign_out: String,
+}
+
+/// The sections of the console, in the navigation.
+const SECTIONS: &[(&str, &str)] = &[(HOME, "Home"), (USERS, "Users")];
+
+/// The frame of every page; `frame` adds the navigation and sign-out.
+pub fn layout(title: &str, frame: Option<&Frame>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -16,21 +26,47 @@ fn layout(title: &str, signed_in: Option<&str>, content: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Nexus console" }
                 link rel="stylesheet" href=(STYLESHEET);
+                @if frame.is_some() {
+                    script src=(SCRIPT) defer {}
+                }
             }
             body {
                 header {
-                    a href=(HOME) { "Nexus console" }
-                    @if let Some(sign_out) = signed_in {
+                    a.brand href=(HOME) { "Nexus console" }
+                    @if let Some(frame) = frame {
                         nav aria-label="Main" {
-                            a href=(HOME) { "Home" }
-                            form method="post" action=(SIGN_OUT) {
-                                input type="hidden" name="csrf" value=(sign_out);
-                                button type="submit" { "Sign out" }
+                            ul {
+                                @for (href, name) in SECTIONS {
+                                    li { a href=(href) { (name) } }
+                                }
                             }
+                        }
+                        form.sign-out method="post" action=(SIGN_OUT) {
+                            span { "Signed in as " (frame.who) }
+                            input type="hidden" name="csrf" value=(frame.sign_out);
+                            button type="submit" { "Sign out" }
                         }
                     }
                 }
                 main { (content) }
+            }
+        }
+    }
+}
+
+/// A problem the API answered: its title, detail and the failures by field.
+pub fn problem(problem: &Problem) -> Markup {
+    html! {
+        div.problem role="alert" {
+            p { strong { (problem.title) } ": " (problem.detail) }
+            @if !problem.errors.is_empty() {
+                ul {
+                    @for (field, messages) in &problem.errors {
+                        @for message in messages {
+                            li { code { (field) } " " (message) }
+                        }
+                    }
+                }
             }
         }
     }
@@ -65,14 +101,13 @@ pub fn sign_in(csrf: &str, error: Option<&str>) -> Markup {
     )
 }
 
-pub fn home(session: &ActiveSession, sign_out: &str) -> Markup {
+pub fn home(frame: &Frame, session: &ActiveSession) -> Markup {
     let key = &session.key;
-    let name = key.description.as_deref().unwrap_or(&key.id);
     layout(
         "Home",
-        Some(sign_out),
+        Some(frame),
         html! {
-            h1 { "Signed in as " (name) }
+            h1 { "Signed in as " (frame.who) }
             p { "API key " code { (key.id) } ", until " (key.expires_at.to_text()) "." }
             h2 { "Permissions held" }
             @if session.permissions.codes().is_empty() {
@@ -88,10 +123,10 @@ pub fn home(session: &ActiveSession, sign_out: &str) -> Markup {
     )
 }
 
-pub fn not_found(_session: &ActiveSession, sign_out: &str) -> Markup {
+pub fn not_found(frame: &Frame) -> Markup {
     layout(
         "Not found",
-        Some(sign_out),
+        Some(frame),
         html! {
             h1 { "Not found" }
             p { "The console has no such page. " a href=(HOME) { "Go to the home page." } }
