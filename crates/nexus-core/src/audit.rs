@@ -148,6 +148,8 @@ pub mod resource_type {
     pub const UPSELL_REQUEST: &str = "upsellRequest";
     /// A sign-in to the administration console.
     pub const CONSOLE_SESSION: &str = "consoleSession";
+    /// The push of an Auth0 user: `idpTenantId/azoUserId`.
+    pub const PUSH: &str = "push";
     /// A request refused for want of a permission; its id is the path.
     pub const REQUEST: &str = "request";
 }

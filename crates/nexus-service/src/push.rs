@@ -489,6 +489,54 @@ pub async fn of_accounts(
     Ok(states)
 }
 
+/// The operation id the audit trail records for a retry (the console's;
+/// not an API operation).
+pub const RETRY: &str = "RetryPush";
+
+/// How a push stands, as a retry records it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushState<'a> {
+    status: &'a str,
+    last_error: Option<&'a str>,
+}
+
+/// Retries the push of an Auth0 user that failed for good: it is pending
+/// again, due now, its attempts counted afresh. `false` when that push is
+/// not failed (pushed meanwhile, or never failed).
+pub async fn retry(
+    nexus: &Nexus,
+    actor: &nexus_core::Actor,
+    tenant_id: i32,
+    azo_user_id: &str,
+) -> crate::Result<bool> {
+    let mut tx = nexus.store().begin().await?;
+    let failed = push::lock_failed(&mut tx, tenant_id, azo_user_id).await?;
+    let Some(failed) = failed else {
+        return Ok(false);
+    };
+    push::enqueue(&mut tx, tenant_id, azo_user_id).await?;
+    let before = PushState {
+        status: "failed",
+        last_error: failed.last_error.as_deref(),
+    };
+    let after = PushState {
+        status: "pending",
+        last_error: None,
+    };
+    crate::audit::record(
+        &mut tx,
+        actor,
+        nexus_core::audit::resource_type::PUSH,
+        &format!("{tenant_id}/{azo_user_id}"),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    nexus_store::commit(tx).await?;
+    Ok(true)
+}
+
 /// (pending, failed) counts alone, for metrics.
 pub async fn backlog(nexus: &Nexus) -> crate::Result<(i64, i64)> {
     let mut conn = nexus.store().read_one().await?;

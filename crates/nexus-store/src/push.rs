@@ -337,15 +337,36 @@ pub async fn of_account(
     .bind(azo_user_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|row| {
-        Ok(AccountPush {
-            failed: row.text("status")? == "failed",
-            attempts: row.int("attempts")?,
-            last_error: row.opt_text("last_error")?,
-            modified: row.timestamp("modified")?,
-        })
+    row.as_ref().map(account_push).transpose()
+}
+
+/// The push of the Auth0 user if it failed for good, locked until the
+/// transaction ends.
+pub async fn lock_failed(
+    conn: &mut Conn,
+    tenant_id: i32,
+    azo_user_id: &str,
+) -> Result<Option<AccountPush>, StoreError> {
+    let select = crate::backend::for_update(
+        conn,
+        "SELECT status, attempts, last_error, modified FROM push_outbox \
+         WHERE idp_tenant_id = $1 AND azo_user_id = $2 AND status = 'failed'",
+    );
+    let row = sqlx::query(&select)
+        .bind(tenant_id)
+        .bind(azo_user_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(account_push).transpose()
+}
+
+fn account_push(row: &AnyRow) -> Result<AccountPush, StoreError> {
+    Ok(AccountPush {
+        failed: row.text("status")? == "failed",
+        attempts: row.int("attempts")?,
+        last_error: row.opt_text("last_error")?,
+        modified: row.timestamp("modified")?,
     })
-    .transpose()
 }
 
 /// What Auth0 refused of a push: the profile fields (the field it named,

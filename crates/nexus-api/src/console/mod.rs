@@ -5,15 +5,20 @@
 //! needs a live session here.
 
 mod api;
+mod audit;
+mod organizations;
 mod pages;
+mod roles;
+mod tenants;
 mod users;
+mod view;
 
 pub use api::Api;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -27,6 +32,7 @@ use nexus_core::Actor;
 use nexus_service::console::{self as sessions, ActiveSession, SignInError};
 use nexus_service::{Nexus, ServiceError};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -46,6 +52,10 @@ pub const SIGN_OUT: &str = "/console/sign-out";
 pub const STYLESHEET: &str = "/console/assets/console.css";
 pub const SCRIPT: &str = "/console/assets/console.js";
 pub const USERS: &str = "/console/users";
+pub const ORGANIZATIONS: &str = "/console/organizations";
+pub const ROLES: &str = "/console/roles";
+pub const TENANTS: &str = "/console/idp-tenants";
+pub const AUDIT: &str = "/console/audit";
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
@@ -69,6 +79,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     Router::new()
         .route(HOME, get(home))
         .merge(users::routes())
+        .merge(organizations::routes())
+        .merge(roles::routes())
+        .merge(tenants::routes())
+        .merge(audit::routes())
         .route("/console/", get(|| async { Redirect::to(HOME) }))
         .route(SIGN_IN, get(sign_in_form).post(sign_in))
         .route(SIGN_OUT, axum::routing::post(sign_out))
@@ -191,6 +205,38 @@ impl Signed {
             who: key.description.clone().unwrap_or_else(|| key.id.clone()),
             sign_out: self.csrf(SIGN_OUT),
         }
+    }
+}
+
+/// A form with the CSRF token of the path it is posted to.
+trait CsrfField {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted by a live session, its CSRF token checked against the
+/// path it was posted to (each form's token is made for its own path).
+struct Posted<T> {
+    signed: Signed,
+    form: T,
+}
+
+impl<T> FromRequest<Console> for Posted<T>
+where
+    T: DeserializeOwned + CsrfField + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, console: &Console) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, console).await?;
+        let path = parts.uri.path().to_owned();
+        let Form(form) = Form::<T>::from_request(Request::from_parts(parts, body), console)
+            .await
+            .map_err(bad_form)?;
+        if !signed.csrf_ok(&path, form.csrf()) {
+            return Err(forbidden_form());
+        }
+        Ok(Posted { signed, form })
     }
 }
 

@@ -4,7 +4,9 @@ use maud::{html, Markup, DOCTYPE};
 use nexus_service::console::ActiveSession;
 
 use super::api::Problem;
-use super::{HOME, SCRIPT, SIGN_IN, SIGN_OUT, STYLESHEET, USERS};
+use super::{
+    AUDIT, HOME, ORGANIZATIONS, ROLES, SCRIPT, SIGN_IN, SIGN_OUT, STYLESHEET, TENANTS, USERS,
+};
 
 /// What every signed-in page shows: who is signed in, and the sign-out
 /// form's CSRF token.
@@ -14,7 +16,14 @@ pub struct Frame {
 }
 
 /// The sections of the console, in the navigation.
-const SECTIONS: &[(&str, &str)] = &[(HOME, "Home"), (USERS, "Users")];
+const SECTIONS: &[(&str, &str)] = &[
+    (HOME, "Home"),
+    (USERS, "Users"),
+    (ORGANIZATIONS, "Organizations"),
+    (ROLES, "Roles"),
+    (TENANTS, "IdP tenants"),
+    (AUDIT, "Audit trail"),
+];
 
 /// The frame of every page; `frame` adds the navigation and sign-out.
 pub fn layout(title: &str, frame: Option<&Frame>, content: Markup) -> Markup {

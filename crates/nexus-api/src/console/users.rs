@@ -1,19 +1,18 @@
 //! The console's users: search and lists, a user's page, and the actions
 //! on a user, each made through the API as the signed-in session.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::Problem;
-use super::pages;
-use super::{Console, Signed, USERS};
+use super::view::{self, encode, Page};
+use super::{pages, Console, CsrfField, Posted, Signed, ORGANIZATIONS, USERS};
 
 pub(super) fn routes() -> Router<Console> {
     Router::new()
@@ -40,13 +39,6 @@ pub(super) struct ListQuery {
 }
 
 #[derive(Deserialize)]
-struct Page<T> {
-    value: Vec<T>,
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UserRow {
     id: String,
@@ -69,24 +61,6 @@ fn list_path(query: &ListQuery) -> String {
         path.push_str(&encode(token));
     }
     path
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    super::path_segment(value)
-}
-
-/// The `$skiptoken` of an `@odata.nextLink`.
-fn skiptoken(next_link: &str) -> Option<String> {
-    let query = next_link.split_once('?')?.1;
-    let value = query.split('&').find_map(|pair| {
-        pair.strip_prefix("$skiptoken=")
-            .or_else(|| pair.strip_prefix("%24skiptoken="))
-    })?;
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8()
-        .ok()
-        .map(|v| v.into_owned())
 }
 
 async fn list(
@@ -150,7 +124,7 @@ fn results_fragment(query: &ListQuery, found: &Result<Page<UserRow>, Problem>) -
                     }
                 }
             }
-            @if let Some(token) = page.next_link.as_deref().and_then(skiptoken) {
+            @if let Some(token) = page.next_token() {
                 p {
                     a rel="next" href={ (USERS) "?q=" (encode(query.q.trim())) "&page=" (encode(&token)) } { "Next page" }
                 }
@@ -193,6 +167,7 @@ struct UserRole {
 #[serde(rename_all = "camelCase")]
 struct Membership {
     organization_id: Option<i32>,
+    organization_display_name: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
     is_guest: bool,
@@ -264,12 +239,7 @@ async fn show(
     Path(user_id): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Response {
-    let done = query
-        .done
-        .as_deref()
-        .and_then(|key| CONFIRMATIONS.iter().find(|(k, _)| *k == key))
-        .map(|(_, text)| *text);
-    user_page(&console, &signed, &user_id, done, None).await
+    user_page(&console, &signed, &user_id, query.done.as_deref(), None).await
 }
 
 /// The user's page, with a confirmation or the problem of a refused action.
@@ -280,10 +250,10 @@ async fn user_page(
     done: Option<&str>,
     refused: Option<Problem>,
 ) -> Response {
-    let path = format!("/v1/users/{}", encode_segment(user_id));
+    let path = format!("/v1/users/{}", encode(user_id));
     let user = match console.api.get::<User>(&signed.caller, &path).await {
         Ok(user) => user,
-        Err(problem) => return problem_page(signed, problem),
+        Err(problem) => return view::problem_page(signed, &problem, (USERS, "Back to the users")),
     };
     let accounts: Vec<(i32, String)> = user
         .identities
@@ -308,14 +278,15 @@ async fn user_page(
     } else {
         Vec::new()
     };
-    let status = refused.as_ref().map_or(StatusCode::OK, |p| p.status);
+    let history = super::audit::history(console, signed, "user", &user.id).await;
+    let status = view::status_of(refused.as_ref());
     let page = render_user(
         signed,
         &user,
         pushes.as_deref(),
         &roles,
-        done,
-        refused.as_ref(),
+        (done, refused.as_ref()),
+        history,
     );
     (status, page).into_response()
 }
@@ -325,10 +296,10 @@ fn render_user(
     user: &User,
     pushes: Option<&[Option<nexus_service::push::AccountPush>]>,
     roles: &[RoleOption],
-    done: Option<&str>,
-    refused: Option<&Problem>,
+    (done, refused): (Option<&str>, Option<&Problem>),
+    history: Markup,
 ) -> Markup {
-    let base = format!("{USERS}/{}", encode_segment(&user.id));
+    let base = format!("{USERS}/{}", encode(&user.id));
     let action = |name: &str| format!("{base}/{name}");
     let can_write = signed.allows("user.write");
     let form = |name: &str| {
@@ -341,9 +312,7 @@ fn render_user(
         Some(&signed.frame()),
         html! {
             h1 { (user.display_name) }
-            @if let Some(done) = done {
-                p.confirmation role="status" { (done) }
-            }
+            (view::confirmation(done, CONFIRMATIONS).unwrap_or_default())
             @if let Some(problem) = refused {
                 (pages::problem(problem))
             }
@@ -453,7 +422,7 @@ fn render_user(
                                 span.upn { (upn.custom_upn_value) }
                                 @if let Some(key) = &upn.client_upn_key { " (key " code { (key) } ")" }
                                 @if can_write {
-                                    @let base_upn = format!("{base}/upns/{}", encode_segment(&upn.id));
+                                    @let base_upn = format!("{base}/upns/{}", encode(&upn.id));
                                     @let change = format!("{base_upn}/change");
                                     @let delete = format!("{base_upn}/delete");
                                     form.inline method="post" action=(change) {
@@ -498,7 +467,7 @@ fn render_user(
                                     td { (role.expires.as_deref().unwrap_or("never")) }
                                     @if signed.allows("role.write") {
                                         td {
-                                            @let remove = format!("{base}/roles/{}/remove", encode_segment(&role.id));
+                                            @let remove = format!("{base}/roles/{}/remove", encode(&role.id));
                                             form method="post" action=(remove) {
                                                 input type="hidden" name="csrf" value=(signed.csrf(&remove));
                                                 button type="submit" aria-label={ "Remove the role " (role.name) } { "Remove" }
@@ -532,7 +501,9 @@ fn render_user(
                         @for membership in &user.member_of {
                             li {
                                 @if let Some(id) = membership.organization_id {
-                                    "Organization " (id)
+                                    a href={ (ORGANIZATIONS) "/" (id) } {
+                                        (membership.organization_display_name.as_deref().unwrap_or("Organization"))
+                                    }
                                 }
                                 @if membership.is_guest { " (guest)" }
                                 @if !membership.roles.is_empty() { ": " (membership.roles.join(", ")) }
@@ -552,6 +523,7 @@ fn render_user(
                     }
                 }
             }
+            (history)
         },
     )
 }
@@ -574,25 +546,6 @@ fn push_state(
             @if let Some(error) = &push.last_error { " (attempt " (push.attempts) " failed: " (error) ")" }
         },
     }
-}
-
-/// The page for a problem that leaves nothing to show.
-fn problem_page(signed: &Signed, problem: Problem) -> Response {
-    let page = pages::layout(
-        &problem.title,
-        Some(&signed.frame()),
-        html! {
-            h1 { (problem.title) }
-            (pages::problem(&problem))
-            p { a href=(USERS) { "Back to the users" } }
-        },
-    );
-    (problem.status, page).into_response()
-}
-
-/// A path segment, percent-encoded.
-fn encode_segment(value: &str) -> String {
-    super::path_segment(value)
 }
 
 /// The fields of every action form; each action reads those it needs.
@@ -622,19 +575,10 @@ fn filled(value: &Option<String>) -> Option<&str> {
 
 async fn act(
     State(console): State<Console>,
-    signed: Signed,
     Path((user_id, action)): Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    Posted { signed, form }: Posted<ActionForm>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return super::bad_form(rejection),
-    };
-    let base = format!("{USERS}/{}", encode_segment(&user_id));
-    if !signed.csrf_ok(&format!("{base}/{action}"), &form.csrf) {
-        return super::forbidden_form();
-    }
-    let user = format!("/v1/users/{}", encode_segment(&user_id));
+    let user = format!("/v1/users/{}", encode(&user_id));
     let (method, path, body, done) = match action.as_str() {
         "profile" => {
             let mut patch = serde_json::Map::new();
@@ -704,7 +648,7 @@ async fn act(
             }
             (
                 Method::PUT,
-                format!("{user}/idp_tenants/{}", encode_segment(tenant)),
+                format!("{user}/idp_tenants/{}", encode(tenant)),
                 Some(body),
                 "linked",
             )
@@ -713,7 +657,7 @@ async fn act(
             let tenant = &unlink["unlink-".len()..];
             (
                 Method::DELETE,
-                format!("{user}/idp_tenants/{}", encode_segment(tenant)),
+                format!("{user}/idp_tenants/{}", encode(tenant)),
                 None,
                 "unlinked",
             )
@@ -726,22 +670,11 @@ async fn act(
 /// An action on one of the user's custom UPNs or roles.
 async fn act_on_item(
     State(console): State<Console>,
-    signed: Signed,
     Path((user_id, collection, item, action)): Path<(String, String, String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    Posted { signed, form }: Posted<ActionForm>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return super::bad_form(rejection),
-    };
-    let user = encode_segment(&user_id);
-    let item = encode_segment(&item);
-    if !signed.csrf_ok(
-        &format!("{USERS}/{user}/{collection}/{item}/{action}"),
-        &form.csrf,
-    ) {
-        return super::forbidden_form();
-    }
+    let user = encode(&user_id);
+    let item = encode(&item);
     let (method, path, body, done) = match (collection.as_str(), action.as_str()) {
         ("upns", "change") => (
             Method::PATCH,
@@ -768,8 +701,8 @@ async fn act_on_item(
     finish(&console, &signed, &user_id, method, &path, body, done).await
 }
 
-/// Makes the API call; on success, back to the user's page with the
-/// confirmation (POST-redirect-GET), else the page with the problem.
+/// Makes the action's API call: back to the user's page with the
+/// confirmation, or the page with the problem.
 async fn finish(
     console: &Console,
     signed: &Signed,
@@ -779,9 +712,23 @@ async fn finish(
     body: Option<Value>,
     done: &str,
 ) -> Response {
-    match console.api.call(&signed.caller, method, path, body).await {
-        Ok(_) => Redirect::to(&format!("{USERS}/{}?done={done}", encode_segment(user_id)))
-            .into_response(),
+    let page = format!("{USERS}/{}", encode(user_id));
+    match view::act(
+        console,
+        signed,
+        (method, path.to_owned(), body),
+        &page,
+        done,
+    )
+    .await
+    {
+        Ok(redirect) => redirect,
         Err(problem) => user_page(console, signed, user_id, None, Some(problem)).await,
+    }
+}
+
+impl CsrfField for ActionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
