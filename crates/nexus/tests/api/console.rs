@@ -209,10 +209,37 @@ fn assert_redirects_to_sign_in(page: &Page) {
 
 async fn console_needs_a_session(app: TestApp) {
     let browser = Browser::new(&app);
-    for path in ["/console", "/console/x", "/console/users/42"] {
+    // Every page and every form of every section.
+    for path in [
+        "/console",
+        "/console/x",
+        "/console/users",
+        "/console/users/results?q=a",
+        "/console/users/42",
+        "/console/organizations",
+        "/console/organizations/1",
+        "/console/roles",
+        "/console/roles/r",
+        "/console/idp-tenants",
+        "/console/idp-tenants/1",
+        "/console/audit",
+    ] {
         assert_redirects_to_sign_in(&browser.get(path).await);
     }
-    assert_redirects_to_sign_in(&browser.post("/console/x", &[]).await);
+    for path in [
+        "/console/x",
+        "/console/users/42/block",
+        "/console/users/42/upns",
+        "/console/users/42/upns/u/delete",
+        "/console/users/42/roles/r/remove",
+        "/console/organizations/1/invite",
+        "/console/organizations/1/domains/1/delete",
+        "/console/roles/r/maps",
+        "/console/roles/r/maps/1/delete",
+        "/console/idp-tenants/1/retry",
+    ] {
+        assert_redirects_to_sign_in(&browser.post(path, &[("csrf", "x")]).await);
+    }
     assert_redirects_to_sign_in(&browser.send(Method::HEAD, "/console", None).await);
     for (method, path) in [
         (Method::DELETE, "/console"),
@@ -232,7 +259,7 @@ async fn console_needs_a_session(app: TestApp) {
         .insert("nexus_console".into(), "made-up-token-aaaaaaaaaaaa".into());
     assert_redirects_to_sign_in(&browser.get("/console").await);
 
-    // Open: the sign-in form and the stylesheet.
+    // Open: the sign-in form and the assets.
     let form = browser.get("/console/sign-in").await;
     assert_eq!(form.status, 200);
     form.assert_console_headers();
@@ -251,6 +278,13 @@ async fn console_needs_a_session(app: TestApp) {
     assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
     assert!(css.body.contains("max-width"), "{}", css.body);
     css.assert_console_headers();
+    let script = browser.get("/console/assets/console.js").await;
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.headers["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(script.body.contains("data-source"), "{}", script.body);
 
     // The console is not part of the API's document.
     let document = app.get("/openapi.json").await.body;
