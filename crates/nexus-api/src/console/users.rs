@@ -356,9 +356,14 @@ fn render_user(
                 }
                 @if signed.allows("user.password") && user.email_address.is_some() {
                     @let (path, token) = form("password-reset");
-                    form method="post" action=(path) {
-                        input type="hidden" name="csrf" value=(token);
-                        button type="submit" { "Send a password reset email" }
+                    details {
+                        summary { "Send a password reset email" }
+                        form.stacked method="post" action=(path) {
+                            input type="hidden" name="csrf" value=(token);
+                            label for="reset-client" { "Auth0 application (client id) the reset returns to"
+                                input #reset-client type="text" name="clientId" required; }
+                            button type="submit" { "Send the email" }
+                        }
                     }
                 }
             }
@@ -566,6 +571,7 @@ struct ActionForm {
     azo_user_id: Option<String>,
     strategy: Option<String>,
     azo_connection_id: Option<String>,
+    client_id: Option<String>,
 }
 
 /// An optional text field: absent when left empty.
@@ -608,7 +614,10 @@ async fn act(
         ),
         "password-reset" => (
             Method::POST,
-            format!("{user}/password-reset"),
+            format!(
+                "{user}/password-reset?clientId={}",
+                encode(form.client_id.as_deref().unwrap_or("").trim())
+            ),
             None,
             "password-reset",
         ),

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::console::{Browser, Page};
+use crate::sim_tenant::{eventually_linked, inbox, provisioned_user, tenant};
 use crate::support::{both_backends, TestApp, API_AUDIENCE};
 
 both_backends!(
@@ -14,7 +15,8 @@ both_backends!(
     console_changes_a_user_through_the_api,
     console_offers_and_allows_only_what_the_key_holds,
     console_shows_and_retries_the_push,
-    console_shows_organizations_roles_and_the_trail
+    console_shows_organizations_roles_and_the_trail,
+    console_sends_a_password_reset
 );
 
 /// The CSRF token of the form posted to `action` on the page.
@@ -753,4 +755,47 @@ async fn console_shows_organizations_roles_and_the_trail(app: TestApp) {
     assert!(events
         .iter()
         .any(|e| e.contains("CreateOrganizationDomain")));
+}
+
+async fn console_sends_a_password_reset(app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    let email = "console-reset@example.com";
+    let (user, azo) = provisioned_user(&app, email).await;
+    eventually_linked(&tenant, &azo, &user).await;
+    let browser = Browser::new(&app);
+    browser
+        .signed_in(&app.key("user.read user.password").await)
+        .await;
+    let path = format!("/console/users/{user}");
+    let page = browser.get(&path).await;
+    let action = format!("{path}/password-reset");
+
+    // An application Auth0 does not know: the API's problem, nothing sent.
+    let refused = submit(&browser, &page, &action, &[("clientId", "unknown-app")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains(r#"<div class="problem" role="alert">"#),
+        "{}",
+        refused.body
+    );
+    assert!(inbox(&tenant, email).await.is_empty());
+
+    let sent = submit(
+        &browser,
+        &page,
+        &action,
+        &[("clientId", auth0_sim::DEFAULT_CLIENT_ID)],
+    )
+    .await;
+    let page = followed(&browser, sent).await;
+    assert!(
+        page.body.contains("A password reset email is on its way."),
+        "{}",
+        page.body
+    );
+    let emails = inbox(&tenant, email).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["kind"], "reset_password");
 }
