@@ -297,3 +297,15 @@ pub async fn delete_map(nexus: &Nexus, actor: &Actor, role_id: &str, map_id: &st
     commit(tx).await?;
     Ok(())
 }
+
+pub use nexus_store::roles::RoleSource;
+
+/// Why the user holds each of its roles (role id, source, expiry), for the
+/// console.
+pub async fn sources_of(
+    nexus: &Nexus,
+    user_id: &str,
+) -> Result<Vec<(String, RoleSource, Option<nexus_core::Timestamp>)>> {
+    let mut conn = nexus.store().read_one().await?;
+    Ok(roles::sources_of(&mut conn, user_id).await?)
+}

@@ -424,6 +424,52 @@ pub(crate) fn held_by(user: &str) -> String {
     )
 }
 
+/// Why a user holds a role: `held_by`'s three ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSource {
+    /// Given to the user (`PUT /v1/users/{userId}/roles`).
+    Assigned,
+    /// Mapped from an IdP group of one of the user's accounts.
+    Group { group_name: String },
+    /// A role of the user's membership of the organization.
+    Membership { organization_id: i32 },
+}
+
+/// Each role the user holds, once for each way it is held, with the expiry
+/// of that way.
+pub async fn sources_of(
+    conn: &mut Conn,
+    user_id: &str,
+) -> Result<Vec<(String, RoleSource, Option<Timestamp>)>, StoreError> {
+    let mapped = identities::on_connection("i", "cm.azo_connection_id");
+    let sql = format!(
+        "SELECT x.role_id AS role_id, 'assigned' AS source, CAST(NULL AS TEXT) AS group_name, \
+           CAST(NULL AS INTEGER) AS organization_id, x.expires \
+           FROM user_roles x WHERE x.user_id = $1 \
+         UNION ALL SELECT cm.role_id, 'group', x.group_name, CAST(NULL AS INTEGER), x.expires FROM identities i \
+           JOIN identity_groups x ON x.identity_id = i.id \
+           JOIN role_connection_maps cm ON cm.group_name = x.group_name AND {mapped} WHERE i.user_id = $1 \
+         UNION ALL SELECT r.id, 'membership', CAST(NULL AS TEXT), ms.organization_id, x.expires FROM memberships ms \
+           JOIN membership_roles x ON x.membership_id = ms.id \
+           JOIN roles r ON lower(r.name) = lower(x.role_name) WHERE ms.user_id = $1"
+    );
+    let rows = sqlx::query(&sql).bind(user_id).fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let source = match row.text("source")?.as_str() {
+                "assigned" => RoleSource::Assigned,
+                "group" => RoleSource::Group {
+                    group_name: row.text("group_name")?,
+                },
+                _ => RoleSource::Membership {
+                    organization_id: row.int("organization_id")?,
+                },
+            };
+            Ok((row.text("role_id")?, source, row.opt_timestamp("expires")?))
+        })
+        .collect()
+}
+
 /// A row of `held_by`.
 pub(crate) fn held_from_row(row: &impl RowExt) -> Result<HeldRole, StoreError> {
     Ok(HeldRole {

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use nexus_service::roles::RoleSource;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -160,8 +161,10 @@ struct User {
 struct UserRole {
     id: String,
     name: String,
-    expires: Option<String>,
 }
+
+/// A role the user holds, one way it holds it, and until when.
+type HeldRole = (String, RoleSource, Option<nexus_core::Timestamp>);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -202,6 +205,7 @@ struct Identity {
 
 #[derive(Deserialize)]
 struct Group {
+    #[serde(rename = "groupName")]
     name: String,
 }
 
@@ -278,13 +282,17 @@ async fn user_page(
     } else {
         Vec::new()
     };
+    let sources = match nexus_service::roles::sources_of(&console.nexus, &user.id).await {
+        Ok(sources) => sources,
+        Err(error) => return super::service_error(error),
+    };
     let history = super::audit::history(console, signed, "user", &user.id).await;
     let status = view::status_of(refused.as_ref());
     let page = render_user(
         signed,
         &user,
         pushes.as_deref(),
-        &roles,
+        (&roles, &sources),
         (done, refused.as_ref()),
         history,
     );
@@ -295,7 +303,7 @@ fn render_user(
     signed: &Signed,
     user: &User,
     pushes: Option<&[Option<nexus_service::push::AccountPush>]>,
-    roles: &[RoleOption],
+    (roles, sources): (&[RoleOption], &[HeldRole]),
     (done, refused): (Option<&str>, Option<&Problem>),
     history: Markup,
 ) -> Markup {
@@ -459,23 +467,33 @@ fn render_user(
             }
             section aria-labelledby="roles" {
                 h2 #roles { "Roles" }
-                @if user.roles.is_empty() {
+                @if sources.is_empty() {
                     p { "None." }
                 } @else {
                     table {
-                        thead { tr { th scope="col" { "Role" } th scope="col" { "Expires" }
+                        thead { tr { th scope="col" { "Role" } th scope="col" { "Held through" } th scope="col" { "Expires" }
                             @if signed.allows("role.write") { th scope="col" { span.visually-hidden { "Actions" } } } } }
                         tbody {
-                            @for role in &user.roles {
+                            @for (role_id, source, expires) in sources {
+                                @let name = user.roles.iter().find(|r| &r.id == role_id).map_or(role_id.as_str(), |r| r.name.as_str());
                                 tr {
-                                    td { (role.name) }
-                                    td { (role.expires.as_deref().unwrap_or("never")) }
+                                    td { (name) }
+                                    td { @match source {
+                                        RoleSource::Assigned => "assignment",
+                                        RoleSource::Group { group_name } => { "IdP group " (group_name) },
+                                        RoleSource::Membership { organization_id } => {
+                                            "membership of " a href={ (ORGANIZATIONS) "/" (organization_id) } { "organization " (organization_id) }
+                                        },
+                                    } }
+                                    td { (expires.as_ref().map_or_else(|| "never".to_owned(), |e| e.to_text())) }
                                     @if signed.allows("role.write") {
                                         td {
-                                            @let remove = format!("{base}/roles/{}/remove", encode(&role.id));
-                                            form method="post" action=(remove) {
-                                                input type="hidden" name="csrf" value=(signed.csrf(&remove));
-                                                button type="submit" aria-label={ "Remove the role " (role.name) } { "Remove" }
+                                            @if *source == RoleSource::Assigned {
+                                                @let remove = format!("{base}/roles/{}/remove", encode(role_id));
+                                                form method="post" action=(remove) {
+                                                    input type="hidden" name="csrf" value=(signed.csrf(&remove));
+                                                    button type="submit" aria-label={ "Remove the role " (name) } { "Remove" }
+                                                }
                                             }
                                         }
                                     }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::console::{Browser, Page};
 use crate::sim_tenant::{eventually_linked, inbox, provisioned_user, tenant};
 use crate::support::{both_backends, TestApp, API_AUDIENCE};
+use crate::sync::{linked_user, sync_body};
 
 both_backends!(
     console_finds_users_and_pages_through_them,
@@ -16,7 +17,8 @@ both_backends!(
     console_offers_and_allows_only_what_the_key_holds,
     console_shows_and_retries_the_push,
     console_shows_organizations_roles_and_the_trail,
-    console_sends_a_password_reset
+    console_sends_a_password_reset,
+    console_shows_why_a_user_holds_each_role
 );
 
 /// The CSRF token of the form posted to `action` on the page.
@@ -329,6 +331,12 @@ async fn console_changes_a_user_through_the_api(app: TestApp) {
     .await;
     let page = followed(&browser, assigned).await;
     assert!(page.body.contains("The role is assigned."));
+    assert!(
+        page.body
+            .contains("<td>readers</td><td>assignment</td><td>2031-01-31T00:00:00"),
+        "{}",
+        page.body
+    );
     let held = app.get(&format!("/v1/users/{user}")).await.body["roles"].clone();
     assert_eq!(held[0]["name"], "readers");
     assert!(
@@ -798,4 +806,81 @@ async fn console_sends_a_password_reset(app: TestApp) {
     let emails = inbox(&tenant, email).await;
     assert_eq!(emails.len(), 1, "{emails:?}");
     assert_eq!(emails[0]["kind"], "reset_password");
+}
+
+async fn console_shows_why_a_user_holds_each_role(app: TestApp) {
+    let user = linked_user(&app).await;
+    let desk = app
+        .post(
+            "/v1/roles",
+            json!({"name": "desk", "audience": "https://desk", "permissions": []}),
+        )
+        .await;
+    assert_eq!(desk.status, 201, "{}", desk.body);
+    let desk_id = desk.body["id"].as_str().unwrap();
+    let mapped = app
+        .post(
+            &format!("/v1/roles/{desk_id}/connection-maps"),
+            json!({"groupName": "Desk", "azoConnectionId": "corp-ad"}),
+        )
+        .await;
+    assert_eq!(mapped.status, 201, "{}", mapped.body);
+    let admin = app
+        .post(
+            "/v1/roles",
+            json!({"name": "organization-admin", "audience": "https://desk", "permissions": []}),
+        )
+        .await;
+    assert_eq!(admin.status, 201, "{}", admin.body);
+    let synced = app
+        .put(
+            &format!("/v1/users/{user}/$sync"),
+            sync_body(&["Desk"], &[]),
+        )
+        .await;
+    assert_eq!(synced.status, 200, "{}", synced.body);
+    app.put(
+        &format!("/v1/users/{user}/roles"),
+        json!({"value": [desk_id]}),
+    )
+    .await;
+
+    let browser = Browser::new(&app);
+    browser
+        .signed_in(&app.key("user.read role.read role.write").await)
+        .await;
+    let page = browser.get(&format!("/console/users/{user}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let start = page.body.find(r#"<h2 id="roles">"#).unwrap();
+    let section = &page.body[start..start + page.body[start..].find("</section>").unwrap()];
+    let organization = app.get("/v1/organizations").await.body["value"][0]["id"].clone();
+    let held: Vec<String> = section
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .take(3)
+                .map(|cell| strip_tags(&format!("<td{cell}")))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    let mut held = held;
+    held.sort();
+    assert_eq!(
+        held,
+        [
+            "desk|IdP group Desk|never".to_owned(),
+            "desk|assignment|never".to_owned(),
+            format!("organization-admin|membership of organization {organization}|never"),
+        ]
+    );
+    assert!(
+        page.body
+            .contains(r#"<ul class="inline"><li>Desk</li></ul>"#),
+        "the account's groups"
+    );
+    // Only the assignment can be removed here.
+    assert_eq!(section.matches("Remove the role").count(), 1, "{section}");
 }
