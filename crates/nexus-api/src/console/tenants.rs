@@ -233,9 +233,12 @@ impl CsrfField for RetryForm {
 
 async fn retry(
     State(console): State<Console>,
-    Path(tenant_id): Path<i32>,
+    Path(tenant_id): Path<String>,
     Posted { signed, form }: Posted<RetryForm>,
 ) -> Response {
+    let Ok(tenant_id) = tenant_id.parse::<i32>() else {
+        return super::not_found(signed).await;
+    };
     if !may_retry(&signed) {
         return view::problem_page(
             &signed,
