@@ -27,27 +27,27 @@ const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; st
                    img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A browser: keeps the cookies it is given, follows no redirect.
-struct Browser {
-    base: String,
+pub(crate) struct Browser {
+    pub(crate) base: String,
     client: reqwest::Client,
-    jar: Mutex<HashMap<String, String>>,
+    pub(crate) jar: Mutex<HashMap<String, String>>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .map_or("", |l| l.to_str().unwrap())
     }
 
     /// The `Set-Cookie` header that sets `name`.
-    fn set_cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn set_cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(SET_COOKIE)
             .iter()
@@ -56,14 +56,14 @@ impl Page {
     }
 
     /// The CSRF token of the (first) form on the page.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let marker = r#"name="csrf" value=""#;
         let start = self.body.find(marker).expect("a form with a CSRF token") + marker.len();
         let end = self.body[start..].find('"').unwrap();
         self.body[start..start + end].to_owned()
     }
 
-    fn assert_console_headers(&self) {
+    pub(crate) fn assert_console_headers(&self) {
         let header = |name: &str| {
             self.headers
                 .get(name)
@@ -80,7 +80,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub(crate) fn new(app: &TestApp) -> Browser {
         Browser {
             base: app.base.clone(),
             client: reqwest::Client::builder()
@@ -92,7 +92,7 @@ impl Browser {
     }
 
     /// Another browser holding the same cookies (a copy taken now).
-    fn copy(&self) -> Browser {
+    pub(crate) fn copy(&self) -> Browser {
         Browser {
             base: self.base.clone(),
             client: self.client.clone(),
@@ -100,11 +100,16 @@ impl Browser {
         }
     }
 
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.jar.lock().unwrap().get(name).cloned()
     }
 
-    async fn send(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Page {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         let cookies = self
             .jar
@@ -142,16 +147,16 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form)).await
     }
 
     /// Signs in, which must succeed: a 303 to the home page.
-    async fn signed_in(&self, credential: &str) -> Page {
+    pub(crate) async fn signed_in(&self, credential: &str) -> Page {
         let page = self.sign_in(credential).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert_eq!(page.location(), "/console");
@@ -160,7 +165,7 @@ impl Browser {
     }
 
     /// Signs in with `keyId:secret` through the form.
-    async fn sign_in(&self, credential: &str) -> Page {
+    pub(crate) async fn sign_in(&self, credential: &str) -> Page {
         let form = self.get("/console/sign-in").await;
         assert_eq!(form.status, 200, "{}", form.body);
         let (key_id, secret) = credential.split_once(':').unwrap();
@@ -176,7 +181,7 @@ impl Browser {
     }
 }
 
-async fn session_count(app: &TestApp) -> i64 {
+pub(crate) async fn session_count(app: &TestApp) -> i64 {
     let mut conn = app.store.begin_read().await.unwrap();
     sqlx::query("SELECT COUNT(*) AS n FROM console_sessions")
         .fetch_one(&mut *conn)
@@ -196,7 +201,7 @@ async fn move_sessions(app: &TestApp, column: &str, seconds: i64) {
     nexus_store::commit(tx).await.unwrap();
 }
 
-fn assert_redirects_to_sign_in(page: &Page) {
+pub(crate) fn assert_redirects_to_sign_in(page: &Page) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(page.location(), "/console/sign-in");
     page.assert_console_headers();
