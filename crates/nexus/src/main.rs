@@ -744,4 +744,60 @@ mod tests {
         assert!(parse_interval("h").is_err());
         assert!(parse_interval("1w").is_err());
     }
+
+    /// The console flags of `nexus serve ARGS` (none read from the
+    /// environment: the test sets no NEXUS_CONSOLE_* variable).
+    fn console(args: &[&str]) -> Result<Option<nexus::ConsoleAuth0Options>, String> {
+        let cli = Cli::try_parse_from(["nexus", "serve"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        let Command::Serve { console, .. } = cli.command else {
+            unreachable!("serve")
+        };
+        console.options().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn console_sign_in_takes_a_tenant_and_a_client_together() {
+        assert!(console(&[]).unwrap().is_none(), "off by default");
+        let on = console(&["--console-idp-tenant", "us-1", "--console-client-id", "abc"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (on.idp_tenant.as_str(), on.client_id.as_str()),
+            ("us-1", "abc")
+        );
+        assert_eq!((on.client_secret, on.url), (None, None));
+        for half in [
+            ["--console-idp-tenant", "us-1"],
+            ["--console-client-id", "abc"],
+        ] {
+            assert!(console(&half).is_err(), "{half:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let with = console(&[
+            "--console-idp-tenant",
+            "us-1",
+            "--console-client-id",
+            "abc",
+            "--console-client-secret-file",
+            file.to_str().unwrap(),
+            "--console-url",
+            "https://nexus.example.com",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(with.client_secret.as_deref(), Some("s3cret"));
+        assert_eq!(with.url.as_deref(), Some("https://nexus.example.com"));
+        let wrong = console(&[
+            "--console-idp-tenant",
+            "us-1",
+            "--console-client-id",
+            "abc",
+            "--console-url",
+            "https://nexus.example.com/console",
+        ]);
+        assert!(wrong.unwrap_err().contains("NEXUS_CONSOLE_URL"));
+    }
 }

@@ -10,8 +10,8 @@ use sqlx::Row;
 use crate::console::{assert_redirects_to_sign_in, session_count, Browser, Page};
 use crate::roles::role;
 use crate::sim_tenant::{
-    auth0_user, console_options, console_signs_in_through, fail, linked_user, recover, tenant,
-    Tenant, CONSOLE_CLIENT_ID, SEEDED_PASSWORD,
+    auth0_user, console_client, console_options, console_signs_in_through, fail, linked_user,
+    recover, tenant, Tenant, CONSOLE_CLIENT_ID, SEEDED_PASSWORD,
 };
 use crate::support::{both_backends, test_auth, TestApp, API_AUDIENCE};
 
@@ -20,6 +20,7 @@ both_backends!(
     console_auth0_refuses_callbacks_this_browser_did_not_start,
     console_auth0_refuses_accounts_no_nexus_user_holds,
     console_auth0_sessions_follow_the_user,
+    console_auth0_sends_the_client_secret_it_has,
     console_auth0_needs_the_console_url_beyond_loopback
 );
 
@@ -570,6 +571,33 @@ async fn console_auth0_sessions_follow_the_user(mut app: TestApp) {
     assert!(deleted.status.is_success(), "{}", deleted.body);
     assert_eq!(session_count(&app).await, 0, "the row went with its user");
     assert_redirects_to_sign_in(&again.get("/console").await);
+}
+
+/// A confidential client's secret goes with the code (a wrong one is
+/// refused by Auth0); a public client sends none.
+async fn console_auth0_sends_the_client_secret_it_has(mut app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    console_user(&app, &tenant, &["user.read"]).await;
+    for (secret, status) in [
+        (Some("wrong-secret"), StatusCode::UNAUTHORIZED),
+        (None, StatusCode::OK),
+    ] {
+        app.console_auth0 = Some(nexus::ConsoleAuth0Options {
+            client_secret: secret.map(str::to_owned),
+            ..console_options()
+        });
+        app.restart().await;
+        console_client(&tenant, &app.base).await;
+        let browser = Browser::new(&app);
+        let page = sign_in_through_auth0(&browser, EMAIL).await;
+        assert_eq!(page.status, status, "{}", page.body);
+        if secret.is_some() {
+            assert_refused(&page, status, "access_denied");
+            assert_eq!(session_count(&app).await, 0);
+        } else {
+            assert_eq!(browser.get("/console").await.status, StatusCode::OK);
+        }
+    }
 }
 
 /// Beyond loopback the server cannot know its own public address: without
