@@ -44,6 +44,9 @@ pub struct AppOptions {
     /// The console's cookies carry `Secure`: off only when the server
     /// listens on loopback (plain HTTP on the same machine).
     pub console_secure_cookies: bool,
+    /// People sign in to the console through this Auth0 tenant; without
+    /// it, only API keys sign in.
+    pub console_auth0: Option<nexus_service::console_auth0::ConsoleAuth0Config>,
 }
 
 impl Default for AppOptions {
@@ -52,6 +55,7 @@ impl Default for AppOptions {
             request_timeout: Duration::from_secs(30),
             traced: false,
             console_secure_cookies: true,
+            console_auth0: None,
         }
     }
 }
@@ -602,6 +606,7 @@ pub fn app_with(nexus: Nexus, options: AppOptions) -> Router {
         nexus,
         console::Api::new(api.clone()),
         options.console_secure_cookies,
+        options.console_auth0,
     );
     api.merge(console)
         .route_layer(middleware::from_fn_with_state(options.traced, tag_route))

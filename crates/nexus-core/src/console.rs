@@ -21,17 +21,25 @@ pub const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 pub enum SessionKind {
     /// Signed in with an API key: acts with the key's permissions.
     ApiKey,
+    /// A person who signed in through the console's Auth0 tenant: acts as
+    /// the Nexus user linked to that account, with the user's permissions.
+    User,
 }
 
 impl SessionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SessionKind::ApiKey => "apiKey",
+            SessionKind::User => "user",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        (text == "apiKey").then_some(SessionKind::ApiKey)
+        match text {
+            "apiKey" => Some(SessionKind::ApiKey),
+            "user" => Some(SessionKind::User),
+            _ => None,
+        }
     }
 }
 
@@ -42,7 +50,14 @@ impl SessionKind {
 pub struct ConsoleSession {
     pub id: String,
     pub kind: SessionKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
+    /// The user a `user` session acts as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The IdP tenant whose Auth0 tenant signed the user in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp_tenant_id: Option<i32>,
     #[serde(skip)]
     pub csrf_secret: String,
     pub created: Timestamp,
@@ -58,6 +73,30 @@ impl ConsoleSession {
             id,
             kind: SessionKind::ApiKey,
             api_key_id: Some(key_id),
+            user_id: None,
+            idp_tenant_id: None,
+            csrf_secret,
+            created: now,
+            last_seen: now,
+            expires_at: now.plus(ABSOLUTE_LIFETIME),
+        }
+    }
+
+    /// A new session signed in at `now` by a user, through the Auth0
+    /// tenant of IdP tenant `tenant_id`.
+    pub fn for_user(
+        id: String,
+        user_id: String,
+        tenant_id: i32,
+        csrf_secret: String,
+        now: Timestamp,
+    ) -> Self {
+        ConsoleSession {
+            id,
+            kind: SessionKind::User,
+            api_key_id: None,
+            user_id: Some(user_id),
+            idp_tenant_id: Some(tenant_id),
             csrf_secret,
             created: now,
             last_seen: now,
@@ -91,6 +130,23 @@ mod tests {
         session.last_seen = start.plus(ABSOLUTE_LIFETIME - Duration::from_secs(60));
         assert!(session.is_live(start.plus(ABSOLUTE_LIFETIME - Duration::from_secs(1))));
         assert!(!session.is_live(start.plus(ABSOLUTE_LIFETIME)));
+    }
+
+    #[test]
+    fn kinds_read_back_as_written() {
+        for kind in [SessionKind::ApiKey, SessionKind::User] {
+            assert_eq!(SessionKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(SessionKind::parse("User"), None);
+        let session =
+            ConsoleSession::for_user("s".into(), "u".into(), 7, "c".into(), Timestamp::now());
+        let shown = serde_json::to_value(&session).unwrap();
+        assert_eq!(shown["kind"], "user");
+        assert_eq!(
+            (&shown["userId"], &shown["idpTenantId"]),
+            (&serde_json::json!("u"), &serde_json::json!(7))
+        );
+        assert!(shown.get("apiKeyId").is_none() && shown.get("csrfSecret").is_none());
     }
 
     #[test]

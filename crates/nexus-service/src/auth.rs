@@ -13,6 +13,7 @@ use nexus_core::audit::ActorType;
 use nexus_core::auth::{ApiKey, Authority, Permissions, DEFAULT_NEXUS_AUDIENCE};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_core::role::Role;
+use nexus_core::user::User;
 use nexus_core::Timestamp;
 use nexus_store::users::UserWithRoles;
 use nexus_store::{
@@ -451,27 +452,42 @@ impl Authenticator {
                     "the token's subject is not linked to a Nexus user",
                 )
             })?;
-        // The same read that answers `$sync`: one definition of the roles a
-        // user holds for an audience.
-        let UserWithRoles { user, roles: held } =
-            users::get_with_roles(&mut tx, &user_id, audience)
-                .await?
-                .ok_or_else(|| rejected(Rejection::UnknownSubject, "the token's user is gone"))?;
+        let (user, permissions) = self
+            .user_permissions(&mut tx, &user_id)
+            .await?
+            .ok_or_else(|| rejected(Rejection::UnknownSubject, "the token's user is gone"))?;
         if !user.is_active {
             return Err(rejected(
                 Rejection::UnknownSubject,
                 "the token's user is not active",
             ));
         }
-        let role_ids: Vec<String> = held.into_iter().map(|r| r.id).collect();
-        let permissions =
-            Permissions::from_codes(roles::permission_codes(&mut tx, &role_ids).await?);
         Ok(TokenSubject {
             id: user_id,
             kind: ActorType::User,
             tenant_id: tenant.id,
             permissions,
         })
+    }
+
+    /// The user and what it holds in Nexus: the permissions of its roles of
+    /// Nexus's audience (Bearer tokens and console sessions alike); `None`
+    /// when the user is gone. Whether it is active is the caller's check.
+    pub async fn user_permissions(
+        &self,
+        conn: &mut nexus_store::Conn,
+        user_id: &str,
+    ) -> Result<Option<(User, Permissions)>, StoreError> {
+        // The same read that answers `$sync`: one definition of the roles a
+        // user holds for an audience.
+        let Some(UserWithRoles { user, roles: held }) =
+            users::get_with_roles(conn, user_id, self.nexus_audience()).await?
+        else {
+            return Ok(None);
+        };
+        let role_ids: Vec<String> = held.into_iter().map(|r| r.id).collect();
+        let permissions = Permissions::from_codes(roles::permission_codes(conn, &role_ids).await?);
+        Ok(Some((user, permissions)))
     }
 
     /// The audience whose roles give Nexus permissions.

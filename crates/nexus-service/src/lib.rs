@@ -10,6 +10,7 @@ pub mod audit_retention;
 pub mod auth;
 pub mod auth0;
 pub mod console;
+pub mod console_auth0;
 pub mod custom_upns;
 pub mod dns;
 mod grants;

@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use crate::rows::RowExt;
 use crate::{Conn, StoreError};
 
-const COLUMNS: &str = "id, kind, api_key_id, csrf_secret, created, last_seen, expires_at";
+const COLUMNS: &str =
+    "id, kind, api_key_id, user_id, idp_tenant_id, csrf_secret, created, last_seen, expires_at";
 
 fn from_row(row: &AnyRow) -> Result<ConsoleSession, StoreError> {
     let kind = row.text("kind")?;
@@ -17,6 +18,8 @@ fn from_row(row: &AnyRow) -> Result<ConsoleSession, StoreError> {
             StoreError::Corrupt(format!("console_sessions.kind: unknown kind '{kind}'"))
         })?,
         api_key_id: row.opt_text("api_key_id")?,
+        user_id: row.opt_text("user_id")?,
+        idp_tenant_id: row.opt_int("idp_tenant_id")?,
         csrf_secret: row.text("csrf_secret")?,
         created: row.timestamp("created")?,
         last_seen: row.timestamp("last_seen")?,
@@ -30,13 +33,16 @@ pub async fn insert(
     token_hash: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO console_sessions (id, token_hash, kind, api_key_id, csrf_secret, created, \
-         last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO console_sessions (id, token_hash, kind, api_key_id, user_id, idp_tenant_id, \
+         csrf_secret, created, last_seen, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&session.id)
     .bind(token_hash)
     .bind(session.kind.as_str())
     .bind(&session.api_key_id)
+    .bind(&session.user_id)
+    .bind(session.idp_tenant_id)
     .bind(&session.csrf_secret)
     .bind(session.created.to_text())
     .bind(session.last_seen.to_text())

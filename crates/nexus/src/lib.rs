@@ -10,6 +10,7 @@ use anyhow::Context;
 use nexus_service::api_keys::{Bootstrap, ExistingKey};
 use nexus_service::audit_retention::RetentionConfig;
 use nexus_service::auth::AuthConfig;
+use nexus_service::console_auth0::ConsoleAuth0Config;
 use nexus_service::organization_domains::DomainConfig;
 use nexus_service::push::PushConfig;
 use nexus_service::reconciliations::ReconcileConfig;
@@ -44,6 +45,8 @@ pub struct Config {
     pub reconciliations: ReconcileConfig,
     /// Domain verification: the codes' lifetime and the DNS lookups.
     pub domains: DomainConfig,
+    /// People sign in to the console through Auth0 (off when unset).
+    pub console_auth0: Option<ConsoleAuth0Options>,
 }
 
 impl Default for Config {
@@ -61,7 +64,59 @@ impl Default for Config {
             audit_retention: RetentionConfig::default(),
             reconciliations: ReconcileConfig::default(),
             domains: DomainConfig::default(),
+            console_auth0: None,
         }
+    }
+}
+
+/// The console's sign-in through the Auth0 tenant of an IdP tenant.
+#[derive(Clone)]
+pub struct ConsoleAuth0Options {
+    /// The IdP tenant, by id or name.
+    pub idp_tenant: String,
+    pub client_id: String,
+    /// None: a public client (PKCE alone protects the code).
+    pub client_secret: Option<String>,
+    /// The console's public base URL; unset: `http://<listen address>`
+    /// when that is loopback, else sign-in through Auth0 is off.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for ConsoleAuth0Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleAuth0Options")
+            .field("idp_tenant", &self.idp_tenant)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+impl ConsoleAuth0Options {
+    /// The configuration of a server listening on `listen`: `None`, with a
+    /// warning, when the console's URL is unset and cannot be guessed.
+    pub fn resolve(&self, listen: SocketAddr) -> anyhow::Result<Option<ConsoleAuth0Config>> {
+        let url = match &self.url {
+            Some(url) => url.clone(),
+            None if listen.ip().is_loopback() => format!("http://{listen}"),
+            None => {
+                tracing::warn!(
+                    %listen,
+                    "NEXUS_CONSOLE_URL is unset and the server listens beyond loopback: \
+                     console sign-in through Auth0 is off (API keys still sign in)"
+                );
+                return Ok(None);
+            }
+        };
+        ConsoleAuth0Config::new(
+            self.idp_tenant.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            &url,
+        )
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("NEXUS_CONSOLE_URL: {e}"))
     }
 }
 
@@ -79,6 +134,8 @@ pub struct ServerOptions {
     pub imports: nexus_service::imports::ImportConfig,
     pub reconciliations: ReconcileConfig,
     pub domains: DomainConfig,
+    /// People sign in to the console through Auth0 (off when unset).
+    pub console_auth0: Option<ConsoleAuth0Options>,
 }
 
 /// Connects to the database and brings its schema up to date.
@@ -187,6 +244,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningServer> {
             ..config.reconciliations.clone()
         },
         domains: config.domains.clone(),
+        console_auth0: config.console_auth0.clone(),
     };
     start_with_options(store, config.auth.clone(), options, listener).await
 }
@@ -244,6 +302,7 @@ pub async fn start_with_options(
         imports,
         reconciliations,
         domains,
+        console_auth0,
     } = options;
     let nexus = Nexus::new(store.clone(), auth)
         .with_webhooks(webhooks)
@@ -252,12 +311,17 @@ pub async fn start_with_options(
         .await
         .map_err(|e| anyhow::anyhow!("registering the NATS sink: {e}"))?;
     let addr = listener.local_addr()?;
+    let console_auth0 = match &console_auth0 {
+        Some(options) => options.resolve(addr)?,
+        None => None,
+    };
     let app = nexus_api::app_with(
         nexus.clone(),
         nexus_api::AppOptions {
             request_timeout: limits.request_timeout,
             traced,
             console_secure_cookies: !addr.ip().is_loopback(),
+            console_auth0,
         },
     );
     let (tx, rx) = oneshot::channel::<()>();

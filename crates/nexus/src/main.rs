@@ -103,6 +103,8 @@ enum Command {
         #[command(flatten)]
         domains: Domains,
         #[command(flatten)]
+        console: Console,
+        #[command(flatten)]
         http: Http,
     },
     /// Manage API keys offline.
@@ -348,6 +350,66 @@ fn parse_nameserver(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// People sign in to the console through the Auth0 tenant of an IdP tenant
+/// (authorization code flow with PKCE); without it, only API keys sign in.
+#[derive(clap::Args)]
+struct Console {
+    /// The IdP tenant (id or name) whose Auth0 tenant signs people in to
+    /// the console; they act as the Nexus user linked to their account.
+    #[arg(long, env = "NEXUS_CONSOLE_IDP_TENANT", requires = "console_client_id")]
+    console_idp_tenant: Option<String>,
+    /// The console's application (client id) in that Auth0 tenant; its
+    /// Allowed Callback URLs hold `<console URL>/console/sign-in/callback`.
+    #[arg(long, env = "NEXUS_CONSOLE_CLIENT_ID", requires = "console_idp_tenant")]
+    console_client_id: Option<String>,
+    /// The application's client secret; unset: a public client, whose code
+    /// PKCE alone protects.
+    #[arg(long, env = "NEXUS_CONSOLE_CLIENT_SECRET", hide_env_values = true)]
+    console_client_secret: Option<String>,
+    /// A file holding the client secret.
+    #[arg(
+        long,
+        env = "NEXUS_CONSOLE_CLIENT_SECRET_FILE",
+        conflicts_with = "console_client_secret"
+    )]
+    console_client_secret_file: Option<PathBuf>,
+    /// The console's public base URL, e.g. `https://nexus.example.com`;
+    /// unset: `http://<listen address>` when that is loopback, else sign-in
+    /// through Auth0 is off.
+    #[arg(long, env = "NEXUS_CONSOLE_URL")]
+    console_url: Option<String>,
+}
+
+impl Console {
+    fn options(self) -> anyhow::Result<Option<nexus::ConsoleAuth0Options>> {
+        let (Some(idp_tenant), Some(client_id)) = (self.console_idp_tenant, self.console_client_id)
+        else {
+            return Ok(None);
+        };
+        let client_secret = match self.console_client_secret_file {
+            Some(file) => Some(read_secret_file("NEXUS_CONSOLE_CLIENT_SECRET_FILE", &file)?),
+            None => self.console_client_secret,
+        };
+        let options = nexus::ConsoleAuth0Options {
+            idp_tenant,
+            client_id,
+            client_secret,
+            url: self.console_url,
+        };
+        // A wrong URL stops the start here, before anything else.
+        if let Some(url) = &options.url {
+            nexus_service::console_auth0::ConsoleAuth0Config::new(
+                options.idp_tenant.clone(),
+                options.client_id.clone(),
+                None,
+                url,
+            )
+            .map_err(|e| anyhow::anyhow!("NEXUS_CONSOLE_URL: {e}"))?;
+        }
+        Ok(Some(options))
+    }
+}
+
 /// Bounds on what clients may hold. Durations are like `10s`, `500ms`, `2m`.
 #[derive(clap::Args)]
 struct Http {
@@ -469,6 +531,7 @@ async fn main() -> anyhow::Result<()> {
             audit_retention_days,
             reconcile_interval,
             domains,
+            console,
             http,
         } => {
             let auth = AuthConfig {
@@ -505,6 +568,7 @@ async fn main() -> anyhow::Result<()> {
                     ..ReconcileConfig::default()
                 },
                 domains: domains.into(),
+                console_auth0: console.options()?,
             };
             let stop = shutdown_signal()?;
             let server = nexus::start(&config).await?;
@@ -679,5 +743,61 @@ mod tests {
         assert!(parse_interval("0h").is_err());
         assert!(parse_interval("h").is_err());
         assert!(parse_interval("1w").is_err());
+    }
+
+    /// The console flags of `nexus serve ARGS` (none read from the
+    /// environment: the test sets no NEXUS_CONSOLE_* variable).
+    fn console(args: &[&str]) -> Result<Option<nexus::ConsoleAuth0Options>, String> {
+        let cli = Cli::try_parse_from(["nexus", "serve"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        let Command::Serve { console, .. } = cli.command else {
+            unreachable!("serve")
+        };
+        console.options().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn console_sign_in_takes_a_tenant_and_a_client_together() {
+        assert!(console(&[]).unwrap().is_none(), "off by default");
+        let on = console(&["--console-idp-tenant", "us-1", "--console-client-id", "abc"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (on.idp_tenant.as_str(), on.client_id.as_str()),
+            ("us-1", "abc")
+        );
+        assert_eq!((on.client_secret, on.url), (None, None));
+        for half in [
+            ["--console-idp-tenant", "us-1"],
+            ["--console-client-id", "abc"],
+        ] {
+            assert!(console(&half).is_err(), "{half:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let with = console(&[
+            "--console-idp-tenant",
+            "us-1",
+            "--console-client-id",
+            "abc",
+            "--console-client-secret-file",
+            file.to_str().unwrap(),
+            "--console-url",
+            "https://nexus.example.com",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(with.client_secret.as_deref(), Some("s3cret"));
+        assert_eq!(with.url.as_deref(), Some("https://nexus.example.com"));
+        let wrong = console(&[
+            "--console-idp-tenant",
+            "us-1",
+            "--console-client-id",
+            "abc",
+            "--console-url",
+            "https://nexus.example.com/console",
+        ]);
+        assert!(wrong.unwrap_err().contains("NEXUS_CONSOLE_URL"));
     }
 }

@@ -6,6 +6,7 @@
 
 mod api;
 mod audit;
+mod auth0;
 mod organizations;
 mod pages;
 mod roles;
@@ -27,9 +28,8 @@ use axum::routing::{any, get};
 use axum::{Form, Router};
 use hmac::{Hmac, Mac};
 use maud::Markup;
-use nexus_core::audit::ActorType;
-use nexus_core::Actor;
 use nexus_service::console::{self as sessions, ActiveSession, SignInError};
+use nexus_service::console_auth0::{ConsoleAuth0, ConsoleAuth0Config};
 use nexus_service::{Nexus, ServiceError};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
@@ -56,6 +56,10 @@ pub const ORGANIZATIONS: &str = "/console/organizations";
 pub const ROLES: &str = "/console/roles";
 pub const TENANTS: &str = "/console/idp-tenants";
 pub const AUDIT: &str = "/console/audit";
+/// Starts the sign-in through Auth0.
+pub const SIGN_IN_AUTH0: &str = "/console/sign-in/auth0";
+/// Where Auth0 sends the browser back.
+pub const SIGN_IN_CALLBACK: &str = nexus_service::console_auth0::CALLBACK_PATH;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
@@ -68,6 +72,8 @@ struct Console {
     /// Cookies carry `Secure` (the server is reached over TLS, through a
     /// proxy) unless the server listens on loopback only.
     secure_cookies: bool,
+    /// Sign-in through Auth0, when configured.
+    auth0: Option<ConsoleAuth0>,
 }
 
 /// The console's routes, with their security headers.
@@ -75,6 +81,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     nexus: Nexus,
     api: Api,
     secure_cookies: bool,
+    auth0: Option<ConsoleAuth0Config>,
 ) -> Router<S> {
     Router::new()
         .route(HOME, get(home))
@@ -85,6 +92,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .merge(audit::routes())
         .route("/console/", get(|| async { Redirect::to(HOME) }))
         .route(SIGN_IN, get(sign_in_form).post(sign_in))
+        .route(SIGN_IN_AUTH0, get(auth0::start))
+        .route(SIGN_IN_CALLBACK, get(auth0::callback))
         .route(SIGN_OUT, axum::routing::post(sign_out))
         .route(STYLESHEET, get(stylesheet))
         .route(SCRIPT, get(script))
@@ -93,6 +102,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             nexus,
             api,
             secure_cookies,
+            auth0: auth0.map(ConsoleAuth0::new),
         })
 }
 
@@ -200,9 +210,8 @@ impl Signed {
 
     /// What every page's frame shows of the session.
     fn frame(&self) -> pages::Frame {
-        let key = &self.session.key;
         pages::Frame {
-            who: key.description.clone().unwrap_or_else(|| key.id.clone()),
+            who: self.session.display_name(),
             sign_out: self.csrf(SIGN_OUT),
         }
     }
@@ -266,7 +275,7 @@ async fn sign_in_form(State(console): State<Console>, headers: HeaderMap) -> Res
             (secret, Some(value))
         }
     };
-    let page = pages::sign_in(&csrf_token(&secret, SIGN_IN), None);
+    let page = pages::sign_in(&csrf_token(&secret, SIGN_IN), None, console.auth0.is_some());
     let mut response = page.into_response();
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -305,7 +314,11 @@ async fn sign_in(
     let key_id = form.key_id.trim();
     let secret = form.secret.trim();
     if key_id.is_empty() || secret.is_empty() {
-        let page = pages::sign_in(&csrf, Some("Enter the key id and its secret."));
+        let page = pages::sign_in(
+            &csrf,
+            Some("Enter the key id and its secret."),
+            console.auth0.is_some(),
+        );
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     let (address, request_id) = origin(&console, &extensions, &headers);
@@ -332,13 +345,14 @@ async fn sign_in(
             let page = pages::sign_in(
                 &csrf,
                 Some("The key id or secret is wrong, or the key is revoked or expired."),
+                console.auth0.is_some(),
             );
             (StatusCode::UNAUTHORIZED, page).into_response()
         }
         Err(SignInError::Throttled(retry_after)) => {
             let alert =
                 format!("Too many failed sign-ins with this key id. Try again in {retry_after} s.");
-            let page = pages::sign_in(&csrf, Some(&alert));
+            let page = pages::sign_in(&csrf, Some(&alert), console.auth0.is_some());
             let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
             response
                 .headers_mut()
@@ -373,14 +387,7 @@ async fn sign_out(
         return forbidden_form();
     }
     let (address, request_id) = origin(&console, &extensions, &headers);
-    let actor = Actor {
-        id: session.key.id.clone(),
-        kind: ActorType::ApiKey,
-        tenant_id: None,
-        operation: sessions::SIGN_OUT.to_owned(),
-        request_id,
-        client_address: Some(address.to_string()),
-    };
+    let actor = session.actor(sessions::SIGN_OUT, request_id, address);
     if let Err(error) = sessions::sign_out(&console.nexus, &actor, &session.session.id).await {
         return service_error(error);
     }

@@ -28,9 +28,9 @@ const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; st
 
 /// A browser: keeps the cookies it is given, follows no redirect.
 pub(crate) struct Browser {
-    base: String,
+    pub(crate) base: String,
     client: reqwest::Client,
-    jar: Mutex<HashMap<String, String>>,
+    pub(crate) jar: Mutex<HashMap<String, String>>,
 }
 
 pub(crate) struct Page {
@@ -181,7 +181,7 @@ impl Browser {
     }
 }
 
-async fn session_count(app: &TestApp) -> i64 {
+pub(crate) async fn session_count(app: &TestApp) -> i64 {
     let mut conn = app.store.begin_read().await.unwrap();
     sqlx::query("SELECT COUNT(*) AS n FROM console_sessions")
         .fetch_one(&mut *conn)
@@ -201,7 +201,7 @@ async fn move_sessions(app: &TestApp, column: &str, seconds: i64) {
     nexus_store::commit(tx).await.unwrap();
 }
 
-fn assert_redirects_to_sign_in(page: &Page) {
+pub(crate) fn assert_redirects_to_sign_in(page: &Page) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(page.location(), "/console/sign-in");
     page.assert_console_headers();

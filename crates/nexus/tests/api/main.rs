@@ -16,6 +16,7 @@ mod backups;
 mod blocking;
 mod concurrency;
 mod console;
+mod console_auth0;
 mod console_pages;
 mod custom_upns;
 mod deletion;

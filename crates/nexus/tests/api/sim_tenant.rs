@@ -250,3 +250,56 @@ pub async fn eventually_linked(tenant: &Tenant, azo: &str, user: &str) {
     )
     .await;
 }
+
+/// The console's application in the simulator (a regular web application
+/// with a secret, as Auth0 makes them).
+pub const CONSOLE_CLIENT_ID: &str = "nexus-console";
+pub const CONSOLE_CLIENT_SECRET: &str = "nexus-console-secret";
+
+/// What makes Nexus sign people in to the console through the simulator
+/// registered as tenant `sim` (`tenant`) with `console_client`: the console
+/// URL is left to the server (`http://` its loopback address).
+pub fn console_options() -> nexus::ConsoleAuth0Options {
+    nexus::ConsoleAuth0Options {
+        idp_tenant: "sim".to_owned(),
+        client_id: CONSOLE_CLIENT_ID.to_owned(),
+        client_secret: Some(CONSOLE_CLIENT_SECRET.to_owned()),
+        url: None,
+    }
+}
+
+/// Registers the console's application in the simulator, enabled on its
+/// database connection (where `auth0_user` and `linked_user` put users),
+/// with the callback of the console served at `console_base`
+/// (`http://HOST:PORT`).
+pub async fn console_client(tenant: &Tenant, console_base: &str) {
+    let client = json!({
+        "client_id": CONSOLE_CLIENT_ID, "client_secret": CONSOLE_CLIENT_SECRET,
+        "name": "Nexus console", "app_type": "regular_web",
+        "token_endpoint_auth_method": "client_secret_post",
+        "callbacks": [format!("{console_base}/console/sign-in/callback")],
+    });
+    let seeded = reqwest::Client::new()
+        .post(format!("{}/__sim/clients", tenant.sim.base_url()))
+        .json(&client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status(), StatusCode::NO_CONTENT);
+    tenant
+        .auth0
+        .update_connection_clients(
+            auth0_sim::DEFAULT_CONNECTION_ID,
+            &[(CONSOLE_CLIENT_ID, true)],
+        )
+        .await
+        .unwrap();
+}
+
+/// Restarts `app` signing people in to the console through the simulator
+/// (`console_options`), whose console application it registers.
+pub async fn console_signs_in_through(app: &mut TestApp, tenant: &Tenant) {
+    app.console_auth0 = Some(console_options());
+    app.restart().await;
+    console_client(tenant, &app.base).await;
+}

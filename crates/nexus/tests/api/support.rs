@@ -82,6 +82,9 @@ pub struct TestApp {
     pub reconciliations: nexus_service::reconciliations::ReconcileConfig,
     /// How domains are verified by the next `restart` or `replica`.
     pub domains: nexus_service::organization_domains::DomainConfig,
+    /// How the console signs people in through Auth0 after the next
+    /// `restart` or `replica` (not at all at first).
+    pub console_auth0: Option<nexus::ConsoleAuth0Options>,
     server: Option<RunningServer>,
     url: String,
     auth: AuthConfig,
@@ -163,6 +166,7 @@ impl TestApp {
             imports: Default::default(),
             reconciliations: Default::default(),
             domains: Default::default(),
+            console_auth0: None,
             server: Some(server),
             url: url.to_owned(),
             auth: auth_config,
@@ -219,6 +223,7 @@ impl TestApp {
             imports: self.imports.clone(),
             reconciliations: self.reconciliations.clone(),
             domains: self.domains.clone(),
+            console_auth0: self.console_auth0.clone(),
             ..nexus::ServerOptions::default()
         }
     }
