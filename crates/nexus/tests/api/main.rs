@@ -16,6 +16,7 @@ mod backups;
 mod blocking;
 mod concurrency;
 mod console;
+mod console_browser;
 mod custom_upns;
 mod deletion;
 mod deployments;
