@@ -31,6 +31,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// A desktop's and a phone's viewport, in CSS pixels.
 const DESKTOP: (u32, u32) = (1280, 900);
 const PHONE: (u32, u32) = (390, 844);
+/// How long a page may take to show what an action or a search changed:
+/// generous, for a loaded machine running the whole suite on two cores.
+const PAGE_WAIT: Duration = Duration::from_secs(10);
 
 /// A ChromeDriver of the test's own, in a process group of its own (so that
 /// the Chromium it starts goes with it), killed when dropped: also when the
@@ -199,7 +202,7 @@ impl Browser {
 
     /// Waits until the page's path is `path`.
     async fn wait_for_path(&self, path: &str) {
-        let found = within(Duration::from_secs(5), || async {
+        let found = within(PAGE_WAIT, || async {
             let now = self.path().await;
             (now == path).then_some(now)
         })
@@ -440,7 +443,7 @@ async fn console_browser_finds_edits_and_pushes(app: TestApp) {
         .await
         .unwrap();
     // The script puts the query into the address once the answer is in.
-    let results = within(Duration::from_secs(5), || async {
+    let results = within(PAGE_WAIT, || async {
         let url = browser.client.current_url().await.ok()?;
         let text = browser.text_now("#user-results").await?;
         (url.query() == Some("q=lovel") && !text.contains("Justin Buchanan")).then_some(text)
@@ -473,10 +476,7 @@ async fn console_browser_finds_edits_and_pushes(app: TestApp) {
     browser
         .press("section[aria-labelledby=upns]", "Add custom UPN")
         .await;
-    let confirmed = within(Duration::from_secs(5), || {
-        browser.text_now("p.confirmation")
-    })
-    .await;
+    let confirmed = within(PAGE_WAIT, || browser.text_now("p.confirmation")).await;
     assert_eq!(confirmed.as_deref(), Some("The custom UPN is added."));
     assert_eq!(browser.text("ul.upns .upn").await, "ada@corp.example.com");
     assert!(browser.text("ul.upns").await.contains("(key rdp)"));
@@ -500,7 +500,7 @@ async fn console_browser_finds_edits_and_pushes(app: TestApp) {
     // Blocked, and so in Auth0.
     assert!(!auth0_user(&tenant, &azo).await.blocked.unwrap_or(false));
     browser.press("main .actions", "Block user").await;
-    let confirmed = within(Duration::from_secs(5), || async {
+    let confirmed = within(PAGE_WAIT, || async {
         let text = browser.text_now("main").await?;
         text.contains("The user is blocked.").then_some(text)
     })
@@ -558,7 +558,7 @@ async fn console_browser_shows_refusals(app: TestApp) {
     browser
         .press("section[aria-labelledby=roles]", "Assign role")
         .await;
-    let problem = within(Duration::from_secs(5), || browser.text_now("main .problem"))
+    let problem = within(PAGE_WAIT, || browser.text_now("main .problem"))
         .await
         .expect("the problem is shown");
     assert!(problem.starts_with("Forbidden: "), "{problem}");
