@@ -17,6 +17,7 @@ mod blocking;
 mod concurrency;
 mod console;
 mod console_auth0;
+mod console_browser;
 mod console_pages;
 mod custom_upns;
 mod deletion;
