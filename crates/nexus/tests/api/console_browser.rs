@@ -17,13 +17,14 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use crate::sim_tenant::{linked_user, tenant, Tenant};
+use crate::sim_tenant::{console_signs_in_through, linked_user, tenant, Tenant, SEEDED_PASSWORD};
 use crate::support::{both_backends, TestApp, API_AUDIENCE};
 
 both_backends!(
     console_browser_finds_edits_and_pushes,
     console_browser_shows_refusals,
-    console_browser_pages_are_accessible
+    console_browser_pages_are_accessible,
+    console_browser_signs_in_through_auth0
 );
 
 /// Debian's Chromium, which ChromeDriver starts.
@@ -656,4 +657,93 @@ async fn console_browser_pages_are_accessible(app: TestApp) {
             assert!(path.is_file(), "{}", path.display());
         }
     }
+}
+
+/// A person signs in through the simulated Auth0's login page, acts with
+/// their Nexus role's permissions (a UPN added is theirs in the audit
+/// trail), and signs out.
+async fn console_browser_signs_in_through_auth0(mut app: TestApp) {
+    let tenant = tenant(&app, 100).await;
+    console_signs_in_through(&mut app, &tenant).await;
+    let email = "grace@example.com";
+    let (user, _) = linked_user(&app, &tenant, email).await;
+    let role = crate::roles::role(
+        &app,
+        "console-users",
+        API_AUDIENCE,
+        &["user.read", "user.write"],
+    )
+    .await;
+    let assigned = app
+        .put(
+            &format!("/v1/users/{user}/roles"),
+            json!({"value": [role["id"]]}),
+        )
+        .await;
+    assert_eq!(assigned.status.as_u16(), 204, "{}", assigned.body);
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+
+    browser.open("/console/sign-in").await;
+    browser
+        .client
+        .find(Locator::LinkText("Sign in with Auth0"))
+        .await
+        .expect("the Auth0 sign-in link")
+        .click()
+        .await
+        .unwrap();
+    // The simulator's login page, on its own origin.
+    let login = within(PAGE_WAIT, || async {
+        let url = browser.client.current_url().await.ok()?;
+        (url.path() == "/authorize").then_some(url)
+    })
+    .await
+    .expect("the tenant's login page");
+    assert_eq!(
+        login.origin().ascii_serialization(),
+        url::Url::parse(&tenant.sim.base_url())
+            .unwrap()
+            .origin()
+            .ascii_serialization()
+    );
+    browser.fill("#username", email).await;
+    browser.fill("#password", SEEDED_PASSWORD).await;
+    browser.press("form", "Continue").await;
+    browser.wait_for_path("/console").await;
+    assert_eq!(browser.text("main h1").await, "Signed in as Ada Lovelace");
+    let held = browser.text("main ul.permissions").await;
+    assert_eq!(
+        held.split_whitespace().collect::<Vec<_>>(),
+        ["user.read", "user.write"]
+    );
+    browser.accessible("home-auth0").await;
+
+    // An action as the person: a UPN, recorded with the user as the actor.
+    browser.open(&format!("/console/users/{user}")).await;
+    browser.fill("#upn-value", "grace@corp.example.com").await;
+    browser
+        .press("section[aria-labelledby=upns]", "Add custom UPN")
+        .await;
+    let confirmed = within(PAGE_WAIT, || browser.text_now("main p.confirmation"))
+        .await
+        .expect("a confirmation");
+    assert_eq!(confirmed, "The custom UPN is added.");
+    let trail = app
+        .get("/v1/audit-events?$filter=operation eq 'CreateCustomUpn' and resourceType eq 'customUpn'")
+        .await;
+    assert_eq!(
+        trail.body["value"][0]["actor"],
+        user.as_str(),
+        "{}",
+        trail.body
+    );
+    assert_eq!(trail.body["value"][0]["actorType"], "user");
+
+    browser.press("header", "Sign out").await;
+    browser.wait_for_path("/console/sign-in").await;
+    browser.open("/console/users").await;
+    browser.wait_for_path("/console/sign-in").await;
+    browser.close().await;
 }
