@@ -18,7 +18,8 @@ both_backends!(
     console_shows_and_retries_the_push,
     console_shows_organizations_roles_and_the_trail,
     console_sends_a_password_reset,
-    console_shows_why_a_user_holds_each_role
+    console_shows_why_a_user_holds_each_role,
+    console_invites_a_member
 );
 
 /// The CSRF token of the form posted to `action` on the page.
@@ -883,4 +884,65 @@ async fn console_shows_why_a_user_holds_each_role(app: TestApp) {
     );
     // Only the assignment can be removed here.
     assert_eq!(section.matches("Remove the role").count(), 1, "{section}");
+}
+
+async fn console_invites_a_member(app: TestApp) {
+    app.tenant("eu-1").await;
+    let organization = crate::invitations::inviting_organization(&app, "invitees", "eu-1").await;
+    let browser = Browser::new(&app);
+    browser
+        .signed_in(
+            &app.key("organization.read organization.write user.read user.write")
+                .await,
+        )
+        .await;
+    let path = format!("/console/organizations/{organization}");
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let invite = format!("{path}/invite");
+
+    // A bad address: the API's problem, and nobody is created.
+    let refused = submit(
+        &browser,
+        &page,
+        &invite,
+        &[("emailAddress", "not-an-address"), ("displayName", "")],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("<code>emailAddress</code>"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("<h1>invitees Inc.</h1>"),
+        "the organization's page again"
+    );
+    let members = format!("/v1/organizations/{organization}/members");
+    assert_eq!(app.get(&members).await.body["value"], json!([]));
+
+    let sent = submit(
+        &browser,
+        &page,
+        &invite,
+        &[
+            ("emailAddress", "new.person@example.com"),
+            ("displayName", "New Person"),
+        ],
+    )
+    .await;
+    let page = followed(&browser, sent).await;
+    assert!(
+        page.body.contains("The invitation is sent."),
+        "{}",
+        page.body
+    );
+    assert_eq!(rows(&page)[0].split('|').next().unwrap(), "New Person");
+    let member = app.get(&members).await.body["value"][0].clone();
+    let user = app
+        .get(&format!("/v1/users/{}", member["userId"].as_str().unwrap()))
+        .await;
+    assert_eq!(user.body["emailAddress"], "new.person@example.com");
+    assert_eq!(user.body["displayName"], "New Person");
 }
