@@ -502,6 +502,9 @@ fn render_user(
                         }
                     }
                 }
+                @if signed.allows("role.write") && !signed.allows("role.read") {
+                    p.muted { "Assigning a role here needs the role.read permission too, to list the roles." }
+                }
                 @if signed.allows("role.write") && !roles.is_empty() {
                     @let (path, token) = form("roles");
                     form.stacked method="post" action=(path) {

@@ -440,6 +440,20 @@ async fn console_offers_and_allows_only_what_the_key_holds(app: TestApp) {
     );
     assert!(!page.body.contains("History"), "no audit.read, no history");
 
+    // Assigning roles without reading them: no list to choose from, and
+    // the page says why.
+    let blind = Browser::new(&app);
+    blind
+        .signed_in(&app.key("user.read role.write").await)
+        .await;
+    let page = blind.get(&path).await;
+    assert!(!page.body.contains("Assign role"), "{}", page.body);
+    assert!(
+        page.body.contains("needs the role.read permission too"),
+        "{}",
+        page.body
+    );
+
     // A key that may assign roles but does not hold what a role gives is
     // refused by the API, and the page says why; nothing is assigned.
     let role = app
