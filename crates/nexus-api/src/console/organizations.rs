@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
+use nexus_core::organization_domain::{verification_record_name, verification_record_value};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -23,8 +24,8 @@ pub(super) fn routes() -> Router<Console> {
             post(act),
         )
         .route(
-            "/console/organizations/{organization_id}/domains/{domain_id}/delete",
-            post(delete_domain),
+            "/console/organizations/{organization_id}/{collection}/{item}/{action}",
+            post(act_on_item),
         )
 }
 
@@ -92,6 +93,15 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
         "The domain is added; prove it with its verification code.",
     ),
     ("domain-deleted", "The domain is deleted."),
+    (
+        "code-generated",
+        "A new verification code is ready: publish it as the TXT record shown.",
+    ),
+    ("domain-verified", "The domain is verified."),
+    (
+        "member-removed",
+        "The member is removed from the organization.",
+    ),
 ];
 
 #[derive(Deserialize, Default)]
@@ -172,7 +182,7 @@ async fn organization_page(
             }
             section aria-labelledby="members" {
                 h2 #members { "Members" }
-                (members_table(&members))
+                (members_table(signed, &page_path, &members, can_write))
                 @if can_write {
                     @let path = format!("{page_path}/invite");
                     details {
@@ -229,15 +239,25 @@ async fn organization_page(
     (view::status_of(refused.as_ref()), page).into_response()
 }
 
-fn members_table(members: &Result<Page<Value>, Problem>) -> Markup {
+fn members_table(
+    signed: &Signed,
+    page_path: &str,
+    members: &Result<Page<Value>, Problem>,
+    can_write: bool,
+) -> Markup {
     match members {
         Err(problem) => pages::problem(problem),
         Ok(page) if page.value.is_empty() => html! { p { "None." } },
         Ok(page) => html! {
             table {
-                thead { tr { th scope="col" { "User" } th scope="col" { "Roles" } th scope="col" { "Guest" } } }
+                thead { tr {
+                    th scope="col" { "User" } th scope="col" { "Roles" } th scope="col" { "Guest" }
+                    @if can_write { th scope="col" { span.visually-hidden { "Actions" } } }
+                } }
                 tbody {
                     @for member in &page.value {
+                        @let user_id = text(member, "userId");
+                        @let name = member.pointer("/user/displayName").and_then(Value::as_str).unwrap_or(&user_id);
                         tr {
                             td { a href={ (USERS) "/" (encode(&text(member, "userId"))) } {
                                 @match member.pointer("/user/displayName").and_then(Value::as_str) {
@@ -247,6 +267,9 @@ fn members_table(members: &Result<Page<Value>, Problem>) -> Markup {
                             } }
                             td { (member["roles"].as_array().map(|roles| roles.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
                             td { @if member["isGuest"] == json!(true) { "yes" } @else { "no" } }
+                            @if can_write {
+                                td { (view::button(signed, &format!("{page_path}/members/{}/remove", encode(&user_id)), "Remove", &format!("Remove {name} from the organization"))) }
+                            }
                         }
                     }
                 }
@@ -273,12 +296,29 @@ fn domains_table(
                 tbody {
                     @for domain in &page.value {
                         @let name = text(domain, "domain");
+                        @let verified = domain["isVerified"] == json!(true);
+                        @let item = format!("{page_path}/domains/{}", encode(&text(domain, "domainId")));
                         tr {
-                            td { (name) }
-                            td { (text(domain, "isVerified")) }
+                            td {
+                                (name)
+                                @if let (false, Some(code)) = (verified, domain["verificationCode"].as_str()) {
+                                    p.record {
+                                        "Prove it with the TXT record " code { (verification_record_name(&name)) }
+                                        " = " code { (verification_record_value(code)) }
+                                        ", until " (text(domain, "verificationCodeExpires")) "."
+                                    }
+                                }
+                            }
+                            td { @if verified { "yes" } @else { "no" } }
                             td { (text(domain, "authenticationMethod")) }
                             @if can_write {
-                                td { (view::button(signed, &format!("{page_path}/domains/{}/delete", encode(&text(domain, "domainId"))), "Delete", &format!("Delete the domain {name}"))) }
+                                td {
+                                    @if !verified {
+                                        (view::button(signed, &format!("{item}/generate-code"), "New code", &format!("A new verification code for {name}")))
+                                        (view::button(signed, &format!("{item}/verify"), "Verify", &format!("Verify {name}")))
+                                    }
+                                    (view::button(signed, &format!("{item}/delete"), "Delete", &format!("Delete the domain {name}")))
+                                }
                             }
                         }
                     }
@@ -336,18 +376,38 @@ async fn act(
     finish(&console, &signed, &organization_id, call, done).await
 }
 
-async fn delete_domain(
+/// An action on one of the organization's domains or members.
+async fn act_on_item(
     State(console): State<Console>,
-    Path((organization_id, domain_id)): Path<(String, String)>,
+    Path((organization_id, collection, item, action)): Path<(String, String, String, String)>,
     Posted { signed, .. }: Posted<ActionForm>,
 ) -> Response {
-    let (organization, domain) = (encode(&organization_id), encode(&domain_id));
-    let call = (
-        Method::DELETE,
-        format!("/v1/organizations/{organization}/domains/{domain}"),
-        None,
-    );
-    finish(&console, &signed, &organization_id, call, "domain-deleted").await
+    let (organization, item) = (encode(&organization_id), encode(&item));
+    let api = format!("/v1/organizations/{organization}");
+    let (call, done) = match (collection.as_str(), action.as_str()) {
+        ("domains", "delete") => (
+            (Method::DELETE, format!("{api}/domains/{item}"), None),
+            "domain-deleted",
+        ),
+        ("domains", "generate-code") => (
+            (
+                Method::POST,
+                format!("{api}/domains/{item}/generate-code"),
+                None,
+            ),
+            "code-generated",
+        ),
+        ("domains", "verify") => (
+            (Method::POST, format!("{api}/domains/{item}/verify"), None),
+            "domain-verified",
+        ),
+        ("members", "remove") => (
+            (Method::DELETE, format!("{api}/members/{item}"), None),
+            "member-removed",
+        ),
+        _ => return super::not_found(signed).await,
+    };
+    finish(&console, &signed, &organization_id, call, done).await
 }
 
 async fn finish(

@@ -19,7 +19,8 @@ both_backends!(
     console_shows_organizations_roles_and_the_trail,
     console_sends_a_password_reset,
     console_shows_why_a_user_holds_each_role,
-    console_invites_a_member
+    console_invites_a_member,
+    console_verifies_a_domain_and_removes_a_member
 );
 
 /// The CSRF token of the form posted to `action` on the page.
@@ -959,4 +960,91 @@ async fn console_invites_a_member(app: TestApp) {
         .await;
     assert_eq!(user.body["emailAddress"], "new.person@example.com");
     assert_eq!(user.body["displayName"], "New Person");
+}
+
+async fn console_verifies_a_domain_and_removes_a_member(mut app: TestApp) {
+    let zone = crate::dns_zone::DnsZone::start().await;
+    app.domains = zone.config(std::time::Duration::from_secs(7 * 24 * 3600));
+    app.restart().await;
+    let ids = users_named(&app, &["Dorothy Vaughan"]).await;
+    let organization = app.get("/v1/organizations").await.body["value"][0]["id"].clone();
+    let domain = crate::dns_zone::domain("console");
+    let added = app
+        .post(
+            &format!("/v1/organizations/{organization}/domains"),
+            json!({"domain": domain, "verificationMethod": "DnsTxt", "authenticationMethod": "Federation"}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let api = format!(
+        "/v1/organizations/{organization}/domains/{}",
+        added.body["domainId"]
+    );
+    let browser = Browser::new(&app);
+    browser
+        .signed_in(
+            &app.key("organization.read organization.write user.read")
+                .await,
+        )
+        .await;
+    let path = format!("/console/organizations/{organization}");
+    let item = format!("{path}/domains/{}", added.body["domainId"]);
+
+    // A code, shown as the TXT record to publish.
+    let page = browser.get(&path).await;
+    let generated = submit(&browser, &page, &format!("{item}/generate-code"), &[]).await;
+    let page = followed(&browser, generated).await;
+    assert!(
+        page.body.contains("A new verification code is ready"),
+        "{}",
+        page.body
+    );
+    let code = app.get(&api).await.body["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let record = format!("_nexus-verification.{domain}");
+    let value = format!("nexus-verification={code}");
+    assert!(
+        page.body
+            .contains(&format!("<code>{record}</code> = <code>{value}</code>")),
+        "{}",
+        page.body
+    );
+
+    // Verifying before the record exists: the API's 409, naming the record.
+    let early = submit(&browser, &page, &format!("{item}/verify"), &[]).await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    assert!(early.body.contains(&record), "{}", early.body);
+    assert_eq!(app.get(&api).await.body["isVerified"], false);
+    zone.set_txt(&record, &[&value]).await;
+    let verified = submit(&browser, &early, &format!("{item}/verify"), &[]).await;
+    let page = followed(&browser, verified).await;
+    assert!(
+        page.body.contains("The domain is verified."),
+        "{}",
+        page.body
+    );
+    assert_eq!(app.get(&api).await.body["isVerified"], true);
+    assert!(
+        !page.body.contains(&format!("{item}/verify")),
+        "no Verify once verified"
+    );
+
+    // Removing the member.
+    let remove = format!("{path}/members/{}/remove", ids[0]);
+    let removed = submit(&browser, &page, &remove, &[]).await;
+    let page = followed(&browser, removed).await;
+    assert!(
+        page.body
+            .contains("The member is removed from the organization."),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        app.get(&format!("/v1/organizations/{organization}/members"))
+            .await
+            .body["value"],
+        json!([])
+    );
 }
