@@ -16,7 +16,8 @@ use hmac::{Hmac, Mac};
 use nexus_core::idp_tenant::IdpTenant;
 use nexus_store::idp_tenants;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -240,7 +241,11 @@ impl ConsoleAuth0 {
                 move || CsrfToken::new(state),
                 move || Nonce::new(nonce),
             )
-            .set_pkce_challenge(challenge);
+            .set_pkce_challenge(challenge)
+            // Signing in to administer Nexus always asks for credentials:
+            // an Auth0 session left from another application, or from
+            // before a console sign-out, does not sign anyone in.
+            .add_prompt(CoreAuthPrompt::Login);
         for scope in SCOPES {
             request = request.add_scope(Scope::new(scope.to_owned()));
         }

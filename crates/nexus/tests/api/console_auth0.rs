@@ -219,6 +219,9 @@ async fn console_auth0_signs_people_in(mut app: TestApp) {
         ("client_id", CONSOLE_CLIENT_ID),
         ("scope", "openid profile email"),
         ("code_challenge_method", "S256"),
+        // An administration console never signs in silently from an Auth0
+        // session: after sign-out, the next sign-in asks again.
+        ("prompt", "login"),
     ];
     for (name, value) in expect {
         assert_eq!(param(&authorize, name).as_deref(), Some(value), "{name}");
