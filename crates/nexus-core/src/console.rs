@@ -58,6 +58,9 @@ pub struct ConsoleSession {
     /// The IdP tenant whose Auth0 tenant signed the user in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idp_tenant_id: Option<i32>,
+    /// The Auth0 account (`sub`) the user signed in with there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azo_user_id: Option<String>,
     #[serde(skip)]
     pub csrf_secret: String,
     pub created: Timestamp,
@@ -75,6 +78,7 @@ impl ConsoleSession {
             api_key_id: Some(key_id),
             user_id: None,
             idp_tenant_id: None,
+            azo_user_id: None,
             csrf_secret,
             created: now,
             last_seen: now,
@@ -86,8 +90,7 @@ impl ConsoleSession {
     /// tenant of IdP tenant `tenant_id`.
     pub fn for_user(
         id: String,
-        user_id: String,
-        tenant_id: i32,
+        (user_id, tenant_id, azo_user_id): (String, i32, String),
         csrf_secret: String,
         now: Timestamp,
     ) -> Self {
@@ -97,6 +100,7 @@ impl ConsoleSession {
             api_key_id: None,
             user_id: Some(user_id),
             idp_tenant_id: Some(tenant_id),
+            azo_user_id: Some(azo_user_id),
             csrf_secret,
             created: now,
             last_seen: now,
@@ -138,8 +142,12 @@ mod tests {
             assert_eq!(SessionKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(SessionKind::parse("User"), None);
-        let session =
-            ConsoleSession::for_user("s".into(), "u".into(), 7, "c".into(), Timestamp::now());
+        let session = ConsoleSession::for_user(
+            "s".into(),
+            ("u".into(), 7, "auth0|a".into()),
+            "c".into(),
+            Timestamp::now(),
+        );
         let shown = serde_json::to_value(&session).unwrap();
         assert_eq!(shown["kind"], "user");
         assert_eq!(

@@ -209,8 +209,7 @@ pub async fn sign_in_user(
     }
     let session = ConsoleSession::for_user(
         uuid::Uuid::now_v7().to_string(),
-        user.id.clone(),
-        tenant_id,
+        (user.id.clone(), tenant_id, subject.to_owned()),
         random_token(32),
         Timestamp::now(),
     );
@@ -245,8 +244,8 @@ async fn open(nexus: &Nexus, actor: &Actor, session: ConsoleSession) -> Result<S
 }
 
 /// The live session whose token this is. A session that has expired, or
-/// whose key is gone, revoked or expired, or whose user is gone or not
-/// active, is deleted and not answered. What it holds is read anew: a
+/// whose key is gone, revoked or expired, or whose user is gone, not
+/// active or no longer holds the Auth0 account it signed in with, is deleted and not answered. What it holds is read anew: a
 /// changed role applies at once.
 #[tracing::instrument(skip_all)]
 pub async fn active(nexus: &Nexus, token: &str) -> Result<Option<ActiveSession>> {
@@ -267,8 +266,16 @@ pub async fn active(nexus: &Nexus, token: &str) -> Result<Option<ActiveSession>>
                 _ => None,
             },
             (SessionKind::User, _, Some(user_id)) => {
+                // The account signed in with must still be the user's.
+                let linked = match (session.idp_tenant_id, &session.azo_user_id) {
+                    (Some(tenant_id), Some(account)) => {
+                        identities::owner_in_tenant(&mut tx, tenant_id, account).await?
+                            == Some(user_id.clone())
+                    }
+                    _ => false,
+                };
                 match (
-                    session.idp_tenant_id,
+                    session.idp_tenant_id.filter(|_| linked),
                     nexus
                         .authenticator()
                         .user_permissions(&mut tx, user_id)

@@ -8,7 +8,8 @@ use crate::rows::RowExt;
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str =
-    "id, kind, api_key_id, user_id, idp_tenant_id, csrf_secret, created, last_seen, expires_at";
+    "id, kind, api_key_id, user_id, idp_tenant_id, azo_user_id, csrf_secret, created, last_seen, \
+     expires_at";
 
 fn from_row(row: &AnyRow) -> Result<ConsoleSession, StoreError> {
     let kind = row.text("kind")?;
@@ -20,6 +21,7 @@ fn from_row(row: &AnyRow) -> Result<ConsoleSession, StoreError> {
         api_key_id: row.opt_text("api_key_id")?,
         user_id: row.opt_text("user_id")?,
         idp_tenant_id: row.opt_int("idp_tenant_id")?,
+        azo_user_id: row.opt_text("azo_user_id")?,
         csrf_secret: row.text("csrf_secret")?,
         created: row.timestamp("created")?,
         last_seen: row.timestamp("last_seen")?,
@@ -34,8 +36,8 @@ pub async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO console_sessions (id, token_hash, kind, api_key_id, user_id, idp_tenant_id, \
-         csrf_secret, created, last_seen, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         azo_user_id, csrf_secret, created, last_seen, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&session.id)
     .bind(token_hash)
@@ -43,6 +45,7 @@ pub async fn insert(
     .bind(&session.api_key_id)
     .bind(&session.user_id)
     .bind(session.idp_tenant_id)
+    .bind(&session.azo_user_id)
     .bind(&session.csrf_secret)
     .bind(session.created.to_text())
     .bind(session.last_seen.to_text())

@@ -570,6 +570,29 @@ async fn console_auth0_sessions_follow_the_user(mut app: TestApp) {
     let page = sign_in_through_auth0(&again, EMAIL).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(again.get("/console").await.status, StatusCode::OK);
+
+    // The account signed in with, unlinked from the user: the session ends
+    // (the user may still hold other accounts, but not this one).
+    let tenant_id = sim_id(&app).await;
+    let account = app.get(&format!("/v1/users/{user}")).await.body["identities"][0].clone();
+    let unlinked = app
+        .delete(&format!("/v1/users/{user}/idp_tenants/{tenant_id}"))
+        .await;
+    assert!(unlinked.status.is_success(), "{}", unlinked.body);
+    assert_redirects_to_sign_in(&again.get("/console").await);
+    assert_eq!(session_count(&app).await, 0, "the session is gone");
+    let relinked = app
+        .put(
+            &format!("/v1/users/{user}/idp_tenants/{tenant_id}"),
+            json!({"strategy": account["strategy"], "azoUserId": account["azoUserId"],
+                   "azoConnectionId": account["azoConnectionId"]}),
+        )
+        .await;
+    assert!(relinked.status.is_success(), "{}", relinked.body);
+    let page = sign_in_through_auth0(&again, EMAIL).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(again.get("/console").await.status, StatusCode::OK);
+
     let deleted = app.delete(&format!("/v1/users/{user}")).await;
     assert!(deleted.status.is_success(), "{}", deleted.body);
     assert_eq!(session_count(&app).await, 0, "the row went with its user");
