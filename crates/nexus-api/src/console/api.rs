@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use nexus_core::Actor;
 use nexus_service::auth::Principal;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -66,21 +65,6 @@ pub struct Caller {
     pub principal: Principal,
     pub address: IpAddr,
     pub request_id: Option<RequestId>,
-}
-
-impl Caller {
-    /// The caller as the audit trail records it, doing `operation` (a
-    /// console action that is not an API operation).
-    pub fn actor(&self, operation: &str) -> Actor {
-        Actor {
-            id: self.principal.id.clone(),
-            kind: self.principal.kind,
-            tenant_id: self.principal.tenant_id,
-            operation: operation.to_owned(),
-            request_id: self.request_id.as_ref().map(|id| id.as_str().to_owned()),
-            client_address: Some(self.address.to_string()),
-        }
-    }
 }
 
 impl Api {

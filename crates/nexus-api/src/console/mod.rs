@@ -208,6 +208,18 @@ impl Signed {
         self.session.authority().allows(permission)
     }
 
+    /// The session as the audit trail records it doing `operation` (a
+    /// console action that is not an API operation).
+    fn actor(&self, operation: &str) -> nexus_core::Actor {
+        let request_id = self
+            .caller
+            .request_id
+            .as_ref()
+            .map(|id| id.as_str().to_owned());
+        self.session
+            .actor(operation, request_id, self.caller.address)
+    }
+
     /// What every page's frame shows of the session.
     fn frame(&self) -> pages::Frame {
         pages::Frame {
@@ -369,26 +381,19 @@ struct CsrfForm {
     csrf: String,
 }
 
+impl CsrfField for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 async fn sign_out(
     State(console): State<Console>,
-    extensions: Extensions,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    Posted { signed, .. }: Posted<CsrfForm>,
 ) -> Response {
-    let session = match require_session(&console, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return bad_form(rejection),
-    };
-    if !csrf_matches(&session.session.csrf_secret, SIGN_OUT, &form.csrf) {
-        return forbidden_form();
-    }
-    let (address, request_id) = origin(&console, &extensions, &headers);
-    let actor = session.actor(sessions::SIGN_OUT, request_id, address);
-    if let Err(error) = sessions::sign_out(&console.nexus, &actor, &session.session.id).await {
+    let actor = signed.actor(sessions::SIGN_OUT);
+    if let Err(error) = sessions::sign_out(&console.nexus, &actor, &signed.session.session.id).await
+    {
         return service_error(error);
     }
     let mut response = Redirect::to(SIGN_IN).into_response();

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::Problem;
-use super::view::{self, encode, text, Page};
+use super::view::{self, encode, filled, text, Page};
 use super::{audit, pages, Console, CsrfField, Posted, Signed, ORGANIZATIONS, USERS};
 
 pub(super) fn routes() -> Router<Console> {
@@ -104,16 +104,11 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-#[derive(Deserialize, Default)]
-struct ShowQuery {
-    done: Option<String>,
-}
-
 async fn show(
     State(console): State<Console>,
     signed: Signed,
     Path(organization_id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<view::Done>,
 ) -> Response {
     organization_page(
         &console,
@@ -337,10 +332,6 @@ struct ActionForm {
     display_name: Option<String>,
     domain: Option<String>,
     authentication_method: Option<String>,
-}
-
-fn filled(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 async fn act(

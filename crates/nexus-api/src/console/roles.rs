@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::Problem;
-use super::view::{self, encode, text, Page};
+use super::view::{self, encode, filled, text, Page};
 use super::{pages, Console, CsrfField, Posted, Signed, ROLES};
 
 pub(super) fn routes() -> Router<Console> {
@@ -76,16 +76,11 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("map-deleted", "The connection map is deleted."),
 ];
 
-#[derive(Deserialize, Default)]
-struct ShowQuery {
-    done: Option<String>,
-}
-
 async fn show(
     State(console): State<Console>,
     signed: Signed,
     Path(role_id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<view::Done>,
 ) -> Response {
     role_page(&console, &signed, &role_id, query.done.as_deref(), None).await
 }
@@ -194,12 +189,7 @@ async fn add_map(
         "groupName": form.group_name.as_deref().unwrap_or("").trim(),
         "azoConnectionId": form.azo_connection_id.as_deref().unwrap_or("").trim(),
     });
-    if let Some(name) = form
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
+    if let Some(name) = filled(&form.name) {
         body["name"] = json!(name);
     }
     let call = (

@@ -105,11 +105,6 @@ async fn push_status(console: &Console, signed: &Signed) -> Option<Result<PushSt
     Some(console.api.get(&signed.caller, "/v1/push/status").await)
 }
 
-#[derive(Deserialize, Default)]
-struct ShowQuery {
-    done: Option<String>,
-}
-
 const CONFIRMATIONS: &[(&str, &str)] = &[
     ("retried", "The push is pending again."),
     (
@@ -122,7 +117,7 @@ async fn show(
     State(console): State<Console>,
     signed: Signed,
     Path(tenant_id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<view::Done>,
 ) -> Response {
     let api = format!("/v1/idp_tenants/{}", encode(&tenant_id));
     let tenant = match console.api.get::<Value>(&signed.caller, &api).await {
@@ -246,7 +241,7 @@ async fn retry(
             (TENANTS, "Back to the IdP tenants"),
         );
     }
-    let actor = signed.caller.actor(nexus_service::push::RETRY);
+    let actor = signed.actor(nexus_service::push::RETRY);
     match nexus_service::push::retry(&console.nexus, &actor, tenant_id, &form.azo_user_id).await {
         Ok(retried) => {
             let done = if retried { "retried" } else { "not-failed" };

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::Problem;
-use super::view::{self, encode, Page};
+use super::view::{self, encode, filled, Page};
 use super::{pages, Console, CsrfField, Posted, Signed, ORGANIZATIONS, USERS};
 
 pub(super) fn routes() -> Router<Console> {
@@ -215,12 +215,6 @@ struct RoleOption {
     name: String,
 }
 
-#[derive(Deserialize, Default)]
-struct ShowQuery {
-    /// What the action before this page did, to confirm it.
-    done: Option<String>,
-}
-
 /// The confirmations an action's redirect may ask for: a fixed set, so no
 /// text of the URL is shown.
 const CONFIRMATIONS: &[(&str, &str)] = &[
@@ -241,7 +235,7 @@ async fn show(
     State(console): State<Console>,
     signed: Signed,
     Path(user_id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<view::Done>,
 ) -> Response {
     user_page(&console, &signed, &user_id, query.done.as_deref(), None).await
 }
@@ -593,11 +587,6 @@ struct ActionForm {
     strategy: Option<String>,
     azo_connection_id: Option<String>,
     client_id: Option<String>,
-}
-
-/// An optional text field: absent when left empty.
-fn filled(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 async fn act(

@@ -33,6 +33,18 @@ impl<T> Page<T> {
     }
 }
 
+/// The query of a page an action redirects to: what the action did, to
+/// confirm it (`confirmation`).
+#[derive(Deserialize, Default)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+/// An optional text field of a form: absent when left empty.
+pub fn filled(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// A value percent-encoded for a path segment or a query.
 pub fn encode(value: &str) -> String {
     super::path_segment(value)
