@@ -20,7 +20,8 @@ both_backends!(
     console_sends_a_password_reset,
     console_shows_why_a_user_holds_each_role,
     console_invites_a_member,
-    console_verifies_a_domain_and_removes_a_member
+    console_verifies_a_domain_and_removes_a_member,
+    concurrent_retries_of_a_push_retry_it_once
 );
 
 /// The CSRF token of the form posted to `action` on the page.
@@ -1046,5 +1047,53 @@ async fn console_verifies_a_domain_and_removes_a_member(mut app: TestApp) {
             .await
             .body["value"],
         json!([])
+    );
+}
+
+/// Retrying takes the failed push's row under a lock: of retries racing,
+/// one makes it pending (and is audited), the others find nothing failed.
+async fn concurrent_retries_of_a_push_retry_it_once(app: TestApp) {
+    users_named(&app, &["Annie Easley"]).await;
+    let tenant_id = app.get("/v1/idp_tenants").await.body["value"][0]["id"]
+        .as_i64()
+        .unwrap();
+    set_push(&app, tenant_id, "auth0|ae", "failed", Some("gone")).await;
+    let browser = Browser::new(&app);
+    browser
+        .signed_in(&app.key("push.read tenant.read tenant.write").await)
+        .await;
+    let page = browser
+        .get(&format!("/console/idp-tenants/{tenant_id}"))
+        .await;
+    let retry = format!("/console/idp-tenants/{tenant_id}/retry");
+    let token = token_of(&page, &retry);
+    let answers = futures::future::join_all((0..4).map(|_| {
+        let (browser, retry, token) = (browser.copy(), retry.clone(), token.clone());
+        async move {
+            let answer = browser
+                .post(&retry, &[("csrf", &token), ("azoUserId", "auth0|ae")])
+                .await;
+            assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+            answer.location().to_owned()
+        }
+    }))
+    .await;
+    let retried = answers
+        .iter()
+        .filter(|l| l.ends_with("?done=retried"))
+        .count();
+    let idle = answers
+        .iter()
+        .filter(|l| l.ends_with("?done=not-failed"))
+        .count();
+    assert_eq!((retried, idle), (1, 3), "{answers:?}");
+    let trail = app
+        .get("/v1/audit-events?$filter=operation eq 'RetryPush'")
+        .await;
+    assert_eq!(
+        trail.body["value"].as_array().unwrap().len(),
+        1,
+        "{}",
+        trail.body
     );
 }
